@@ -1,0 +1,1 @@
+"""The FastAPI front end and the `certbound` command line. Never imports torch."""

@@ -1,0 +1,1 @@
+"""Service commands of the `certbound` CLI; each module defines `register(cli)`."""

@@ -1,0 +1,1 @@
+"""Engine commands of the `certbound` CLI; each module defines `register(cli)`."""

@@ -1,0 +1,139 @@
+"""The operator protocol: one class per ONNX operator family.
+
+Every operator knows three things about itself:
+
+- `forward(*xs)`: the concrete function on batched tensors [batch, *shape];
+- `interval(*boxes)`: interval bound propagation (IBP);
+- `backward(lA, uA, inputs, alpha)`: one step of backward linear bound propagation
+  (CROWN). `lA` / `uA` are the coefficients of the bound being built with respect to
+  this operator's output, shaped [spec, batch, *out_shape] (either may be None when only
+  one side is wanted). It returns the coefficients with respect to each variable input
+  and the constant terms that this step adds, shaped [spec, batch].
+
+Two base classes cover almost every operator: `Affine` (the output is an affine
+function of the inputs; CROWN passes coefficients through the transposed map) and
+`Activation` (elementwise nonlinearity; CROWN uses a linear lower and upper relaxation
+over the input interval). Operators are dataclasses whose tensor fields are constants.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar, Sequence
+
+import torch
+
+from core.model.ir import Interval
+
+
+@dataclass
+class Backward:
+    """What one CROWN step through an operator produces.
+
+    `coefficients[i]` is (lA_i, uA_i) for the operator's i-th variable input;
+    `lower_bias` / `upper_bias` are [spec, batch] constants added to the bound.
+    """
+
+    coefficients: list[tuple[torch.Tensor | None, torch.Tensor | None]]
+    lower_bias: torch.Tensor | float = 0.0
+    upper_bias: torch.Tensor | float = 0.0
+
+
+@dataclass(eq=False)
+class Operator(ABC):
+    """Base class; subclasses list the ONNX op types they implement in `onnx_ops`."""
+
+    onnx_ops: ClassVar[tuple[str, ...]] = ()
+
+    @abstractmethod
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        """The function itself on batched inputs."""
+
+    @abstractmethod
+    def interval(self, *xs: Interval) -> Interval:
+        """Sound elementwise bounds on the output given boxes around the inputs."""
+
+    @abstractmethod
+    def backward(self, lA: torch.Tensor | None, uA: torch.Tensor | None,
+                 inputs: Sequence[Interval], alpha: torch.Tensor | None = None) -> Backward:
+        """One CROWN step: coefficients on the output -> coefficients on the inputs."""
+
+    def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> "Operator":
+        """A copy with floating tensor constants moved to `device` / cast to `dtype`."""
+        changes = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, torch.Tensor):
+                cast = dtype if (dtype is not None and value.is_floating_point()) else None
+                changes[f.name] = value.to(device=device, dtype=cast)
+        return dataclasses.replace(self, **changes)
+
+    def describe(self) -> str:
+        """Short human-readable summary of the operator's constants (for `inspect`)."""
+        return type(self).__name__
+
+
+@dataclass(eq=False)
+class Affine(Operator):
+    """An operator whose output is affine in its variable inputs: y = L(x_1..x_k) + b.
+
+    Subclasses implement `forward` and `linear_backward` (the transposed map applied to
+    coefficient tensors, plus the bias term); `backward` then needs no relaxation, and
+    the same map serves the lower and the upper bound.
+    """
+
+    @abstractmethod
+    def linear_backward(self, A: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor | float]:
+        """Map coefficients A [spec, batch, *out] to ([A_i per input], bias [spec, batch])."""
+
+    def backward(self, lA, uA, inputs, alpha=None) -> Backward:
+        lower = self.linear_backward(lA) if lA is not None else None
+        upper = self.linear_backward(uA) if uA is not None else None
+        n = len(inputs)
+        coefficients = [(lower[0][i] if lower else None, upper[0][i] if upper else None) for i in range(n)]
+        return Backward(coefficients, lower[1] if lower else 0.0, upper[1] if upper else 0.0)
+
+
+@dataclass
+class Relaxation:
+    """Elementwise linear bounds `lw*x + lb <= f(x) <= uw*x + ub` valid on [l, u]."""
+
+    lw: torch.Tensor
+    lb: torch.Tensor
+    uw: torch.Tensor
+    ub: torch.Tensor
+
+
+@dataclass(eq=False)
+class Activation(Operator):
+    """An elementwise nonlinearity y = f(x) with one variable input.
+
+    Subclasses implement `forward`, `interval` and `relax`; `alpha`, when given, are
+    optimisable relaxation parameters (α-CROWN) shaped like [spec, batch, *shape] and
+    constrained to `alpha_range`.
+    """
+
+    @abstractmethod
+    def relax(self, bounds: Interval, alpha: torch.Tensor | None = None) -> Relaxation:
+        """Linear relaxation over the input interval `bounds`."""
+
+    def alpha_init(self, bounds: Interval) -> torch.Tensor | None:
+        """Initial optimisable parameters, or None when the relaxation has none."""
+        return None
+
+    def backward(self, lA, uA, inputs, alpha=None) -> Backward:
+        r = self.relax(inputs[0], alpha)
+        sum_dims = lambda t: t.flatten(2).sum(-1)  # noqa: E731  [spec, batch, *shape] -> [spec, batch]
+        new_l = new_u = None
+        lbias = ubias = 0.0
+        if lA is not None:
+            pos, neg = lA.clamp(min=0), lA.clamp(max=0)
+            new_l = pos * r.lw + neg * r.uw
+            lbias = sum_dims(pos * r.lb + neg * r.ub)
+        if uA is not None:
+            pos, neg = uA.clamp(min=0), uA.clamp(max=0)
+            new_u = pos * r.uw + neg * r.lw
+            ubias = sum_dims(pos * r.ub + neg * r.lb)
+        return Backward([(new_l, new_u)], lbias, ubias)

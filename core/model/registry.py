@@ -1,0 +1,28 @@
+"""ONNX op type -> operator class, in one table.
+
+The table names classes by import path so that it can be read without importing torch
+(the API process checks uploads against it). Adding an operator: write its class in
+`core/model/ops/<name>.py`, add a row here, add `tests/core/model/ops/test_<name>.py`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from core.model.operator import Operator
+
+# op type -> "module:Class"
+OPERATORS: dict[str, str] = {
+    "Relu": "core.model.ops.relu:Relu",
+}
+
+
+def supported_ops() -> list[str]:
+    return sorted(OPERATORS)
+
+
+def operator_class(op_type: str) -> "type[Operator]":
+    module, _, name = OPERATORS[op_type].partition(":")
+    return getattr(importlib.import_module(module), name)
