@@ -1,0 +1,55 @@
+"""How a verification run is configured: one typed object, defaults that decide.
+
+Every strategy knob defaults to "auto" and is resolved from the network and the
+property (`VerifyConfig.resolve`): input dimension, number of activation neurons,
+kinds of activation. There are no per-benchmark configuration files.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Inputs up to this many dimensions are split in the input space; beyond it, ReLUs are.
+INPUT_SPLIT_MAX_DIM = 16
+
+
+class VerifyConfig(BaseModel):
+    """Configuration of `core.verifier.verify`; unknown fields are an error."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timeout_s: float = Field(300.0, gt=0, description="Wall-clock budget of the whole run.")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: cuda when available.")
+    seed: int = Field(0, description="Seed of every random choice (attack restarts), for reproducible runs.")
+    dtype: Literal["auto", "float32", "float64"] = Field(
+        "auto", description="auto: float64 on CPU for networks under a million weights, else float32.")
+    branching: Literal["auto", "input", "relu", "none"] = Field(
+        "auto", description="What branch and bound splits; auto: input when the input has "
+        f"at most {INPUT_SPLIT_MAX_DIM} dimensions, else ReLU neurons.")
+    relu_heuristic: Literal["babsr", "fsb", "upb"] = Field("fsb", description="ReLU split choice.")
+    fsb_candidates: int = Field(3, ge=1, description="FSB: neurons per layer scored by a real bound.")
+    attack_restarts: int = Field(32, ge=0, description="PGD random restarts per disjunct.")
+    attack_steps: int = Field(50, ge=1, description="PGD steps per restart.")
+    alpha_iterations: int = Field(20, ge=0, description="Optimisation steps of α (and β) per bound call.")
+    batch_size: int | None = Field(None, ge=1, description="Domains bounded per step; None adapts it.")
+    memory_cap_mb: float | None = Field(None, gt=0, description="Cap on the domain pool's tensor memory.")
+    proof_margin: float = Field(
+        0.0, ge=0, description="A bound must exceed this to count as a proof (on top of the "
+        "dtype's rounding margin).")
+
+    def resolve(self, input_size: int, has_only_relu: bool, on_cuda: bool, n_weights: int) -> "VerifyConfig":
+        """A copy with every "auto" replaced by the choice for this network and property."""
+        changes: dict[str, object] = {}
+        if self.device == "auto":
+            changes["device"] = "cuda" if on_cuda else "cpu"
+        if self.dtype == "auto":
+            cpu = changes.get("device", self.device) == "cpu"
+            changes["dtype"] = "float64" if cpu and n_weights < 1_000_000 else "float32"
+        if self.branching == "auto":
+            if input_size <= INPUT_SPLIT_MAX_DIM:
+                changes["branching"] = "input"
+            else:
+                changes["branching"] = "relu" if has_only_relu else "none"
+        return self.model_copy(update=changes)

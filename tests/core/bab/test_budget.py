@@ -1,0 +1,41 @@
+import time
+
+import pytest
+
+from core.bab.budget import Budget, Stop
+
+
+def test_timeout_raises_stop_with_reason_timeout():
+    budget = Budget(0.05)
+    time.sleep(0.06)
+    with pytest.raises(Stop) as info:
+        budget.check()
+    assert info.value.reason == "timeout"
+
+
+def test_callback_returning_true_cancels_and_sees_the_progress_fields():
+    seen = []
+
+    def callback(event):
+        seen.append(event)
+        return event.domains_visited >= 10
+
+    budget = Budget(60, callback)
+    budget.enter("bab")
+    budget.domains_visited = 10
+    budget.lower_bound = -0.5
+    with pytest.raises(Stop) as info:
+        budget.check(force=True)
+    assert info.value.reason == "cancelled"
+    assert seen[0].phase == "bab" and seen[-1].domains_visited == 10 and seen[-1].lower_bound == -0.5
+
+
+def test_reports_are_throttled_but_come_at_least_twice_a_second():
+    seen = []
+    budget = Budget(60, lambda e: seen.append(e.elapsed_s))
+    for _ in range(1000):
+        budget.check()
+    assert len(seen) == 1
+    time.sleep(0.55)
+    budget.check()
+    assert len(seen) == 2

@@ -1,0 +1,23 @@
+import pytest
+from pydantic import ValidationError
+
+from core.config import VerifyConfig
+
+
+def test_unknown_fields_are_rejected_by_name():
+    with pytest.raises(ValidationError, match="timeout"):
+        VerifyConfig(timeout=3)
+
+
+def test_auto_picks_input_splitting_for_few_inputs_and_relu_splitting_for_images():
+    few = VerifyConfig().resolve(input_size=5, has_only_relu=True, on_cuda=False, n_weights=10_000)
+    assert (few.branching, few.device, few.dtype) == ("input", "cpu", "float64")
+    image = VerifyConfig().resolve(input_size=784, has_only_relu=True, on_cuda=True, n_weights=300_000)
+    assert (image.branching, image.device, image.dtype) == ("relu", "cuda", "float32")
+    sigmoid = VerifyConfig().resolve(input_size=784, has_only_relu=False, on_cuda=False, n_weights=300_000)
+    assert sigmoid.branching == "none"
+
+
+def test_explicit_choices_survive_resolution():
+    cfg = VerifyConfig(device="cpu", dtype="float32", branching="relu").resolve(5, True, True, 10)
+    assert (cfg.device, cfg.dtype, cfg.branching) == ("cpu", "float32", "relu")
