@@ -15,7 +15,11 @@ if TYPE_CHECKING:
 
 # op type -> "module:Class"
 OPERATORS: dict[str, str] = {
+    "LeakyRelu": "core.model.ops.leaky_relu:LeakyRelu",
+    "MaxPool": "core.model.ops.max_pool:MaxPool",
     "Relu": "core.model.ops.relu:Relu",
+    "Sigmoid": "core.model.ops.sigmoid:Sigmoid",
+    "Tanh": "core.model.ops.tanh:Tanh",
 }
 
 

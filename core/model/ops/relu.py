@@ -8,6 +8,7 @@ import torch
 
 from core.model.ir import Interval
 from core.model.operator import Activation, Relaxation
+from core.model.ops.leaky_relu import hinge_alpha_init, hinge_relaxation
 
 
 @dataclass(eq=False)
@@ -23,4 +24,8 @@ class Relu(Activation):
         return Interval(torch.relu(x.lower), torch.relu(x.upper))
 
     def relax(self, bounds: Interval, alpha: torch.Tensor | None = None) -> Relaxation:
-        raise NotImplementedError("ReLU relaxation comes with the bounding engine")
+        """Triangle upper bound; lower slope `alpha` in [0, 1] (default: adaptive 0 or 1)."""
+        return hinge_relaxation(bounds, 0.0, alpha)
+
+    def alpha_init(self, bounds: Interval) -> torch.Tensor:
+        return hinge_alpha_init(bounds)
