@@ -1,0 +1,131 @@
+"""Boolean VNN-LIB formulas -> disjunctive normal form over box bounds and output rows.
+
+Each comparison becomes literals: an input comparison must bound one variable by a
+constant (`Bound`); an output comparison becomes a row `c . y <= rhs` (`Row`);
+comparisons mixing inputs and outputs are rejected. `<` and `>` are read as `<=` and
+`>=`, as VNN-COMP does. A formula's DNF is a list of terms, each a list of literals;
+[] is false and [[]] is true.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from dataclasses import dataclass
+
+from core.spec.errors import SpecSyntaxError
+from core.spec.sexpr import Atom, Node, SList
+from core.spec.terms import Linear, linearise, operands
+from core.spec.variables import INPUT, Variables
+
+MAX_DISJUNCTS = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """Input `index` is <= value (upper) or >= value (lower)."""
+
+    index: int
+    upper: bool
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """Output constraint sum(coef[j] * y_j) <= rhs."""
+
+    coef: dict[int, float]
+    rhs: float
+
+
+Literal = Bound | Row
+Dnf = list[list[Literal]]
+
+_LESS = {"<=": False, "<": False, ">=": True, ">": True}
+
+
+def dnf(node: Node, variables: Variables) -> Dnf:
+    """The disjunctive normal form of one boolean formula."""
+    if isinstance(node, Atom) and node.text in ("true", "false"):
+        return [[]] if node.text == "true" else []
+    if not isinstance(node, SList):
+        raise SpecSyntaxError(node.pos, "expected a comparison or an and/or formula")
+    if not node.items or not isinstance(node.items[0], Atom):
+        raise SpecSyntaxError(node.pos, "expected an operator after '('")
+    head = node.items[0].text
+    args = operands(node)
+    if head == "and":
+        result: Dnf = [[]]
+        for arg in args:
+            result = _conjoin(result, dnf(arg, variables), node.pos)
+        return result
+    if head == "or":
+        result = []
+        for arg in args:
+            result.extend(dnf(arg, variables))
+            if len(result) > MAX_DISJUNCTS:
+                raise SpecSyntaxError(node.pos, f"formula has more than {MAX_DISJUNCTS} disjuncts")
+        return result
+    if head in _LESS or head == "=":
+        return _comparison(node, head, args, variables)
+    raise SpecSyntaxError(node.items[0].pos,
+                          f"unsupported operator {head!r}: expected and, or, <=, >=, <, > or =")
+
+
+def _conjoin(left: Dnf, right: Dnf, pos: int) -> Dnf:
+    if len(left) * len(right) > MAX_DISJUNCTS:
+        raise SpecSyntaxError(pos, f"normalising this formula gives more than {MAX_DISJUNCTS} disjuncts")
+    return [a + b for a in left for b in right]
+
+
+def _comparison(node: SList, head: str, args: list, variables: Variables) -> Dnf:
+    if len(args) < 2:
+        raise SpecSyntaxError(node.pos, f"'{head}' needs at least two arguments")
+    terms = [linearise(arg, variables) for arg in args]
+    literals: list[Literal] = []
+    for left, right in zip(terms, terms[1:]):
+        if head == "=":
+            pairs = [(left, right), (right, left)]
+        else:
+            pairs = [(right, left)] if _LESS[head] else [(left, right)]
+        for small, large in pairs:
+            difference = Linear(dict(small.coef), small.const)
+            difference.add(large, -1.0)
+            literal = _literal(difference, node, variables)
+            if literal is False:
+                return []
+            if literal is not True:
+                literals.append(literal)
+    return [literals]
+
+
+def _literal(expr: Linear, node: SList, variables: Variables) -> Literal | bool:
+    """`expr <= 0` as a Bound, a Row, or a constant truth value."""
+    sides = {side for side, _ in expr.coef}
+    if not sides:
+        return expr.const <= 0.0
+    if len(sides) == 2:
+        raise SpecSyntaxError(node.pos, "unsupported: a constraint mixing input (X) and output (Y) variables")
+    if sides == {INPUT}:
+        return _bound(expr, node, variables)
+    return Row({index: c for (_, index), c in expr.coef.items()}, -expr.const)
+
+
+def _bound(expr: Linear, node: SList, variables: Variables) -> Bound | bool:
+    nonzero = [(key, c) for key, c in expr.coef.items() if c != 0.0]
+    if not nonzero:
+        return expr.const <= 0.0
+    if len(nonzero) > 1:
+        names = ", ".join(variables.name(*key) for key, _ in nonzero[:3])
+        raise SpecSyntaxError(
+            node.pos, f"unsupported input constraint over {names}: input constraints must bound "
+                      "one variable by a constant (a box)")
+    (_, index), c = nonzero[0]
+    upper = c > 0.0
+    value = -expr.const / c
+    if c not in (1.0, -1.0) and Fraction(value) * Fraction(c) < Fraction(-expr.const):
+        # The quotient was rounded inwards: widen the box by one ulp so it loses no point.
+        value = math.nextafter(value, math.inf if upper else -math.inf)
+    if not math.isfinite(value):
+        raise SpecSyntaxError(node.pos, f"bound on {variables.name(INPUT, index)} is not a finite number")
+    return Bound(index, upper, value)

@@ -1,0 +1,83 @@
+"""Conjunction of asserted DNFs -> `Property` regions (input box x disjunction of `C y <= d`).
+
+Most asserts have a single term (a bound or a row); they are merged once into a base
+box and base rows, so a file with thousands of input bounds costs one pass. Only the
+asserts with several terms are multiplied out, and their product is capped. Terms are
+grouped by their input box, in order of first appearance: each distinct box is a region.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.spec.errors import SpecSyntaxError
+from core.spec.formula import MAX_DISJUNCTS, Bound, Dnf, Literal, Row
+from core.spec.property import Box, Conjunction, Property, Region
+from core.spec.variables import INPUT, Variables
+
+
+def build_property(asserts: list[tuple[int, Dnf]], variables: Variables, end: int) -> Property:
+    """`asserts` are (offset of the assert, its DNF); `end` is the offset of the end of file."""
+    n_inputs, n_outputs = variables.sizes(end)
+    base_lower = np.full(n_inputs, -np.inf)
+    base_upper = np.full(n_inputs, np.inf)
+    base_rows: list[Row] = []
+    terms: Dnf = [[]]
+    for pos, disjunction in asserts:
+        if not disjunction:
+            raise SpecSyntaxError(pos, "this assertion can never hold, so nothing is unsafe")
+        if len(disjunction) == 1:
+            _apply(disjunction[0], base_lower, base_upper, base_rows)
+            continue
+        if len(terms) * len(disjunction) > MAX_DISJUNCTS:
+            raise SpecSyntaxError(pos, f"the assertions together give more than {MAX_DISJUNCTS} disjuncts")
+        terms = [t + d for t in terms for d in disjunction]
+
+    regions: dict[bytes, tuple[Box, list[Conjunction]]] = {}
+    for term in terms:
+        lower, upper, rows = base_lower.copy(), base_upper.copy(), list(base_rows)
+        _apply(term, lower, upper, rows)
+        if np.any(lower > upper):
+            continue  # an empty box holds no input, so this term adds nothing unsafe
+        _check_bounded(lower, upper, variables)
+        key = lower.tobytes() + upper.tobytes()
+        if key not in regions:
+            regions[key] = (Box(lower, upper), [])
+        regions[key][1].append(_conjunction(rows, n_outputs))
+    if not regions:
+        index = int(np.argmax(base_lower > base_upper)) if np.any(base_lower > base_upper) else 0
+        raise SpecSyntaxError(variables.position(INPUT, index),
+                              "the input constraints contradict each other: no input satisfies them")
+    return Property(n_inputs, n_outputs, tuple(Region(box, tuple(unsafe)) for box, unsafe in regions.values()))
+
+
+def _apply(term: list[Literal], lower: np.ndarray, upper: np.ndarray, rows: list[Row]) -> None:
+    for literal in term:
+        if isinstance(literal, Bound):
+            if literal.upper:
+                upper[literal.index] = min(upper[literal.index], literal.value)
+            else:
+                lower[literal.index] = max(lower[literal.index], literal.value)
+        else:
+            rows.append(literal)
+
+
+def _check_bounded(lower: np.ndarray, upper: np.ndarray, variables: Variables) -> None:
+    for values, what in ((lower, "lower"), (upper, "upper")):
+        unbounded = np.flatnonzero(~np.isfinite(values))
+        if unbounded.size:
+            index = int(unbounded[0])
+            more = f" (and {unbounded.size - 1} more inputs)" if unbounded.size > 1 else ""
+            raise SpecSyntaxError(variables.position(INPUT, index),
+                                  f"input {variables.name(INPUT, index)} has no {what} bound{more}; "
+                                  "every input must be bounded on both sides")
+
+
+def _conjunction(rows: list[Row], n_outputs: int) -> Conjunction:
+    C = np.zeros((len(rows), n_outputs))
+    d = np.empty(len(rows))
+    for k, row in enumerate(rows):
+        for j, c in row.coef.items():
+            C[k, j] += c
+        d[k] = row.rhs
+    return Conjunction(C, d)
