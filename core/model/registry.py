@@ -20,6 +20,19 @@ OPERATORS: dict[str, str] = {
     "Relu": "core.model.ops.relu:Relu",
     "Sigmoid": "core.model.ops.sigmoid:Sigmoid",
     "Tanh": "core.model.ops.tanh:Tanh",
+    "Gemm": "core.model.ops.linear:Linear",
+    "MatMul": "core.model.ops.linear:Linear",
+    "Conv": "core.model.ops.conv:Conv",
+    "AveragePool": "core.model.ops.average_pool:AveragePool",
+    "Add": "core.model.ops.add:Add",
+    "Sub": "core.model.ops.add:Add",
+    "Mul": "core.model.ops.scale_shift:ScaleShift",
+    "Div": "core.model.ops.scale_shift:ScaleShift",
+    "BatchNormalization": "core.model.ops.scale_shift:ScaleShift",
+    "Reshape": "core.model.ops.reshape:Reshape",
+    "Flatten": "core.model.ops.reshape:Reshape",
+    "Squeeze": "core.model.ops.reshape:Reshape",
+    "Unsqueeze": "core.model.ops.reshape:Reshape",
 }
 
 
