@@ -112,8 +112,12 @@ class Activation(Operator):
 
     Subclasses implement `forward`, `interval` and `relax`; `alpha`, when given, are
     optimisable relaxation parameters (α-CROWN) shaped like [spec, batch, *shape] and
-    constrained to `alpha_range`.
+    constrained to `alpha_range` (every value in it gives a sound relaxation, so an
+    optimiser may move them freely and project back by clamping). `alpha_init` gives
+    [batch, *shape]; the bounding engine adds the spec dimension.
     """
+
+    alpha_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
 
     @abstractmethod
     def relax(self, bounds: Interval, alpha: torch.Tensor | None = None) -> Relaxation:

@@ -1,0 +1,68 @@
+"""α-CROWN: optimise the relaxation parameters of the final backward pass with Adam.
+
+Every iterate is a valid bound (any parameter in [0, 1] gives a sound relaxation), so
+the best bound seen per specification and domain is kept, with the parameters that
+gave it; those parameters are the warm start a child domain inherits. Intermediate
+bounds stay those of CROWN (given as `boxes`).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from core.bounds.crown import backward_bound
+from core.bounds.plan import Plan
+from core.model.ir import Interval
+
+
+def initial_alphas(plan: Plan, boxes: dict[str, Interval], specs: int,
+                   warm: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+    """Parameters [S, B, *shape] per activation on the output's backward pass: the
+    warm start where given (and of the right shape), else the operator's default."""
+    walked = {n.name for n in plan.walk[plan.graph.output_name]}
+    alphas = {}
+    for node in plan.activations:
+        if node.name not in walked:
+            continue
+        default = node.op.alpha_init(boxes[node.inputs[0]])
+        if default is None:
+            continue
+        start = default.unsqueeze(0).expand(specs, *default.shape)
+        if warm is not None and node.name in warm and warm[node.name].shape == start.shape:
+            start = warm[node.name].to(start)
+        alphas[node.name] = start.detach().clone()
+    return alphas
+
+
+def optimise(plan: Plan, boxes: dict[str, Interval], A: torch.Tensor, d: torch.Tensor,
+             alphas: dict[str, torch.Tensor], iterations: int, lr: float
+             ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Best lower bounds [S, B] of sum(A * output) − d over `iterations` Adam steps, and the
+    parameters that reached them. `d` is [S, B]."""
+    output = plan.graph.output_name
+    boxes = {k: Interval(v.lower.detach(), v.upper.detach()) for k, v in boxes.items()}
+    params = {k: v.clone().requires_grad_(True) for k, v in alphas.items()}
+    best = best_params = None
+    optimiser = torch.optim.Adam(list(params.values()), lr=lr) if params else None
+    for step in range(iterations + 1):
+        with torch.enable_grad():
+            lower = backward_bound(plan, output, A, boxes, params) - d
+        value = lower.detach()
+        if best is None:
+            best, best_params = value.clone(), {k: v.detach().clone() for k, v in params.items()}
+        else:
+            improved = value > best
+            best = torch.where(improved, value, best)
+            for k, v in params.items():
+                mask = improved.reshape(*improved.shape, *([1] * (v.dim() - 2)))
+                best_params[k] = torch.where(mask, v.detach(), best_params[k])
+        if step == iterations or optimiser is None:
+            break
+        optimiser.zero_grad(set_to_none=True)
+        (-lower[torch.isfinite(value)].sum()).backward()
+        optimiser.step()
+        with torch.no_grad():
+            for node_name, v in params.items():
+                low, high = plan.graph.node(node_name).op.alpha_range
+                v.clamp_(low, high)
+    return best, best_params

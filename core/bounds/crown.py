@@ -1,0 +1,81 @@
+"""CROWN: backward linear bound propagation over the graph (any DAG: residual adds, concats).
+
+A backward pass from tensor t starts from coefficients A on t, walks t's ancestors in
+reverse topological order, turning coefficients on each node's output into coefficients
+on its inputs (summed where a tensor feeds several nodes) plus constants, and finally
+concretises the coefficients on the network input over the input box.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from core.bounds.ibp import Refine
+from core.bounds.memory import rows_per_pass
+from core.bounds.plan import Plan
+from core.model.ir import Interval
+from core.model.operator import Affine
+
+
+def backward_bound(plan: Plan, target: str, A: torch.Tensor, boxes: dict[str, Interval],
+                   alphas: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+    """Lower bounds [S, B] of sum(A * target) over the input boxes; A is [S, B, *target shape].
+
+    `boxes` must hold the input box and bounds on every nonlinear node's input among
+    target's ancestors; `alphas[node]` are optional relaxation parameters [S, B, *shape].
+    """
+    graph = plan.graph
+    pending = {target: A}
+    bias: torch.Tensor | float = 0.0
+    for node in plan.walk[target]:
+        coefficient = pending.pop(node.name, None)
+        if coefficient is None:
+            continue
+        if isinstance(node.op, Affine):
+            coefficients, step_bias = node.op.linear_backward(coefficient)
+        else:
+            alpha = None if alphas is None else alphas.get(node.name)
+            step = node.op.backward(coefficient, None, [boxes[node.inputs[0]]], alpha)
+            coefficients, step_bias = [lA for lA, _ in step.coefficients], step.lower_bias
+        bias = bias + step_bias
+        for name, c in zip(node.inputs, coefficients):
+            pending[name] = pending[name] + c if name in pending else c
+    box = boxes[graph.input_name]
+    result = torch.zeros(A.shape[:2], dtype=A.dtype, device=A.device) + bias
+    on_input = pending.get(graph.input_name)
+    if on_input is not None:
+        result = result + (on_input * box.center).flatten(2).sum(-1) - (on_input.abs() * box.radius).flatten(2).sum(-1)
+    return result
+
+
+def bound_tensor(plan: Plan, target: str, boxes: dict[str, Interval], shape: torch.Size,
+                 spec_chunk: int) -> Interval:
+    """Elementwise CROWN lower and upper bounds on `target` ([B, *shape] = `shape`), `spec_chunk` rows at a time."""
+    batch, n = shape[0], plan.numel[target]
+    like = boxes[plan.graph.input_name].lower
+    parts = []
+    for start in range(0, 2 * n, spec_chunk):
+        # rows r < n ask for the lower bound of neuron r, rows n + r for the lower bound of its negation
+        rows = torch.arange(start, min(start + spec_chunk, 2 * n), device=like.device)
+        chunk = torch.zeros(rows.shape[0], n, dtype=like.dtype, device=like.device)
+        chunk[torch.arange(rows.shape[0], device=like.device), rows % n] = (rows < n).to(like.dtype) * 2 - 1
+        A = chunk.reshape(chunk.shape[0], 1, *shape[1:]).expand(chunk.shape[0], batch, *shape[1:])
+        parts.append(backward_bound(plan, target, A, boxes))
+    both = torch.cat(parts).T  # [B, 2n]
+    return Interval(both[:, :n].reshape(shape), -both[:, n:].reshape(shape))
+
+
+def crown_refiner(plan: Plan, budget: int) -> Refine:
+    """An `interval_pass` refinement that bounds each nonlinear node's input by CROWN."""
+
+    def refine(name: str, boxes: dict[str, Interval], box: Interval) -> Interval:
+        rows = rows_per_pass(plan, name, box.lower.shape[0], box.lower.element_size(), budget)
+        return bound_tensor(plan, name, boxes, box.lower.shape, rows)
+
+    return refine
+
+
+def spec_coefficients(C: torch.Tensor, batch: int, output_shape: tuple[int, ...]) -> torch.Tensor:
+    """C [B or 1, S, n_outputs] -> backward-pass coefficients [S, B, *output_shape]."""
+    C = C.expand(batch, *C.shape[1:])
+    return C.transpose(0, 1).reshape(C.shape[1], batch, *output_shape)

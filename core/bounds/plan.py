@@ -1,0 +1,72 @@
+"""What every bounding call on one graph can share: computed once per graph and cached."""
+
+from __future__ import annotations
+
+import math
+import weakref
+from dataclasses import dataclass
+
+from core.model.ir import Graph, Node
+from core.model.operator import Activation, Affine
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The static structure a backward pass needs.
+
+    `nonlinear` are the nodes that need bounds on their input (everything not `Affine`),
+    in topological order; `walk[t]` lists, in reverse topological order, the nodes a
+    backward pass from tensor `t` must visit (t's ancestors, t included).
+    """
+
+    graph: Graph
+    nonlinear: tuple[Node, ...]
+    walk: dict[str, tuple[Node, ...]]
+    numel: dict[str, int]
+
+    @property
+    def activations(self) -> tuple[Node, ...]:
+        """The nonlinear nodes with optimisable relaxations (elementwise activations)."""
+        return tuple(n for n in self.nonlinear if isinstance(n.op, Activation))
+
+    def pre_activation(self, node: Node) -> str:
+        return node.inputs[0]
+
+    def walk_size(self, target: str) -> int:
+        """Sum of per-example tensor sizes on a backward pass from `target` (for memory estimates)."""
+        return sum(self.numel[n.name] for n in self.walk[target]) + self.numel[self.graph.input_name]
+
+
+def _build(graph: Graph) -> Plan:
+    nonlinear = []
+    for node in graph.nodes:
+        if not isinstance(node.op, Affine):
+            if len(node.inputs) != 1:
+                raise ValueError(f"node {node.name!r} ({type(node.op).__name__}) is nonlinear in several variable "
+                                 "inputs; the bounding engine supports nonlinear operators of one input only")
+            nonlinear.append(node)
+    ancestors: dict[str, frozenset[str]] = {graph.input_name: frozenset()}
+    for node in graph.nodes:
+        ancestors[node.name] = frozenset({node.name}).union(*(ancestors[i] for i in node.inputs))
+    order = {node.name: k for k, node in enumerate(graph.nodes)}
+    targets = {graph.output_name} | {n.inputs[0] for n in nonlinear}
+    walk = {}
+    for t in targets:
+        names = sorted(ancestors[t], key=order.__getitem__, reverse=True)
+        walk[t] = tuple(graph.node(n) for n in names)
+    numel = {graph.input_name: math.prod(graph.input_shape)}
+    numel.update({n.name: math.prod(n.shape) for n in graph.nodes})
+    return Plan(graph, tuple(nonlinear), walk, numel)
+
+
+_PLANS: dict[int, tuple[weakref.ref, Plan]] = {}
+
+
+def plan_for(graph: Graph) -> Plan:
+    """The cached plan of `graph` (rebuilt if the graph object is new)."""
+    entry = _PLANS.get(id(graph))
+    if entry is not None and entry[0]() is graph:
+        return entry[1]
+    plan = _build(graph)
+    _PLANS[id(graph)] = (weakref.ref(graph, lambda _, key=id(graph): _PLANS.pop(key, None)), plan)
+    return plan
