@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from core.spec.errors import SpecSyntaxError
 from core.spec.sexpr import Atom, Node, SList
-from core.spec.terms import Linear, linearise, operands
+from core.spec.terms import Linear, linearise, number, operands
 from core.spec.variables import INPUT, Variables
 
 MAX_DISJUNCTS = 100_000
@@ -81,6 +81,10 @@ def _conjoin(left: Dnf, right: Dnf, pos: int) -> Dnf:
 def _comparison(node: SList, head: str, args: list, variables: Variables) -> Dnf:
     if len(args) < 2:
         raise SpecSyntaxError(node.pos, f"'{head}' needs at least two arguments")
+    if len(args) == 2 and head != "=" and type(args[0]) is Atom and type(args[1]) is Atom:
+        bound = _simple_bound(head, args[0], args[1], variables)
+        if bound is not None:
+            return [[bound]]
     terms = [linearise(arg, variables) for arg in args]
     literals: list[Literal] = []
     for left, right in zip(terms, terms[1:]):
@@ -97,6 +101,19 @@ def _comparison(node: SList, head: str, args: list, variables: Variables) -> Dnf
             if literal is not True:
                 literals.append(literal)
     return [literals]
+
+
+def _simple_bound(head: str, left: Atom, right: Atom, variables: Variables) -> Bound | None:
+    """`(<= X_3 0.5)` and its mirror images without building linear terms; None otherwise."""
+    left_value, right_value = number(left), number(right)
+    if (left_value is None) == (right_value is None):
+        return None
+    variable, value = (left, right_value) if left_value is None else (right, left_value)
+    side, index = variables.resolve(variable, None)
+    if side != INPUT:
+        return None
+    # X <= c and c >= X give an upper bound; X >= c and c <= X a lower one.
+    return Bound(index, _LESS[head] == (left_value is not None), value)
 
 
 def _literal(expr: Linear, node: SList, variables: Variables) -> Literal | bool:

@@ -40,6 +40,8 @@ def build_property(asserts: list[tuple[int, Dnf]], variables: Variables, end: in
         if np.any(lower > upper):
             continue  # an empty box holds no input, so this term adds nothing unsafe
         _check_bounded(lower, upper, variables)
+        lower += 0.0  # -0.0 + 0.0 is +0.0: no signed zeros reach the engine (numpy/torch
+        upper += 0.0  # treat upper=-0.0, lower=+0.0 as an inverted range in places)
         key = lower.tobytes() + upper.tobytes()
         if key not in regions:
             regions[key] = (Box(lower, upper), [])
@@ -79,5 +81,5 @@ def _conjunction(rows: list[Row], n_outputs: int) -> Conjunction:
     for k, row in enumerate(rows):
         for j, c in row.coef.items():
             C[k, j] += c
-        d[k] = row.rhs
+        d[k] = row.rhs + 0.0
     return Conjunction(C, d)
