@@ -33,6 +33,13 @@ OPERATORS: dict[str, str] = {
     "Flatten": "core.model.ops.reshape:Reshape",
     "Squeeze": "core.model.ops.reshape:Reshape",
     "Unsqueeze": "core.model.ops.reshape:Reshape",
+    "Transpose": "core.model.ops.transpose:Transpose",
+    "Concat": "core.model.ops.concat:Concat",
+    "Slice": "core.model.ops.slice:Slice",
+    "Gather": "core.model.ops.gather:Gather",
+    "Pad": "core.model.ops.pad:Pad",
+    "Identity": "core.model.ops.identity:Identity",
+    "Dropout": "core.model.ops.identity:Identity",
 }
 
 

@@ -44,8 +44,11 @@ def elementwise_constant(var: Operand, value: np.ndarray) -> torch.Tensor:
     """An ONNX constant broadcast against `var`, reshaped to broadcast against the IR
     tensor [batch, *example] in the same way."""
     value = np.asarray(value)
+    if value.ndim > len(var.shape):
+        raise Unsupported(f"a constant of shape {list(value.shape)} has more axes than the input of "
+                          f"shape {list(var.shape)}")
     if var.batched:
-        if value.ndim > len(var.shape) or (value.ndim == len(var.shape) and value.shape[0] != 1):
+        if value.ndim == len(var.shape) and value.shape[0] != 1:
             raise Unsupported(f"a constant of shape {list(value.shape)} would broadcast along the batch "
                               f"axis of the input of shape {list(var.shape)}")
         return constant(value)
