@@ -15,19 +15,19 @@ from core.spec.errors import SpecSyntaxError
 
 MAX_DEPTH = 200
 
-# Each match is the whitespace and comments before one token, then the token: a bracket
-# or comma (1), a string (2, VNN-LIB 2.0 ONNX names), an atom (3), or any single
-# character nothing else accepts (4). Skipping blanks inside the match halves the
-# Python-level loop, which dominates reading time.
-# The possessive `*+` and the final `\Z` mean a match never backtracks over blanks.
-_TOKEN = re.compile(r'(?:\s+|;[^\n]*)*+(?:([()\[\],])|("[^"\n]*")|([^\s()\[\],;"]+)|(.)|\Z)', re.DOTALL)
-
-
-# The commonest forms by far, `(assert (<= X_7 0.5))` and `(declare-const X_7 Real)`,
-# read with one match each instead of one loop turn per token.
+# Each match is the blanks and comments before one token, then the token. The first two
+# alternatives take the commonest forms whole, `(assert (<= X_7 0.5))` (groups 1-4) and
+# `(declare-const X_7 Real)` (5-7), in one match instead of one loop turn per token;
+# then a bracket or comma (8), a string (9, VNN-LIB 2.0 ONNX names), an atom (10), or
+# any single character nothing else accepts (11). Blanks are scanned once per token;
+# the possessive `*+` and the final `\Z` mean a match never backtracks over them.
 _ATOM = r'([^\s()\[\],;"]+)'
-_SIMPLE = re.compile(r'(?:\s+|;[^\n]*)*+\((assert)\s*\(' + rf'\s*([<>]=?)\s+{_ATOM}\s+{_ATOM}\s*\)\s*\)'
-                     rf'|(?:\s+|;[^\n]*)*+\((declare-const)\s+{_ATOM}\s+{_ATOM}\s*\)')
+_TOKEN = re.compile(
+    r'(?:\s+|;[^\n]*)*+(?:'
+    rf'\((assert)\s*\(\s*([<>]=?)\s+{_ATOM}\s+{_ATOM}\s*\)\s*\)'
+    rf'|\((declare-const)\s+{_ATOM}\s+{_ATOM}\s*\)'
+    r'|([()\[\],])|("[^"\n]*")|([^\s()\[\],;"]+)|(.)|\Z)', re.DOTALL)
+_SIMPLE_END = 7
 
 
 class Atom(NamedTuple):
@@ -73,20 +73,25 @@ def read_forms(text: str) -> Iterator[SList]:
     stack: list[SList | Bracket] = []
     cursor, size = 0, len(text)
     while cursor < size:
-        if not stack:
-            simple = _SIMPLE.match(text, cursor)
-            if simple is not None:
-                cursor = simple.end()
-                yield _simple_form(simple)
-                continue
         match = _TOKEN.match(text, cursor)
         cursor = match.end()
         group = match.lastindex
         if group is None:
             continue  # blanks at the end of the text
+        if group <= _SIMPLE_END:
+            form = _simple_form(match)
+            if not stack:
+                yield form
+                continue
+            if isinstance(stack[-1], Bracket):
+                raise SpecSyntaxError(form.pos, "'(' inside an index list '[...]'")
+            if len(stack) + 2 > MAX_DEPTH:
+                raise SpecSyntaxError(form.pos, f"expressions nested deeper than {MAX_DEPTH} levels")
+            stack[-1].items.append(form)
+            continue
         token = match.group(group)
         pos = match.start(group)
-        if group == 3:
+        if group == 10:
             if not stack:
                 raise SpecSyntaxError(pos, f"expected '(' to start a command, found {_shorten(token)!r}")
             stack[-1].items.append(Atom(token, pos))
@@ -106,12 +111,12 @@ def read_forms(text: str) -> Iterator[SList]:
                 stack[-1].items.append(done)
             else:
                 yield done
-        elif group == 4:
+        elif group == 11:
             problem = "unterminated string" if token == '"' else f"unexpected character {token!r}"
             raise SpecSyntaxError(pos, problem)
         elif not stack:
             raise SpecSyntaxError(pos, f"expected '(' to start a command, found {token!r}")
-        elif group == 2:
+        elif group == 9:
             stack[-1].items.append(Atom(token, pos))
         elif token == "[":
             if isinstance(stack[-1], Bracket):
@@ -130,8 +135,7 @@ def read_forms(text: str) -> Iterator[SList]:
 def _simple_form(match: re.Match) -> SList:
     if match.group(1) is not None:
         atoms = [Atom(match.group(g), match.start(g)) for g in (1, 2, 3, 4)]
-        inner = _open_paren(match, 2)
-        return SList([atoms[0], SList(atoms[1:], inner)], match.start(1) - 1)
+        return SList([atoms[0], SList(atoms[1:], _open_paren(match, 2))], match.start(1) - 1)
     atoms = [Atom(match.group(g), match.start(g)) for g in (5, 6, 7)]
     return SList(atoms, match.start(5) - 1)
 

@@ -11,7 +11,7 @@ from core.spec.sexpr import Atom, Bracket, Indexed, Node, SList
 from core.spec.variables import Variables
 
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
-_NUMBER_START = re.compile(r"[+-]?\.?[0-9]")
+_NUMBER_START = re.compile(r"[-+.0-9]")
 
 Key = tuple[str, int]  # (side, flat index)
 
