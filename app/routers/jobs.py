@@ -1,0 +1,90 @@
+"""/jobs: queue verification jobs, follow their progress, cancel them, fetch certificates."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Iterator
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from app.db.models import Token
+from app.dependencies import CeleryDep, OwnerDep, SessionDep, SettingsDep, StoreDep
+from app.services.job_state import TERMINAL
+from app.services.jobs import (JobCreate, JobKind, JobStatus, cancel_job, create_job, event_json, get_job,
+                               job_certificate, job_events, job_json, list_jobs)
+from app.services.queue import send
+
+router = APIRouter(prefix="/jobs", tags=["jobs"])
+SSE_POLL_S = 0.5
+SSE_KEEPALIVE_S = 15.0
+
+
+@router.post("", status_code=202)
+def submit_job(body: JobCreate, owner: OwnerDep, session: SessionDep, settings: SettingsDep, celery: CeleryDep) -> dict[str, Any]:
+    """Queue a job; it runs on a worker and is followed with GET /jobs/{id}."""
+    job = create_job(session, settings, owner, body)
+    session.commit()
+    send(celery, settings, job)
+    return {"id": job.id, "status": job.status}
+
+
+@router.get("")
+def read_jobs(owner: OwnerDep, session: SessionDep, status: JobStatus | None = None, kind: JobKind | None = None,
+              limit: int = Query(50, ge=1, le=500), cursor: str | None = None) -> dict[str, Any]:
+    """The owner's jobs, newest first; pass `next_cursor` back as `cursor` for the next page."""
+    jobs, next_cursor = list_jobs(session, owner, status=status, kind=kind, limit=limit, cursor=cursor)
+    return {"items": [job_json(job) for job in jobs], "next_cursor": next_cursor}
+
+
+@router.get("/{job_id}")
+def read_job(job_id: str, owner: OwnerDep, session: SessionDep) -> dict[str, Any]:
+    return job_json(get_job(session, owner, job_id))
+
+
+@router.post("/{job_id}/cancel", status_code=202)
+def cancel(job_id: str, owner: OwnerDep, session: SessionDep) -> dict[str, Any]:
+    """A queued job is cancelled at once; a running one stops within a few seconds."""
+    job = cancel_job(session, owner, job_id)
+    session.commit()
+    return job_json(job)
+
+
+@router.get("/{job_id}/certificate")
+def read_certificate(job_id: str, owner: OwnerDep, session: SessionDep, store: StoreDep) -> dict[str, Any]:
+    """The proof (unsat) or the counterexample (sat) as JSON; 404 for any other outcome."""
+    return job_certificate(session, store, owner, job_id)
+
+
+@router.get("/{job_id}/events", response_model=None)
+def read_events(request: Request, job_id: str, owner: OwnerDep, session: SessionDep, after: int = Query(0, ge=0),
+                accept: str = Header(""), last_event_id: int | None = Header(None)) -> JSONResponse | StreamingResponse:
+    """Progress and status events in order: a JSON list, or server-sent events that
+    follow the job until it finishes when asked with `Accept: text/event-stream`."""
+    events = job_events(session, owner, job_id, after)
+    if "text/event-stream" not in accept:
+        return JSONResponse([event_json(event) for event in events])
+    start = last_event_id if last_event_id is not None else after
+    return StreamingResponse(_stream(request.app.state.sessions, owner.id, job_id, start), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def _stream(sessions, owner_id: int, job_id: str, after: int) -> Iterator[str]:
+    last_sent = time.monotonic()
+    while True:
+        with sessions() as session:
+            owner = session.get(Token, owner_id)
+            events = job_events(session, owner, job_id, after)
+            finished = get_job(session, owner, job_id).status in TERMINAL
+        for event in events:
+            after = event.id
+            yield f"id: {event.id}\nevent: {event.type}\ndata: {json.dumps(event_json(event))}\n\n"
+            last_sent = time.monotonic()
+        if finished and not events:
+            yield "event: end\ndata: {}\n\n"
+            return
+        if time.monotonic() - last_sent > SSE_KEEPALIVE_S:
+            yield ": keep-alive\n\n"
+            last_sent = time.monotonic()
+        time.sleep(SSE_POLL_S)

@@ -1,0 +1,178 @@
+"""Jobs as the API sees them: create (validated against their inputs), read, list, cancel."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from app.db.models import Artifact, Job, JobEvent, Model, Property, Token, isoformat, utcnow
+from app.errors import Conflict, Invalid, NotFound
+from app.services.job_state import TERMINAL, record_event
+from app.services.uploads import get_owned
+from app.settings import Settings
+from app.storage import ArtifactStore
+
+JobKind = Literal["verify", "inspect"]
+JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+# Which inputs each kind needs: verify proves a property of a model; inspect loads a model.
+NEEDS_PROPERTY = {"verify": True, "inspect": False}
+
+
+class JobCreate(BaseModel):
+    """The body of POST /jobs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: JobKind = "verify"
+    model_id: str
+    property_id: str | None = None
+    timeout_s: float | None = Field(None, gt=0, description="wall-clock budget; the server default when absent")
+    config: dict[str, Any] = Field(default_factory=dict, description="engine options (VerifyConfig fields)")
+
+
+def flat_size(shape: list[Any]) -> int:
+    """Elements per example: symbolic or non-positive dimensions (batch) count as 1."""
+    return math.prod(dim for dim in shape if isinstance(dim, int) and dim > 0)
+
+
+def check_sizes(model: Model, prop: Property) -> None:
+    n_in = sum(flat_size(io["shape"]) for io in model.summary["inputs"])
+    n_out = sum(flat_size(io["shape"]) for io in model.summary["outputs"])
+    if (n_in, n_out) != (prop.n_inputs, prop.n_outputs):
+        raise Invalid(f"model {model.filename!r} has {n_in} inputs and {n_out} outputs, but property "
+                      f"{prop.filename!r} speaks of {prop.n_inputs} inputs and {prop.n_outputs} outputs")
+
+
+def check_config(config: dict[str, Any], timeout_s: float) -> None:
+    """Reject engine options the engine would reject, before the job is queued."""
+    from pydantic import ValidationError
+
+    from core.config import VerifyConfig
+
+    if "timeout_s" in config:
+        raise Invalid("config.timeout_s: give timeout_s at the top level of the job, not inside config")
+    try:
+        VerifyConfig(**config, timeout_s=timeout_s)
+    except ValidationError as exc:
+        problems = [f"config.{'.'.join(map(str, error['loc']))}: {error['msg']}" for error in exc.errors()]
+        raise Invalid("invalid config: " + "; ".join(problems), problems=problems) from exc
+
+
+def queue_for(config: dict[str, Any]) -> str:
+    """GPU-only jobs go to the gpu queue; everything else to cpu, which GPU workers also serve."""
+    return "gpu" if str(config.get("device", "auto")).startswith("cuda") else "cpu"
+
+
+def create_job(session: Session, settings: Settings, owner: Token, request: JobCreate) -> Job:
+    """A queued job row (not yet sent to the broker: the caller commits, then enqueues)."""
+    model = get_owned(session, Model, owner, request.model_id)
+    if model.summary.get("unsupported"):
+        raise Invalid(f"model {model.filename!r} cannot be run: " + "; ".join(model.summary["unsupported"]))
+    prop = None
+    if NEEDS_PROPERTY[request.kind]:
+        if request.property_id is None:
+            raise Invalid(f"a {request.kind} job needs property_id")
+        prop = get_owned(session, Property, owner, request.property_id)
+        check_sizes(model, prop)
+    elif request.property_id is not None:
+        raise Invalid(f"a {request.kind} job takes no property_id")
+    timeout_s = request.timeout_s or settings.default_timeout_s
+    if timeout_s > settings.max_timeout_s:
+        raise Invalid(f"timeout_s {timeout_s} exceeds this server's limit of {settings.max_timeout_s}")
+    check_config(request.config, timeout_s)
+    job = Job(owner_id=owner.id, kind=request.kind, status="queued", model_id=model.id,
+              property_id=prop.id if prop else None, timeout_s=timeout_s, config=request.config,
+              queue=queue_for(request.config), created_at=utcnow(), enqueued_at=utcnow(), attempts=0,
+              cancel_requested=False)
+    session.add(job)
+    session.flush()
+    record_event(session, job.id, "status", {"status": "queued"})
+    return job
+
+
+def get_job(session: Session, owner: Token, job_id: str) -> Job:
+    job = session.get(Job, job_id)
+    if job is None or job.owner_id != owner.id:
+        raise NotFound("job", job_id)
+    return job
+
+
+def _encode_cursor(job: Job) -> str:
+    return base64.urlsafe_b64encode(f"{job.created_at.isoformat()}|{job.id}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        moment, _, job_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return datetime.fromisoformat(moment), job_id
+    except ValueError as exc:
+        raise Invalid(f"cursor {cursor!r} is not one this server handed out") from exc
+
+
+def list_jobs(session: Session, owner: Token, *, status: str | None = None, kind: str | None = None,
+              limit: int = 50, cursor: str | None = None) -> tuple[list[Job], str | None]:
+    """The owner's jobs, newest first; returns a page and the cursor of the next one."""
+    query = select(Job).where(Job.owner_id == owner.id)
+    if status:
+        query = query.where(Job.status == status)
+    if kind:
+        query = query.where(Job.kind == kind)
+    if cursor:
+        moment, job_id = _decode_cursor(cursor)
+        query = query.where(or_(Job.created_at < moment, and_(Job.created_at == moment, Job.id < job_id)))
+    jobs = list(session.scalars(query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)))
+    next_cursor = _encode_cursor(jobs[limit - 1]) if len(jobs) > limit else None
+    return jobs[:limit], next_cursor
+
+
+def cancel_job(session: Session, owner: Token, job_id: str) -> Job:
+    """A queued job is cancelled at once; a running one is asked to stop (the worker
+    sees the flag through the engine's progress callback)."""
+    job = get_job(session, owner, job_id)
+    if job.status in TERMINAL:
+        raise Conflict(f"job {job_id!r} already finished ({job.status}); there is nothing to cancel")
+    job.cancel_requested = True
+    if job.status == "queued":
+        job.status, job.finished_at = "cancelled", utcnow()
+        record_event(session, job.id, "status", {"status": "cancelled"})
+    else:
+        record_event(session, job.id, "cancel", {"requested": True})
+    return job
+
+
+def job_events(session: Session, owner: Token, job_id: str, after: int = 0) -> list[JobEvent]:
+    get_job(session, owner, job_id)
+    query = select(JobEvent).where(JobEvent.job_id == job_id, JobEvent.id > after).order_by(JobEvent.id)
+    return list(session.scalars(query))
+
+
+def job_certificate(session: Session, store: ArtifactStore, owner: Token, job_id: str) -> dict[str, Any]:
+    """The proof (unsat) or counterexample (sat) a job stored; NotFound when there is none."""
+    job = get_job(session, owner, job_id)
+    kind = {"unsat": "certificate", "sat": "counterexample"}.get(job.verdict or "")
+    artifact = session.scalars(select(Artifact).where(Artifact.job_id == job.id, Artifact.kind == kind)).first()
+    if artifact is None:
+        raise NotFound("certificate of job", job_id)
+    return {"job_id": job.id, "verdict": job.verdict, "kind": kind, "sha256": artifact.sha256,
+            "data": json.loads(store.read(artifact.sha256))}
+
+
+def job_json(job: Job) -> dict[str, Any]:
+    progress = {"phase": None, "domains_visited": 0, "domains_open": 0, "lower_bound": None, "elapsed_s": 0.0}
+    progress.update(job.progress or {})
+    return {"id": job.id, "kind": job.kind, "status": job.status, "verdict": job.verdict,
+            "model_id": job.model_id, "property_id": job.property_id, "timeout_s": job.timeout_s,
+            "config": job.config, "created_at": isoformat(job.created_at), "started_at": isoformat(job.started_at),
+            "finished_at": isoformat(job.finished_at), "attempts": job.attempts, "worker": job.worker,
+            "cancel_requested": job.cancel_requested, "progress": progress, "error": job.error, "result": job.result}
+
+
+def event_json(event: JobEvent) -> dict[str, Any]:
+    return {"id": event.id, "at": isoformat(event.at), "type": event.type, "data": event.data}

@@ -1,0 +1,129 @@
+"""Model and property uploads: stream to the artifact store, validate, deduplicate."""
+
+from __future__ import annotations
+
+import gzip
+from typing import Any, BinaryIO, TypeVar
+
+from sqlalchemy import exists, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.db.models import Model, Property, Token, isoformat
+from app.errors import Invalid, NotFound, TooLargeUpload
+from app.storage import ArtifactStore, TooLarge
+
+Row = TypeVar("Row", Model, Property)
+
+
+def _store(store: ArtifactStore, source: BinaryIO, limit: int, filename: str) -> tuple[str, int]:
+    try:
+        return store.put_stream(source, limit)
+    except TooLarge as exc:
+        raise TooLargeUpload(f"{filename}: {exc}", limit_bytes=limit) from exc
+    except gzip.BadGzipFile as exc:
+        raise Invalid(f"{filename}: {exc}") from exc
+
+
+def _existing(session: Session, row_type: type[Row], owner: Token, sha256: str) -> Row | None:
+    query = select(row_type).where(row_type.owner_id == owner.id, row_type.sha256 == sha256)
+    return session.scalars(query).first()
+
+
+def _discard_unreferenced(session: Session, store: ArtifactStore, sha256: str) -> None:
+    referenced = session.scalar(select(or_(exists().where(Model.sha256 == sha256), exists().where(Property.sha256 == sha256))))
+    if not referenced:
+        store.path(sha256).unlink(missing_ok=True)
+
+
+def _insert(session: Session, row: Row) -> Row:
+    """Insert, or return the row a concurrent identical upload inserted first."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+        return row
+    except IntegrityError:
+        found = _existing(session, type(row), session.get(Token, row.owner_id), row.sha256)
+        if found is None:
+            raise
+        return found
+
+
+def model_summary(data: bytes, filename: str) -> dict[str, Any]:
+    """The torch-free summary of ONNX bytes, or Invalid naming every problem."""
+    from core.model import OnnxError
+    from core.model.summary import summarize_onnx
+
+    try:
+        summary = summarize_onnx(data)
+    except OnnxError as exc:
+        raise Invalid(f"{filename}: not a model certbound can read: {exc}", problems=list(exc.problems)) from exc
+    fields = ("inputs", "outputs", "operators", "n_params", "opset", "unsupported")
+    return {name: getattr(summary, name) for name in fields}
+
+
+def upload_model(session: Session, store: ArtifactStore, owner: Token, filename: str, source: BinaryIO, limit: int) -> Model:
+    """Store and validate an ONNX upload (plain or gzipped); the same bytes give the same row."""
+    sha, size = _store(store, source, limit, filename)
+    found = _existing(session, Model, owner, sha)
+    if found is not None:
+        return found
+    try:
+        summary = model_summary(store.read(sha), filename)
+    except Invalid:
+        _discard_unreferenced(session, store, sha)
+        raise
+    return _insert(session, Model(owner_id=owner.id, sha256=sha, filename=filename, size_bytes=size, summary=summary))
+
+
+def upload_property(session: Session, store: ArtifactStore, owner: Token, filename: str, source: BinaryIO, limit: int) -> Property:
+    """Store and parse a VNN-LIB upload (plain or gzipped); errors carry line and column."""
+    from core.spec import VnnlibError, parse_vnnlib
+
+    sha, size = _store(store, source, limit, filename)
+    found = _existing(session, Property, owner, sha)
+    if found is not None:
+        return found
+    try:
+        try:
+            text = store.read(sha).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise Invalid(f"{filename}: not UTF-8 text (byte {exc.start})") from exc
+        try:
+            prop = parse_vnnlib(text)
+        except VnnlibError as exc:
+            raise Invalid(f"{filename}: {exc}", line=exc.line, column=exc.column) from exc
+    except Invalid:
+        _discard_unreferenced(session, store, sha)
+        raise
+    row = Property(owner_id=owner.id, sha256=sha, filename=filename, size_bytes=size,
+                   n_inputs=prop.n_inputs, n_outputs=prop.n_outputs, n_disjuncts=prop.n_disjuncts)
+    return _insert(session, row)
+
+
+def get_owned(session: Session, row_type: type[Row], owner: Token, object_id: str) -> Row:
+    """The owner's model or property with this id; NotFound for absent and foreign ones alike."""
+    row = session.get(row_type, object_id)
+    if row is None or row.owner_id != owner.id:
+        raise NotFound(row_type.__name__.lower(), object_id)
+    return row
+
+
+def list_owned(session: Session, row_type: type[Row], owner: Token) -> list[Row]:
+    """The owner's models or properties, newest first."""
+    query = select(row_type).where(row_type.owner_id == owner.id).order_by(row_type.created_at.desc())
+    return list(session.scalars(query))
+
+
+def model_json(model: Model) -> dict[str, Any]:
+    summary = model.summary
+    return {"id": model.id, "sha256": model.sha256, "filename": model.filename, "size_bytes": model.size_bytes,
+            "inputs": summary["inputs"], "outputs": summary["outputs"], "operators": summary["operators"],
+            "n_params": summary["n_params"], "opset": summary.get("opset"),
+            "unsupported": summary.get("unsupported", []), "created_at": isoformat(model.created_at)}
+
+
+def property_json(prop: Property) -> dict[str, Any]:
+    return {"id": prop.id, "sha256": prop.sha256, "filename": prop.filename, "size_bytes": prop.size_bytes,
+            "n_inputs": prop.n_inputs, "n_outputs": prop.n_outputs, "n_disjuncts": prop.n_disjuncts,
+            "created_at": isoformat(prop.created_at)}

@@ -1,0 +1,78 @@
+"""Service settings, read from the environment with the prefix CERTBOUND_.
+
+The defaults are the embedded set-up: everything (SQLite database, SQLite-backed
+broker, artifacts) lives under one data directory. Scaled out, only the URLs change.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the API and the workers; `CERTBOUND_DATABASE_URL` etc. override them."""
+
+    model_config = SettingsConfigDict(env_prefix="CERTBOUND_", extra="ignore")
+
+    data_dir: Path = Path("certbound-data")
+    database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite under data_dir")
+    broker_url: str = Field("", description="Celery broker URL; empty means SQLite (kombu sqla) under data_dir")
+    broker_key_prefix: str = Field("", description="prefix of every Redis key, to share one Redis database")
+
+    max_upload_bytes: int = Field(200 * 1024 * 1024, gt=0)
+    default_timeout_s: float = Field(300.0, gt=0)
+    max_timeout_s: float = Field(3600.0, gt=0)
+    # Celery time limits are derived from a job's timeout_s: the engine stops itself at
+    # timeout_s; the soft limit is a backstop that still yields verdict "timeout", and
+    # the hard limit kills a process that ignored even that.
+    soft_limit_grace_s: float = Field(15.0, ge=0)
+    hard_limit_grace_s: float = Field(30.0, gt=0)
+
+    heartbeat_interval_s: float = Field(2.0, gt=0)
+    heartbeat_stale_s: float = Field(30.0, gt=0)
+    reaper_interval_s: float = Field(60.0, gt=0)
+    max_attempts: int = Field(2, ge=1)
+    queued_resend_s: float = Field(600.0, gt=0)
+
+    progress_event_interval_s: float = Field(1.0, ge=0)
+    cancel_poll_interval_s: float = Field(0.5, ge=0)
+
+    @model_validator(mode="after")
+    def _fill_urls(self) -> "Settings":
+        self.data_dir = self.data_dir.expanduser().resolve()
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'certbound.db'}"
+        if not self.broker_url:
+            self.broker_url = f"sqla+sqlite:///{self.data_dir / 'broker.db'}"
+        if self.max_timeout_s < self.default_timeout_s:
+            raise ValueError(f"max_timeout_s ({self.max_timeout_s}) is below default_timeout_s ({self.default_timeout_s})")
+        return self
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.data_dir / "artifacts"
+
+    @property
+    def token_file(self) -> Path:
+        return self.data_dir / "token"
+
+    def soft_time_limit(self, timeout_s: float) -> float:
+        return timeout_s + self.soft_limit_grace_s
+
+    def hard_time_limit(self, timeout_s: float) -> float:
+        return timeout_s + self.soft_limit_grace_s + self.hard_limit_grace_s
+
+    @property
+    def visibility_timeout_s(self) -> int:
+        """Redis redelivers unacked messages after this; it must outlive the longest job."""
+        return int(self.hard_time_limit(self.max_timeout_s) + 600)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings from the environment (commands set the environment first)."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Alembic schema history of the service database (run through app.db.migrate)."""

@@ -1,0 +1,107 @@
+"""The /jobs API without a worker: validation, reading, listing, cancelling queued jobs."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def acas(api, benchmarks_dir):
+    model = api.upload_ok("models", benchmarks_dir / "acasxu" / "onnx" / "ACASXU_run2a_1_1_batch_2000.onnx.gz")
+    prop = api.upload_ok("properties", benchmarks_dir / "acasxu" / "vnnlib" / "prop_1.vnnlib.gz")
+    return model, prop
+
+
+def test_submit_is_202_queued_and_readable(api, acas):
+    model, prop = acas
+    response = api.post("/jobs", json={"kind": "verify", "model_id": model["id"], "property_id": prop["id"],
+                                       "timeout_s": 30, "config": {"seed": 3}})
+    assert response.status_code == 202
+    assert response.json()["status"] == "queued"
+    job = api.get(f"/jobs/{response.json()['id']}").json()
+    assert (job["kind"], job["status"], job["verdict"], job["attempts"]) == ("verify", "queued", None, 0)
+    assert job["timeout_s"] == 30 and job["config"] == {"seed": 3}
+    assert set(job["progress"]) == {"phase", "domains_visited", "domains_open", "lower_bound", "elapsed_s"}
+    assert job["created_at"].endswith("Z") and job["started_at"] is None
+
+
+def test_size_mismatch_is_422(api, benchmarks_dir, acas):
+    model, _ = acas
+    prop = api.upload_ok("properties", benchmarks_dir / "test" / "vnnlib" / "test_nano.vnnlib.gz")
+    response = api.post("/jobs", json={"model_id": model["id"], "property_id": prop["id"]})
+    assert response.status_code == 422
+    assert "inputs" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("body, words", [
+    ({"config": {"no_such_option": 1}}, "no_such_option"),
+    ({"config": {"timeout_s": 5}}, "top level"),
+    ({"timeout_s": -1}, "timeout_s"),
+    ({"timeout_s": 10**9}, "limit"),
+    ({"kind": "train"}, "kind"),
+    ({"surprise": True}, "surprise"),
+])
+def test_bad_job_requests_are_422(api, acas, body, words):
+    model, prop = acas
+    response = api.post("/jobs", json={"model_id": model["id"], "property_id": prop["id"], **body})
+    assert response.status_code == 422
+    assert words in response.text
+
+
+def test_verify_needs_a_property_and_inspect_takes_none(api, acas):
+    model, prop = acas
+    assert "property_id" in api.post("/jobs", json={"model_id": model["id"]}).json()["detail"]
+    response = api.post("/jobs", json={"kind": "inspect", "model_id": model["id"], "property_id": prop["id"]})
+    assert response.status_code == 422
+    assert api.post("/jobs", json={"kind": "inspect", "model_id": model["id"]}).status_code == 202
+
+
+def test_unknown_model_is_404(api, acas):
+    _, prop = acas
+    response = api.post("/jobs", json={"model_id": "f" * 32, "property_id": prop["id"]})
+    assert response.status_code == 404
+
+
+def test_cancel_a_queued_job(api, acas):
+    job_id = api.submit(*acas)
+    response = api.post(f"/jobs/{job_id}/cancel")
+    assert response.status_code == 202
+    job = api.get(f"/jobs/{job_id}").json()
+    assert job["status"] == "cancelled" and job["finished_at"] is not None
+    assert api.post(f"/jobs/{job_id}/cancel").status_code == 409
+    assert [e["data"]["status"] for e in api.get(f"/jobs/{job_id}/events").json()] == ["queued", "cancelled"]
+
+
+def test_certificate_is_404_without_a_verdict(api, acas):
+    job_id = api.submit(*acas)
+    assert api.get(f"/jobs/{job_id}/certificate").status_code == 404
+
+
+def test_list_is_newest_first_filtered_and_paginated(api, acas):
+    ids = [api.submit(*acas) for _ in range(5)]
+    api.post(f"/jobs/{ids[0]}/cancel")
+    seen, cursor = [], None
+    while True:
+        page = api.get("/jobs", params={"limit": 2, **({"cursor": cursor} if cursor else {})}).json()
+        assert len(page["items"]) <= 2
+        seen += [job["id"] for job in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == ids[::-1]
+    cancelled = api.get("/jobs", params={"status": "cancelled"}).json()["items"]
+    assert [job["id"] for job in cancelled] == [ids[0]]
+    assert api.get("/jobs", params={"kind": "inspect"}).json()["items"] == []
+    assert api.get("/jobs", params={"status": "sleeping"}).status_code == 422
+    assert api.get("/jobs", params={"cursor": "bm9wZQ"}).status_code == 422
+
+
+def test_events_as_server_sent_events(api, acas):
+    job_id = api.submit(*acas)
+    api.post(f"/jobs/{job_id}/cancel")
+    response = api.get(f"/jobs/{job_id}/events", headers={"Accept": "text/event-stream"})
+    assert response.headers["content-type"].startswith("text/event-stream")
+    blocks = [block for block in response.text.split("\n\n") if block]
+    assert blocks[0].startswith("id: ") and "event: status" in blocks[0]
+    assert blocks[-1].startswith("event: end")
+    assert len(blocks) == 3

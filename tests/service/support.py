@@ -1,0 +1,172 @@
+"""Test support for the service: isolated environments (SQLite, or PostgreSQL + Redis),
+worker subprocesses, and a small API client. Everything here is real: no mocks."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import psycopg
+import redis
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from app.auth import create_token
+from app.db.migrate import upgrade
+from app.db.models import WorkerBeat
+from app.db.session import get_engine, session_scope
+from app.main import create_app
+from app.settings import Settings
+from tests.conftest import REPO
+
+# Fast clocks so that reaping and cancelling happen within seconds in tests.
+FAST = dict(heartbeat_interval_s=0.5, heartbeat_stale_s=4.0, reaper_interval_s=3600.0, max_attempts=2,
+            soft_limit_grace_s=5.0, hard_limit_grace_s=10.0, progress_event_interval_s=0.2,
+            cancel_poll_interval_s=0.2, default_timeout_s=60.0)
+
+
+def sqlite_settings(data_dir: Path, **overrides: Any) -> Settings:
+    settings = Settings(data_dir=data_dir, **{**FAST, **overrides})
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+    return settings
+
+
+@contextmanager
+def postgres_redis_settings(data_dir: Path, postgres_url: str, redis_url: str, **overrides: Any) -> Iterator[Settings]:
+    """A fresh PostgreSQL database and Redis key prefix, dropped afterwards."""
+    name = f"certbound_test_{uuid.uuid4().hex[:12]}"
+    admin = postgres_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    database_url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    prefix = f"{name}:"
+    settings = Settings(data_dir=data_dir, database_url=database_url, broker_url=redis_url,
+                        broker_key_prefix=prefix, **{**FAST, **overrides})
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        upgrade(settings.database_url)
+        yield settings
+    finally:
+        get_engine(database_url).dispose()
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        client = redis.Redis.from_url(redis_url)
+        keys = list(client.scan_iter(f"{prefix}*"))
+        if keys:
+            client.delete(*keys)
+
+
+def environment(settings: Settings) -> dict[str, str]:
+    """The environment a subprocess needs to run with exactly these settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CERTBOUND_") or k.startswith("CERTBOUND_TEST")}
+    for name, value in settings.model_dump().items():
+        env[f"CERTBOUND_{name.upper()}"] = str(value)
+    env["PYTHONPATH"] = str(REPO)
+    return env
+
+
+def new_token(settings: Settings, name: str = "tester") -> str:
+    with session_scope(settings.database_url) as session:
+        return create_token(session, name)[1]
+
+
+class WorkerProcess:
+    """`python -m worker` as a subprocess in its own process group (so a test can
+    SIGKILL the main process and its pool together, as a crashed machine would)."""
+
+    def __init__(self, settings: Settings, log: Path):
+        self.settings, self.log = settings, log
+        self.process: subprocess.Popen | None = None
+        self.name = ""
+
+    def start(self, timeout: float = 60.0) -> "WorkerProcess":
+        handle = open(self.log, "ab")
+        self.process = subprocess.Popen([sys.executable, "-m", "worker", "--queues", "gpu,cpu"],
+                                        env=environment(self.settings), cwd=REPO, stdout=handle,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+        handle.close()
+        self.name = f"certbound-{self.process.pid}@"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited with {self.process.returncode}:\n{self.log.read_text()[-3000:]}")
+            with session_scope(self.settings.database_url) as session:
+                names = session.scalars(select(WorkerBeat.name)).all()
+            # The row is written before Celery starts consuming; give it a moment to connect.
+            if any(name.startswith(self.name) for name in names) and "ready." in self.log.read_text():
+                return self
+            time.sleep(0.2)
+        raise TimeoutError(f"worker not ready after {timeout} s:\n{self.log.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
+class Api:
+    """A TestClient bound to one owner's token."""
+
+    def __init__(self, client: TestClient, token: str):
+        self.client, self.headers = client, {"Authorization": f"Bearer {token}"}
+
+    def get(self, path: str, **kwargs):
+        return self.client.get(f"/api/v1{path}", headers={**self.headers, **kwargs.pop("headers", {})}, **kwargs)
+
+    def post(self, path: str, **kwargs):
+        return self.client.post(f"/api/v1{path}", headers={**self.headers, **kwargs.pop("headers", {})}, **kwargs)
+
+    def upload(self, kind: str, path: Path, *, unzip: bool = False):
+        data = gzip.decompress(path.read_bytes()) if unzip else path.read_bytes()
+        name = path.name.removesuffix(".gz") if unzip else path.name
+        return self.post(f"/{kind}", files={"file": (name, data)})
+
+    def upload_ok(self, kind: str, path: Path) -> dict[str, Any]:
+        response = self.upload(kind, path)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def submit(self, model: dict, prop: dict | None = None, **body: Any) -> str:
+        payload = {"kind": "verify", "model_id": model["id"], **body}
+        if prop is not None:
+            payload["property_id"] = prop["id"]
+        response = self.post("/jobs", json=payload)
+        assert response.status_code == 202, response.text
+        return response.json()["id"]
+
+    def wait(self, job_id: str, until: tuple[str, ...] = ("succeeded", "failed", "cancelled"),
+             timeout: float = 120.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            job = self.get(f"/jobs/{job_id}").json()
+            if job["status"] in until:
+                return job
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"job {job_id} still {job['status']} after {timeout} s: {job}")
+            time.sleep(0.2)
+
+
+def client_for(settings: Settings) -> TestClient:
+    return TestClient(create_app(settings, maintenance=False))
+
+
+def instance(benchmarks_dir: Path, benchmark: str, onnx: str, vnnlib: str) -> tuple[Path, Path]:
+    folder = benchmarks_dir / benchmark
+    return folder / "onnx" / f"{onnx}.onnx.gz", folder / "vnnlib" / f"{vnnlib}.vnnlib.gz"

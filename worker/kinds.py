@@ -1,0 +1,75 @@
+"""Job kinds: each turns a job's inputs into an Outcome by calling the engine in core/.
+
+The engine is imported inside each function: torch loads only in worker processes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from typing import TYPE_CHECKING, Any, Callable
+
+from core.result import Progress, Verdict, VerifyResult
+from worker.outcome import Outcome
+
+if TYPE_CHECKING:
+    from worker.runner import JobContext
+
+
+def jsonable(value: Any) -> Any:
+    """`value` as plain JSON types: NumPy arrays and scalars become lists and numbers."""
+
+    def fallback(obj: Any) -> Any:
+        return obj.tolist() if hasattr(obj, "tolist") else str(obj)
+
+    return json.loads(json.dumps(value, default=fallback))
+
+
+def _verify_outcome(result: VerifyResult) -> Outcome:
+    artifacts = {}
+    if result.verdict is Verdict.UNSAT and result.certificate is not None:
+        artifacts["certificate"] = jsonable(result.certificate)
+    if result.verdict is Verdict.SAT and result.counterexample is not None:
+        artifacts["counterexample"] = {"x": result.counterexample.x.tolist(), "y": result.counterexample.y.tolist()}
+    summary = {"message": result.message, "elapsed_s": result.elapsed_s,
+               "domains_visited": result.domains_visited, "stats": jsonable(result.stats)}
+    failed = result.verdict is Verdict.ERROR
+    return Outcome(verdict=result.verdict.value, result=summary, artifacts=artifacts,
+                   status="failed" if failed else "succeeded", error=result.message if failed else None)
+
+
+def verify(context: "JobContext") -> Outcome:
+    """Decide the property on the model with the engine's verifier."""
+    from pydantic import ValidationError
+
+    from core.model import load_network
+    from core.spec import load_property
+    from core.verifier import VerifyConfig, verify as run_verifier
+    job = context.job
+    try:
+        config = VerifyConfig(**{**job.config, "timeout_s": job.timeout_s})
+    except ValidationError as exc:
+        return Outcome(verdict="error", status="failed", error=f"invalid config: {exc}")
+    context.progress(Progress(phase="loading"))
+    network = load_network(context.model_bytes())
+    prop = load_property(context.property_bytes())
+    return _verify_outcome(run_verifier(network, prop, config, progress=context.progress))
+
+
+def inspect(context: "JobContext") -> Outcome:
+    """Load the model with the engine's ONNX front end and describe the graph it built."""
+    from core.model import load_network
+    started = time.monotonic()
+    context.progress(Progress(phase="loading"))
+    network = load_network(context.model_bytes())
+    graph = network.graph
+    layers = Counter(type(node.op).__name__ for node in graph.nodes)
+    elapsed = time.monotonic() - started
+    context.progress(Progress(phase="done", elapsed_s=elapsed))
+    return Outcome(verdict=None, result={"sha256": network.sha256, "input_shape": list(graph.input_shape),
+                                         "output_shape": list(graph.output_shape), "nodes": len(graph.nodes),
+                                         "layers": dict(layers), "load_s": elapsed})
+
+
+KINDS: dict[str, Callable[["JobContext"], Outcome]] = {"verify": verify, "inspect": inspect}

@@ -1,0 +1,49 @@
+"""Starting a worker process: queues, GPU pinning, liveness rows, then Celery's loop."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+
+from celery import signals
+from sqlalchemy.exc import IntegrityError
+
+from app.db.migrate import upgrade
+from app.settings import get_settings
+from worker.celery_app import QUEUES, configure, declare_queues
+from worker.heartbeat import worker_heartbeat
+from worker.tasks import app
+
+log = logging.getLogger(__name__)
+
+
+def parse_queues(queues: str | None, gpu: int | None) -> list[str]:
+    names = [name.strip() for name in (queues or ("gpu,cpu" if gpu is not None else "cpu")).split(",") if name.strip()]
+    unknown = sorted(set(names) - set(QUEUES))
+    if unknown or not names:
+        raise ValueError(f"--queues {queues!r}: unknown queue(s) {unknown}; choose from {', '.join(QUEUES)}")
+    return names
+
+
+def run_worker(*, gpu: int | None = None, queues: str | None = None) -> None:
+    """Run one worker (prefork pool of one process, prefetch 1) until it is stopped."""
+    names = parse_queues(queues, gpu)
+    if gpu is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)
+    settings = get_settings()
+    upgrade(settings.database_url)
+    configure(app, settings)
+    try:
+        declare_queues(app)
+    except IntegrityError:
+        # Another worker declared the same queue at the same moment: it exists now.
+        log.info("queues already declared by another worker")
+    name = f"certbound-{os.getpid()}@{socket.gethostname()}"
+    beat = worker_heartbeat(settings.database_url, name, ",".join(names), settings.heartbeat_interval_s)
+    signals.worker_ready.connect(lambda **_: beat.start(), weak=False)
+    signals.worker_shutdown.connect(lambda **_: beat.stop(), weak=False)
+    beat.tick()
+    app.worker_main(["worker", "--pool=prefork", "--concurrency=1", "--prefetch-multiplier=1",
+                     f"--queues={','.join(names)}", f"--hostname={name}", "--loglevel=INFO",
+                     "--without-gossip", "--without-mingle", "--without-heartbeat"])

@@ -1,0 +1,124 @@
+"""One job attempt from claim to outcome: heartbeats, progress, cancellation, artifacts.
+
+The job kinds (worker.kinds) only compute; everything about the job row lives here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import asdict
+
+from celery.exceptions import SoftTimeLimitExceeded
+from sqlalchemy import update
+
+from app.db.models import Artifact, Job, Model, Property, utcnow
+from app.db.session import session_scope
+from app.services.job_state import beat, claim, finish, record_event
+from app.settings import Settings
+from app.storage import ArtifactStore
+from core.result import Progress
+from worker.heartbeat import job_heartbeat
+from worker.kinds import KINDS
+from worker.outcome import Outcome
+
+log = logging.getLogger(__name__)
+DEFINITIVE = ("sat", "unsat")
+
+
+class JobContext:
+    """What a job kind gets: its row's inputs, their bytes, and the progress callback."""
+
+    def __init__(self, settings: Settings, job: Job, attempt: int, stop_requested: threading.Event):
+        self.settings, self.job, self.attempt = settings, job, attempt
+        self.store = ArtifactStore(settings.artifacts_dir)
+        self.stop_requested = stop_requested
+        self._last_event = self._last_check = 0.0
+        self._last_phase: str | None = None
+
+    def model_bytes(self) -> bytes:
+        with session_scope(self.settings.database_url) as session:
+            return self.store.read(session.get(Model, self.job.model_id).sha256)
+
+    def property_bytes(self) -> bytes:
+        with session_scope(self.settings.database_url) as session:
+            return self.store.read(session.get(Property, self.job.property_id).sha256)
+
+    def progress(self, report: Progress) -> bool:
+        """The engine's ProgressCallback: records progress (throttled) and answers whether
+        to stop, reading the cancel flag from the database at most every poll interval."""
+        now = time.monotonic()
+        publish = (report.phase != self._last_phase
+                   or now - self._last_event >= self.settings.progress_event_interval_s)
+        if publish or now - self._last_check >= self.settings.cancel_poll_interval_s:
+            data = asdict(report) if publish else None
+            with session_scope(self.settings.database_url) as session:
+                cancelled = beat(session, self.job.id, self.attempt, data)
+                if publish and cancelled is not None:
+                    record_event(session, self.job.id, "progress", data)
+            if cancelled is None or cancelled:
+                self.stop_requested.set()
+            self._last_check = now
+            if publish:
+                self._last_event, self._last_phase = now, report.phase
+        return self.stop_requested.is_set()
+
+
+def _outcome_of(kind_result: Outcome, stop_requested: threading.Event) -> Outcome:
+    """A stop that came from a cancel turns an inconclusive result into `cancelled`."""
+    if stop_requested.is_set() and kind_result.verdict not in DEFINITIVE and kind_result.status == "succeeded":
+        return Outcome(verdict=None, result=kind_result.result, status="cancelled")
+    return kind_result
+
+
+def run_attempt(settings: Settings, job_id: str, worker_name: str) -> str | None:
+    """Claim and run one job; returns its final status, or None when the message was stale."""
+    with session_scope(settings.database_url) as session:
+        attempt = claim(session, job_id, worker_name)
+        job = session.get(Job, job_id) if attempt is not None else None
+    if job is None:
+        log.info("job %s is not queued any more; message ignored", job_id)
+        return None
+    stop_requested = threading.Event()
+    context = JobContext(settings, job, attempt, stop_requested)
+    ticker = job_heartbeat(settings.database_url, job_id, attempt, settings.heartbeat_interval_s, stop_requested)
+    ticker.start()
+    try:
+        outcome = _outcome_of(KINDS[job.kind](context), stop_requested)
+    except SoftTimeLimitExceeded:
+        outcome = Outcome(verdict="timeout", error=f"stopped by the soft time limit "
+                                                   f"({settings.soft_time_limit(job.timeout_s):g} s)")
+    except Exception as exc:  # noqa: BLE001 - any failure of the inputs or engine is the job's outcome
+        log.exception("job %s failed", job_id)
+        outcome = Outcome(verdict="error", status="failed", error=f"{type(exc).__name__}: {exc}")
+    finally:
+        ticker.stop()
+    return record_outcome(settings, context, outcome)
+
+
+def record_outcome(settings: Settings, context: JobContext, outcome: Outcome) -> str | None:
+    store, job = context.store, context.job
+    with session_scope(settings.database_url) as session:
+        for kind, payload in outcome.artifacts.items():
+            data = json.dumps(payload).encode()
+            session.add(Artifact(job_id=job.id, kind=kind, sha256=store.put_bytes(data), size_bytes=len(data)))
+        if not finish(session, job.id, context.attempt, status=outcome.status, verdict=outcome.verdict,
+                      error=outcome.error, result=outcome.result):
+            session.rollback()
+            log.warning("job %s was taken over while attempt %s ran; its outcome is dropped", job.id, context.attempt)
+            return None
+    return outcome.status
+
+
+def fail_after_hard_limit(settings: Settings, job_id: str, limit_s: float) -> None:
+    """Called in the worker's main process when the pool killed a job at its hard limit."""
+    with session_scope(settings.database_url) as session:
+        error = f"killed at the hard time limit ({limit_s:g} s): the engine did not stop at its timeout"
+        done = session.execute(
+            update(Job).where(Job.id == job_id, Job.status == "running")
+            .values(status="failed", verdict="timeout", error=error, finished_at=utcnow())
+        ).rowcount
+        if done:
+            record_event(session, job_id, "status", {"status": "failed", "verdict": "timeout", "error": error})
