@@ -54,11 +54,13 @@ def _merge(producer: Node, node: Node) -> Operator | None:
     scale, shift = (_along(t, node.shape, axis) for t in (op.scale, op.shift))
     if scale is None or shift is None:
         return None
-    weight_scale = scale.reshape((-1,) + (1,) * (before.weight.dim() - 1))
+    weight = before.weight
+    if not torch.all(scale == 1):  # a bias Add: keep the (possibly huge) weight as it is
+        weight = weight * scale.reshape((-1,) + (1,) * (weight.dim() - 1))
     bias = shift if before.bias is None else before.bias * scale + shift
     if isinstance(before, Linear):
-        return Linear(before.weight * weight_scale, bias)
-    return Conv(before.weight * weight_scale, bias, before.window, before.groups, before.in_shape)
+        return Linear(weight, bias)
+    return Conv(weight, bias, before.window, before.groups, before.in_shape)
 
 
 def _along(t: torch.Tensor, shape: tuple[int, ...], axis: int) -> torch.Tensor | None:

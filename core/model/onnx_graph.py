@@ -7,6 +7,7 @@ when the engine can load it (apart from per-node shape rules the loader adds).
 from __future__ import annotations
 
 import gzip
+import heapq
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,14 +102,14 @@ def _sort(nodes: list[onnx.NodeProto], available: set[str]) -> tuple[list[onnx.N
     ready = [i for i, need in enumerate(waiting) if not need]
     order: list[int] = []
     while ready:
-        i = ready.pop()
+        i = heapq.heappop(ready)  # the file's own order wherever it is already valid
         order.append(i)
         for out in nodes[i].output:
             for j in users.get(out, []):
                 if out in waiting[j]:
                     waiting[j].discard(out)
                     if not waiting[j]:
-                        ready.append(j)
+                        heapq.heappush(ready, j)
     done = set(order)
     problems += [f"{node_label(n.name, n.op_type)}: part of a cycle, or depends on one"
                  for i, n in enumerate(nodes) if i not in done]

@@ -13,7 +13,7 @@ from core.model.onnx_node import Operand, Unsupported
 
 def constant(value: np.ndarray) -> torch.Tensor:
     """An ONNX constant as a float64 tensor (the loader casts the graph afterwards)."""
-    return torch.as_tensor(np.asarray(value, dtype=np.float64).copy())
+    return torch.from_numpy(np.array(value, dtype=np.float64))  # a writable, owned copy
 
 
 def sum_examples(t: torch.Tensor) -> torch.Tensor:
