@@ -94,7 +94,7 @@ def _comparison(node: SList, head: str, args: list, variables: Variables) -> Dnf
             pairs = [(right, left)] if _LESS[head] else [(left, right)]
         for small, large in pairs:
             difference = Linear(dict(small.coef), small.const)
-            difference.add(large, -1.0)
+            difference.add(large, -1)
             literal = _literal(difference, node, variables)
             if literal is False:
                 return []
@@ -120,29 +120,36 @@ def _literal(expr: Linear, node: SList, variables: Variables) -> Literal | bool:
     """`expr <= 0` as a Bound, a Row, or a constant truth value."""
     sides = {side for side, _ in expr.coef}
     if not sides:
-        return expr.const <= 0.0
+        return expr.const <= 0
     if len(sides) == 2:
         raise SpecSyntaxError(node.pos, "unsupported: a constraint mixing input (X) and output (Y) variables")
     if sides == {INPUT}:
         return _bound(expr, node, variables)
-    return Row({index: c for (_, index), c in expr.coef.items()}, -expr.const)
+    return Row({index: _to_float(c, node) for (_, index), c in expr.coef.items()}, _to_float(-expr.const, node))
 
 
 def _bound(expr: Linear, node: SList, variables: Variables) -> Bound | bool:
-    nonzero = [(key, c) for key, c in expr.coef.items() if c != 0.0]
+    nonzero = [(key, c) for key, c in expr.coef.items() if c != 0]
     if not nonzero:
-        return expr.const <= 0.0
+        return expr.const <= 0
     if len(nonzero) > 1:
         names = ", ".join(variables.name(*key) for key, _ in nonzero[:3])
         raise SpecSyntaxError(
             node.pos, f"unsupported input constraint over {names}: input constraints must bound "
                       "one variable by a constant (a box)")
     (_, index), c = nonzero[0]
-    upper = c > 0.0
-    value = -expr.const / c
-    if c not in (1.0, -1.0) and Fraction(value) * Fraction(c) < Fraction(-expr.const):
-        # The quotient was rounded inwards: widen the box by one ulp so it loses no point.
-        value = math.nextafter(value, math.inf if upper else -math.inf)
-    if not math.isfinite(value):
-        raise SpecSyntaxError(node.pos, f"bound on {variables.name(INPUT, index)} is not a finite number")
-    return Bound(index, upper, value)
+    return Bound(index, c > 0, _to_float(-expr.const / c, node))
+
+
+def _to_float(value: Fraction, node: SList) -> float:
+    """The float nearest to `value`. Nearest is exact for our purpose: inputs and outputs
+    are floats, and no float lies strictly between a real bound and its nearest float,
+    so `x <= value` and `x <= float(value)` hold for the same floats x (up to the one
+    float the rounding may add, which only widens the set)."""
+    try:
+        result = float(value)
+    except OverflowError:
+        result = math.inf
+    if not math.isfinite(result):
+        raise SpecSyntaxError(node.pos, "a coefficient or bound is outside the float64 range")
+    return result

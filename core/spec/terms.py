@@ -1,10 +1,16 @@
-"""Linear arithmetic terms of VNN-LIB: numbers, variables, +, -, * by constants, / by constants."""
+"""Linear arithmetic terms of VNN-LIB: numbers, variables, +, -, * by constants, / by constants.
+
+Arithmetic is exact (Fractions of the decimal literals, as VNN-LIB's real-number
+semantics say), so a bound such as `(<= (+ X_0 0.1) 0.3)` is rounded once, to the
+nearest float, when it becomes a float, instead of drifting with each float operation.
+"""
 
 from __future__ import annotations
 
 import math
 import re
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from core.spec.errors import SpecSyntaxError
 from core.spec.sexpr import Atom, Bracket, Indexed, Node, SList
@@ -20,18 +26,18 @@ Key = tuple[str, int]  # (side, flat index)
 class Linear:
     """sum(coef[v] * v) + const, over (side, index) variables."""
 
-    coef: dict[Key, float] = field(default_factory=dict)
-    const: float = 0.0
+    coef: dict[Key, Fraction] = field(default_factory=dict)
+    const: Fraction = Fraction(0)
 
-    def scaled(self, factor: float) -> "Linear":
+    def scaled(self, factor: Fraction) -> "Linear":
         return Linear({k: c * factor for k, c in self.coef.items()}, self.const * factor)
 
-    def divided(self, divisor: float) -> "Linear":
+    def divided(self, divisor: Fraction) -> "Linear":
         return Linear({k: c / divisor for k, c in self.coef.items()}, self.const / divisor)
 
-    def add(self, other: "Linear", sign: float = 1.0) -> None:
+    def add(self, other: "Linear", sign: int = 1) -> None:
         for key, c in other.coef.items():
-            self.coef[key] = self.coef.get(key, 0.0) + sign * c
+            self.coef[key] = self.coef.get(key, Fraction(0)) + sign * c
         self.const += sign * other.const
 
 
@@ -45,6 +51,21 @@ def number(atom: Atom) -> float | None:
     if not math.isfinite(value):
         raise SpecSyntaxError(atom.pos, f"number {atom.text!r} is out of the float64 range")
     return value
+
+
+def exact_number(atom: Atom) -> Fraction | None:
+    """The exact value of a numeric literal (None if `atom` is not one).
+
+    Absurd literals (over 100 characters, exponents beyond +-400) use their float value:
+    building their exact value would cost time, and float64 cannot tell the difference.
+    """
+    value = number(atom)
+    if value is None:
+        return None
+    exponent = atom.text.lower().partition("e")[2]
+    if len(atom.text) > 100 or (exponent and abs(int(exponent)) > 400):
+        return Fraction(value)
+    return Fraction(atom.text)
 
 
 def operands(form: SList) -> list[Node]:
@@ -63,12 +84,12 @@ def operands(form: SList) -> list[Node]:
 def linearise(node: Node, variables: Variables) -> Linear:
     """`node` as a Linear expression; non-linear or unknown operators are errors."""
     if isinstance(node, Indexed):
-        return Linear({variables.resolve(node.name, node.index): 1.0})
+        return Linear({variables.resolve(node.name, node.index): Fraction(1)})
     if isinstance(node, Atom):
-        value = number(node)
+        value = exact_number(node)
         if value is not None:
             return Linear({}, value)
-        return Linear({variables.resolve(node, None): 1.0})
+        return Linear({variables.resolve(node, None): Fraction(1)})
     if isinstance(node, Bracket):
         raise SpecSyntaxError(node.pos, "an index '[...]' must follow a tensor name")
     head = _head(node)
@@ -79,12 +100,12 @@ def linearise(node: Node, variables: Variables) -> Linear:
             total.add(arg)
         return total
     if head == "-" and len(args) == 1:
-        return args[0].scaled(-1.0)
+        return args[0].scaled(Fraction(-1))
     if head == "-" and args:
         total = Linear()
         total.add(args[0])
         for arg in args[1:]:
-            total.add(arg, -1.0)
+            total.add(arg, -1)
         return total
     if head == "*" and args:
         return _product(node, args)
@@ -106,7 +127,7 @@ def _product(form: SList, args: list[Linear]) -> Linear:
     variable_factors = [a for a in args if a.coef]
     if len(variable_factors) > 1:
         raise SpecSyntaxError(form.pos, "unsupported: product of two variables (only linear terms are allowed)")
-    factor = math.prod(a.const for a in args if not a.coef)
+    factor = math.prod((a.const for a in args if not a.coef), start=Fraction(1))
     if not variable_factors:
         return Linear({}, factor)
     return variable_factors[0].scaled(factor)
@@ -115,7 +136,7 @@ def _product(form: SList, args: list[Linear]) -> Linear:
 def _quotient(form: SList, args: list[Linear]) -> Linear:
     if any(a.coef for a in args[1:]):
         raise SpecSyntaxError(form.pos, "unsupported: division by a variable (only linear terms are allowed)")
-    divisor = math.prod(a.const for a in args[1:])
-    if divisor == 0.0:
+    divisor = math.prod((a.const for a in args[1:]), start=Fraction(1))
+    if divisor == 0:
         raise SpecSyntaxError(form.pos, "division by zero")
     return args[0].divided(divisor)

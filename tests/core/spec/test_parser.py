@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -68,12 +70,14 @@ def test_an_or_assert_beside_and_asserts_keeps_every_box_bound():
     np.testing.assert_array_equal(prop.regions[0].box.upper, [1, 2])
 
 
-def test_scaled_input_bound_is_rounded_outwards():
-    prop = parse_vnnlib("(declare-const X_0 Real)(declare-const Y_0 Real)"
-                        "(assert (<= (* 3 X_0) 1))(assert (>= (* 3 X_0) -1))(assert (<= Y_0 0))")
-    box = prop.regions[0].box
-    assert box.upper[0] * 3 >= 1 and box.lower[0] * 3 <= -1
-    assert box.upper[0] - 1 / 3 <= 1e-16
+def test_computed_bounds_are_exact_then_rounded_once():
+    prop = parse_vnnlib("(declare-const X_0 Real)(declare-const Y_0 Real)(assert (<= (* 3 X_0) 1))"
+                        "(assert (>= (+ X_0 0.1) (- 0.3 1)))(assert (<= (* 0.1 Y_0) (- 0.3 0.1)))")
+    box, (conj,) = prop.regions[0].box, prop.regions[0].unsafe
+    # Exact arithmetic: X_0 >= 0.3 - 1 - 0.1 = -0.8, and 0.1 y <= 0.2 (0.3 - 0.1 in floats is 0.19999999999999998).
+    assert box.lower[0] == -0.8 and conj.d[0] == 0.2 and conj.C[0, 0] == 0.1
+    # No float above the upper bound satisfies 3 x <= 1: the box loses no point.
+    assert Fraction(math.nextafter(box.upper[0], math.inf)) * 3 > 1
 
 
 def test_output_only_input_file_means_every_output_is_unsafe():
