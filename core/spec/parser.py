@@ -98,9 +98,7 @@ def _declare_network(form: SList, variables: Variables) -> None:
     items = form.items[1:]
     if not items or not isinstance(items[0], Atom):
         raise SpecSyntaxError(form.pos, "expected (declare-network NAME (declare-input ...) (declare-output ...))")
-    if variables.has_network:
-        raise SpecSyntaxError(form.pos, "only one declare-network per property is supported")
-    variables.has_network = True
+    variables.begin_network(form.pos)
     declarations = items[1:]
     # Early 2.0 drafts wrapped the declarations in one more pair of parentheses.
     if len(declarations) == 1 and isinstance(declarations[0], SList) and declarations[0].items \

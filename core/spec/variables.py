@@ -29,7 +29,7 @@ class Variables:
         self._tensor_names: dict[str, str] = {}
         self._scalar_pos: dict[tuple[str, int], int] = {}
         self._side_pos: dict[str, int] = {}
-        self.has_network = False
+        self._network_seen = False
 
     def declare_scalar(self, name: Atom) -> None:
         """A 1.0 `(declare-const X_3 Real)`: only X_i and Y_j names carry meaning."""
@@ -45,6 +45,12 @@ class Variables:
         self._scalars[name.text] = key
         self._scalar_pos[key] = name.pos
         self._side_pos.setdefault(key[0], name.pos)
+
+    def begin_network(self, pos: int) -> None:
+        """A 2.0 `(declare-network ...)`; one per property, as the engine checks one network."""
+        if self._network_seen:
+            raise SpecSyntaxError(pos, "only one declare-network per property is supported")
+        self._network_seen = True
 
     def declare_tensor(self, side: str, name: Atom, shape: Bracket) -> None:
         """A 2.0 `(declare-input X Real [1,5])` or `(declare-output ...)`."""

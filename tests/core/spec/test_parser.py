@@ -170,3 +170,17 @@ def error_of_bytes(data: bytes) -> VnnlibError:
 def test_contradictory_input_bounds_are_reported():
     assert "contradict" in str(error_of(DECLS + "(assert (>= X_0 2)) (assert (<= X_0 1))"
                                         "(assert (>= X_1 0)) (assert (<= X_1 1))"))
+
+
+def test_vnnlib_2_draft_layout_with_wrapped_declarations_and_shape_before_type():
+    prop = parse_vnnlib("(declare-network n ((declare-input X [2] Real) (declare-output Y [1] Real)))"
+                        "(assert (<= X[0] 1))(assert (>= X[0] 0))(assert (<= X[1] 1))(assert (>= X[1] 0))"
+                        "(assert (>= Y[0] 0.5))")
+    assert (prop.n_inputs, prop.n_outputs) == (2, 1)
+    np.testing.assert_array_equal(prop.regions[0].unsafe[0].C, [[-1.0]])
+
+
+def test_vnnlib_2_with_two_networks_is_an_error():
+    net = "(declare-network {} (declare-input X{} Real [1]) (declare-output Y{} Real [1]))"
+    error = error_of(net.format("a", 1, 1) + "\n" + net.format("b", 2, 2))
+    assert error.line == 2 and "only one declare-network" in str(error)
