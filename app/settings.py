@@ -40,6 +40,8 @@ class Settings(BaseSettings):
 
     progress_event_interval_s: float = Field(1.0, ge=0)
     cancel_poll_interval_s: float = Field(0.5, ge=0)
+    # A cancelled job whose engine does not stop by itself is interrupted after this.
+    cancel_grace_s: float = Field(5.0, ge=0)
 
     @model_validator(mode="after")
     def _fill_urls(self) -> "Settings":

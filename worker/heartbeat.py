@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+from typing import Callable
 
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -12,15 +14,25 @@ from app.periodic import Ticker
 from app.services.job_state import beat
 
 
-def job_heartbeat(database_url: str, job_id: str, attempt: int, interval: float, stop_requested: threading.Event) -> Ticker:
+def job_heartbeat(database_url: str, job_id: str, attempt: int, interval: float, stop_requested: threading.Event,
+                  *, stop_grace_s: float, interrupt: Callable[[], None]) -> Ticker:
     """Keeps a running job's heartbeat fresh even while the engine is busy elsewhere;
-    sets `stop_requested` on a cancel request or when the reaper took the job away."""
+    sets `stop_requested` on a cancel request or when the reaper took the job away, and
+    calls `interrupt` once if the engine has not stopped `stop_grace_s` later (it only
+    hears the request when it next reports progress)."""
+    asked_at: list[float] = []
 
     def tick() -> None:
         with session_scope(database_url) as session:
             cancelled = beat(session, job_id, attempt)
         if cancelled is None or cancelled:
             stop_requested.set()
+        if stop_requested.is_set():
+            if not asked_at:
+                asked_at.append(time.monotonic())
+            elif len(asked_at) == 1 and time.monotonic() - asked_at[0] >= stop_grace_s:
+                asked_at.append(time.monotonic())
+                interrupt()
 
     return Ticker(interval, tick, f"heartbeat-{job_id}")
 

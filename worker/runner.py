@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
 import threading
 import time
 from dataclasses import asdict
 
+from billiard.pool import soft_timeout_sighandler
 from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy import update
 
@@ -73,6 +76,13 @@ def _outcome_of(kind_result: Outcome, stop_requested: threading.Event) -> Outcom
     return kind_result
 
 
+def interrupt_pool_process() -> None:
+    """Raise SoftTimeLimitExceeded in the engine's thread the way Celery's prefork pool
+    does (SIGUSR1), where that handler is installed; elsewhere, leave the engine be."""
+    if signal.getsignal(signal.SIGUSR1) is soft_timeout_sighandler:
+        os.kill(os.getpid(), signal.SIGUSR1)
+
+
 def run_attempt(settings: Settings, job_id: str, worker_name: str) -> str | None:
     """Claim and run one job; returns its final status, or None when the message was stale."""
     with session_scope(settings.database_url) as session:
@@ -83,13 +93,18 @@ def run_attempt(settings: Settings, job_id: str, worker_name: str) -> str | None
         return None
     stop_requested = threading.Event()
     context = JobContext(settings, job, attempt, stop_requested)
-    ticker = job_heartbeat(settings.database_url, job_id, attempt, settings.heartbeat_interval_s, stop_requested)
+    ticker = job_heartbeat(settings.database_url, job_id, attempt, settings.heartbeat_interval_s, stop_requested,
+                           stop_grace_s=settings.cancel_grace_s, interrupt=interrupt_pool_process)
     ticker.start()
     try:
         outcome = _outcome_of(KINDS[job.kind](context), stop_requested)
     except SoftTimeLimitExceeded:
-        outcome = Outcome(verdict="timeout", error=f"stopped by the soft time limit "
-                                                   f"({settings.soft_time_limit(job.timeout_s):g} s)")
+        if stop_requested.is_set():
+            outcome = Outcome(verdict=None, status="cancelled",
+                              error=f"the engine ignored the cancel request for {settings.cancel_grace_s:g} s and was interrupted")
+        else:
+            outcome = Outcome(verdict="timeout", error=f"stopped by the soft time limit, {job.timeout_s:g} s "
+                                                       f"timeout plus {settings.soft_limit_grace_s:g} s grace")
     except Exception as exc:  # noqa: BLE001 - any failure of the inputs or engine is the job's outcome
         log.exception("job %s failed", job_id)
         outcome = Outcome(verdict="error", status="failed", error=f"{type(exc).__name__}: {exc}")

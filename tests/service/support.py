@@ -30,7 +30,7 @@ from tests.conftest import REPO
 # Fast clocks so that reaping and cancelling happen within seconds in tests.
 FAST = dict(heartbeat_interval_s=0.5, heartbeat_stale_s=4.0, reaper_interval_s=3600.0, max_attempts=2,
             soft_limit_grace_s=5.0, hard_limit_grace_s=10.0, progress_event_interval_s=0.2,
-            cancel_poll_interval_s=0.2, default_timeout_s=60.0)
+            cancel_poll_interval_s=0.2, cancel_grace_s=2.0, default_timeout_s=60.0)
 
 
 def sqlite_settings(data_dir: Path, **overrides: Any) -> Settings:
@@ -114,9 +114,9 @@ class WorkerProcess:
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
-        os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.terminate()  # Celery's warm shutdown: the main process stops its pool
         try:
-            self.process.wait(timeout=20)
+            self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.kill()
 

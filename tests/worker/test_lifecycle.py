@@ -1,0 +1,72 @@
+"""Jobs through a real worker subprocess: run, progress, verdicts, cancel, time limits."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.service.support import instance
+
+
+def test_inspect_job_runs_on_the_worker(wapi, benchmarks_dir):
+    model = wapi.upload_ok("models", benchmarks_dir / "test" / "onnx" / "test_small.onnx.gz")
+    job_id = wapi.submit(model, kind="inspect")
+    job = wapi.wait(job_id)
+    assert (job["status"], job["attempts"], job["error"]) == ("succeeded", 1, None), job
+    assert job["result"]["nodes"] > 0 and job["result"]["sha256"] == model["sha256"]
+    assert job["started_at"] >= job["created_at"] and job["finished_at"] >= job["started_at"]
+    events = wapi.get(f"/jobs/{job_id}/events").json()
+    statuses = [e["data"]["status"] for e in events if e["type"] == "status"]
+    assert statuses == ["queued", "running", "succeeded"]
+    assert [e["data"]["phase"] for e in events if e["type"] == "progress"] == ["loading", "done"]
+    assert wapi.get(f"/jobs/{job_id}/certificate").status_code == 404
+
+
+@pytest.mark.parametrize("onnx, vnnlib, verdict, artifact", [
+    ("test_sat", "test_prop", "sat", "counterexample"),
+    ("test_unsat", "test_prop", "unsat", "certificate"),
+])
+def test_verify_job_returns_the_expected_verdict(wapi, benchmarks_dir, onnx, vnnlib, verdict, artifact):
+    model_path, prop_path = instance(benchmarks_dir, "test", onnx, vnnlib)
+    job_id = wapi.submit(wapi.upload_ok("models", model_path), wapi.upload_ok("properties", prop_path), timeout_s=60)
+    job = wapi.wait(job_id)
+    assert (job["status"], job["verdict"]) == ("succeeded", verdict), job
+    certificate = wapi.get(f"/jobs/{job_id}/certificate")
+    assert certificate.status_code == 200
+    assert certificate.json()["kind"] == artifact and certificate.json()["data"] is not None
+    if artifact == "counterexample":
+        assert len(certificate.json()["data"]["x"]) == 5 and len(certificate.json()["data"]["y"]) == 5
+
+
+@pytest.mark.slow
+def test_acas_xu_instance_returns_its_expected_verdict(wapi, benchmarks_dir):
+    model_path, prop_path = instance(benchmarks_dir, "acasxu", "ACASXU_run2a_1_1_batch_2000", "prop_1")
+    job_id = wapi.submit(wapi.upload_ok("models", model_path), wapi.upload_ok("properties", prop_path), timeout_s=116)
+    job = wapi.wait(job_id, timeout=150)
+    assert (job["status"], job["verdict"]) == ("succeeded", "unsat"), job
+    assert wapi.get(f"/jobs/{job_id}/certificate").json()["kind"] == "certificate"
+
+
+def test_cancel_a_running_job(wapi, undecidable):
+    model_path, prop_path = undecidable
+    job_id = wapi.submit(wapi.upload_ok("models", model_path), wapi.upload_ok("properties", prop_path), timeout_s=120)
+    wapi.wait(job_id, until=("running",), timeout=60)
+    time.sleep(1.0)
+    asked = time.monotonic()
+    assert wapi.post(f"/jobs/{job_id}/cancel").status_code == 202
+    job = wapi.wait(job_id, timeout=15)
+    assert job["status"] == "cancelled", job
+    assert time.monotonic() - asked < 10
+    types = [e["type"] for e in wapi.get(f"/jobs/{job_id}/events").json()]
+    assert "cancel" in types and types[-1] == "status"
+
+
+def test_a_job_that_runs_out_of_time_ends_with_verdict_timeout(wapi, worker_settings, undecidable):
+    model_path, prop_path = undecidable
+    started = time.monotonic()
+    job_id = wapi.submit(wapi.upload_ok("models", model_path), wapi.upload_ok("properties", prop_path), timeout_s=2)
+    job = wapi.wait(job_id, timeout=60)
+    assert (job["status"], job["verdict"]) == ("succeeded", "timeout"), job
+    # The engine stops at timeout_s, or else the soft limit stops it; never the hard limit.
+    assert time.monotonic() - started < 2 + worker_settings.soft_limit_grace_s + 15

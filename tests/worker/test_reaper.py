@@ -1,0 +1,86 @@
+"""The reaper on real databases: silent workers' jobs are re-queued once, then failed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from app.db.models import Job, JobEvent, utcnow
+from app.db.session import session_scope
+from app.services.job_state import claim
+from app.services.reaper import reap
+from tests.worker.conftest import BACKENDS, backend_settings
+from tests.worker.test_runner import make_job
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def settings(request, tmp_path_factory):
+    with backend_settings(request, tmp_path_factory.mktemp("reaper")) as settings:
+        yield settings
+
+
+@pytest.fixture
+def running_job(settings, benchmarks_dir):
+    job_id = make_job(settings, benchmarks_dir / "test" / "onnx" / "test_nano.onnx.gz", kind="inspect")
+    with session_scope(settings.database_url) as session:
+        claim(session, job_id, "w@test")
+    return job_id
+
+
+def go_silent(settings, job_id, seconds=60):
+    with session_scope(settings.database_url) as session:
+        session.get(Job, job_id).heartbeat_at = utcnow() - timedelta(seconds=seconds)
+
+
+def state(settings, job_id):
+    with session_scope(settings.database_url) as session:
+        job = session.get(Job, job_id)
+        reasons = [e.data.get("reason") for e in session.query(JobEvent).filter_by(job_id=job_id) if e.data.get("reason")]
+        return job, reasons
+
+
+def test_a_silent_job_is_requeued_once_then_failed_with_the_reason(settings, running_job):
+    go_silent(settings, running_job)
+    with session_scope(settings.database_url) as session:
+        report = reap(session, settings)
+    assert running_job in report.requeued and running_job in report.to_send()
+    job, reasons = state(settings, running_job)
+    assert (job.status, job.attempts, job.worker) == ("queued", 1, None)
+    assert "stopped sending heartbeats" in reasons[0]
+
+    with session_scope(settings.database_url) as session:
+        assert claim(session, running_job, "w2@test") == 2
+    go_silent(settings, running_job)
+    with session_scope(settings.database_url) as session:
+        assert running_job in reap(session, settings).failed
+    job, _ = state(settings, running_job)
+    assert (job.status, job.verdict) == ("failed", "error")
+    assert "w2@test" in job.error and "gave up after 2 attempts" in job.error
+
+
+def test_a_live_job_is_left_alone(settings, running_job):
+    go_silent(settings, running_job, seconds=1)
+    with session_scope(settings.database_url) as session:
+        report = reap(session, settings)
+    assert running_job not in report.requeued + report.failed + report.cancelled
+    assert state(settings, running_job)[0].status == "running"
+
+
+def test_a_silent_job_asked_to_cancel_is_cancelled(settings, running_job):
+    with session_scope(settings.database_url) as session:
+        session.get(Job, running_job).cancel_requested = True
+    go_silent(settings, running_job)
+    with session_scope(settings.database_url) as session:
+        assert running_job in reap(session, settings).cancelled
+    assert state(settings, running_job)[0].status == "cancelled"
+
+
+def test_a_long_queued_job_is_sent_again(settings, benchmarks_dir):
+    job_id = make_job(settings, benchmarks_dir / "test" / "onnx" / "test_nano.onnx.gz", kind="inspect")
+    with session_scope(settings.database_url) as session:
+        session.get(Job, job_id).enqueued_at = utcnow() - timedelta(seconds=settings.queued_resend_s + 1)
+    with session_scope(settings.database_url) as session:
+        assert job_id in reap(session, settings).resent
+    with session_scope(settings.database_url) as session:
+        assert job_id not in reap(session, settings).resent  # its clock was reset

@@ -1,0 +1,121 @@
+"""The job runner in this process, on a real SQLite database: claim, outcome, limits."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+import pytest
+from billiard.pool import soft_timeout_sighandler
+from celery.exceptions import TimeLimitExceeded
+
+from app.auth import owner_for_secret
+from app.db.models import Job
+from app.db.session import session_scope
+from app.services.jobs import JobCreate, create_job
+from app.settings import get_settings
+from app.services.uploads import upload_model, upload_property
+from app.storage import ArtifactStore
+from tests.service.support import new_token, sqlite_settings
+from tests.worker.conftest import UNDECIDABLE
+from worker.runner import fail_after_hard_limit, run_attempt
+from worker.tasks import run_job
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return sqlite_settings(tmp_path)
+
+
+def make_job(settings, model_path, prop_path=None, **body) -> str:
+    store = ArtifactStore(settings.artifacts_dir)
+    with session_scope(settings.database_url) as session:
+        owner = owner_for_secret(session, new_token(settings))
+        with open(model_path, "rb") as handle:
+            model = upload_model(session, store, owner, model_path.name, handle, settings.max_upload_bytes)
+        prop_id = None
+        if prop_path is not None:
+            with open(prop_path, "rb") as handle:
+                prop_id = upload_property(session, store, owner, prop_path.name, handle, settings.max_upload_bytes).id
+        job = create_job(session, settings, owner, JobCreate(model_id=model.id, property_id=prop_id, **body))
+        return job.id
+
+
+def read(settings, job_id) -> Job:
+    with session_scope(settings.database_url) as session:
+        return session.get(Job, job_id)
+
+
+def test_a_message_for_a_job_that_is_not_queued_is_ignored(settings, benchmarks_dir):
+    job_id = make_job(settings, benchmarks_dir / "test" / "onnx" / "test_nano.onnx.gz", kind="inspect")
+    assert run_attempt(settings, job_id, "w1@test") == "succeeded"
+    assert run_attempt(settings, job_id, "w2@test") is None  # a duplicate delivery
+    job = read(settings, job_id)
+    assert (job.status, job.attempts, job.worker) == ("succeeded", 1, "w1@test")
+
+
+def test_config_the_engine_rejects_fails_the_job_with_the_reason(settings, benchmarks_dir):
+    bench = benchmarks_dir / "test"
+    job_id = make_job(settings, bench / "onnx" / "test_nano.onnx.gz", bench / "vnnlib" / "test_nano.vnnlib.gz")
+    with session_scope(settings.database_url) as session:
+        session.get(Job, job_id).config = {"renamed_option": 1}  # queued before an engine upgrade
+    assert run_attempt(settings, job_id, "w@test") == "failed"
+    job = read(settings, job_id)
+    assert job.verdict == "error" and "renamed_option" in job.error
+
+
+def test_soft_time_limit_signal_yields_verdict_timeout(settings, benchmarks_dir):
+    # Celery's prefork pool delivers the soft limit as SIGUSR1 to the pool process,
+    # whose handler raises SoftTimeLimitExceeded; do exactly that here.
+    bench = benchmarks_dir / UNDECIDABLE[0]
+    job_id = make_job(settings, bench / "onnx" / f"{UNDECIDABLE[1]}.onnx.gz",
+                      bench / "vnnlib" / f"{UNDECIDABLE[2]}.vnnlib.gz", timeout_s=600)
+    previous = signal.signal(signal.SIGUSR1, soft_timeout_sighandler)
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGUSR1))
+    try:
+        timer.start()
+        assert run_attempt(settings, job_id, "w@test") == "succeeded"
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGUSR1, previous)
+    job = read(settings, job_id)
+    assert job.verdict == "timeout" and "soft time limit" in job.error
+
+
+def test_hard_time_limit_is_recorded_by_the_main_process(settings, benchmarks_dir):
+    job_id = make_job(settings, benchmarks_dir / "test" / "onnx" / "test_nano.onnx.gz", kind="inspect")
+    with session_scope(settings.database_url) as session:
+        session.get(Job, job_id).status = "running"  # as if a pool process had claimed it, then died
+    os.environ["CERTBOUND_DATA_DIR"] = str(settings.data_dir)
+    get_settings.cache_clear()
+    try:
+        run_job.on_failure(TimeLimitExceeded(75.0), "task-id", (job_id,), {}, None)
+    finally:
+        del os.environ["CERTBOUND_DATA_DIR"]
+        get_settings.cache_clear()
+    job = read(settings, job_id)
+    assert (job.status, job.verdict) == ("failed", "timeout") and "75 s" in job.error
+    fail_after_hard_limit(settings, job_id, 75.0)  # idempotent: a finished job stays as it is
+    assert read(settings, job_id).finished_at == job.finished_at
+
+
+def test_an_engine_that_ignores_a_cancel_is_interrupted(tmp_path, benchmarks_dir):
+    settings = sqlite_settings(tmp_path, cancel_grace_s=1.0, heartbeat_interval_s=0.2)
+    bench = benchmarks_dir / UNDECIDABLE[0]
+    job_id = make_job(settings, bench / "onnx" / f"{UNDECIDABLE[1]}.onnx.gz",
+                      bench / "vnnlib" / f"{UNDECIDABLE[2]}.vnnlib.gz", timeout_s=600)
+
+    def cancel() -> None:
+        with session_scope(settings.database_url) as session:
+            session.get(Job, job_id).cancel_requested = True
+
+    previous = signal.signal(signal.SIGUSR1, soft_timeout_sighandler)
+    timer = threading.Timer(0.5, cancel)
+    try:
+        timer.start()
+        assert run_attempt(settings, job_id, "w@test") == "cancelled"
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGUSR1, previous)
+    assert read(settings, job_id).status == "cancelled"
