@@ -82,9 +82,9 @@ def _comparison(node: SList, head: str, args: list, variables: Variables) -> Dnf
     if len(args) < 2:
         raise SpecSyntaxError(node.pos, f"'{head}' needs at least two arguments")
     if len(args) == 2 and head != "=" and type(args[0]) is Atom and type(args[1]) is Atom:
-        bound = _simple_bound(head, args[0], args[1], variables)
-        if bound is not None:
-            return [[bound]]
+        literal = _simple_literal(head, args[0], args[1], variables)
+        if literal is not None:
+            return [[literal]]
     terms = [linearise(arg, variables) for arg in args]
     literals: list[Literal] = []
     for left, right in zip(terms, terms[1:]):
@@ -103,17 +103,29 @@ def _comparison(node: SList, head: str, args: list, variables: Variables) -> Dnf
     return [literals]
 
 
-def _simple_bound(head: str, left: Atom, right: Atom, variables: Variables) -> Bound | None:
-    """`(<= X_3 0.5)` and its mirror images without building linear terms; None otherwise."""
+def _simple_literal(head: str, left: Atom, right: Atom, variables: Variables) -> Literal | None:
+    """`(<= X_3 0.5)`, `(>= Y_0 Y_4)`, `(<= Y_1 2)` and mirror images, without linear terms.
+
+    Exact as it stands: negating a float is exact and a literal's float is its nearest,
+    as the general path would give. None for anything else (the general path decides).
+    """
+    if _LESS[head]:
+        left, right = right, left  # now the comparison reads left <= right
     left_value, right_value = number(left), number(right)
-    if (left_value is None) == (right_value is None):
+    if left_value is not None and right_value is not None:
         return None
-    variable, value = (left, right_value) if left_value is None else (right, left_value)
-    side, index = variables.resolve(variable, None)
-    if side != INPUT:
+    small = None if left_value is not None else variables.resolve(left, None)
+    large = None if right_value is not None else variables.resolve(right, None)
+    if small is None or large is None:
+        side, index = small or large
+        if side == INPUT:
+            return Bound(index, small is not None, right_value if small is not None else left_value)
+        return Row({index: 1.0}, right_value) if small is not None else Row({index: -1.0}, -left_value)
+    if small[0] == INPUT or large[0] == INPUT:
         return None
-    # X <= c and c >= X give an upper bound; X >= c and c <= X a lower one.
-    return Bound(index, _LESS[head] == (left_value is not None), value)
+    if small == large:
+        return Row({small[1]: 0.0}, 0.0)
+    return Row({small[1]: 1.0, large[1]: -1.0}, 0.0)
 
 
 def _literal(expr: Linear, node: SList, variables: Variables) -> Literal | bool:

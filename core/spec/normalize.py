@@ -34,23 +34,37 @@ def build_property(asserts: list[tuple[int, Dnf]], variables: Variables, end: in
         terms = [t + d for t in terms for d in disjunction]
 
     regions: dict[bytes, tuple[Box, list[Conjunction]]] = {}
+    base_key: bytes | None = None  # terms without bounds of their own share the base box
     for term in terms:
-        lower, upper, rows = base_lower.copy(), base_upper.copy(), list(base_rows)
-        _apply(term, lower, upper, rows)
-        if np.any(lower > upper):
-            continue  # an empty box holds no input, so this term adds nothing unsafe
-        _check_bounded(lower, upper, variables)
-        lower += 0.0  # -0.0 + 0.0 is +0.0: no signed zeros reach the engine (numpy/torch
-        upper += 0.0  # treat upper=-0.0, lower=+0.0 as an inverted range in places)
-        key = lower.tobytes() + upper.tobytes()
-        if key not in regions:
-            regions[key] = (Box(lower, upper), [])
+        bounds = [literal for literal in term if isinstance(literal, Bound)]
+        rows = base_rows + [literal for literal in term if isinstance(literal, Row)]
+        if bounds or base_key is None:
+            box = _box(base_lower, base_upper, bounds, variables)
+            if box is None:
+                continue  # an empty box holds no input, so this term adds nothing unsafe
+            key = box.lower.tobytes() + box.upper.tobytes()
+            base_key = base_key if bounds else key
+            regions.setdefault(key, (box, []))
+        else:
+            key = base_key
         regions[key][1].append(_conjunction(rows, n_outputs))
     if not regions:
         index = int(np.argmax(base_lower > base_upper)) if np.any(base_lower > base_upper) else 0
         raise SpecSyntaxError(variables.position(INPUT, index),
                               "the input constraints contradict each other: no input satisfies them")
     return Property(n_inputs, n_outputs, tuple(Region(box, tuple(unsafe)) for box, unsafe in regions.values()))
+
+
+def _box(base_lower: np.ndarray, base_upper: np.ndarray, bounds: list[Bound], variables: Variables) -> Box | None:
+    """The base box cut by `bounds`; None if empty, an error if some input is unbounded."""
+    lower, upper = base_lower.copy(), base_upper.copy()
+    _apply(bounds, lower, upper, [])
+    if np.any(lower > upper):
+        return None
+    _check_bounded(lower, upper, variables)
+    lower += 0.0  # -0.0 + 0.0 is +0.0: no signed zeros reach the engine (numpy/torch
+    upper += 0.0  # treat upper=-0.0, lower=+0.0 as an inverted range in places)
+    return Box(lower, upper)
 
 
 def _apply(term: list[Literal], lower: np.ndarray, upper: np.ndarray, rows: list[Row]) -> None:

@@ -15,19 +15,22 @@ from core.spec.errors import SpecSyntaxError
 
 MAX_DEPTH = 200
 
-# Each match is the blanks and comments before one token, then the token. The first two
-# alternatives take the commonest forms whole, `(assert (<= X_7 0.5))` (groups 1-4) and
-# `(declare-const X_7 Real)` (5-7), in one match instead of one loop turn per token;
-# then a bracket or comma (8), a string (9, VNN-LIB 2.0 ONNX names), an atom (10), or
-# any single character nothing else accepts (11). Blanks are scanned once per token;
-# the possessive `*+` and the final `\Z` mean a match never backtracks over them.
+# Each match is the blanks and comments before one token, then the token. The first
+# three alternatives take the commonest forms whole, in one match instead of one loop
+# turn per token: `(assert (<= X_7 0.5))` (groups 1-4), `(declare-const X_7 Real)`
+# (5-7) and a bare comparison `(<= Y_0 Y_3)` (8-10). Then a bracket or comma (11), a
+# string (12, VNN-LIB 2.0 ONNX names), an atom (13), or any single character nothing
+# else accepts (14). Blanks are scanned once per token; the possessive `*+` and the
+# final `\Z` mean a match never backtracks over them.
 _ATOM = r'([^\s()\[\],;"]+)'
+_COMPARISON = rf'\(\s*([<>]=?)\s+{_ATOM}\s+{_ATOM}\s*\)'
 _TOKEN = re.compile(
     r'(?:\s+|;[^\n]*)*+(?:'
-    rf'\((assert)\s*\(\s*([<>]=?)\s+{_ATOM}\s+{_ATOM}\s*\)\s*\)'
+    rf'\((assert)\s*{_COMPARISON}\s*\)'
     rf'|\((declare-const)\s+{_ATOM}\s+{_ATOM}\s*\)'
+    rf'|{_COMPARISON}'
     r'|([()\[\],])|("[^"\n]*")|([^\s()\[\],;"]+)|(.)|\Z)', re.DOTALL)
-_SIMPLE_END = 7
+_ASSERT, _DECLARE, _COMPARE, _PUNCTUATION, _STRING, _WORD, _BAD = 4, 7, 10, 11, 12, 13, 14
 
 
 class Atom(NamedTuple):
@@ -78,8 +81,8 @@ def read_forms(text: str) -> Iterator[SList]:
         group = match.lastindex
         if group is None:
             continue  # blanks at the end of the text
-        if group <= _SIMPLE_END:
-            form = _simple_form(match)
+        if group <= _COMPARE:
+            form = _simple_form(match, group)
             if not stack:
                 yield form
                 continue
@@ -91,7 +94,7 @@ def read_forms(text: str) -> Iterator[SList]:
             continue
         token = match.group(group)
         pos = match.start(group)
-        if group == 10:
+        if group == _WORD:
             if not stack:
                 raise SpecSyntaxError(pos, f"expected '(' to start a command, found {_shorten(token)!r}")
             stack[-1].items.append(Atom(token, pos))
@@ -111,12 +114,12 @@ def read_forms(text: str) -> Iterator[SList]:
                 stack[-1].items.append(done)
             else:
                 yield done
-        elif group == 11:
+        elif group == _BAD:
             problem = "unterminated string" if token == '"' else f"unexpected character {token!r}"
             raise SpecSyntaxError(pos, problem)
         elif not stack:
             raise SpecSyntaxError(pos, f"expected '(' to start a command, found {token!r}")
-        elif group == 9:
+        elif group == _STRING:
             stack[-1].items.append(Atom(token, pos))
         elif token == "[":
             if isinstance(stack[-1], Bracket):
@@ -132,12 +135,12 @@ def read_forms(text: str) -> Iterator[SList]:
         raise SpecSyntaxError(stack[-1].pos, f"unexpected end of file: this {kind} is never closed")
 
 
-def _simple_form(match: re.Match) -> SList:
-    if match.group(1) is not None:
-        atoms = [Atom(match.group(g), match.start(g)) for g in (1, 2, 3, 4)]
+def _simple_form(match: re.Match, last_group: int) -> SList:
+    first = {_ASSERT: 1, _DECLARE: 5, _COMPARE: 8}[last_group]
+    atoms = [Atom(match.group(g), match.start(g)) for g in range(first, last_group + 1)]
+    if last_group == _ASSERT:
         return SList([atoms[0], SList(atoms[1:], _open_paren(match, 2))], match.start(1) - 1)
-    atoms = [Atom(match.group(g), match.start(g)) for g in (5, 6, 7)]
-    return SList(atoms, match.start(5) - 1)
+    return SList(atoms, _open_paren(match, first))
 
 
 def _open_paren(match: re.Match, group: int) -> int:
