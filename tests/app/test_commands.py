@@ -1,0 +1,51 @@
+"""`certbound token create` and the settings it reads."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from app.auth import owner_for_secret
+from app.db.session import session_scope
+from app.settings import Settings
+from tests.conftest import REPO
+
+
+def certbound(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", "from app.cli import main; main()", *args], capture_output=True,
+                          text=True, cwd=REPO, timeout=120, env=env)
+
+
+def test_token_create_makes_a_new_owner(tmp_path):
+    first = certbound("token", "create", "--name", "ci", "--data-dir", str(tmp_path))
+    second = certbound("token", "create", "--name", "laptop", "--data-dir", str(tmp_path))
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    secrets = first.stdout.strip(), second.stdout.strip()
+    settings = Settings(data_dir=tmp_path)
+    with session_scope(settings.database_url) as session:
+        owners = [owner_for_secret(session, secret) for secret in secrets]
+        assert [owner.name for owner in owners] == ["ci", "laptop"]
+        assert owners[0].id != owners[1].id
+        assert all(secret not in owner.token_hash for secret, owner in zip(secrets, owners))
+
+
+def test_token_create_needs_a_real_name(tmp_path):
+    result = certbound("token", "create", "--name", "  ", "--data-dir", str(tmp_path))
+    assert result.returncode != 0 and "non-empty name" in result.stderr
+
+
+def test_settings_come_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("CERTBOUND_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CERTBOUND_MAX_UPLOAD_BYTES", "1234")
+    settings = Settings()
+    assert settings.max_upload_bytes == 1234
+    assert settings.database_url == f"sqlite:///{tmp_path / 'certbound.db'}"
+    assert settings.broker_url == f"sqla+sqlite:///{tmp_path / 'broker.db'}"
+    assert settings.visibility_timeout_s > settings.hard_time_limit(settings.max_timeout_s)
+
+
+def test_inconsistent_limits_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="max_timeout_s"):
+        Settings(data_dir=tmp_path, default_timeout_s=100, max_timeout_s=10)
