@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 # Inputs up to this many dimensions are split in the input space; beyond it, ReLUs are.
 INPUT_SPLIT_MAX_DIM = 16
+# Restarts x weights that one attack may cost by default.
+ATTACK_WEIGHT_BUDGET = 20_000_000
 
 
 class VerifyConfig(BaseModel):
@@ -30,11 +32,16 @@ class VerifyConfig(BaseModel):
         f"at most {INPUT_SPLIT_MAX_DIM} dimensions, else ReLU neurons.")
     relu_heuristic: Literal["babsr", "fsb", "upb"] = Field("fsb", description="ReLU split choice.")
     fsb_candidates: int = Field(3, ge=1, description="FSB: neurons per layer scored by a real bound.")
-    attack_restarts: int = Field(32, ge=0, description="PGD random restarts per disjunct.")
+    attack_restarts: int | None = Field(
+        None, ge=0, description="PGD random restarts per disjunct; None: scaled to the network's "
+        "size, from 1000 on ACAS Xu-sized networks down to 16 on large ones.")
     attack_steps: int = Field(50, ge=1, description="PGD steps per restart.")
     alpha_iterations: int = Field(20, ge=0, description="Optimisation steps of α (and β) per bound call.")
     batch_size: int | None = Field(None, ge=1, description="Domains bounded per step; None adapts it.")
     memory_cap_mb: float | None = Field(None, gt=0, description="Cap on the domain pool's tensor memory.")
+    threads: int | None = Field(
+        None, ge=1, description="CPU threads for the run (restored afterwards); None leaves torch's setting. "
+        "On a shared machine one thread is often faster than two.")
     proof_margin: float = Field(
         0.0, ge=0, description="A bound must exceed this to count as a proof (on top of the "
         "dtype's rounding margin).")
@@ -47,6 +54,8 @@ class VerifyConfig(BaseModel):
         if self.dtype == "auto":
             cpu = changes.get("device", self.device) == "cpu"
             changes["dtype"] = "float64" if cpu and n_weights < 1_000_000 else "float32"
+        if self.attack_restarts is None:
+            changes["attack_restarts"] = int(min(1000, max(16, ATTACK_WEIGHT_BUDGET // max(n_weights, 1))))
         if self.branching == "auto":
             if input_size <= INPUT_SPLIT_MAX_DIM:
                 changes["branching"] = "input"

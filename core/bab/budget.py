@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -21,7 +22,12 @@ class Stop(Exception):
 
 @dataclass
 class Budget:
-    """Deadline plus the progress callback; `check` is called at every step of every phase."""
+    """Deadline plus the progress callback; `check` is called at every step of every phase.
+
+    Inside `with budget:` a heartbeat thread also reports whenever the running phase has
+    been silent for `REPORT_EVERY_S` (one bound call can take longer than a second); a
+    stop request it receives takes effect at the next `check`.
+    """
 
     timeout_s: float
     callback: ProgressCallback | None = None
@@ -31,6 +37,28 @@ class Budget:
     domains_open: int = 0
     lower_bound: float | None = None
     _last_report: float = field(default=float("-inf"), init=False)
+    _cancelled: bool = field(default=False, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _quit: threading.Event = field(default_factory=threading.Event, init=False)
+    _thread: threading.Thread | None = field(default=None, init=False)
+
+    def __enter__(self) -> "Budget":
+        if self.callback is not None:
+            self._quit.clear()
+            self._thread = threading.Thread(target=self._heartbeat, name="progress-heartbeat", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._thread is not None:
+            self._quit.set()
+            self._thread.join()
+            self._thread = None
+
+    def _heartbeat(self) -> None:
+        while not self._quit.wait(REPORT_EVERY_S / 4):
+            if time.monotonic() - self._last_report >= REPORT_EVERY_S:
+                self._send()
 
     @property
     def deadline(self) -> float:
@@ -50,13 +78,18 @@ class Budget:
 
     def check(self, force: bool = False) -> None:
         """Report progress when due; raise `Stop` on timeout or when the callback asks to stop."""
-        now = time.monotonic()
-        if force or now - self._last_report >= REPORT_EVERY_S:
-            self._last_report = now
-            if self.report(self.phase):
-                raise Stop("cancelled")
-        if now > self.deadline:
+        if force or time.monotonic() - self._last_report >= REPORT_EVERY_S:
+            self._send()
+        if self._cancelled:
+            raise Stop("cancelled")
+        if time.monotonic() > self.deadline:
             raise Stop("timeout")
+
+    def _send(self) -> None:
+        with self._lock:
+            self._last_report = time.monotonic()
+            if self.report(self.phase):
+                self._cancelled = True
 
     def report(self, phase: str) -> bool:
         """Send one progress event; True when the callback asked to stop."""

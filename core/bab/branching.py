@@ -1,0 +1,110 @@
+"""Which ReLU to split next: BaBSR, FSB and UPB behind one interface.
+
+All three see the same `BranchContext` of a batch of domains and return, per domain,
+the flat index (into the concatenated neurons of all ReLU layers) of the neuron to
+split, or -1 when every unstable neuron is already split (the domain is then decided
+exactly instead).
+
+- BaBSR scores an unstable neuron by what its triangle relaxation costs the lower
+  bound: the intercept `-u l / (u - l)` weighted by how much the bound leans on the
+  upper line there (the negative part of the neuron's backward coefficient).
+- UPB is the cheap relative: the intercept alone (the looseness of the relaxation).
+- FSB (filtered smart branching) keeps BaBSR's best few per layer and bounds both
+  children of each candidate with a cheap CROWN pass, keeping the candidate whose
+  worse child has the best bound.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+# Bounds both children of splitting candidate neurons `flat` [B]: lower bounds [B, 2].
+ChildBounder = Callable[[torch.Tensor], torch.Tensor]
+
+
+@dataclass
+class BranchContext:
+    """A batch of domains: concatenated pre-activation bounds lower/upper [B, N], split
+    state [B, N] (int8), layer offsets into N, and the backward coefficients of the
+    lower bound at each ReLU output concatenated [B, N] (None when not available)."""
+
+    lower: torch.Tensor
+    upper: torch.Tensor
+    split: torch.Tensor
+    offsets: list[int]
+    coefficient: torch.Tensor | None
+    bound_children: ChildBounder | None = None
+
+    def candidates(self) -> torch.Tensor:
+        """Unstable and not yet split: [B, N] bool."""
+        return (self.lower < 0) & (self.upper > 0) & (self.split == 0)
+
+
+def intercept(ctx: BranchContext) -> torch.Tensor:
+    """The upper line's intercept -u l / (u - l) on unstable neurons, 0 elsewhere: [B, N]."""
+    l, u = ctx.lower, ctx.upper
+    gap = (u - l).clamp(min=1e-12)
+    return torch.where(ctx.candidates(), (u * -l) / gap, torch.zeros_like(l))
+
+
+def pick(score: torch.Tensor, ctx: BranchContext) -> torch.Tensor:
+    """argmax of `score` over candidates, -1 where a domain has none."""
+    masked = torch.where(ctx.candidates(), score, torch.full_like(score, -float("inf")))
+    best = masked.argmax(dim=1)
+    return torch.where(ctx.candidates().any(dim=1), best, torch.full_like(best, -1))
+
+
+def upb_scores(ctx: BranchContext) -> torch.Tensor:
+    return intercept(ctx)
+
+
+def babsr_scores(ctx: BranchContext) -> torch.Tensor:
+    gain = intercept(ctx)
+    if ctx.coefficient is None:
+        return gain
+    # A tiny share of the bare intercept breaks ties where no coefficient leans on the neuron.
+    return gain * (-ctx.coefficient).clamp(min=0) + 1e-6 * gain
+
+
+def babsr(ctx: BranchContext) -> torch.Tensor:
+    return pick(babsr_scores(ctx), ctx)
+
+
+def upb(ctx: BranchContext) -> torch.Tensor:
+    return pick(upb_scores(ctx), ctx)
+
+
+def fsb(ctx: BranchContext, per_layer: int = 3) -> torch.Tensor:
+    """Filter by BaBSR (top `per_layer` per layer), decide by bounding the children."""
+    fallback = babsr(ctx)
+    if ctx.bound_children is None:
+        return fallback
+    score = torch.where(ctx.candidates(), babsr_scores(ctx), torch.full_like(ctx.lower, -float("inf")))
+    edges = ctx.offsets + [score.shape[1]]
+    picks = []
+    for start, stop in zip(edges[:-1], edges[1:]):
+        if stop <= start:
+            continue
+        k = min(per_layer, stop - start)
+        value, index = score[:, start:stop].topk(k, dim=1)
+        picks.append((value, index + start))
+    values = torch.cat([v for v, _ in picks], dim=1)      # [B, K]
+    flats = torch.cat([i for _, i in picks], dim=1)       # [B, K]
+    best_score = torch.full_like(values[:, 0], -float("inf"))
+    chosen = fallback.clone()
+    for k in range(flats.shape[1]):
+        valid = torch.isfinite(values[:, k])
+        if not bool(valid.any()):
+            continue
+        children = ctx.bound_children(torch.where(valid, flats[:, k], fallback.clamp(min=0)))
+        worse = torch.where(valid, children.amin(dim=1), torch.full_like(best_score, -float("inf")))
+        better = worse > best_score
+        chosen = torch.where(better, flats[:, k], chosen)
+        best_score = torch.where(better, worse, best_score)
+    return torch.where(fallback < 0, fallback, chosen)
+
+
+HEURISTICS: dict[str, Callable[[BranchContext], torch.Tensor]] = {"babsr": babsr, "fsb": fsb, "upb": upb}

@@ -1,0 +1,85 @@
+"""Deciding a fully split domain exactly: with every ReLU's phase fixed the network is
+affine in x, so "is there an x in the box, consistent with the phases, with C y <= d?"
+is one linear program (scipy HiGHS, float64). This is what makes ReLU-splitting branch
+and bound complete.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from scipy.optimize import linprog
+
+from core.model.ir import Graph, Interval
+
+# An LP optimum must clear this before it closes a domain: HiGHS's feasibility tolerance is 1e-7.
+LP_MARGIN = 1e-6
+
+
+def phase_masks(pre: dict[str, Interval]) -> dict[str, torch.Tensor] | None:
+    """1 where the pre-activation is proven >= 0, 0 where <= 0; None if any neuron is unstable."""
+    masks = {}
+    for name, box in pre.items():
+        if bool(((box.lower < 0) & (box.upper > 0)).any()):
+            return None
+        masks[name] = (box.lower >= 0).to(torch.float64)
+    return masks
+
+
+def affine_pieces(graph: Graph, masks: dict[str, torch.Tensor]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """For the network with ReLU `name` replaced by `mask[name] * input`: the matrix [k, n]
+    and offset [k] of every ReLU's input and of the output, as functions of x."""
+    graph64 = graph.to("cpu", torch.float64)
+    n = graph.input_size
+    x = torch.cat([torch.zeros(1, n, dtype=torch.float64), torch.eye(n, dtype=torch.float64)])
+    values = {graph64.input_name: x.reshape(n + 1, *graph.input_shape)}
+    for node in graph64.nodes:
+        args = [values[i] for i in node.inputs]
+        if node.name in masks:
+            values[node.name] = args[0] * masks[node.name].reshape(1, *node.shape)
+        else:
+            values[node.name] = node.op.forward(*args)
+    mats, offs = {}, {}
+    for name in list(masks) + [graph64.output_name]:
+        tensor = values[graph64.node(name).inputs[0]] if name in masks else values[name]
+        flat = tensor.flatten(1)
+        offs[name] = flat[0].numpy()
+        mats[name] = (flat[1:] - flat[0]).T.numpy()
+    return mats, offs
+
+
+def exact_leaf(graph: Graph, lower: torch.Tensor, upper: torch.Tensor, C: torch.Tensor, d: torch.Tensor,
+               pre: dict[str, Interval]) -> tuple[float | None, torch.Tensor | None]:
+    """min over consistent x in the box of max_i (c_i·y − d_i), and the minimiser.
+
+    Returns (+inf, None) when no x is consistent with the phases, (value, x) when the LP
+    solved, and (None, None) when some neuron is still unstable or the LP failed.
+    """
+    masks = phase_masks(pre)
+    if masks is None:
+        return None, None
+    mats, offs = affine_pieces(graph, masks)
+    n = graph.input_size
+    rows, rhs = [], []
+    for name, mask in masks.items():
+        sign = np.where(mask.reshape(-1).numpy() > 0, 1.0, -1.0)
+        # sign * (M x + c) >= 0   <=>   -sign * M x <= sign * c
+        rows.append(np.hstack([-sign[:, None] * mats[name], np.zeros((len(sign), 1))]))
+        rhs.append(sign * offs[name])
+    Cn, dn = C.detach().cpu().double().numpy(), d.detach().cpu().double().numpy()
+    M, c = mats[graph.output_name], offs[graph.output_name]
+    # c_i·(M x + c) − d_i <= t
+    rows.append(np.hstack([Cn @ M, -np.ones((Cn.shape[0], 1))]))
+    rhs.append(dn - Cn @ c)
+    lo = lower.detach().cpu().double().numpy().reshape(-1)
+    hi = upper.detach().cpu().double().numpy().reshape(-1)
+    objective = np.zeros(n + 1)
+    objective[-1] = 1.0
+    res = linprog(objective, A_ub=np.vstack(rows), b_ub=np.concatenate(rhs),
+                  bounds=list(zip(lo, hi)) + [(None, None)], method="highs")
+    if res.status == 2:
+        return float("inf"), None
+    if res.status != 0:
+        return None, None
+    x = torch.as_tensor(np.clip(res.x[:n], lo, hi), dtype=lower.dtype, device=lower.device)
+    return float(res.fun), x

@@ -1,0 +1,60 @@
+"""What input splitting and ReLU splitting share: the pool, the tree, the batch size, the budget."""
+
+from __future__ import annotations
+
+from core.bab.budget import Budget
+from core.bab.outcome import Outcome
+from core.bab.pool import DomainPool
+from core.bab.tree import ProofTree
+
+
+class Search:
+    """Base of a branch-and-bound search. A step should take about `step_target_s`: the
+    batch doubles when steps are quick and halves when they are slow (unless fixed)."""
+
+    step_target_s = 0.3
+    max_batch = 8192
+
+    def __init__(self, kind: str, budget: Budget, batch_size: int | None, initial_batch: int,
+                 memory_cap_bytes: float | None) -> None:
+        self.budget = budget
+        self.batch_size = batch_size or initial_batch
+        self.adaptive = batch_size is None
+        self.memory_cap = memory_cap_bytes
+        self.tree = ProofTree(kind)
+        self.pool = DomainPool()
+        self.visited = 0
+
+    def tick(self) -> None:
+        """Publish the pool's state and honour the budget (raises `Stop`)."""
+        self.budget.domains_open = len(self.pool)
+        self.budget.lower_bound = self.pool.min_lb()
+        self.budget.check()
+
+    def count(self, domains: int) -> None:
+        self.visited += domains
+        self.budget.domains_visited += domains
+
+    def adapt(self, step_s: float) -> None:
+        if not self.adaptive:
+            return
+        if step_s < self.step_target_s / 2 and self.batch_size < self.max_batch:
+            self.batch_size *= 2
+        elif step_s > self.step_target_s * 2 and self.batch_size > 1:
+            self.batch_size //= 2
+
+    def back_off(self) -> bool:
+        """After running out of memory: halve the batch; False when it is already one domain."""
+        if self.batch_size == 1:
+            return False
+        self.batch_size //= 2
+        return True
+
+    def over_memory(self) -> bool:
+        return self.memory_cap is not None and self.pool.nbytes() > self.memory_cap
+
+    def outcome(self, status: str, reason: str = "") -> Outcome:
+        stats = {"batch_size": self.batch_size, "open": len(self.pool)}
+        if reason:
+            stats["reason"] = reason
+        return Outcome(status, self.tree, self.visited, self.pool.min_lb(), stats)

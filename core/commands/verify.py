@@ -1,0 +1,68 @@
+"""`certbound verify NET PROP`: one VNN-COMP instance, answered on the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line (load errors list several problems)."""
+    return "; ".join(part.strip(" -") for part in str(exc).splitlines() if part.strip())
+
+
+def load_instance(network_path: Path, property_path: Path):
+    """(Network, Property) from files (plain or .gz); raises `typer.Exit(2)` after one line naming the bad file."""
+    from core.model import load_network
+    from core.spec import load_property
+
+    for path in (network_path, property_path):
+        if not path.is_file():
+            typer.echo(f"error: {path}: no such file", err=True)
+            raise typer.Exit(2)
+    try:
+        network = load_network(network_path)
+    except (OSError, ValueError) as exc:
+        typer.echo(f"error: {network_path}: {one_line(exc)}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        prop = load_property(property_path)
+    except (OSError, ValueError) as exc:
+        typer.echo(f"error: {property_path}: {one_line(exc)}", err=True)
+        raise typer.Exit(2) from None
+    return network, prop
+
+
+def verify(
+    network: Path = typer.Argument(..., help="ONNX network (.onnx or .onnx.gz)."),
+    prop: Path = typer.Argument(..., metavar="PROP", help="VNN-LIB property (.vnnlib or .vnnlib.gz)."),
+    timeout: float = typer.Option(300.0, "--timeout", help="Wall-clock budget in seconds."),
+    out: Path | None = typer.Option(None, "--out", help="Write the VNN-COMP result file here."),
+    device: str = typer.Option("auto", "--device", help="cpu, cuda or auto."),
+    seed: int = typer.Option(0, "--seed", help="Seed for the attacks (runs are reproducible)."),
+) -> None:
+    """Answer sat / unsat / timeout / unknown / error for one network and property (exit 0 for any verdict)."""
+    from core.config import VerifyConfig
+    from core.counterexample import write_result
+    from core.result import Verdict
+    from core.verifier import verify as run_verify
+
+    if device not in ("auto", "cpu", "cuda"):
+        typer.echo(f"error: --device {device!r}: expected cpu, cuda or auto", err=True)
+        raise typer.Exit(2)
+    if timeout <= 0:
+        typer.echo(f"error: --timeout {timeout}: must be positive", err=True)
+        raise typer.Exit(2)
+    loaded = load_instance(network, prop)
+    result = run_verify(*loaded, VerifyConfig(timeout_s=timeout, device=device, seed=seed))
+    if out is not None:
+        cex = result.counterexample
+        write_result(out, result.verdict.value, cex.x if cex else None, cex.y if cex else None)
+    detail = f" ({result.message})" if result.message and result.verdict != Verdict.SAT else ""
+    typer.echo(f"{result.verdict.value} {network.name} {prop.name} {result.elapsed_s:.2f}s "
+               f"domains={result.domains_visited}{detail}")
+
+
+def register(cli: typer.Typer) -> None:
+    cli.command("verify")(verify)

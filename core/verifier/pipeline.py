@@ -1,0 +1,180 @@
+"""verify(): attack -> incomplete bounds -> branch and bound, per (region, disjunct).
+
+`sat` only when onnxruntime confirms a point; `unsat` only when every disjunct of every
+region is refuted; otherwise `timeout` (budget spent) or `unknown`.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from core.attack.pgd import margins, pgd
+from core.bab.bounding import bound_domains, differentiable_crown
+from core.bab.budget import Budget, Stop
+from core.bab.input_split import InputSplitSearch
+from core.bab.outcome import Outcome
+from core.bab.relu_split import ReluSplitSearch
+from core.config import VerifyConfig
+from core.result import ProgressCallback, Verdict, VerifyResult
+from core.spec.property import Property
+from core.verifier.confirm import CounterexampleFinder
+from core.verifier.targets import Target, stack_padded, targets_of
+
+# Rounding slack a bound must clear, per dtype, before it counts as a proof.
+ROUNDING_MARGIN = {torch.float32: 1e-5, torch.float64: 1e-9}
+
+
+def _weights(graph) -> int:
+    import dataclasses
+
+    total = 0
+    for node in graph.nodes:
+        for f in dataclasses.fields(node.op):
+            value = getattr(node.op, f.name)
+            if isinstance(value, torch.Tensor):
+                total += value.numel()
+    return total
+
+
+def _only_relu(graph) -> bool:
+    from core.model.operator import Activation
+
+    return all(type(n.op).__name__ == "Relu" for n in graph.nodes if isinstance(n.op, Activation))
+
+
+class Run:
+    """One verification run: the network on its device, the targets, the budget, the findings."""
+
+    def __init__(self, network, prop: Property, config: VerifyConfig, budget: Budget) -> None:
+        graph = network.graph
+        on_cuda = torch.cuda.is_available()
+        self.config = config.resolve(graph.input_size, _only_relu(graph), on_cuda, _weights(graph))
+        self.device = torch.device(self.config.device)
+        self.dtype = getattr(torch, self.config.dtype)
+        self.graph = graph.to(self.device, self.dtype)
+        self.prop, self.budget = prop, budget
+        self.margin = self.config.proof_margin + ROUNDING_MARGIN[self.dtype]
+        self.finder = CounterexampleFinder(network.onnx_bytes, prop)
+        self.generator = torch.Generator().manual_seed(self.config.seed)
+        self.targets = targets_of(prop, self.device, self.dtype)
+        self.proofs: list[dict] = []
+
+    def attack(self, lower, upper, C, d, restarts: int, steps: int) -> bool:
+        """PGD on boxes [K, n] against disjuncts C [K, r, m]; True once a counterexample is confirmed."""
+        result = pgd(self.graph, lower, upper, C, d, restarts, steps, self.generator, self.budget.deadline)
+        order = torch.argsort(result.margin)
+        unsafe = order[result.margin[order] <= 0]
+        return bool(unsafe.numel()) and self.finder(result.x[unsafe])
+
+    def incomplete(self) -> list[tuple[Target, float]]:
+        """CROWN then α-CROWN on all targets at once; returns the ones still open with their bound."""
+        lower, upper, C, d = stack_padded(self.targets)
+        open_ = torch.ones(len(self.targets), dtype=torch.bool, device=self.device)
+        best = torch.full((len(self.targets),), -float("inf"), dtype=self.dtype, device=self.device)
+        for method in ("crown", "alpha"):
+            self.budget.check()
+            idx = open_.nonzero().squeeze(1)
+            if idx.numel() == 0:
+                break
+            out = bound_domains(self.graph, lower[idx], upper[idx], C[idx], d[idx], method,
+                                alpha_iterations=self.config.alpha_iterations)
+            lb = out.lb.amax(dim=1)
+            best[idx] = torch.maximum(best[idx], lb)
+            for i, b in zip(idx[lb > self.margin].tolist(), lb[lb > self.margin].tolist()):
+                t = self.targets[i]
+                self.proofs.append({"region": t.region, "disjunct": t.disjunct, "closed_by": method, "lower_bound": b})
+            open_[idx[lb > self.margin]] = False
+        self.budget.lower_bound = float(best.min())
+        remaining = [(self.targets[i], float(best[i])) for i in open_.nonzero().squeeze(1).tolist()]
+        return sorted(remaining, key=lambda tb: tb[1])
+
+    def branch_and_bound(self, target: Target) -> Outcome | None:
+        """The search the configuration picks for this target (None when branching is off)."""
+        cap = None if self.config.memory_cap_mb is None else self.config.memory_cap_mb * 2**20
+        C, d = target.C[None], target.d[None]
+        point_margin = lambda x: margins(self.graph.forward(x).flatten(1), C.expand(len(x), -1, -1),  # noqa: E731
+                                         d.expand(len(x), -1))
+        if self.config.branching == "input":
+            attack = lambda lo, hi: pgd(self.graph, lo, hi, C.expand(len(lo), -1, -1), d.expand(len(lo), -1),  # noqa: E731
+                                        4, 20, self.generator, self.budget.deadline).x
+            bounder = differentiable_crown(self.graph, C, d)
+            search = InputSplitSearch(bounder, point_margin, attack, self.finder, self.budget, self.margin,
+                                      self.config.batch_size, cap)
+            return search.run(target.lower, target.upper)
+        if self.config.branching == "relu":
+            search = ReluSplitSearch(self.graph, C, d, self.config, point_margin, self.finder, self.budget,
+                                     self.margin, cap)
+            return search.run(target.lower, target.upper)
+        return None
+
+    def execute(self) -> VerifyResult:
+        self.budget.enter("attack")
+        lower, upper, C, d = stack_padded(self.targets)
+        if self.config.attack_restarts and self.attack(lower, upper, C, d, self.config.attack_restarts,
+                                                       self.config.attack_steps):
+            return self.result(Verdict.SAT)
+        self.budget.enter("incomplete")
+        remaining = self.incomplete()
+        self.budget.enter("bab")
+        undecided = []
+        for target, _ in remaining:
+            outcome = self.branch_and_bound(target)
+            if outcome is not None and outcome.status == "sat":
+                return self.result(Verdict.SAT)
+            if outcome is not None and outcome.status == "unsat":
+                self.proofs.append({"region": target.region, "disjunct": target.disjunct, "closed_by": "bab",
+                                    "tree": outcome.tree.to_dict()})
+            else:
+                reason = outcome.stats.get("reason", "") if outcome else "no branching for this network"
+                undecided.append(f"{target.label}: {reason}")
+        if undecided:
+            return self.result(Verdict.UNKNOWN, "; ".join(undecided))
+        return self.result(Verdict.UNSAT)
+
+    def result(self, verdict: Verdict, message: str = "") -> VerifyResult:
+        self.budget.phase = "done"
+        certificate = {"targets": self.proofs} if verdict == Verdict.UNSAT else None
+        stats = {"device": self.config.device, "dtype": self.config.dtype, "branching": self.config.branching,
+                 "replayed": self.finder.replayed}
+        return VerifyResult(verdict, self.finder.found if verdict == Verdict.SAT else None, certificate,
+                            self.budget.elapsed, self.budget.domains_visited, message, stats)
+
+
+def check_shapes(network, prop: Property) -> str:
+    """Why `prop` does not fit `network` ("" when it does)."""
+    graph = network.graph
+    if prop.n_inputs != graph.input_size:
+        return f"property has {prop.n_inputs} inputs but the network takes {graph.input_size}"
+    if prop.n_outputs != graph.output_size:
+        return f"property has {prop.n_outputs} outputs but the network gives {graph.output_size}"
+    return ""
+
+
+def verify(network, prop: Property, config: VerifyConfig | None = None,
+           progress: ProgressCallback | None = None) -> VerifyResult:
+    """Decide whether some input of `prop`'s boxes reaches its unsafe set through `network`.
+
+    `network` is a `core.model.Network` (graph IR + ONNX bytes). `progress` is called at
+    least once a second; returning True stops the run (verdict `unknown`).
+    """
+    config = config or VerifyConfig()
+    budget = Budget(config.timeout_s, progress)
+    problem = check_shapes(network, prop)
+    if problem:
+        return VerifyResult(Verdict.ERROR, message=problem)
+    torch.manual_seed(config.seed)
+    threads = torch.get_num_threads()
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
+    run = Run(network, prop, config, budget)
+    try:
+        with budget:
+            result = run.execute()
+    except Stop as stop:
+        verdict = Verdict.TIMEOUT if stop.reason == "timeout" else Verdict.UNKNOWN
+        result = run.result(verdict, stop.reason)
+    finally:
+        torch.set_num_threads(threads)
+    run.budget.phase = "done"
+    budget.report("done")
+    return result
