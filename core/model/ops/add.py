@@ -21,14 +21,20 @@ class Add(Affine):
     signs: tuple[float, float]
     in_shapes: tuple[tuple[int, ...], tuple[int, ...]]
 
+    def _lift(self, t: torch.Tensor, i: int) -> torch.Tensor:
+        """Input i with leading unit axes, so both inputs broadcast by example axes only."""
+        rank = max(len(s) for s in self.in_shapes)
+        return t.reshape(t.shape[0], *(1,) * (rank - len(self.in_shapes[i])), *self.in_shapes[i])
+
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return self.signs[0] * x + self.signs[1] * y
+        return self.signs[0] * self._lift(x, 0) + self.signs[1] * self._lift(y, 1)
 
     def interval(self, x: Interval, y: Interval) -> Interval:
         lower, upper = [], []
-        for sign, box in zip(self.signs, (x, y)):
-            lower.append(box.lower if sign > 0 else -box.upper)
-            upper.append(box.upper if sign > 0 else -box.lower)
+        for i, (sign, box) in enumerate(zip(self.signs, (x, y))):
+            low, high = self._lift(box.lower, i), self._lift(box.upper, i)
+            lower.append(low if sign > 0 else -high)
+            upper.append(high if sign > 0 else -low)
         return Interval(lower[0] + lower[1], upper[0] + upper[1])
 
     def linear_backward(self, A: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor | float]:

@@ -28,6 +28,16 @@ def test_broadcasting_variables():
     check_operator(model(nodes, [1, 3, 4], consts))
 
 
+def test_variables_of_different_ranks_broadcast_by_example_axes():
+    # [2] + [2, 2] per example: sizes chosen to equal the loader's probe batch
+    nodes = [helper.make_node("Slice", ["x", "st", "en", "ax"], ["row"]),
+             helper.make_node("Reshape", ["row", "shape"], ["flat"]),
+             helper.make_node("Add", ["flat", "x"], ["y"])]
+    consts = {"st": np.array([0]), "en": np.array([1]), "ax": np.array([1]), "shape": np.array([1, 2])}
+    net = check_operator(model(nodes, [1, 2, 2], consts))
+    assert net.output_shape == (2, 2)
+
+
 @pytest.mark.parametrize("op_type,inputs", [("Add", ["x", "c"]), ("Add", ["c", "x"]),
                                             ("Sub", ["x", "c"]), ("Sub", ["c", "x"])])
 def test_constant_operand(op_type, inputs):
