@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import onnx
 
-from core.model.onnx_graph import analyse, declared_shape, parse_model
+from core.model.onnx_graph import analyse, declared_shape, parse_model, read_bytes
 
 
 @dataclass
@@ -24,8 +24,8 @@ class OnnxSummary:
 
 
 def summarize_onnx(data: bytes) -> OnnxSummary:
-    """Summarise ONNX bytes (not gzipped); raises OnnxError when they are not a model."""
-    model = parse_model(data)
+    """Summarise ONNX bytes, gzipped or not; raises OnnxError when they are not a model."""
+    model = parse_model(*read_bytes(data))
     info = analyse(model)
     graph = model.graph
     return OnnxSummary(

@@ -23,6 +23,11 @@ def test_acasxu_summary(benchmarks_dir):
     assert s.opset == 8 and s.unsupported == []
 
 
+def test_gzipped_bytes_are_summarised_too(benchmarks_dir):
+    packed = (benchmarks_dir / "test/onnx/test_small.onnx.gz").read_bytes()
+    assert summarize_onnx(packed) == summarize_onnx(gzip.decompress(packed))
+
+
 def test_symbolic_batch_is_reported_by_name(benchmarks_dir):
     data = gzip.decompress((benchmarks_dir / "rl_benchmarks/onnx/dubinsrejoin.onnx.gz").read_bytes())
     assert summarize_onnx(data).inputs[0]["shape"] == ["unk__6", 8]
