@@ -1,0 +1,121 @@
+"""`CertificateBuilder`: what the verifier calls as branch and bound proceeds.
+
+    builder = CertificateBuilder(network.sha256, property_digest(prop), relu_layers(graph))
+    target = builder.target(region, disjunct)      # node 0 is the region's box
+    left, right = target.split(0, ("relu", "relu_1", 17))   # or ("input", dim, cut)
+    target.close(left, alpha={"relu_1": a}, beta={"relu_1": b})   # a, b [k, *shape]
+    ...
+    certificate = builder.finish()
+
+A `core.bab.tree.ProofTree` can be handed over whole with `target.add_tree(tree.parent,
+tree.branch, tree.split)`; leaves are then closed by node id. Arrays may be NumPy or CPU
+torch tensors; they are copied. NumPy only, so the worker can use it without the engine.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.certificate.format import INPUT_SPLIT, RELU_SPLIT, Certificate, TargetProof
+
+
+def _array(value) -> np.ndarray:
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    array = np.array(value)
+    return array.astype(np.float32 if array.dtype == np.float32 else np.float64)
+
+
+class TargetBuilder:
+    """The proof tree of one (region, disjunct), node 0 the whole box."""
+
+    def __init__(self, region: int, disjunct: int, relu_layers: list[str]) -> None:
+        self.region, self.disjunct = region, disjunct
+        self._layer = {name: i for i, name in enumerate(relu_layers)}
+        self.parent, self.side = [-1], [0]
+        self.splits: list[tuple[int, int, int, int, float]] = []
+        self.leaves: dict[int, tuple[dict, dict, np.ndarray | None]] = {}
+
+    def split(self, node: int, what: tuple) -> tuple[int, int]:
+        """Split `node` on ("input", dim, cut) (children x[dim] <= cut, >= cut) or ("relu",
+        layer name, flat index) (children inactive, active); returns the two children's ids."""
+        kind, first, second = what
+        if kind == "input":
+            self.splits.append((node, INPUT_SPLIT, int(first), -1, float(second)))
+        elif kind == "relu":
+            if first not in self._layer:
+                raise ValueError(f"ReLU split names {first!r}, not one of the network's ReLU layers")
+            self.splits.append((node, RELU_SPLIT, int(second), self._layer[first], float("nan")))
+        else:
+            raise ValueError(f"split kind {kind!r}: expected 'input' or 'relu'")
+        left = len(self.parent)
+        self.parent += [node, node]
+        self.side += [0, 1]
+        return left, left + 1
+
+    def add_tree(self, parent: list[int], branch: list[int], splits: dict[int, tuple]) -> None:
+        """Take over a whole tree in `core.bab.tree.ProofTree`'s columns (node ids kept)."""
+        if len(self.parent) != 1:
+            raise ValueError("add_tree needs a target with no splits yet")
+        self.parent, self.side = [int(p) for p in parent], [int(b) for b in branch]
+        for node, what in sorted(splits.items()):
+            kind, first, second = what
+            layer = self._layer.get(first, -2) if kind == "relu" else -1
+            if layer == -2:
+                raise ValueError(f"ReLU split names {first!r}, not one of the network's ReLU layers")
+            self.splits.append((int(node), RELU_SPLIT if kind == "relu" else INPUT_SPLIT,
+                                int(second if kind == "relu" else first), layer,
+                                float("nan") if kind == "relu" else float(second)))
+
+    def close(self, node: int, alpha: dict | None = None, beta: dict | None = None, rows=None) -> None:
+        """Close leaf `node`. `alpha[name]` / `beta[name]` [k, *shape]: the final bound's lower
+        slopes and split multipliers per ReLU layer (absent: adaptive slopes, β = 0);
+        `rows` [k, r]: weights combining the disjunct's r constraints (absent: each row alone)."""
+        flat = lambda d: {k: _array(v).reshape(_array(v).shape[0], -1) for k, v in (d or {}).items()}  # noqa: E731
+        self.leaves[int(node)] = (flat(alpha), flat(beta), None if rows is None else _array(rows))
+
+    def proof(self) -> TargetProof:
+        order = sorted(self.leaves)
+        ks = {v.shape[0] for a, b, _ in self.leaves.values() for v in (*a.values(), *b.values())}
+        ks |= {rows.shape[0] for _, _, rows in self.leaves.values() if rows is not None}
+        if len(ks) > 1:
+            raise ValueError(f"leaves of region {self.region} disjunct {self.disjunct} use different row counts {ks}")
+        splits = np.array([s[:4] for s in self.splits], dtype=np.int64).reshape(-1, 4)
+        proof = TargetProof(
+            self.region, self.disjunct, np.array(self.parent, np.int32), np.array(self.side, np.int8),
+            splits[:, 0].astype(np.int32), splits[:, 1].astype(np.int8), splits[:, 2],
+            splits[:, 3].astype(np.int16), np.array([s[4] for s in self.splits], np.float64),
+            np.array(order, np.int32))
+        for slot, store in ((0, proof.alpha), (1, proof.beta)):
+            for name in sorted({n for leaf in self.leaves.values() for n in leaf[slot]}):
+                store[name] = _stack([self.leaves[i][slot].get(name) for i in order])
+        if any(leaf[2] is not None for leaf in self.leaves.values()):
+            proof.rows = _stack([self.leaves[i][2] for i in order])
+        return proof
+
+
+def _stack(parts: list[np.ndarray | None]) -> np.ndarray:
+    """Stack per-leaf arrays; leaves without one get NaN (the checker's default)."""
+    like = next(p for p in parts if p is not None)
+    filler = np.full(like.shape, np.nan, like.dtype)
+    return np.stack([filler if p is None else p for p in parts])
+
+
+class CertificateBuilder:
+    """Collects one `TargetBuilder` per (region, disjunct) and assembles the `Certificate`."""
+
+    def __init__(self, network_sha256: str, property_sha256: str, relu_layers: list[str],
+                 producer: dict | None = None) -> None:
+        self.network_sha256, self.property_sha256 = network_sha256, property_sha256
+        self.relu_layers = list(relu_layers)
+        self.producer = producer or {}
+        self.targets: list[TargetBuilder] = []
+
+    def target(self, region: int, disjunct: int) -> TargetBuilder:
+        target = TargetBuilder(region, disjunct, self.relu_layers)
+        self.targets.append(target)
+        return target
+
+    def finish(self) -> Certificate:
+        return Certificate(self.network_sha256, self.property_sha256, self.relu_layers,
+                           [t.proof() for t in self.targets], dict(self.producer))

@@ -1,0 +1,164 @@
+"""`check(network, property, certificate) -> CheckResult`: the independent checker.
+
+It trusts nothing in the certificate but its shape: it reads the network itself
+(`network.py`), recomputes every intermediate and leaf bound in float64 with rigorous
+rounding (`soundness.py`) from the certificate's parameters, clamped to their valid
+ranges, and checks that the leaves cover every box (`tree.py`). No torch, and no code
+shared with the bounding engine.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.certificate.format import Certificate, TargetProof, network_digest, property_digest
+from core.certificate.network import Chain, Linear, Relu, Unsupported, chain_of, read_onnx
+from core.certificate.soundness import backward, forward, relu_lines
+from core.certificate.tree import Invalid, LeafDomains, leaf_domains
+from core.spec.property import Conjunction, Property
+
+WORK_ELEMENTS = 2 ** 24  # float64 elements of one backward pass's coefficients (chunks the leaves)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """`valid` with `reason` "" , or not valid with the first reason; `time_s` the checking time."""
+
+    valid: bool
+    reason: str
+    time_s: float
+    leaves: int = 0
+
+    def __str__(self) -> str:
+        return "valid" if self.valid else f"invalid: {self.reason}"
+
+
+def check(network: bytes | str | Path, prop: Property | bytes | str | Path,
+          certificate: Certificate | bytes | str | Path) -> CheckResult:
+    """Decide whether `certificate` proves that no input in `prop`'s boxes reaches its unsafe
+    set through `network` (ONNX path or bytes, plain or gzipped; `prop` a Property or a
+    VNN-LIB path/bytes; `certificate` a Certificate or its file)."""
+    started = time.monotonic()
+    leaves = 0
+    try:
+        data, model = read_onnx(network)
+        if not isinstance(prop, Property):
+            from core.spec import load_property
+
+            prop = load_property(prop)
+        if not isinstance(certificate, Certificate):
+            certificate = Certificate.load(certificate)
+        chain = chain_of(model)
+        _check_binding(data, prop, certificate, chain)
+        for target in certificate.targets:
+            leaves += _check_target(chain, prop, certificate.relu_layers, target)
+    except (Invalid, Unsupported, ValueError) as exc:
+        return CheckResult(False, str(exc), time.monotonic() - started, leaves)
+    return CheckResult(True, "", time.monotonic() - started, leaves)
+
+
+def _check_binding(data: bytes, prop: Property, certificate: Certificate, chain: Chain) -> None:
+    """The certificate is about this network and property, and names every (region, disjunct) once."""
+    if certificate.network_sha256 != network_digest(data):
+        raise Invalid("the certificate is for another network (sha256 differs)")
+    if certificate.property_sha256 != property_digest(prop):
+        raise Invalid("the certificate is for another property (sha256 differs)")
+    if (prop.n_inputs, prop.n_outputs) != (chain.sizes[0], chain.sizes[-1]):
+        raise Invalid(f"the property has {prop.n_inputs} inputs and {prop.n_outputs} outputs, "
+                      f"the network {chain.sizes[0]} and {chain.sizes[-1]}")
+    if sorted(certificate.relu_layers) != sorted(chain.relus):
+        raise Invalid("the certificate's ReLU layers are not the network's")
+    claimed = sorted((t.region, t.disjunct) for t in certificate.targets)
+    needed = sorted((r, k) for r, region in enumerate(prop.regions) for k in range(len(region.unsafe)))
+    if claimed != needed:
+        missing = sorted(set(needed) - set(claimed))
+        what = f"region {missing[0][0]} disjunct {missing[0][1]} has no proof" if missing else \
+            "proofs are repeated or name regions/disjuncts the property lacks"
+        raise Invalid(what)
+
+
+def _check_target(chain: Chain, prop: Property, relu_layers: list[str], target: TargetProof) -> int:
+    region = prop.regions[target.region]
+    lower, upper = region.box.lower.astype(np.float64), region.box.upper.astype(np.float64)
+    if not (np.all(np.isfinite(lower)) and np.all(np.isfinite(upper))):
+        raise Invalid(f"region {target.region} has an unbounded input box")
+    sizes = {step.name: chain.sizes[i] for i, step in enumerate(chain.steps) if isinstance(step, Relu)}
+    domains = leaf_domains(target, lower, upper, relu_layers, sizes)
+    conjunction = region.unsafe[target.disjunct]
+    params = _parameters(target, conjunction, sizes)
+    n_leaves = target.n_leaves
+    widest = max(chain.sizes + [len(conjunction.d)])
+    chunk = max(1, WORK_ELEMENTS // (2 * widest * widest))
+    for start in range(0, n_leaves, chunk):
+        part = slice(start, min(start + chunk, n_leaves))
+        lb = leaf_lower_bounds(chain, conjunction, _slice(domains, part), {k: v[part] for k, v in params.items()})
+        failed = np.flatnonzero(~(lb > 0))
+        if len(failed):
+            leaf = int(target.leaf_node[start + failed[0]])
+            raise Invalid(f"region {target.region} disjunct {target.disjunct}: leaf {leaf} has lower bound "
+                          f"{lb[failed[0]]:.6g}, not > 0")
+    return n_leaves
+
+
+def _parameters(target: TargetProof, conjunction: Conjunction, sizes: dict[str, int]) -> dict[str, np.ndarray]:
+    """The leaf parameters as float64 with checked shapes: "rows", "alpha:<name>", "beta:<name>"."""
+    L, r = target.n_leaves, len(conjunction.d)
+    rows = np.broadcast_to(np.eye(r), (L, r, r)) if target.rows is None else np.asarray(target.rows, np.float64)
+    if rows.ndim != 3 or rows.shape[0] != L or rows.shape[2] != r:
+        raise Invalid(f"row weights have shape {rows.shape}, expected [{L}, k, {r}]")
+    identity = np.broadcast_to(np.eye(r)[: rows.shape[1]] if rows.shape[1] <= r else 0.0, rows.shape)
+    out = {"rows": np.where(np.isnan(rows), identity, np.maximum(rows, 0.0))}
+    for kind, tensors in (("alpha", target.alpha), ("beta", target.beta)):
+        for name, value in tensors.items():
+            if name not in sizes or value.shape != (L, rows.shape[1], sizes[name]):
+                raise Invalid(f"{kind} for {name!r} has shape {value.shape}, expected "
+                              f"[{L}, {rows.shape[1]}, {sizes.get(name, '?')}]")
+            out[f"{kind}:{name}"] = np.asarray(value, np.float64)
+    return out
+
+
+def _slice(domains: LeafDomains, part: slice) -> LeafDomains:
+    return LeafDomains(domains.lower[part], domains.upper[part], {k: v[part] for k, v in domains.active.items()},
+                       {k: v[part] for k, v in domains.inactive.items()})
+
+
+def leaf_lower_bounds(chain: Chain, conjunction: Conjunction, domains: LeafDomains,
+                      params: dict[str, np.ndarray]) -> np.ndarray:
+    """[L] sound lower bounds of max over the disjunct's rows of (C y - d) on each leaf
+    (+inf where the leaf's splits contradict each other: it holds no input)."""
+    steps = chain.steps + [Linear(np.asarray(conjunction.C, np.float64), -np.asarray(conjunction.d, np.float64))]
+    boxes, relax, empty = [], {}, np.zeros(len(domains.lower), dtype=bool)
+    lo, hi = domains.lower, domains.upper
+    for i, step in enumerate(steps):
+        if isinstance(step, Relu):
+            lo, hi = _tighten(steps, boxes, relax, i, lo, hi)
+            lo = np.where(domains.active[step.name], np.maximum(lo, 0.0), lo)
+            hi = np.where(domains.inactive[step.name], np.minimum(hi, 0.0), hi)
+            empty |= np.any(lo > hi, axis=1)
+            lo, hi = np.minimum(lo, hi), np.maximum(lo, hi)
+            relax[i] = tuple(a[:, None, :] for a in relu_lines(lo, hi, None))
+        boxes.append((lo, hi))
+        lo, hi = forward(step, lo, hi)
+    final, beta = {}, {}
+    for i, step in enumerate(steps):
+        if isinstance(step, Relu):
+            lo_i, hi_i = boxes[i]
+            final[i] = relu_lines(lo_i[:, None, :], hi_i[:, None, :], params.get(f"alpha:{step.name}"))
+            if f"beta:{step.name}" in params:
+                b = params[f"beta:{step.name}"]
+                beta[i] = np.where(np.isnan(b), 0.0, np.maximum(b, 0.0))
+    crown = backward(steps, boxes, params["rows"], len(steps), final, beta).max(axis=1)
+    interval = lo.max(axis=1)  # the output box's own bound on each row of C y - d
+    return np.where(empty, np.inf, np.maximum(crown, interval))
+
+
+def _tighten(steps, boxes, relax, i, lo, hi) -> tuple[np.ndarray, np.ndarray]:
+    """Intersect the interval box of step i's input with CROWN's (adaptive slopes)."""
+    n = lo.shape[1]
+    both = np.concatenate([np.eye(n), -np.eye(n)])
+    bound = backward(steps, boxes, np.broadcast_to(both, (len(lo), 2 * n, n)), i, relax, {})
+    return np.maximum(lo, bound[:, :n]), np.minimum(hi, -bound[:, n:])

@@ -1,0 +1,168 @@
+"""The certificate file: what a proof of `unsat` is made of, and how it is stored.
+
+A certificate is one zip file holding `manifest.json` (what is proved, the tree sizes,
+the ReLU layer names) and `tensors.npz` (every array: tree columns, split records and the
+leaves' relaxation parameters). docs/certificate.md is the reference; this module is
+NumPy only, so the checker and the service can read certificates without torch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from core.spec.property import Property
+
+FORMAT = "certbound-certificate"
+VERSION = 1
+INPUT_SPLIT, RELU_SPLIT = 0, 1
+
+
+@dataclass
+class TargetProof:
+    """The proof that one disjunct of one region is unreachable: a split tree and its leaves.
+
+    Tree: node 0 is the region's box; `parent[i]` (< i) and `side[i]` (0 or 1) place node i.
+    Splits, one row per split node: `split_node`, `split_kind` (INPUT_SPLIT: side 0 keeps
+    x[index] <= cut, side 1 x[index] >= cut; RELU_SPLIT: side 0 keeps the pre-activation of
+    neuron `index` (flat) of ReLU layer `split_layer` <= 0, side 1 >= 0), `split_index`,
+    `split_layer` (-1 for input splits) and `split_cut` (NaN for ReLU splits).
+    Leaves, one row per leaf: `leaf_node` and optional parameters per ReLU layer name:
+    `alpha[name]` [L, k, size] lower slopes and `beta[name]` [L, k, size] split multipliers
+    of the final bound, `rows` [L, k, r] nonnegative weights combining the disjunct's r
+    constraints into k bounds (NaN entries mean the defaults: adaptive slope, β = 0, rows =
+    identity).
+    """
+
+    region: int
+    disjunct: int
+    parent: np.ndarray
+    side: np.ndarray
+    split_node: np.ndarray
+    split_kind: np.ndarray
+    split_index: np.ndarray
+    split_layer: np.ndarray
+    split_cut: np.ndarray
+    leaf_node: np.ndarray
+    alpha: dict[str, np.ndarray] = field(default_factory=dict)
+    beta: dict[str, np.ndarray] = field(default_factory=dict)
+    rows: np.ndarray | None = None
+
+    @property
+    def n_nodes(self) -> int:
+        return int(len(self.parent))
+
+    @property
+    def n_leaves(self) -> int:
+        return int(len(self.leaf_node))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        out = {name: getattr(self, name) for name in _TREE_ARRAYS}
+        out.update({f"alpha/{k}": v for k, v in self.alpha.items()})
+        out.update({f"beta/{k}": v for k, v in self.beta.items()})
+        if self.rows is not None:
+            out["rows"] = self.rows
+        return out
+
+
+_TREE_ARRAYS = ("parent", "side", "split_node", "split_kind", "split_index", "split_layer", "split_cut", "leaf_node")
+
+
+@dataclass
+class Certificate:
+    """A proof that no input of the property's boxes reaches its unsafe set through the network.
+
+    `network_sha256`: digest of the decompressed ONNX bytes; `property_sha256`: see
+    `property_digest`; `relu_layers`: the ReLU layers by ONNX output tensor name (what
+    `split_layer` indexes); `targets`: one proof per (region, disjunct) of the property.
+    """
+
+    network_sha256: str
+    property_sha256: str
+    relu_layers: list[str]
+    targets: list[TargetProof]
+    producer: dict = field(default_factory=dict)
+
+    def save(self, path: str | Path) -> int:
+        """Write the certificate to `path`; returns its size in bytes."""
+        data = self.to_bytes()
+        Path(path).write_bytes(data)
+        return len(data)
+
+    def to_bytes(self) -> bytes:
+        arrays = {}
+        targets = []
+        for i, target in enumerate(self.targets):
+            targets.append({"region": target.region, "disjunct": target.disjunct, "nodes": target.n_nodes,
+                            "leaves": target.n_leaves, "alpha": sorted(target.alpha), "beta": sorted(target.beta),
+                            "rows": target.rows is not None})
+            arrays.update({f"t{i}/{k}": v for k, v in target.arrays().items()})
+        manifest = {"format": FORMAT, "version": VERSION, "network_sha256": self.network_sha256,
+                    "property_sha256": self.property_sha256, "relu_layers": self.relu_layers,
+                    "targets": targets, "producer": self.producer}
+        tensors = io.BytesIO()
+        np.savez_compressed(tensors, **arrays)
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+            archive.writestr("manifest.json", json.dumps(manifest, indent=1))
+            archive.writestr("tensors.npz", tensors.getvalue())
+        return out.getvalue()
+
+    @staticmethod
+    def load(source: str | Path | bytes) -> "Certificate":
+        """Read a certificate from a path or bytes; raises ValueError naming what is malformed."""
+        data = source if isinstance(source, bytes) else Path(source).read_bytes()
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                manifest = json.loads(archive.read("manifest.json"))
+                tensors = np.load(io.BytesIO(archive.read("tensors.npz")), allow_pickle=False)
+                arrays = {k: tensors[k] for k in tensors.files}
+        except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, OSError, ValueError) as exc:
+            raise ValueError(f"not a certbound certificate (zip with manifest.json and tensors.npz): {exc}") from None
+        if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
+            raise ValueError(f"certificate format {manifest.get('format')!r} version {manifest.get('version')!r}; "
+                             f"this checker reads {FORMAT!r} version {VERSION}")
+        try:
+            targets = [_target_from(i, entry, arrays) for i, entry in enumerate(manifest["targets"])]
+            return Certificate(str(manifest["network_sha256"]), str(manifest["property_sha256"]),
+                               [str(n) for n in manifest["relu_layers"]], targets, dict(manifest.get("producer", {})))
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"certificate manifest or tensors incomplete: missing {exc}") from None
+
+
+def _target_from(i: int, entry: dict, arrays: dict[str, np.ndarray]) -> TargetProof:
+    prefix = f"t{i}/"
+    tree = {name: arrays[prefix + name] for name in _TREE_ARRAYS}
+    alpha = {name: arrays[f"{prefix}alpha/{name}"] for name in entry["alpha"]}
+    beta = {name: arrays[f"{prefix}beta/{name}"] for name in entry["beta"]}
+    rows = arrays[prefix + "rows"] if entry["rows"] else None
+    return TargetProof(int(entry["region"]), int(entry["disjunct"]), alpha=alpha, beta=beta, rows=rows, **tree)
+
+
+def network_digest(onnx_bytes: bytes) -> str:
+    """sha256 of the decompressed ONNX bytes (the same digest `core.model.load_network` reports)."""
+    return hashlib.sha256(onnx_bytes).hexdigest()
+
+
+def property_digest(prop: Property) -> str:
+    """sha256 of the property's meaning: sizes, then per region its box and each disjunct's C and d,
+    as little-endian float64 (so two files that parse to the same property share a digest)."""
+    digest = hashlib.sha256(f"{FORMAT}/property:{prop.n_inputs}:{prop.n_outputs}:{len(prop.regions)}".encode())
+    for region in prop.regions:
+        digest.update(f"region:{len(region.unsafe)}".encode())
+        _update(digest, region.box.lower, region.box.upper)
+        for conjunction in region.unsafe:
+            digest.update(f"disjunct:{len(conjunction.d)}".encode())
+            _update(digest, conjunction.C, conjunction.d)
+    return digest.hexdigest()
+
+
+def _update(digest, *arrays: np.ndarray) -> None:
+    for array in arrays:
+        digest.update(np.ascontiguousarray(array, dtype="<f8").tobytes())

@@ -1,0 +1,191 @@
+"""The checker's own reading of an ONNX network: a chain of exact affine steps and ReLUs.
+
+Independent of `core.model` on purpose: a sceptical user audits this file and
+`soundness.py`, not the engine. Each ONNX node becomes one step whose parameters are the
+file's constants unchanged (float32 weights widen to float64 exactly), so no rounding
+happens here; rounding is accounted for where the bounds are computed.
+"""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+
+class Unsupported(ValueError):
+    """The network uses something the checker does not read (the message says what)."""
+
+
+@dataclass(frozen=True)
+class Linear:
+    """y = W x + b; W [out, in], b [out]."""
+
+    W: np.ndarray
+    b: np.ndarray
+
+
+@dataclass(frozen=True)
+class Bias:
+    """y = x + b."""
+
+    b: np.ndarray
+
+
+@dataclass(frozen=True)
+class Scale:
+    """y = x * s, or y = x / s when `divide` (elementwise, s broadcast to x's size)."""
+
+    s: np.ndarray
+    divide: bool = False
+
+
+@dataclass(frozen=True)
+class Permute:
+    """y = x[index] (Transpose)."""
+
+    index: np.ndarray
+
+
+@dataclass(frozen=True)
+class Relu:
+    """y = max(x, 0); `name` is the ONNX output tensor, the key certificates use."""
+
+    name: str
+
+
+Step = Linear | Bias | Scale | Permute | Relu
+
+
+@dataclass(frozen=True)
+class Chain:
+    """The network as steps over flat vectors; `sizes[i]` is the length of step i's input
+    (`sizes[-1]` the output length)."""
+
+    steps: list[Step]
+    sizes: list[int]
+
+    @property
+    def relus(self) -> dict[str, int]:
+        """ReLU name -> position in `steps`."""
+        return {s.name: i for i, s in enumerate(self.steps) if isinstance(s, Relu)}
+
+
+def read_onnx(source: bytes | str | Path) -> tuple[bytes, onnx.ModelProto]:
+    """The decompressed ONNX bytes (path or bytes, plain or gzipped) and the parsed model."""
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    try:
+        return data, onnx.load_model_from_string(data)
+    except Exception as exc:  # noqa: BLE001 - protobuf raises several types for garbage
+        raise ValueError(f"not an ONNX model: {exc}") from None
+
+
+def chain_of(model: onnx.ModelProto) -> Chain:
+    """Read the graph as a chain (each node applied to the previous node's output)."""
+    graph = model.graph
+    consts = {t.name: numpy_helper.to_array(t).astype(np.float64) for t in graph.initializer}
+    inputs = [i for i in graph.input if i.name not in consts]
+    if len(inputs) != 1 or len(graph.output) != 1:
+        raise Unsupported(f"{len(inputs)} inputs and {len(graph.output)} outputs (the checker reads one of each)")
+    dims = [d.dim_value if d.HasField("dim_value") else 1 for d in inputs[0].type.tensor_type.shape.dim]
+    current, shape = inputs[0].name, tuple(max(d, 1) for d in dims)
+    steps: list[Step] = []
+    sizes = [int(np.prod(shape))]
+    for node in graph.node:
+        if node.op_type == "Constant":
+            consts[node.output[0]] = numpy_helper.to_array(node.attribute[0].t).astype(np.float64)
+            continue
+        variable = [x for x in node.input if x and x not in consts]
+        if variable != [current]:
+            raise Unsupported(f"node {node.name or node.output[0]} ({node.op_type}) does not continue a chain")
+        step, shape = _step(node, shape, consts)
+        if step is not None:
+            steps.append(step)
+            sizes.append(int(np.prod(shape)))
+        current = node.output[0]
+    if graph.output[0].name != current:
+        raise Unsupported(f"the output {graph.output[0].name!r} is not the last node's result")
+    return Chain(steps, sizes)
+
+
+def _attr(node: onnx.NodeProto, name: str, default):
+    for a in node.attribute:
+        if a.name == name:
+            return onnx.helper.get_attribute_value(a)
+    return default
+
+
+def _step(node: onnx.NodeProto, shape: tuple[int, ...], consts: dict[str, np.ndarray]) -> tuple[Step | None, tuple]:
+    op = node.op_type
+    args = [consts.get(x) for x in node.input]
+    if op == "Relu":
+        return Relu(node.output[0]), shape
+    if op in ("Identity", "Dropout"):
+        return None, shape
+    if op == "Flatten":
+        axis = _attr(node, "axis", 1) % max(len(shape), 1)
+        return None, (int(np.prod(shape[:axis])), int(np.prod(shape[axis:])))
+    if op == "Reshape":
+        target = [int(v) for v in args[1]]
+        target = [shape[i] if v == 0 else v for i, v in enumerate(target)]
+        return None, tuple(np.empty(shape).reshape(target).shape)
+    if op == "Transpose":
+        perm = _attr(node, "perm", list(range(len(shape)))[::-1])
+        index = np.arange(int(np.prod(shape))).reshape(shape).transpose(perm)
+        return Permute(index.reshape(-1)), index.shape
+    if op in ("Add", "Sub", "Mul", "Div"):
+        return _elementwise(op, node, shape, args)
+    if op == "MatMul":
+        return _matmul(node, shape, args)
+    if op == "Gemm":
+        return _gemm(node, shape, args)
+    raise Unsupported(f"unsupported operator {op}")
+
+
+def _elementwise(op: str, node, shape: tuple, args: list) -> tuple[Step, tuple]:
+    const_first = args[0] is not None
+    const = args[0] if const_first else args[1]
+    if np.broadcast_shapes(shape, const.shape) != shape:
+        raise Unsupported(f"{op} {node.name or node.output[0]} broadcasts its input to a larger shape")
+    c = np.broadcast_to(const, shape).reshape(-1).copy()
+    if op == "Add":
+        return Bias(c), shape
+    if op == "Sub":
+        if const_first:  # c - x is x * (-1) + c; two steps keep each exact
+            raise Unsupported("unsupported operator Sub with the constant first")
+        return Bias(-c), shape
+    if op == "Mul":
+        return Scale(c), shape
+    if const_first:
+        raise Unsupported("unsupported operator Div with the constant first")
+    if np.any(c == 0):
+        raise Unsupported(f"Div {node.name or node.output[0]} divides by zero")
+    return Scale(c, divide=True), shape
+
+
+def _matmul(node, shape: tuple, args: list) -> tuple[Step, tuple]:
+    if args[0] is not None and args[0].ndim == 2 and len(shape) in (1, 2) and shape[0] == args[0].shape[1]:
+        W, trail = args[0], int(np.prod(shape[1:]))  # W @ x: y[i, p] = sum_j W[i, j] x[j, p]
+        dense = np.kron(W, np.eye(trail)) if trail > 1 else W
+        return Linear(np.ascontiguousarray(dense), np.zeros(dense.shape[0])), (W.shape[0],) + shape[1:]
+    W = args[1]
+    if args[0] is not None or W is None or W.ndim != 2 or shape[-1] != W.shape[0]:
+        raise Unsupported(f"unsupported operator MatMul of this form ({node.name or node.output[0]})")
+    lead = int(np.prod(shape[:-1]))
+    dense = np.kron(np.eye(lead), W.T) if lead > 1 else W.T
+    return Linear(np.ascontiguousarray(dense), np.zeros(dense.shape[0])), shape[:-1] + (W.shape[1],)
+
+
+def _gemm(node, shape: tuple, args: list) -> tuple[Step, tuple]:
+    alpha, beta = _attr(node, "alpha", 1.0), _attr(node, "beta", 1.0)
+    if _attr(node, "transA", 0) or alpha != 1.0 or beta != 1.0 or len(shape) != 2 or shape[0] != 1:
+        raise Unsupported(f"unsupported operator Gemm with transA/alpha/beta or batch ({node.name or node.output[0]})")
+    B = args[1].T if _attr(node, "transB", 0) else args[1]
+    b = np.zeros(B.shape[1]) if len(args) < 3 or args[2] is None else np.broadcast_to(args[2], (1, B.shape[1])).reshape(-1)
+    return Linear(np.ascontiguousarray(B.T), b.astype(np.float64).copy()), (1, B.shape[1])

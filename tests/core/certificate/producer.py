@@ -1,0 +1,104 @@
+"""A small honest certificate producer for tests: branch and bound with the engine's real
+bounds (`core.bounds.bound`), recorded through `CertificateBuilder` exactly as the
+verifier records its search. Input splitting closes leaves with CROWN (no parameters);
+ReLU splitting closes them with α-CROWN and stores the optimised slopes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from core.bounds import BoundOptions, Domains, bound
+from core.certificate import Certificate, CertificateBuilder, property_digest
+from core.model import load_network
+from core.model.ops.relu import Relu
+
+MARGIN = 1e-7
+
+
+class GaveUp(Exception):
+    """The producer's budget ran out before every leaf closed."""
+
+
+def relu_sizes(graph) -> dict[str, int]:
+    return {n.name: int(np.prod(n.shape)) for n in graph.nodes if isinstance(n.op, Relu)}
+
+
+def produce(onnx_bytes: bytes, prop, branching: str = "input", max_domains: int = 4000) -> Certificate:
+    """A certificate for `prop` (raises GaveUp when `max_domains` per target do not suffice)."""
+    network = load_network(onnx_bytes)
+    graph = network.graph.to("cpu", torch.float64)
+    builder = CertificateBuilder(network.sha256, property_digest(prop), list(relu_sizes(graph)),
+                                 {"name": "tests.producer", "branching": branching})
+    for r, region in enumerate(prop.regions):
+        for k, conjunction in enumerate(region.unsafe):
+            target = builder.target(r, k)
+            C = torch.as_tensor(conjunction.C)[None]
+            d = torch.as_tensor(conjunction.d)[None]
+            lower, upper = torch.as_tensor(region.box.lower), torch.as_tensor(region.box.upper)
+            search = _input_split if branching == "input" else _relu_split
+            search(graph, target, C, d, lower, upper, max_domains)
+    return builder.finish()
+
+
+def _input_split(graph, target, C, d, lower, upper, max_domains: int) -> None:
+    open_ = [(0, lower, upper)]
+    visited = 0
+    while open_:
+        batch, open_ = open_[:256], open_[256:]
+        visited += len(batch)
+        if visited > max_domains:
+            raise GaveUp(f"more than {max_domains} boxes")
+        lo = torch.stack([b[1] for b in batch]).reshape(len(batch), *graph.input_shape)
+        hi = torch.stack([b[2] for b in batch]).reshape(len(batch), *graph.input_shape)
+        lb = bound(graph, Domains(lo, hi), C, d, "crown").lower.amax(dim=1)
+        for (node, l, u), value in zip(batch, lb.tolist()):
+            if value > MARGIN:
+                target.close(node)
+                continue
+            dim = int(torch.argmax(u - l))
+            cut = float((l[dim] + u[dim]) / 2)
+            left, right = target.split(node, ("input", dim, cut))
+            lu, rl = u.clone(), l.clone()
+            lu[dim], rl[dim] = cut, cut
+            open_ += [(left, l, lu), (right, rl, u)]
+
+
+def _relu_split(graph, target, C, d, lower, upper, max_domains: int) -> None:
+    sizes = relu_sizes(graph)
+    lo, hi = lower.reshape(1, *graph.input_shape), upper.reshape(1, *graph.input_shape)
+    open_ = [(0, {name: torch.zeros(size, dtype=torch.int8) for name, size in sizes.items()})]
+    visited = 0
+    options = BoundOptions(alpha_iterations=30)
+    while open_:
+        node, split = open_.pop()
+        visited += 1
+        if visited > max_domains:
+            raise GaveUp(f"more than {max_domains} ReLU domains")
+        splits = {name: s.reshape(1, *graph.node(name).shape) for name, s in split.items()}
+        result = bound(graph, Domains(lo, hi, splits), C, d, "alpha", options)
+        if float(result.lower.amax()) > MARGIN:
+            alphas = result.warm_start.alphas if result.warm_start else {}
+            target.close(node, alpha={k: v[:, 0] for k, v in alphas.items()})
+            continue
+        choice = _unstable_neuron(result.intermediate, split)
+        if choice is None:
+            raise GaveUp("a domain with every neuron fixed stays open")
+        name, index = choice
+        left, right = target.split(node, ("relu", name, index))
+        for child, sign in ((left, -1), (right, 1)):
+            child_split = {k: v.clone() for k, v in split.items()}
+            child_split[name][index] = sign
+            open_.append((child, child_split))
+
+
+def _unstable_neuron(intermediate, split) -> tuple[str, int] | None:
+    """The free unstable neuron with the widest crossing, in the first layer that has one."""
+    for name, s in split.items():
+        box = intermediate[name]
+        l, u = box.lower.reshape(-1), box.upper.reshape(-1)
+        score = torch.minimum(-l, u).masked_fill((l >= 0) | (u <= 0) | (s != 0), -1.0)
+        if float(score.max()) > 0:
+            return name, int(score.argmax())
+    return None
