@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+import httpx
 import psycopg
 import redis
 from fastapi.testclient import TestClient
@@ -157,6 +159,57 @@ class Api:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"job {job_id} still {job['status']} after {timeout} s: {job}")
             time.sleep(0.2)
+
+
+class ServeProcess:
+    """`certbound serve` as a subprocess on a free port, ready once /healthz lists a worker.
+    With `settings`, it runs with exactly those (and --no-worker: start workers yourself)."""
+
+    def __init__(self, data_dir: Path, log: Path, settings: Settings | None = None):
+        self.data_dir, self.log, self.settings = data_dir, log, settings
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}/api/v1"
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 60.0, need_worker: bool = True) -> "ServeProcess":
+        if self.settings is None:
+            env = {k: v for k, v in os.environ.items() if not k.startswith("CERTBOUND_") or k.startswith("CERTBOUND_TEST")}
+            args = ["--data-dir", str(self.data_dir)]
+        else:
+            env, args = environment(self.settings), ["--no-worker"]
+        with open(self.log, "wb") as handle:
+            self.process = subprocess.Popen([str(Path(sys.executable).parent / "certbound"), "serve", "--port", str(self.port),
+                                             *args], stdout=handle, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while True:
+            assert self.process.poll() is None, self.log.read_text()
+            try:
+                if httpx.get(f"{self.base}/healthz", timeout=2).json()["workers"] or not need_worker:
+                    return self
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"serve not ready after {timeout} s:\n{self.log.read_text()[-3000:]}")
+            time.sleep(0.3)
+
+    def printed_token(self) -> str:
+        return next(line.rsplit(" ", 1)[1] for line in self.log.read_text().splitlines() if line.startswith("owner token"))
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def client_for(settings: Settings) -> TestClient:
