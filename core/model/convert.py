@@ -64,10 +64,23 @@ class Converter:
         for proto in self.info.order:
             self._node(proto)
         out = self.values.get(self.info.output.name)
+        if not self.problems and out is not None:
+            self._check_declared_output(out)
         if self.problems or out is None:
             return None
         return Graph(self.input.name, self.input.example_shape, self.nodes, out.name, out.example_shape,
                      self.input.shape)
+
+    def _check_declared_output(self, out: Operand) -> None:
+        """A static output shape in the file must be the one the conversion computed."""
+        declared = declared_shape(self.info.output)
+        if not declared or not all(isinstance(d, int) and d > 0 for d in declared[1:]):
+            return
+        computed = out.shape
+        known = tuple(d if isinstance(d, int) and d > 0 else 1 for d in declared)
+        if known != computed:
+            self.problems.append(f"the output '{out.name}' is declared with shape {list(declared)}, but the "
+                                 f"network computes {list(computed)}")
 
     def _node(self, proto: onnx.NodeProto) -> None:
         label = node_label(proto.name or proto.output[0], proto.op_type)

@@ -166,3 +166,13 @@ def test_replayed_network_agrees_with_onnxruntime_at_float64(benchmarks_dir):
     x = torch.rand(3, 2, dtype=torch.float64).float().double()
     ours = net.graph.forward(x).numpy()
     np.testing.assert_allclose(ours, run_ort(net.onnx_bytes, x, net.input_name, net.onnx_input_shape), rtol=1e-5)
+
+
+def test_declared_output_shape_must_match_the_computed_one():
+    import onnx
+
+    m = onnx.load_model_from_string(_add_relu())
+    m.graph.output[0].type.tensor_type.shape.dim.add().dim_value = 1
+    m.graph.output[0].type.tensor_type.shape.dim.add().dim_value = 4
+    with pytest.raises(OnnxError, match=r"declared with shape \[1, 4\], but the network computes \[1, 3\]"):
+        load_network(m.SerializeToString())
