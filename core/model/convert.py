@@ -30,7 +30,8 @@ def input_operand(info: GraphInfo) -> Operand:
 
 def from_attributes(cls: type[Operator], node: OnnxNode) -> Operator:
     """Build an operator whose dataclass fields are named like its ONNX attributes
-    (activations, MaxPool): one variable input, ONNX defaults for absent attributes."""
+    (activations, MaxPool): one variable input; absent attributes take the class's
+    defaults, which follow ONNX's; window attributes are resolved to explicit pads."""
     if len(node.variables) != 1 or len(node.operands) != 1:
         raise Unsupported("expects exactly one input, which depends on the network input")
     fields = {f.name for f in dataclasses.fields(cls)}
