@@ -14,7 +14,7 @@ from fractions import Fraction
 from dataclasses import dataclass
 
 from core.spec.errors import SpecSyntaxError
-from core.spec.sexpr import Atom, Node, SList
+from core.spec.sexpr import Atom, Indexed, Node, SList
 from core.spec.terms import Linear, linearise, number, operands
 from core.spec.variables import INPUT, Variables
 
@@ -42,6 +42,7 @@ Literal = Bound | Row
 Dnf = list[list[Literal]]
 
 _LESS = {"<=": False, "<": False, ">=": True, ">": True}
+_PLAIN = (Atom, Indexed)  # operands that are a number or a single variable
 
 
 def dnf(node: Node, variables: Variables) -> Dnf:
@@ -81,7 +82,7 @@ def _conjoin(left: Dnf, right: Dnf, pos: int) -> Dnf:
 def _comparison(node: SList, head: str, args: list, variables: Variables) -> Dnf:
     if len(args) < 2:
         raise SpecSyntaxError(node.pos, f"'{head}' needs at least two arguments")
-    if len(args) == 2 and head != "=" and type(args[0]) is Atom and type(args[1]) is Atom:
+    if len(args) == 2 and head != "=" and type(args[0]) in _PLAIN and type(args[1]) in _PLAIN:
         literal = _simple_literal(head, args[0], args[1], variables)
         if literal is not None:
             return [[literal]]
@@ -103,19 +104,19 @@ def _comparison(node: SList, head: str, args: list, variables: Variables) -> Dnf
     return [literals]
 
 
-def _simple_literal(head: str, left: Atom, right: Atom, variables: Variables) -> Literal | None:
-    """`(<= X_3 0.5)`, `(>= Y_0 Y_4)`, `(<= Y_1 2)` and mirror images, without linear terms.
+def _simple_literal(head: str, left: Atom | Indexed, right: Atom | Indexed,
+                    variables: Variables) -> Literal | None:
+    """`(<= X_3 0.5)`, `(>= Y_0 Y_4)`, `(<= Y[1] 2)` and mirror images, without linear terms.
 
     Exact as it stands: negating a float is exact and a literal's float is its nearest,
     as the general path would give. None for anything else (the general path decides).
     """
     if _LESS[head]:
         left, right = right, left  # now the comparison reads left <= right
-    left_value, right_value = number(left), number(right)
-    if left_value is not None and right_value is not None:
+    left_value, small = _plain(left, variables)
+    right_value, large = _plain(right, variables)
+    if small is None and large is None:
         return None
-    small = None if left_value is not None else variables.resolve(left, None)
-    large = None if right_value is not None else variables.resolve(right, None)
     if small is None or large is None:
         side, index = small or large
         if side == INPUT:
@@ -126,6 +127,14 @@ def _simple_literal(head: str, left: Atom, right: Atom, variables: Variables) ->
     if small == large:
         return Row({small[1]: 0.0}, 0.0)
     return Row({small[1]: 1.0, large[1]: -1.0}, 0.0)
+
+
+def _plain(node: Atom | Indexed, variables: Variables) -> tuple[float | None, tuple[str, int] | None]:
+    """(value, None) for a number, (None, (side, index)) for a variable."""
+    if type(node) is Indexed:
+        return None, variables.resolve(node.name, node.index)
+    value = number(node)
+    return (value, None) if value is not None else (None, variables.resolve(node, None))
 
 
 def _literal(expr: Linear, node: SList, variables: Variables) -> Literal | bool:

@@ -23,13 +23,15 @@ MAX_DEPTH = 200
 # else accepts (14). Blanks are scanned once per token; the possessive `*+` and the
 # final `\Z` mean a match never backtracks over them.
 _ATOM = r'([^\s()\[\],;"]+)'
-_COMPARISON = rf'\(\s*([<>]=?)\s+{_ATOM}\s+{_ATOM}\s*\)'
+_OPERAND = r'([^\s()\[\],;"]+(?:\s*\[[^\[\]();"]*\])?)'  # an atom, or a 2.0 element X[0,2]
+_COMPARISON = rf'\(\s*([<>]=?)\s+{_OPERAND}\s+{_OPERAND}\s*\)'
 _TOKEN = re.compile(
     r'(?:\s+|;[^\n]*)*+(?:'
     rf'\((assert)\s*{_COMPARISON}\s*\)'
     rf'|\((declare-const)\s+{_ATOM}\s+{_ATOM}\s*\)'
     rf'|{_COMPARISON}'
     r'|([()\[\],])|("[^"\n]*")|([^\s()\[\],;"]+)|(.)|\Z)', re.DOTALL)
+_INDEX_PART = re.compile(r'[^\s,]+')
 _ASSERT, _DECLARE, _COMPARE, _PUNCTUATION, _STRING, _WORD, _BAD = 4, 7, 10, 11, 12, 13, 14
 
 
@@ -137,10 +139,20 @@ def read_forms(text: str) -> Iterator[SList]:
 
 def _simple_form(match: re.Match, last_group: int) -> SList:
     first = {_ASSERT: 1, _DECLARE: 5, _COMPARE: 8}[last_group]
-    atoms = [Atom(match.group(g), match.start(g)) for g in range(first, last_group + 1)]
+    atoms = [_operand(match.group(g), match.start(g)) for g in range(first, last_group + 1)]
     if last_group == _ASSERT:
         return SList([atoms[0], SList(atoms[1:], _open_paren(match, 2))], match.start(1) - 1)
     return SList(atoms, _open_paren(match, first))
+
+
+def _operand(text: str, pos: int) -> Atom | Indexed:
+    """An atom, or for `X[0, 2]` the element it names (its index atoms keep their offsets)."""
+    if not text.endswith("]"):
+        return Atom(text, pos)
+    opening = text.index("[")
+    parts = _INDEX_PART.finditer(text, opening + 1, len(text) - 1)
+    indices = [Atom(m.group(), pos + m.start()) for m in parts]
+    return Indexed(Atom(text[:opening].rstrip(), pos), Bracket(indices, pos + opening))
 
 
 def _open_paren(match: re.Match, group: int) -> int:

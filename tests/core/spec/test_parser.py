@@ -146,6 +146,8 @@ def test_malformed_input_gives_one_located_error(text, line, column, words):
 def test_vnnlib_2_errors_name_the_problem():
     header = "(vnnlib-version <2.0>)\n(declare-network n (declare-input X Real [2]) (declare-output Y Real [1]))\n"
     assert "out of range" in str(error_of(header + "(assert (<= X[2] 1))"))
+    located = error_of(header + "(assert (>= 0 X [ 7 ]))")
+    assert (located.line, located.column, located.problem) == (3, 19, "index 7 out of range for dimension of size 2")
     assert "1 dimensions but 2 indices" in str(error_of(header + "(assert (<= X[0,0] 1))"))
     assert "needs an index" in str(error_of(header + "(assert (<= X 1))"))
     assert "X[1] has no lower bound" in str(error_of(header + "(assert (and (>= X[0] 0) (<= X[0] 1) (<= X[1] 1)))"))
