@@ -18,6 +18,7 @@ from app.services.maintenance import maintenance_loop
 from app.settings import Settings, get_settings
 from app.storage import ArtifactStore
 from app.upload_limit import UploadLimit
+from app.web import router as web_router
 from worker.celery_app import make_celery
 
 API_PREFIX = "/api/v1"
@@ -52,5 +53,6 @@ def create_app(settings: Settings | None = None, *, maintenance: bool = True) ->
 
     for module in (models, properties, jobs, health):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(web_router)
     app.add_middleware(UploadLimit, limit=settings.max_upload_bytes)
     return app

@@ -1,0 +1,80 @@
+"""Pages that show things: the job list, a job, a model, and the status strip."""
+
+from __future__ import annotations
+
+import json
+from typing import Literal, get_args
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy import select
+
+from app.db.models import Artifact, Model, Property
+from app.dependencies import SessionDep, SettingsDep
+from app.services.dashboard import count_jobs, input_names, jobs_of_model, progress_series, queue_figures
+from app.services.health import live_workers
+from app.services.job_state import TERMINAL
+from app.services.jobs import JobKind, JobStatus, get_job, job_events, job_json, list_jobs
+from app.services.uploads import get_owned
+from app.web.rendering import PageRoute, render
+from app.web.session import PageOwnerDep
+
+router = APIRouter(route_class=PageRoute)
+PAGE_SIZE = 50
+ARTIFACT_FOR = {"unsat": "certificate", "sat": "counterexample"}
+
+
+@router.get("/")
+def home() -> RedirectResponse:
+    return RedirectResponse("/jobs", status_code=303)
+
+
+@router.get("/jobs", response_class=HTMLResponse)
+def jobs_page(request: Request, owner: PageOwnerDep, session: SessionDep, status: JobStatus | Literal[""] = "",
+              kind: JobKind | Literal[""] = "", cursor: str | None = None) -> HTMLResponse:
+    """The owner's jobs, newest first, filtered by status and kind (empty: any), a page at a time."""
+    jobs, next_cursor = list_jobs(session, owner, status=status, kind=kind, limit=PAGE_SIZE, cursor=cursor)
+    model_names, property_names = input_names(session, jobs)
+    return render(request, "jobs.html", jobs=jobs, next_cursor=next_cursor, model_names=model_names,
+                  property_names=property_names, total=count_jobs(session, owner, status=status, kind=kind),
+                  status=status, kind=kind, first_page=cursor is None,
+                  statuses=get_args(JobStatus), kinds=get_args(JobKind))
+
+
+def _job_context(session, owner, job_id: str) -> dict:
+    job = get_job(session, owner, job_id)
+    artifact_kind = ARTIFACT_FOR.get(job.verdict or "")
+    artifact = session.scalars(select(Artifact).where(Artifact.job_id == job.id, Artifact.kind == artifact_kind)).first()
+    return {"job": job, "artifact": artifact, "finished": job.status in TERMINAL, "progress": job_json(job)["progress"],
+            "model": session.get(Model, job.model_id) if job.model_id else None,
+            "prop": session.get(Property, job.property_id) if job.property_id else None}
+
+
+@router.get("/jobs/{job_id}", response_class=HTMLResponse)
+def job_page(request: Request, job_id: str, owner: PageOwnerDep, session: SessionDep) -> HTMLResponse:
+    """One job: live progress, its chart, verdict, downloads, error, and Cancel."""
+    context = _job_context(session, owner, job_id)
+    series = progress_series(job_events(session, owner, job_id))
+    return render(request, "job.html", series_json=json.dumps(series), **context)
+
+
+@router.get("/jobs/{job_id}/panel", response_class=HTMLResponse)
+def job_panel(request: Request, job_id: str, owner: PageOwnerDep, session: SessionDep) -> HTMLResponse:
+    """The live part of the job page, re-fetched by htmx whenever the job reports."""
+    return render(request, "_job_panel.html", **_job_context(session, owner, job_id))
+
+
+@router.get("/models/{model_id}", response_class=HTMLResponse)
+def model_page(request: Request, model_id: str, owner: PageOwnerDep, session: SessionDep) -> HTMLResponse:
+    """A model's operators, shapes and parameter count, and the owner's jobs on it."""
+    model = get_owned(session, Model, owner, model_id)
+    jobs = jobs_of_model(session, owner, model.id, limit=PAGE_SIZE)
+    _, property_names = input_names(session, jobs)
+    return render(request, "model.html", model=model, summary=model.summary, jobs=jobs,
+                  model_names={model.id: model.filename}, property_names=property_names)
+
+
+@router.get("/status", response_class=HTMLResponse)
+def status_strip(request: Request, _owner: PageOwnerDep, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
+    """Queue depth and live workers, polled by every page's status strip."""
+    return render(request, "_status.html", queue=queue_figures(session), workers=live_workers(session, settings))

@@ -1,0 +1,63 @@
+"""Dashboard fixtures: the API test app per backend (reused from tests/app) with signed-in
+web users, and for browser tests a real `certbound serve` and Debian's chromium."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.app.conftest import api_settings, client  # noqa: F401 - the same app per backend as the API tests
+from tests.service.support import new_token, sqlite_settings
+from tests.web.support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, DashboardServer, WebUser
+
+
+@pytest.fixture
+def alice(client, api_settings) -> WebUser:  # noqa: F811
+    return WebUser(client, new_token(api_settings, "alice"))
+
+
+@pytest.fixture
+def bob(client, api_settings) -> WebUser:  # noqa: F811
+    return WebUser(client, new_token(api_settings, "bob"))
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's chromium under Playwright (never a downloaded browser), or a skip saying why."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"no chromium at {CHROMIUM}: install Debian's package (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="session")
+def dashboard(tmp_path_factory) -> DashboardServer:
+    """One `certbound serve` for all browser tests (fast service clocks, SQLite default)."""
+    data_dir = tmp_path_factory.mktemp("dashboard")
+    server = DashboardServer(sqlite_settings(data_dir / "data"), data_dir / "serve.log").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def page(chromium, dashboard):
+    """A fresh browser context (no cookies) on the dashboard; it downloads files."""
+    context = chromium.new_context(base_url=dashboard.url, accept_downloads=True)
+    context.set_default_timeout(20_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir():
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
