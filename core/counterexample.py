@@ -92,11 +92,14 @@ def _session(onnx_bytes: bytes) -> ort.InferenceSession:
         if key in _sessions:
             _sessions.move_to_end(key)
             return _sessions[key]
-    model = gzip.decompress(onnx_bytes) if onnx_bytes[:2] == b"\x1f\x8b" else onnx_bytes
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1  # one replay must not take every core from the verifier
     options.inter_op_num_threads = 1
-    session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    try:
+        model = gzip.decompress(onnx_bytes) if onnx_bytes[:2] == b"\x1f\x8b" else onnx_bytes
+        session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    except Exception as error:  # noqa: BLE001 - onnxruntime raises its own types; report them as one
+        raise ValueError(f"onnxruntime cannot load the network: {error}") from None
     with _sessions_lock:
         _sessions[key] = session
         while len(_sessions) > SESSION_CACHE_SIZE:

@@ -86,6 +86,12 @@ def test_sizes_that_do_not_fit_are_value_errors(test_set):
         confirm(test_set["sat"], nano, np.zeros(5))
 
 
+def test_bytes_that_are_no_network_are_a_value_error(test_set):
+    for junk in (b"not an onnx model", gzip.compress(b"not an onnx model"), test_set["sat"][:100]):
+        with pytest.raises(ValueError, match="onnxruntime cannot load the network"):
+            confirm(junk, test_set["prop"], np.zeros(5))
+
+
 def test_symbolic_batch_dimension_is_run_as_one(benchmarks_dir):
     net = (benchmarks_dir / "tllverifybench" / "onnx" / "tllBench_n=2_N=M=16_m=1_instance_1_0.onnx.gz").read_bytes()
     session = ort.InferenceSession(gzip.decompress(net), providers=["CPUExecutionProvider"])
