@@ -18,11 +18,14 @@ from core.model.operator import Affine
 
 
 def backward_bound(plan: Plan, target: str, A: torch.Tensor, boxes: dict[str, Interval],
-                   alphas: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+                   alphas: dict[str, torch.Tensor] | None = None,
+                   record: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
     """Lower bounds [S, B] of sum(A * target) over the input boxes; A is [S, B, *target shape].
 
     `boxes` must hold the input box and bounds on every nonlinear node's input among
     target's ancestors; `alphas[node]` are optional relaxation parameters [S, B, *shape].
+    `record`, when given, receives the coefficients [S, B, *shape] on each nonlinear
+    node's output (branch and bound's split heuristics read them).
     """
     graph = plan.graph
     pending = {target: A}
@@ -35,6 +38,8 @@ def backward_bound(plan: Plan, target: str, A: torch.Tensor, boxes: dict[str, In
             coefficients, step_bias = node.op.linear_backward(coefficient)
         else:
             alpha = None if alphas is None else alphas.get(node.name)
+            if record is not None:
+                record[node.name] = coefficient.detach()
             step = node.op.backward(coefficient, None, [boxes[node.inputs[0]]], alpha)
             coefficients, step_bias = [lA for lA, _ in step.coefficients], step.lower_bias
         bias = bias + step_bias
