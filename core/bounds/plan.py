@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from core.model.ir import Graph, Node
@@ -59,14 +59,19 @@ def _build(graph: Graph) -> Plan:
     return Plan(graph, tuple(nonlinear), walk, numel)
 
 
-_PLANS: dict[int, tuple[weakref.ref, Plan]] = {}
+# The last few graphs' plans. Graphs are unhashable dataclasses, so the cache is keyed by
+# id and checked by identity; it holds at most _CACHED graphs alive.
+_CACHED = 8
+_PLANS: OrderedDict[int, Plan] = OrderedDict()
 
 
 def plan_for(graph: Graph) -> Plan:
-    """The cached plan of `graph` (rebuilt if the graph object is new)."""
-    entry = _PLANS.get(id(graph))
-    if entry is not None and entry[0]() is graph:
-        return entry[1]
-    plan = _build(graph)
-    _PLANS[id(graph)] = (weakref.ref(graph, lambda _, key=id(graph): _PLANS.pop(key, None)), plan)
+    """The plan of `graph`, built on first use and cached."""
+    plan = _PLANS.get(id(graph))
+    if plan is None or plan.graph is not graph:
+        plan = _build(graph)
+        _PLANS[id(graph)] = plan
+        while len(_PLANS) > _CACHED:
+            _PLANS.popitem(last=False)
+    _PLANS.move_to_end(id(graph))
     return plan

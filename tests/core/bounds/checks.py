@@ -57,3 +57,37 @@ def assert_backward_sound(op: Operator, box: Interval, specs: int = 3, n: int = 
     scale = 1 + value.abs()
     assert torch.all(lower <= value + 1e-8 * scale), f"lower bound exceeds A.y by {(lower - value).max():.3g}"
     assert torch.all(value <= upper + 1e-8 * scale), f"upper bound below A.y by {(value - upper).max():.3g}"
+
+
+def spec_values(graph, x: torch.Tensor, C: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+    """C·f(x) − d for x [n, *input] against one spec set C [S, m], d [S] -> [n, S]."""
+    return graph.forward(x).reshape(x.shape[0], -1) @ C.T - d
+
+
+def sampled_extremes(graph, box: Interval, C: torch.Tensor, d: torch.Tensor, n: int = 2000, pgd_steps: int = 30,
+                     seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Smallest and largest C·f(x) − d [S] seen over random points of one box ([1, *input])
+    and projected-gradient descents / ascents on each spec row from the best of them."""
+    g = torch.Generator().manual_seed(seed)
+    lo, hi = box.lower[0], box.upper[0]
+    x = lo + torch.rand(n, *lo.shape, dtype=lo.dtype, generator=g) * (hi - lo)
+    x = torch.cat([x, lo[None], hi[None]])
+    values = spec_values(graph, x, C, d)
+    found_min, found_max = values.min(0).values, values.max(0).values
+    for sign in (1.0, -1.0):
+        start = x[(sign * values).argmin(0)].clone()  # [S, *input], one start per spec row
+        point = start.requires_grad_(True)
+        step = (hi - lo) / 4
+        for k in range(pgd_steps):
+            with torch.enable_grad():
+                v = (spec_values(graph, point, C, d).diagonal() * sign).sum()
+                grad, = torch.autograd.grad(v, point)
+            with torch.no_grad():
+                point -= step * (1 - k / pgd_steps) * grad.sign()
+                point.copy_(torch.maximum(torch.minimum(point, hi), lo))
+            reached = spec_values(graph, point.detach(), C, d).diagonal()
+            if sign > 0:
+                found_min = torch.minimum(found_min, reached)
+            else:
+                found_max = torch.maximum(found_max, reached)
+    return found_min.detach(), found_max.detach()
