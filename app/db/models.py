@@ -42,36 +42,35 @@ class Token(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-class Model(Base):
-    """An uploaded ONNX network; its bytes live in the artifact store under sha256."""
+class UploadColumns:
+    """What every upload row has: an owner and bytes in the artifact store under sha256."""
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("tokens.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(500))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Model(UploadColumns, Base):
+    """An uploaded ONNX network and its torch-free summary."""
 
     __tablename__ = "models"
     __table_args__ = (UniqueConstraint("owner_id", "sha256", name="uq_models_owner_sha256"),)
 
-    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    owner_id: Mapped[int] = mapped_column(ForeignKey("tokens.id"), index=True)
-    sha256: Mapped[str] = mapped_column(String(64))
-    filename: Mapped[str] = mapped_column(String(500))
-    size_bytes: Mapped[int] = mapped_column(Integer)
     summary: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-class Property(Base):
-    """An uploaded VNN-LIB property; its text lives in the artifact store under sha256."""
+class Property(UploadColumns, Base):
+    """An uploaded VNN-LIB property and its sizes."""
 
     __tablename__ = "properties"
     __table_args__ = (UniqueConstraint("owner_id", "sha256", name="uq_properties_owner_sha256"),)
 
-    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    owner_id: Mapped[int] = mapped_column(ForeignKey("tokens.id"), index=True)
-    sha256: Mapped[str] = mapped_column(String(64))
-    filename: Mapped[str] = mapped_column(String(500))
-    size_bytes: Mapped[int] = mapped_column(Integer)
     n_inputs: Mapped[int] = mapped_column(Integer)
     n_outputs: Mapped[int] = mapped_column(Integer)
     n_disjuncts: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class Job(Base):

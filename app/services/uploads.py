@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gzip
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO, Callable, TypeVar
 
 from sqlalchemy import exists, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -49,7 +49,7 @@ def _insert(session: Session, row: Row) -> Row:
         return found
 
 
-def model_summary(data: bytes, filename: str) -> dict[str, Any]:
+def model_fields(data: bytes, filename: str) -> dict[str, Any]:
     """The torch-free summary of ONNX bytes, or Invalid naming every problem."""
     from core.model import OnnxError
     from core.model.summary import summarize_onnx
@@ -58,47 +58,47 @@ def model_summary(data: bytes, filename: str) -> dict[str, Any]:
         summary = summarize_onnx(data)
     except OnnxError as exc:
         raise Invalid(f"{filename}: not a model certbound can read: {exc}", problems=list(exc.problems)) from exc
-    fields = ("inputs", "outputs", "operators", "n_params", "opset", "unsupported")
-    return {name: getattr(summary, name) for name in fields}
+    names = ("inputs", "outputs", "operators", "n_params", "opset", "unsupported")
+    return {"summary": {name: getattr(summary, name) for name in names}}
+
+
+def property_fields(data: bytes, filename: str) -> dict[str, Any]:
+    """The sizes of a VNN-LIB property, or Invalid with the line and column at fault."""
+    from core.spec import VnnlibError, parse_vnnlib
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Invalid(f"{filename}: not UTF-8 text (byte {exc.start})") from exc
+    try:
+        prop = parse_vnnlib(text)
+    except VnnlibError as exc:
+        raise Invalid(f"{filename}: {exc}", line=exc.line, column=exc.column) from exc
+    return {"n_inputs": prop.n_inputs, "n_outputs": prop.n_outputs, "n_disjuncts": prop.n_disjuncts}
+
+
+def _upload(session: Session, store: ArtifactStore, owner: Token, filename: str, source: BinaryIO, limit: int,
+            row_type: type[Row], fields: Callable[[bytes, str], dict[str, Any]]) -> Row:
+    sha, size = _store(store, source, limit, filename)
+    found = _existing(session, row_type, owner, sha)
+    if found is not None:
+        return found
+    try:
+        values = fields(store.read(sha), filename)
+    except Invalid:
+        _discard_unreferenced(session, store, sha)
+        raise
+    return _insert(session, row_type(owner_id=owner.id, sha256=sha, filename=filename, size_bytes=size, **values))
 
 
 def upload_model(session: Session, store: ArtifactStore, owner: Token, filename: str, source: BinaryIO, limit: int) -> Model:
     """Store and validate an ONNX upload (plain or gzipped); the same bytes give the same row."""
-    sha, size = _store(store, source, limit, filename)
-    found = _existing(session, Model, owner, sha)
-    if found is not None:
-        return found
-    try:
-        summary = model_summary(store.read(sha), filename)
-    except Invalid:
-        _discard_unreferenced(session, store, sha)
-        raise
-    return _insert(session, Model(owner_id=owner.id, sha256=sha, filename=filename, size_bytes=size, summary=summary))
+    return _upload(session, store, owner, filename, source, limit, Model, model_fields)
 
 
 def upload_property(session: Session, store: ArtifactStore, owner: Token, filename: str, source: BinaryIO, limit: int) -> Property:
     """Store and parse a VNN-LIB upload (plain or gzipped); errors carry line and column."""
-    from core.spec import VnnlibError, parse_vnnlib
-
-    sha, size = _store(store, source, limit, filename)
-    found = _existing(session, Property, owner, sha)
-    if found is not None:
-        return found
-    try:
-        try:
-            text = store.read(sha).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise Invalid(f"{filename}: not UTF-8 text (byte {exc.start})") from exc
-        try:
-            prop = parse_vnnlib(text)
-        except VnnlibError as exc:
-            raise Invalid(f"{filename}: {exc}", line=exc.line, column=exc.column) from exc
-    except Invalid:
-        _discard_unreferenced(session, store, sha)
-        raise
-    row = Property(owner_id=owner.id, sha256=sha, filename=filename, size_bytes=size,
-                   n_inputs=prop.n_inputs, n_outputs=prop.n_outputs, n_disjuncts=prop.n_disjuncts)
-    return _insert(session, row)
+    return _upload(session, store, owner, filename, source, limit, Property, property_fields)
 
 
 def get_owned(session: Session, row_type: type[Row], owner: Token, object_id: str) -> Row:

@@ -6,17 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.service.support import Api, client_for, new_token, postgres_redis_settings, sqlite_settings
+from tests.service.support import BACKENDS, Api, backend_settings, client_for, new_token
 
 
-@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.redis])])
+@pytest.fixture(scope="session", params=BACKENDS)
 def api_settings(request, tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp(f"api-{request.param}")
-    if request.param == "sqlite":
-        yield sqlite_settings(data_dir, max_upload_bytes=2_000_000)
-        return
-    postgres_url, redis_url = request.getfixturevalue("postgres_url"), request.getfixturevalue("redis_url")
-    with postgres_redis_settings(data_dir, postgres_url, redis_url, max_upload_bytes=2_000_000) as settings:
+    with backend_settings(request, tmp_path_factory.mktemp(f"api-{request.param}"), max_upload_bytes=2_000_000) as settings:
         yield settings
 
 

@@ -11,22 +11,26 @@ import subprocess
 import sys
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Iterator
 
 import httpx
 import psycopg
+import pytest
 import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from app.auth import create_token
+from app.auth import create_token, owner_for_secret
 from app.db.migrate import upgrade
 from app.db.models import WorkerBeat
 from app.db.session import get_engine, session_scope
 from app.main import create_app
+from app.services.jobs import JobCreate, create_job
+from app.services.uploads import upload_model, upload_property
 from app.settings import Settings
+from app.storage import ArtifactStore
 from tests.conftest import REPO
 
 # Fast clocks so that reaping and cancelling happen within seconds in tests.
@@ -67,6 +71,18 @@ def postgres_redis_settings(data_dir: Path, postgres_url: str, redis_url: str, *
             client.delete(*keys)
 
 
+BACKENDS = ["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.redis])]
+
+
+def backend_settings(request, data_dir: Path, **overrides: Any):
+    """A context manager giving fresh settings for `request.param` ("sqlite" or "postgres",
+    the latter from the postgres_url and redis_url fixtures, which skip when absent)."""
+    if request.param == "sqlite":
+        return nullcontext(sqlite_settings(data_dir, **overrides))
+    return postgres_redis_settings(data_dir, request.getfixturevalue("postgres_url"),
+                                   request.getfixturevalue("redis_url"), **overrides)
+
+
 def environment(settings: Settings) -> dict[str, str]:
     """The environment a subprocess needs to run with exactly these settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CERTBOUND_") or k.startswith("CERTBOUND_TEST")}
@@ -79,6 +95,21 @@ def environment(settings: Settings) -> dict[str, str]:
 def new_token(settings: Settings, name: str = "tester") -> str:
     with session_scope(settings.database_url) as session:
         return create_token(session, name)[1]
+
+
+def make_job(settings: Settings, model_path: Path, prop_path: Path | None = None, **body: Any) -> str:
+    """A queued job made through the services (no HTTP), for tests of the worker side."""
+    store = ArtifactStore(settings.artifacts_dir)
+    with session_scope(settings.database_url) as session:
+        owner = owner_for_secret(session, new_token(settings))
+        with open(model_path, "rb") as handle:
+            model = upload_model(session, store, owner, model_path.name, handle, settings.max_upload_bytes)
+        prop_id = None
+        if prop_path is not None:
+            with open(prop_path, "rb") as handle:
+                prop_id = upload_property(session, store, owner, prop_path.name, handle, settings.max_upload_bytes).id
+        job = create_job(session, settings, owner, JobCreate(model_id=model.id, property_id=prop_id, **body))
+        return job.id
 
 
 class WorkerProcess:

@@ -4,21 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.service.support import Api, WorkerProcess, client_for, instance, new_token, postgres_redis_settings, sqlite_settings
+from tests.service.support import BACKENDS, Api, WorkerProcess, backend_settings, client_for, instance, new_token
 
-BACKENDS = ["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.redis])]
 # No tool in VNN-COMP decided this instance within 750 s: a job on it runs until stopped.
 UNDECIDABLE = ("oval21", "cifar_deep_kw", "cifar_deep_kw-img5503-eps0.0473202614379085")
-
-
-def backend_settings(request, data_dir, **overrides):
-    """A context manager giving fresh settings for the requested backend."""
-    from contextlib import nullcontext
-
-    if request.param == "sqlite":
-        return nullcontext(sqlite_settings(data_dir, **overrides))
-    return postgres_redis_settings(data_dir, request.getfixturevalue("postgres_url"),
-                                   request.getfixturevalue("redis_url"), **overrides)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

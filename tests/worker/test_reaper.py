@@ -10,8 +10,7 @@ from app.db.models import Job, JobEvent, utcnow
 from app.db.session import session_scope
 from app.services.job_state import claim
 from app.services.reaper import reap
-from tests.worker.conftest import BACKENDS, backend_settings
-from tests.worker.test_runner import make_job
+from tests.service.support import BACKENDS, backend_settings, make_job
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

@@ -10,14 +10,10 @@ import pytest
 from billiard.pool import soft_timeout_sighandler
 from celery.exceptions import TimeLimitExceeded
 
-from app.auth import owner_for_secret
 from app.db.models import Job
 from app.db.session import session_scope
-from app.services.jobs import JobCreate, create_job
 from app.settings import get_settings
-from app.services.uploads import upload_model, upload_property
-from app.storage import ArtifactStore
-from tests.service.support import new_token, sqlite_settings
+from tests.service.support import make_job, sqlite_settings
 from tests.worker.conftest import UNDECIDABLE
 from worker.runner import fail_after_hard_limit, run_attempt
 from worker.tasks import run_job
@@ -28,23 +24,22 @@ def settings(tmp_path):
     return sqlite_settings(tmp_path)
 
 
-def make_job(settings, model_path, prop_path=None, **body) -> str:
-    store = ArtifactStore(settings.artifacts_dir)
-    with session_scope(settings.database_url) as session:
-        owner = owner_for_secret(session, new_token(settings))
-        with open(model_path, "rb") as handle:
-            model = upload_model(session, store, owner, model_path.name, handle, settings.max_upload_bytes)
-        prop_id = None
-        if prop_path is not None:
-            with open(prop_path, "rb") as handle:
-                prop_id = upload_property(session, store, owner, prop_path.name, handle, settings.max_upload_bytes).id
-        job = create_job(session, settings, owner, JobCreate(model_id=model.id, property_id=prop_id, **body))
-        return job.id
-
-
 def read(settings, job_id) -> Job:
     with session_scope(settings.database_url) as session:
         return session.get(Job, job_id)
+
+
+def attempt_in_pool_process(settings, job_id, delay: float, action, *args) -> str | None:
+    """Run an attempt here with the SIGUSR1 handler Celery's pool processes have, doing
+    `action(*args)` after `delay` seconds."""
+    previous = signal.signal(signal.SIGUSR1, soft_timeout_sighandler)
+    timer = threading.Timer(delay, action, args)
+    try:
+        timer.start()
+        return run_attempt(settings, job_id, "w@test")
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGUSR1, previous)
 
 
 def test_a_message_for_a_job_that_is_not_queued_is_ignored(settings, benchmarks_dir):
@@ -71,14 +66,7 @@ def test_soft_time_limit_signal_yields_verdict_timeout(settings, benchmarks_dir)
     bench = benchmarks_dir / UNDECIDABLE[0]
     job_id = make_job(settings, bench / "onnx" / f"{UNDECIDABLE[1]}.onnx.gz",
                       bench / "vnnlib" / f"{UNDECIDABLE[2]}.vnnlib.gz", timeout_s=600)
-    previous = signal.signal(signal.SIGUSR1, soft_timeout_sighandler)
-    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGUSR1))
-    try:
-        timer.start()
-        assert run_attempt(settings, job_id, "w@test") == "succeeded"
-    finally:
-        timer.cancel()
-        signal.signal(signal.SIGUSR1, previous)
+    assert attempt_in_pool_process(settings, job_id, 1.0, os.kill, os.getpid(), signal.SIGUSR1) == "succeeded"
     job = read(settings, job_id)
     assert job.verdict == "timeout" and "soft time limit" in job.error
 
@@ -110,12 +98,5 @@ def test_an_engine_that_ignores_a_cancel_is_interrupted(tmp_path, benchmarks_dir
         with session_scope(settings.database_url) as session:
             session.get(Job, job_id).cancel_requested = True
 
-    previous = signal.signal(signal.SIGUSR1, soft_timeout_sighandler)
-    timer = threading.Timer(0.5, cancel)
-    try:
-        timer.start()
-        assert run_attempt(settings, job_id, "w@test") == "cancelled"
-    finally:
-        timer.cancel()
-        signal.signal(signal.SIGUSR1, previous)
+    assert attempt_in_pool_process(settings, job_id, 0.5, cancel) == "cancelled"
     assert read(settings, job_id).status == "cancelled"

@@ -8,8 +8,7 @@ import time
 import pytest
 
 from app.services.maintenance import run_maintenance
-from tests.service.support import Api, WorkerProcess, client_for, new_token
-from tests.worker.conftest import BACKENDS, backend_settings
+from tests.service.support import BACKENDS, Api, WorkerProcess, backend_settings, client_for, new_token
 
 
 def reap_until(api: Api, settings, client, job_id: str, status: str, attempts: int, timeout: float = 30.0) -> dict:
