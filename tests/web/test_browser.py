@@ -1,0 +1,104 @@
+"""End to end in Debian's headless chromium against a running `certbound serve`: sign in,
+submit a shared benchmark instance, watch it live, see the verdict, download the
+certificate, cancel a long job, and never see another owner's jobs."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.service.support import instance, new_token
+from tests.worker.conftest import UNDECIDABLE
+
+pytestmark = pytest.mark.browser
+JOB_URL = re.compile(r"/jobs/[0-9a-f]{32}$")
+
+
+def sign_in(page: Page, token: str) -> None:
+    page.goto("/jobs")
+    expect(page).to_have_url(re.compile(r"/login\?next=/jobs$"))
+    page.get_by_label("API token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Your jobs")).to_be_visible()
+
+
+def submit(page: Page, model: Path, prop: Path, timeout_s: int) -> str:
+    page.get_by_role("link", name="Submit a job").click()
+    page.get_by_label("ONNX model").set_input_files(model)
+    page.get_by_label("VNN-LIB property").set_input_files(prop)
+    page.get_by_label("Time limit in seconds").fill(str(timeout_s))
+    page.get_by_role("button", name="Submit").click()
+    page.wait_for_url(JOB_URL)
+    return page.url.rsplit("/", 1)[1]
+
+
+def chart_points(page: Page) -> int:
+    return int(page.locator("#chart").get_attribute("data-points"))
+
+
+def test_submit_see_the_verdict_and_download_the_certificate(page, dashboard, benchmarks_dir, artifacts_dir):
+    sign_in(page, dashboard.owner_token)
+    job_id = submit(page, *instance(benchmarks_dir, "test", "test_unsat", "test_prop"), timeout_s=60)
+    expect(page.locator("#status-strip")).to_contain_text("1 live worker")
+    expect(page.locator("#live-verdict")).to_have_text("unsat", timeout=90_000)
+    expect(page.locator("#live-status")).to_contain_text("succeeded")
+    assert chart_points(page) >= 1
+    with page.expect_download() as download:
+        page.get_by_role("link", name=re.compile("Download certificate")).click()
+    certificate = json.loads(Path(download.value.path()).read_text())
+    assert (certificate["job_id"], certificate["kind"], certificate["verdict"]) == (job_id, "certificate", "unsat")
+    assert download.value.suggested_filename == f"certificate-{job_id}.json"
+    page.screenshot(path=artifacts_dir / "dashboard-job-page.png", full_page=True)
+
+    page.get_by_role("link", name="Jobs", exact=True).click()
+    row = page.locator("tr", has=page.get_by_role("link", name=f"Job {job_id[:8]}"))
+    expect(row).to_contain_text("succeeded")
+    expect(row).to_contain_text("unsat")
+    expect(row).to_contain_text("test_unsat.onnx.gz")
+    page.screenshot(path=artifacts_dir / "dashboard-job-list.png", full_page=True)
+
+
+def test_watch_a_long_job_live_and_cancel_it(page, dashboard, benchmarks_dir, artifacts_dir):
+    sign_in(page, dashboard.owner_token)
+    submit(page, *instance(benchmarks_dir, *UNDECIDABLE), timeout_s=300)
+    page.evaluate("window.stillTheSamePage = true")
+    expect(page.locator("#live-status")).to_contain_text("running", timeout=60_000)
+    page.wait_for_function("Number(document.getElementById('chart').dataset.points) >= 2", timeout=60_000)
+    points, elapsed = chart_points(page), page.locator("#live-elapsed").inner_text()
+    page.wait_for_function(f"Number(document.getElementById('chart').dataset.points) > {points}", timeout=30_000)
+    expect(page.locator("#live-elapsed")).not_to_have_text(elapsed, timeout=10_000)
+    expect(page.locator("#chart canvas")).to_be_visible()
+    page.screenshot(path=artifacts_dir / "dashboard-job-running.png", full_page=True)
+
+    page.get_by_role("button", name="Cancel job").click()
+    expect(page.locator("#live-status")).to_contain_text("cancelled", timeout=30_000)
+    expect(page.get_by_role("button", name="Cancel job")).to_have_count(0)
+    assert page.evaluate("window.stillTheSamePage") is True
+
+
+def test_one_owner_never_sees_another_owners_jobs(chromium, dashboard, benchmarks_dir):
+    headers = {"Authorization": f"Bearer {dashboard.owner_token}"}
+    with httpx.Client(base_url=f"{dashboard.url}/api/v1", headers=headers, timeout=30) as api:
+        path = benchmarks_dir / "test" / "onnx" / "test_nano.onnx.gz"
+        model = api.post("/models", files={"file": (path.name, path.read_bytes())}).json()
+        job_id = api.post("/jobs", json={"kind": "inspect", "model_id": model["id"]}).json()["id"]
+
+    context = chromium.new_context(base_url=dashboard.url)
+    try:
+        page = context.new_page()
+        sign_in(page, new_token(dashboard.settings, "mallory"))
+        expect(page.locator("#job-count")).to_have_text("0 jobs.")
+        expect(page.get_by_role("link", name=f"Job {job_id[:8]}")).to_have_count(0)
+        for url in (f"/jobs/{job_id}", f"/models/{model['id']}"):
+            response = page.goto(url)
+            assert response.status == 404, url
+            expect(page.get_by_role("alert")).to_contain_text("not found")
+        assert context.request.get(f"/jobs/{job_id}/certificate").status == 404
+        assert context.request.post(f"/jobs/{job_id}/cancel").status == 403
+    finally:
+        context.close()
