@@ -169,7 +169,7 @@ def job_json(job: Job) -> dict[str, Any]:
     progress.update(job.progress or {})
     return {"id": job.id, "kind": job.kind, "status": job.status, "verdict": job.verdict,
             "model_id": job.model_id, "property_id": job.property_id, "timeout_s": job.timeout_s,
-            "config": job.config, "created_at": isoformat(job.created_at), "started_at": isoformat(job.started_at),
+            "config": job.config, "queue": job.queue, "created_at": isoformat(job.created_at), "started_at": isoformat(job.started_at),
             "finished_at": isoformat(job.finished_at), "attempts": job.attempts, "worker": job.worker,
             "cancel_requested": job.cancel_requested, "progress": progress, "error": job.error, "result": job.result}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from pathlib import PurePath
 from typing import Any, BinaryIO, Callable, TypeVar
 
 from sqlalchemy import exists, or_, select
@@ -79,6 +80,7 @@ def property_fields(data: bytes, filename: str) -> dict[str, Any]:
 
 def _upload(session: Session, store: ArtifactStore, owner: Token, filename: str, source: BinaryIO, limit: int,
             row_type: type[Row], fields: Callable[[bytes, str], dict[str, Any]]) -> Row:
+    filename = PurePath(filename.replace("\\", "/")).name[:200] or row_type.__name__.lower()
     sha, size = _store(store, source, limit, filename)
     found = _existing(session, row_type, owner, sha)
     if found is not None:

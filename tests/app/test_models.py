@@ -40,6 +40,13 @@ def test_truncated_gzip_is_422(api, benchmarks_dir):
     assert "gzip" in response.json()["detail"]
 
 
+def test_client_paths_are_stripped_from_filenames(api, benchmarks_dir):
+    data = (benchmarks_dir / "test" / "onnx" / "test_small.onnx.gz").read_bytes()
+    response = api.post("/models", files={"file": ("..\\..\\secret/" + "x" * 300 + ".onnx.gz", data)})
+    assert response.status_code == 201
+    assert response.json()["filename"] == ("x" * 300 + ".onnx.gz")[:200]
+
+
 def test_upload_without_a_file_is_422(api):
     assert api.post("/models", data={"nothing": "here"}).status_code == 422
 

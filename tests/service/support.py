@@ -116,14 +116,14 @@ class WorkerProcess:
     """`python -m worker` as a subprocess in its own process group (so a test can
     SIGKILL the main process and its pool together, as a crashed machine would)."""
 
-    def __init__(self, settings: Settings, log: Path):
-        self.settings, self.log = settings, log
+    def __init__(self, settings: Settings, log: Path, *args: str):
+        self.settings, self.log, self.args = settings, log, args or ("--queues", "gpu,cpu")
         self.process: subprocess.Popen | None = None
         self.name = ""
 
     def start(self, timeout: float = 60.0) -> "WorkerProcess":
         handle = open(self.log, "ab")
-        self.process = subprocess.Popen([sys.executable, "-m", "worker", "--queues", "gpu,cpu"],
+        self.process = subprocess.Popen([sys.executable, "-m", "worker", *self.args],
                                         env=environment(self.settings), cwd=REPO, stdout=handle,
                                         stderr=subprocess.STDOUT, start_new_session=True)
         handle.close()
