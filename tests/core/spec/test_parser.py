@@ -186,3 +186,9 @@ def test_vnnlib_2_with_two_networks_is_an_error():
     net = "(declare-network {} (declare-input X{} Real [1]) (declare-output Y{} Real [1]))"
     error = error_of(net.format("a", 1, 1) + "\n" + net.format("b", 2, 2))
     assert error.line == 2 and "only one declare-network" in str(error)
+
+
+def test_normalisation_stops_with_an_error_beyond_the_disjunct_cap():
+    ors = "".join("(assert (or " + " ".join(f"(<= Y_{k % 2} {k})" for k in range(10)) + "))\n" for _ in range(6))
+    error = error_of(DECLS + BOX + ors)
+    assert "more than 100000 disjuncts" in str(error) and error.line == 14
