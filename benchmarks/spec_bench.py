@@ -29,22 +29,31 @@ def best_time(fn, repeat: int) -> float:
     return min(times)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(doc: str, top: int, repeat: int) -> argparse.Namespace:
+    """The options every shared-benchmark timing script takes."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--benchmarks", type=Path, default=DEFAULT)
-    parser.add_argument("--top", type=int, default=5)
-    parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args()
+    parser.add_argument("--top", type=int, default=top)
+    parser.add_argument("--repeat", type=int, default=repeat)
+    return parser.parse_args()
 
+
+def largest(files: list[Path], size, top: int) -> list[Path]:
+    """The `top` largest files by `size(path)`, then the largest of each benchmark folder."""
+    by_size = sorted(files, key=size, reverse=True)
+    per_folder: dict[str, Path] = {}
+    for path in by_size:
+        per_folder.setdefault(path.parts[-3], path)
+    return list(dict.fromkeys(by_size[:top] + list(per_folder.values())))
+
+
+def main() -> None:
+    args = arguments(__doc__, top=5, repeat=5)
     files = sorted(args.benchmarks.glob("*/vnnlib/*.vnnlib.gz"))
     if not files:
         raise SystemExit(f"no properties under {args.benchmarks}")
     texts = {path: gzip.decompress(path.read_bytes()).decode() for path in files}
-    by_size = sorted(files, key=lambda p: len(texts[p]), reverse=True)
-    largest_per_folder = {}
-    for path in by_size:
-        largest_per_folder.setdefault(path.parts[-3], path)
-    chosen = list(dict.fromkeys(by_size[: args.top] + list(largest_per_folder.values())))
+    chosen = largest(files, lambda p: len(texts[p]), args.top)
 
     print(f"{'property':<62} {'KiB':>6} {'ms':>7} {'inputs':>6} {'regions':>7} {'disjuncts':>9}")
     for path in chosen:
