@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from tests.app.conftest import api_settings, client  # noqa: F401 - the same app per backend as the API tests
-from tests.service.support import new_token, sqlite_settings
-from tests.web.support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, DashboardServer, WebUser
+from tests.service.support import ServeProcess, WorkerProcess, new_token, sqlite_settings
+from tests.web.support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Dashboard, WebUser
 
 
 @pytest.fixture
@@ -36,14 +36,18 @@ def chromium():
 
 
 @pytest.fixture(scope="session")
-def dashboard(tmp_path_factory) -> DashboardServer:
-    """One `certbound serve` for all browser tests (fast service clocks, SQLite default)."""
-    data_dir = tmp_path_factory.mktemp("dashboard")
-    server = DashboardServer(sqlite_settings(data_dir / "data"), data_dir / "serve.log").start()
+def dashboard(tmp_path_factory) -> Dashboard:
+    """One `certbound serve` and worker for all browser tests (fast service clocks, SQLite)."""
+    root = tmp_path_factory.mktemp("dashboard")
+    settings = sqlite_settings(root / "data")
+    worker = WorkerProcess(settings, root / "worker.log").start()
+    serve = ServeProcess(settings.data_dir, root / "serve.log", settings)
     try:
-        yield server
+        serve.start()
+        yield Dashboard(url=serve.base.removesuffix("/api/v1"), token=new_token(settings, "owner"), settings=settings)
     finally:
-        server.stop()
+        serve.stop()
+        worker.stop()
 
 
 @pytest.fixture

@@ -42,7 +42,7 @@ def chart_points(page: Page) -> int:
 
 
 def test_submit_see_the_verdict_and_download_the_certificate(page, dashboard, benchmarks_dir, artifacts_dir):
-    sign_in(page, dashboard.owner_token)
+    sign_in(page, dashboard.token)
     job_id = submit(page, *instance(benchmarks_dir, "test", "test_unsat", "test_prop"), timeout_s=60)
     expect(page.locator("#status-strip")).to_contain_text("1 live worker")
     expect(page.locator("#live-verdict")).to_have_text("unsat", timeout=90_000)
@@ -64,7 +64,7 @@ def test_submit_see_the_verdict_and_download_the_certificate(page, dashboard, be
 
 
 def test_watch_a_long_job_live_and_cancel_it(page, dashboard, benchmarks_dir, artifacts_dir):
-    sign_in(page, dashboard.owner_token)
+    sign_in(page, dashboard.token)
     submit(page, *instance(benchmarks_dir, *UNDECIDABLE), timeout_s=300)
     page.evaluate("window.stillTheSamePage = true")
     expect(page.locator("#live-status")).to_contain_text("running", timeout=60_000)
@@ -82,7 +82,7 @@ def test_watch_a_long_job_live_and_cancel_it(page, dashboard, benchmarks_dir, ar
 
 
 def test_one_owner_never_sees_another_owners_jobs(chromium, dashboard, benchmarks_dir):
-    headers = {"Authorization": f"Bearer {dashboard.owner_token}"}
+    headers = {"Authorization": f"Bearer {dashboard.token}"}
     with httpx.Client(base_url=f"{dashboard.url}/api/v1", headers=headers, timeout=30) as api:
         path = benchmarks_dir / "test" / "onnx" / "test_nano.onnx.gz"
         model = api.post("/models", files={"file": (path.name, path.read_bytes())}).json()
