@@ -110,3 +110,4 @@ def _alpha(plan, domains, C, d, options, budget, warm) -> BoundResult:
 
 
 _METHODS: dict[str, Callable[..., BoundResult]] = {"ibp": _ibp, "crown": _crown, "alpha": _alpha}
+METHODS: tuple[str, ...] = tuple(_METHODS)
