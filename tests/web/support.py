@@ -52,3 +52,41 @@ class Dashboard:
     url: str
     token: str
     settings: Settings
+
+
+def fill_jobs(settings: Settings, secret: str, model_id: str, property_id: str | None, n: int,
+              progress_events: int = 0) -> list[str]:
+    """Insert `n` finished-looking jobs of the owner of `secret` in one bulk statement, one
+    a minute back in time, with a mix of kinds, statuses and verdicts; the newest gets
+    `progress_events` progress events. Returns the ids, newest first."""
+    from datetime import timedelta
+
+    from sqlalchemy import insert
+
+    from app.auth import owner_for_secret
+    from app.db.models import Job, JobEvent, new_id, utcnow
+    from app.db.session import session_scope
+
+    outcomes = [("succeeded", "unsat"), ("succeeded", "sat"), ("failed", "error"), ("cancelled", None),
+                ("succeeded", "timeout")]
+    now = utcnow()
+    rows = []
+    for i in range(n):
+        status, verdict = outcomes[i % len(outcomes)]
+        created = now - timedelta(minutes=i + 1)
+        rows.append({"id": new_id(), "kind": "verify" if i % 7 else "inspect", "status": status, "verdict": verdict,
+                     "model_id": model_id, "property_id": property_id, "timeout_s": 300.0, "config": {}, "queue": "cpu",
+                     "created_at": created, "enqueued_at": created, "started_at": created + timedelta(seconds=1),
+                     "finished_at": created + timedelta(seconds=2 + i % 50), "attempts": 1, "cancel_requested": False,
+                     "progress": {"phase": "done", "domains_visited": i, "domains_open": 0, "lower_bound": 0.1,
+                                  "elapsed_s": 1.0 + i % 50}})
+    with session_scope(settings.database_url) as session:
+        owner = owner_for_secret(session, secret)
+        session.execute(insert(Job), [{**row, "owner_id": owner.id} for row in rows])
+        events = [{"job_id": rows[0]["id"], "at": now, "type": "progress",
+                   "data": {"phase": "bab", "domains_visited": 10 * k, "domains_open": k % 100,
+                            "lower_bound": -1.0 + k / max(progress_events, 1), "elapsed_s": float(k)}}
+                  for k in range(progress_events)]
+        if events:
+            session.execute(insert(JobEvent), events)
+    return [row["id"] for row in rows]
