@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from core.bounds import AlphaState, BoundOptions, Domains, bound
+from core.bounds.alpha import initial_alphas, optimise
 from core.bounds.crown import backward_bound, crown_refiner, spec_coefficients
 from core.bounds.ibp import interval_pass, linear_of_box
 from core.bounds.memory import budget_bytes
@@ -22,14 +23,12 @@ from core.model.ops.relu import Relu
 
 @dataclass
 class DomainBounds:
-    """Lower bounds `lb` [B, r] of C·y − d; pre-activation bounds per ReLU node `pre[name]`
-    [B, *shape]; α/β state per node, batch first, [B, r, ...] (None unless optimised);
-    lower-bound coefficients at each ReLU output [B, *shape] (None when not computed)."""
+    """Lower bounds `lb` [B, r] of C·y − d; pre-activation bounds per nonlinear node
+    `pre[name]` [B, *shape]; α/β state per node, batch first, [B, r, ...] (None unless optimised)."""
 
     lb: torch.Tensor
     pre: dict[str, Interval]
     warm: dict[str, torch.Tensor] | None = None
-    coefficients: dict[str, torch.Tensor] | None = None
 
 
 def relu_layout(graph: Graph) -> list[tuple[str, int, int]]:
@@ -43,18 +42,76 @@ def relu_layout(graph: Graph) -> list[tuple[str, int, int]]:
     return layout
 
 
+def batch_first(alphas: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """[S, B, ...] <-> [B, S, ...] for every tensor (the engine is spec-first, the pool batch-first)."""
+    return {k: v.transpose(0, 1) for k, v in alphas.items()}
+
+
 def bound_domains(graph: Graph, lower: torch.Tensor, upper: torch.Tensor, C: torch.Tensor, d: torch.Tensor,
                   method: str, splits: dict[str, torch.Tensor] | None = None,
                   warm: dict[str, torch.Tensor] | None = None, alpha_iterations: int = 20) -> DomainBounds:
     """Bound boxes lower/upper [B, n] (and splits) against C [B or 1, r, m], d [B or 1, r]."""
     B = lower.shape[0]
     domains = Domains(lower.reshape(B, *graph.input_shape), upper.reshape(B, *graph.input_shape), splits or {})
-    state = None if warm is None else AlphaState({k: v.transpose(0, 1) for k, v in warm.items()})
+    state = None if warm is None else AlphaState(batch_first(warm))
     result = bound(graph, domains, C, d, method, BoundOptions(alpha_iterations=alpha_iterations), state)
-    out_warm = None
-    if result.warm_start is not None:
-        out_warm = {k: v.transpose(0, 1) for k, v in result.warm_start.alphas.items()}
+    out_warm = None if result.warm_start is None else batch_first(result.warm_start.alphas)
     return DomainBounds(result.lower, result.intermediate, out_warm)
+
+
+@dataclass
+class ReluRows:
+    """Pre-activation bounds of every ReLU as rows lower/upper [B, N] (layers concatenated
+    as in `relu_layout`): the form the domain pool stores them in."""
+
+    lower: torch.Tensor
+    upper: torch.Tensor
+
+    @staticmethod
+    def of(graph: Graph, pre: dict[str, Interval]) -> "ReluRows":
+        names = [name for name, _, _ in relu_layout(graph)]
+        return ReluRows(torch.cat([pre[n].lower.flatten(1) for n in names], dim=1),
+                        torch.cat([pre[n].upper.flatten(1) for n in names], dim=1))
+
+    def boxes(self, graph: Graph, lower: torch.Tensor, upper: torch.Tensor) -> dict[str, Interval]:
+        """The boxes a backward pass needs: the input box and every ReLU's input."""
+        B = self.lower.shape[0]
+        boxes = {graph.input_name: Interval(lower.expand(B, -1).reshape(B, *graph.input_shape),
+                                            upper.expand(B, -1).reshape(B, *graph.input_shape))}
+        for name, off, size in relu_layout(graph):
+            node = graph.node(name)
+            shape = (B, *node.shape)
+            boxes[node.inputs[0]] = Interval(self.lower[:, off:off + size].reshape(shape),
+                                             self.upper[:, off:off + size].reshape(shape))
+        return boxes
+
+
+def optimise_from_rows(graph: Graph, lower: torch.Tensor, upper: torch.Tensor, rows: ReluRows, C: torch.Tensor,
+                       d: torch.Tensor, warm: dict[str, torch.Tensor] | None, iterations: int,
+                       lr: float = 0.1) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """α(β)-CROWN lower bounds [B, r] with the given pre-activation bounds kept fixed (a
+    child domain reuses its parent's, tightened at the split neuron), and the best α/β
+    (batch first). No intermediate pass: this is what makes a branch-and-bound step cheap."""
+    plan = plan_for(graph)
+    boxes = rows.boxes(graph, lower, upper)
+    B = rows.lower.shape[0]
+    A = spec_coefficients(C, B, graph.output_shape)
+    alphas = initial_alphas(plan, boxes, A.shape[0], None if warm is None else batch_first(warm))
+    best, best_alphas = optimise(plan, boxes, A, d.expand(B, -1).T, alphas, iterations, lr)
+    return best.T, batch_first(best_alphas)
+
+
+@torch.no_grad()
+def backward_from_rows(graph: Graph, lower: torch.Tensor, upper: torch.Tensor, rows: ReluRows, C: torch.Tensor,
+                       d: torch.Tensor, warm: dict[str, torch.Tensor] | None,
+                       record: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+    """One backward pass: lower bounds [B, r] with fixed pre-activation bounds and α/β;
+    `record` receives the coefficients on each nonlinear output [r, B, *shape]."""
+    plan = plan_for(graph)
+    B = rows.lower.shape[0]
+    A = spec_coefficients(C, B, graph.output_shape)
+    alphas = None if warm is None else batch_first(warm)
+    return backward_bound(plan, graph.output_name, A, rows.boxes(graph, lower, upper), alphas, record).T - d
 
 
 def differentiable_crown(graph: Graph, C: torch.Tensor, d: torch.Tensor):

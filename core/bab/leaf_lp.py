@@ -75,8 +75,11 @@ def exact_leaf(graph: Graph, lower: torch.Tensor, upper: torch.Tensor, C: torch.
     hi = upper.detach().cpu().double().numpy().reshape(-1)
     objective = np.zeros(n + 1)
     objective[-1] = 1.0
-    res = linprog(objective, A_ub=np.vstack(rows), b_ub=np.concatenate(rhs),
-                  bounds=list(zip(lo, hi)) + [(None, None)], method="highs")
+    problem = dict(A_ub=np.vstack(rows), b_ub=np.concatenate(rhs), bounds=list(zip(lo, hi)) + [(None, None)],
+                   method="highs")
+    res = linprog(objective, **problem)
+    if res.status == 4:  # numerical trouble, seen in HiGHS's presolve: try once without it
+        res = linprog(objective, options={"presolve": False}, **problem)
     if res.status == 2:
         return float("inf"), None
     if res.status != 0:

@@ -15,7 +15,7 @@ import time
 
 import torch
 
-from core.bab.bounding import DomainBounds, bound_domains, relu_layout
+from core.bab.bounding import ReluRows, backward_from_rows, bound_domains, optimise_from_rows, relu_layout
 from core.bab.branching import HEURISTICS, BranchContext
 from core.bab.budget import Budget
 from core.bab.input_split import PointMargin
@@ -25,7 +25,6 @@ from core.bab.pool import Batch, select
 from core.bab.search import Search
 from core.bounds.beta import with_beta
 from core.config import VerifyConfig
-from core.model.ir import Interval
 
 WARM = "warm:"
 
@@ -56,57 +55,62 @@ class ReluSplitSearch(Search):
         return {name: split[:, off:off + size].reshape(split.shape[0], *self.graph.node(name).shape)
                 for name, off, size in self.layout}
 
-    def bound(self, split: torch.Tensor, warm, method: str = "alpha") -> DomainBounds:
-        B = split.shape[0]
-        return bound_domains(self.beta_graph, self.lower.expand(B, -1), self.upper.expand(B, -1), self.C, self.d,
-                             method, splits=self.splits_of(split), warm=warm,
-                             alpha_iterations=self.config.alpha_iterations)
+    @staticmethod
+    def children(split: torch.Tensor, rows: ReluRows, flat: torch.Tensor) -> tuple[torch.Tensor, ReluRows]:
+        """Both children of each domain split at neuron `flat` [B]: inactive ones first, then
+        active ones; their pre-activation bounds are the parent's clamped at that neuron."""
+        idx = torch.arange(split.shape[0], device=split.device)
+        left, right = split.clone(), split.clone()
+        left[idx, flat], right[idx, flat] = -1, 1
+        left_u, right_l = rows.upper.clone(), rows.lower.clone()
+        left_u[idx, flat], right_l[idx, flat] = 0.0, 0.0
+        return torch.cat([left, right]), ReluRows(torch.cat([rows.lower, right_l]), torch.cat([left_u, rows.upper]))
 
-    def decide_branch(self, split: torch.Tensor, out: DomainBounds) -> torch.Tensor:
+    def decide_branch(self, split: torch.Tensor, rows: ReluRows, warm) -> torch.Tensor:
         """Per domain, the flat index of the neuron to split next (-1: none left)."""
-        pre_l = torch.cat([out.pre[name].lower.flatten(1) for name, _, _ in self.layout], dim=1)
-        pre_u = torch.cat([out.pre[name].upper.flatten(1) for name, _, _ in self.layout], dim=1)
+        record: dict[str, torch.Tensor] = {}
+        backward_from_rows(self.beta_graph, self.lower, self.upper, rows, self.C, self.d, warm, record)
+        coefficient = torch.cat([record[name].sum(0).flatten(1) for name, _, _ in self.layout], dim=1)
+        doubled = None if warm is None else {k: torch.cat([v, v]) for k, v in warm.items()}
 
         def bound_children(flat: torch.Tensor) -> torch.Tensor:
-            left, right = self.children_splits(split, flat)
-            both = self.bound(torch.cat([left, right]), None, "crown")
-            return both.lb.amax(dim=1).view(2, -1).T
+            _, child_rows = self.children(split, rows, flat)
+            lb = backward_from_rows(self.beta_graph, self.lower, self.upper, child_rows, self.C, self.d, doubled)
+            return lb.amax(dim=1).view(2, -1).T
 
-        return self.choose(BranchContext(pre_l, pre_u, split, self.offsets, None, bound_children))
+        return self.choose(BranchContext(rows.lower, rows.upper, split, self.offsets, coefficient, bound_children))
 
-    @staticmethod
-    def children_splits(split: torch.Tensor, flat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        rows = torch.arange(split.shape[0], device=split.device)
-        left, right = split.clone(), split.clone()
-        left[rows, flat] = -1
-        right[rows, flat] = 1
-        return left, right
-
-    def evaluate(self, split: torch.Tensor, warm) -> tuple[Batch, list[torch.Tensor]]:
-        """Bound domains, pick their next split, decide fully split ones by LP.
+    def evaluate(self, split: torch.Tensor, rows: ReluRows, warm, lb: torch.Tensor | None = None
+                 ) -> tuple[Batch, list[torch.Tensor]]:
+        """Bound domains (unless `lb` is given), pick their next split, decide fully split ones by LP.
 
         Returns the rows for the pool and the LP minimisers that are candidate counterexamples.
         """
-        out = self.bound(split, warm)
-        lb = out.lb.amax(dim=1).detach()
-        with torch.no_grad():
-            choice = self.decide_branch(split, out)
+        if lb is None:
+            lb, warm = optimise_from_rows(self.beta_graph, self.lower, self.upper, rows, self.C, self.d, warm,
+                                          self.config.alpha_iterations)
+        lb = lb.amax(dim=1).detach()
+        choice = self.decide_branch(split, rows, warm)
         candidates = []
         for i in ((choice < 0) & (lb <= self.margin)).nonzero().squeeze(1).tolist():
-            pre = {k: Interval(v.lower[i:i + 1], v.upper[i:i + 1]) for k, v in out.pre.items()}
-            value, x = exact_leaf(self.graph, self.lower, self.upper, self.C[0], self.d[0], pre)
+            pre = ReluRows(rows.lower[i:i + 1], rows.upper[i:i + 1]).boxes(self.graph, self.lower, self.upper)
+            pre = {name: pre[self.graph.node(name).inputs[0]] for name, _, _ in self.layout}
+            value, x = exact_leaf(self.graph, self.lower[0], self.upper[0], self.C[0], self.d[0], pre)
             if value is not None and value > LP_MARGIN:
                 lb[i] = value
             elif x is not None:
                 candidates.append(x)
-        batch = {"lb": lb, "split": split, "choice": choice}
-        for key, value in (out.warm or {}).items():
+        batch = {"lb": lb, "split": split, "choice": choice, "pre_l": rows.lower, "pre_u": rows.upper}
+        for key, value in (warm or {}).items():
             batch[WARM + key] = value.detach()
         return batch, candidates
 
     def run(self, lower: torch.Tensor, upper: torch.Tensor) -> Outcome:
         self.lower, self.upper = lower[None], upper[None]
-        root, candidates = self.evaluate(torch.zeros(1, self.width, dtype=torch.int8, device=lower.device), None)
+        split = torch.zeros(1, self.width, dtype=torch.int8, device=lower.device)
+        out = bound_domains(self.beta_graph, self.lower, self.upper, self.C, self.d, "alpha",
+                            alpha_iterations=self.config.alpha_iterations)
+        root, candidates = self.evaluate(split, ReluRows.of(self.graph, out.pre), out.warm, out.lb)
         root["id"] = torch.zeros(1, dtype=torch.long, device=lower.device)
         if self._settle(root, candidates):
             return self.outcome("sat")
@@ -114,10 +118,10 @@ class ReluSplitSearch(Search):
             self.tick()
             started = time.monotonic()
             batch = self.pool.pop(self.batch_size)
-            left, right = self.children_splits(batch["split"], batch["choice"])
+            split, rows = self.children(batch["split"], ReluRows(batch["pre_l"], batch["pre_u"]), batch["choice"])
             warm = {k[len(WARM):]: torch.cat([v, v]) for k, v in batch.items() if k.startswith(WARM)} or None
             try:
-                children, candidates = self.evaluate(torch.cat([left, right]), warm)
+                children, candidates = self.evaluate(split, rows, warm)
             except torch.OutOfMemoryError:
                 self.pool.push(batch)
                 if not self.back_off():
@@ -125,7 +129,7 @@ class ReluSplitSearch(Search):
                 continue
             splits = [("relu",) + self.neuron(int(f)) for f in batch["choice"].tolist()]
             l_ids, r_ids = self.tree.add_children(batch["id"].cpu(), splits)
-            children["id"] = torch.cat([l_ids, r_ids]).to(left.device)
+            children["id"] = torch.cat([l_ids, r_ids]).to(split.device)
             self.count(int(children["lb"].shape[0]))
             if self._settle(children, candidates):
                 return self.outcome("sat")

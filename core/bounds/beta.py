@@ -74,7 +74,3 @@ def with_beta(graph: Graph) -> Graph:
     return Graph(graph.input_name, graph.input_shape, nodes, graph.output_name, graph.output_shape,
                  graph.onnx_input_shape)
 
-
-def slopes_of(alphas: dict[str, torch.Tensor], graph: Graph) -> dict[str, torch.Tensor]:
-    """The slope channel of `BetaRelu` parameters (to hand to a plain ReLU graph)."""
-    return {k: v.select(2, 0) if isinstance(graph.node(k).op, BetaRelu) else v for k, v in alphas.items()}

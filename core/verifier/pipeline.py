@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import torch
 
-from core.attack.pgd import margins, pgd
-from core.bab.bounding import bound_domains, differentiable_crown
+from core.attack.pgd import pgd
+from core.bab.bounding import bound_domains
 from core.bab.budget import Budget, Stop
-from core.bab.input_split import InputSplitSearch
+from core.bab.choose import make_search
 from core.bab.outcome import Outcome
-from core.bab.relu_split import ReluSplitSearch
 from core.config import VerifyConfig
 from core.result import ProgressCallback, Verdict, VerifyResult
 from core.spec.property import Property
@@ -90,22 +89,9 @@ class Run:
 
     def branch_and_bound(self, target: Target) -> Outcome | None:
         """The search the configuration picks for this target (None when branching is off)."""
-        cap = None if self.config.memory_cap_mb is None else self.config.memory_cap_mb * 2**20
-        C, d = target.C[None], target.d[None]
-        point_margin = lambda x: margins(self.graph.forward(x).flatten(1), C.expand(len(x), -1, -1),  # noqa: E731
-                                         d.expand(len(x), -1))
-        if self.config.branching == "input":
-            attack = lambda lo, hi: pgd(self.graph, lo, hi, C.expand(len(lo), -1, -1), d.expand(len(lo), -1),  # noqa: E731
-                                        4, 20, self.generator, self.budget.deadline).x
-            bounder = differentiable_crown(self.graph, C, d)
-            search = InputSplitSearch(bounder, point_margin, attack, self.finder, self.budget, self.margin,
-                                      self.config.batch_size, cap)
-            return search.run(target.lower, target.upper)
-        if self.config.branching == "relu":
-            search = ReluSplitSearch(self.graph, C, d, self.config, point_margin, self.finder, self.budget,
-                                     self.margin, cap)
-            return search.run(target.lower, target.upper)
-        return None
+        search = make_search(self.graph, target.C[None], target.d[None], self.config, self.finder, self.budget,
+                             self.margin, self.generator)
+        return None if search is None else search.run(target.lower, target.upper)
 
     def execute(self) -> VerifyResult:
         self.budget.enter("attack")

@@ -92,8 +92,11 @@ def disjunct_feasible(weights, biases, lower, upper, C, d) -> tuple[bool, np.nda
     for r, (row, _, _) in enumerate(blocks):
         for col, v in row.items():
             A[r, col] += v
-    res = milp(np.zeros(len(var_lo)), constraints=LinearConstraint(A, [b[1] for b in blocks], [b[2] for b in blocks]),
-               integrality=np.array(integrality), bounds=Bounds(var_lo, var_hi))
+    problem = dict(constraints=LinearConstraint(A, [b[1] for b in blocks], [b[2] for b in blocks]),
+                   integrality=np.array(integrality), bounds=Bounds(var_lo, var_hi))
+    res = milp(np.zeros(len(var_lo)), **problem)
+    if res.status == 4:  # HiGHS's presolve sometimes fails on these small models; solving without it works
+        res = milp(np.zeros(len(var_lo)), options={"presolve": False}, **problem)
     assert res.status in (0, 2), f"MILP failed: {res.message}"
     return (res.status == 0), (res.x[:n] if res.status == 0 else None)
 
