@@ -1,13 +1,17 @@
 """A small honest certificate producer for tests: branch and bound with the engine's real
 bounds (`core.bounds.bound`), recorded through `CertificateBuilder` exactly as the
 verifier records its search. Input splitting closes leaves with CROWN (no parameters);
-ReLU splitting closes them with α-CROWN and stores the optimised slopes.
+ReLU splitting closes them with α-CROWN and stores the optimised slopes; a domain whose
+every neuron is fixed is closed by an LP whose dual multipliers become the leaf's β
+(phase constraints) and row weights (the disjunct's rows), which is how the verifier's
+LP-closed leaves are certified.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+from scipy.optimize import linprog
 
 from core.bounds import BoundOptions, Domains, bound
 from core.certificate import Certificate, CertificateBuilder, property_digest
@@ -70,7 +74,7 @@ def _relu_split(graph, target, C, d, lower, upper, max_domains: int) -> None:
     lo, hi = lower.reshape(1, *graph.input_shape), upper.reshape(1, *graph.input_shape)
     open_ = [(0, {name: torch.zeros(size, dtype=torch.int8) for name, size in sizes.items()})]
     visited = 0
-    options = BoundOptions(alpha_iterations=30)
+    options = BoundOptions(alpha_iterations=8)
     while open_:
         node, split = open_.pop()
         visited += 1
@@ -84,7 +88,8 @@ def _relu_split(graph, target, C, d, lower, upper, max_domains: int) -> None:
             continue
         choice = _unstable_neuron(result.intermediate, split)
         if choice is None:
-            raise GaveUp("a domain with every neuron fixed stays open")
+            _close_by_lp_duals(graph, target, node, C[0], d[0], lower, upper, result.intermediate)
+            continue
         name, index = choice
         left, right = target.split(node, ("relu", name, index))
         for child, sign in ((left, -1), (right, 1)):
@@ -102,3 +107,65 @@ def _unstable_neuron(intermediate, split) -> tuple[str, int] | None:
         if float(score.max()) > 0:
             return name, int(score.argmax())
     return None
+
+
+def _affine_pieces(graph, masks: dict[str, torch.Tensor]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """With each ReLU replaced by its fixed phase, every ReLU input and the output are affine
+    in x: name -> (matrix [k, n], offset [k]) (the output under the key "")."""
+    n = graph.input_size
+    basis = torch.cat([torch.zeros(1, n, dtype=torch.float64), torch.eye(n, dtype=torch.float64)])
+    values = {graph.input_name: basis.reshape(n + 1, *graph.input_shape)}
+    pieces = {}
+    for node in graph.nodes:
+        args = [values[i] for i in node.inputs]
+        if node.name in masks:
+            flat = args[0].flatten(1)
+            pieces[node.name] = ((flat[1:] - flat[0]).T.numpy(), flat[0].numpy())
+            values[node.name] = args[0] * masks[node.name]
+        else:
+            values[node.name] = node.op.forward(*args)
+    flat = values[graph.output_name].flatten(1)
+    pieces[""] = ((flat[1:] - flat[0]).T.numpy(), flat[0].numpy())
+    return pieces
+
+
+def _close_by_lp_duals(graph, target, node, C, d, lower, upper, intermediate) -> None:
+    """min t s.t. x in the box, s_j z_j(x) >= 0 for every neuron, C_i y(x) - d_i <= t; its
+    duals are multipliers under which the checker's bound equals the LP optimum. When the
+    phases admit no x, min t s.t. -s_j z_j(x) <= t instead: its duals prove emptiness
+    (row weights 0, so the checker's bound is min over the box of -sum β s z > 0)."""
+    masks = {name: (box.lower[0] >= 0).to(torch.float64) for name, box in intermediate.items()}
+    pieces = _affine_pieces(graph, masks)
+    phase_rows, phase_rhs = [], []
+    for name, mask in masks.items():
+        M, m = pieces[name]
+        sign = np.where(mask.reshape(-1).numpy() > 0, 1.0, -1.0)
+        phase_rows.append(-sign[:, None] * M)
+        phase_rhs.append(sign * m)
+    P, q = np.vstack(phase_rows), np.concatenate(phase_rhs)
+    M, m = pieces[""]
+    Cn, dn = C.numpy(), d.numpy()
+    feasible = _lp_min_t(np.vstack([np.hstack([P, np.zeros((len(q), 1))]), np.hstack([Cn @ M, -np.ones((len(dn), 1))])]),
+                         np.concatenate([q, dn - Cn @ m]), lower, upper)
+    if feasible.status == 2:
+        empty = _lp_min_t(np.hstack([P, -np.ones((len(q), 1))]), q, lower, upper)
+        duals, rows = -empty.ineqlin.marginals, np.zeros((1, len(dn)))
+        value = empty.fun
+    else:
+        duals = -feasible.ineqlin.marginals
+        rows, value = duals[len(q):][None], feasible.fun
+    if value is None or value <= MARGIN:
+        raise GaveUp(f"a fully split domain stays open (LP value {value})")
+    beta, start = {}, 0
+    for name, mask in masks.items():
+        beta[name] = duals[start:start + mask.numel()][None]
+        start += mask.numel()
+    target.close(node, beta=beta, rows=rows)
+
+
+def _lp_min_t(A, b, lower, upper):
+    """min t over x in the box and free t, subject to A [x, t] <= b (HiGHS)."""
+    objective = np.zeros(A.shape[1])
+    objective[-1] = 1.0
+    bounds = list(zip(lower.numpy(), upper.numpy())) + [(None, None)]
+    return linprog(objective, A_ub=A, b_ub=b, bounds=bounds, method="highs")
