@@ -97,7 +97,11 @@ def run_attempt(settings: Settings, job_id: str, worker_name: str) -> str | None
                            stop_grace_s=settings.cancel_grace_s, interrupt=interrupt_pool_process)
     ticker.start()
     try:
-        outcome = _outcome_of(KINDS[job.kind](context), stop_requested)
+        try:
+            outcome = _outcome_of(KINDS[job.kind](context), stop_requested)
+        finally:
+            # Inside the outer try: an interrupt that lands while the ticker stops is still caught.
+            ticker.stop()
     except SoftTimeLimitExceeded:
         if stop_requested.is_set():
             outcome = Outcome(verdict=None, status="cancelled",
@@ -108,8 +112,6 @@ def run_attempt(settings: Settings, job_id: str, worker_name: str) -> str | None
     except Exception as exc:  # noqa: BLE001 - any failure of the inputs or engine is the job's outcome
         log.exception("job %s failed", job_id)
         outcome = Outcome(verdict="error", status="failed", error=f"{type(exc).__name__}: {exc}")
-    finally:
-        ticker.stop()
     return record_outcome(settings, context, outcome)
 
 

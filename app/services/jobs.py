@@ -8,7 +8,7 @@ import math
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
@@ -18,6 +18,7 @@ from app.services.job_state import TERMINAL, record_event
 from app.services.uploads import get_owned
 from app.settings import Settings
 from app.storage import ArtifactStore
+from core.config import VerifyConfig
 
 JobKind = Literal["verify", "inspect"]
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
@@ -52,10 +53,6 @@ def check_sizes(model: Model, prop: Property) -> None:
 
 def check_config(config: dict[str, Any], timeout_s: float) -> None:
     """Reject engine options the engine would reject, before the job is queued."""
-    from pydantic import ValidationError
-
-    from core.config import VerifyConfig
-
     if "timeout_s" in config:
         raise Invalid("config.timeout_s: give timeout_s at the top level of the job, not inside config")
     try:
@@ -86,7 +83,10 @@ def create_job(session: Session, settings: Settings, owner: Token, request: JobC
     timeout_s = request.timeout_s or settings.default_timeout_s
     if timeout_s > settings.max_timeout_s:
         raise Invalid(f"timeout_s {timeout_s} exceeds this server's limit of {settings.max_timeout_s}")
-    check_config(request.config, timeout_s)
+    if request.kind == "verify":
+        check_config(request.config, timeout_s)
+    elif request.config:
+        raise Invalid(f"a {request.kind} job takes no config")
     job = Job(owner_id=owner.id, kind=request.kind, status="queued", model_id=model.id,
               property_id=prop.id if prop else None, timeout_s=timeout_s, config=request.config,
               queue=queue_for(request.config), created_at=utcnow(), enqueued_at=utcnow(), attempts=0,

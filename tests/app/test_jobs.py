@@ -60,6 +60,8 @@ def test_verify_needs_a_property_and_inspect_takes_none(api, acas):
     assert "property_id" in api.post("/jobs", json={"model_id": model["id"]}).json()["detail"]
     response = api.post("/jobs", json={"kind": "inspect", "model_id": model["id"], "property_id": prop["id"]})
     assert response.status_code == 422
+    response = api.post("/jobs", json={"kind": "inspect", "model_id": model["id"], "config": {"seed": 1}})
+    assert response.status_code == 422 and "config" in response.json()["detail"]
     assert api.post("/jobs", json={"kind": "inspect", "model_id": model["id"]}).status_code == 202
 
 

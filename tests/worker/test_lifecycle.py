@@ -62,6 +62,7 @@ def test_cancel_a_running_job(wapi, undecidable):
     assert "cancel" in types and types[-1] == "status"
 
 
+@pytest.mark.slow
 def test_a_job_that_runs_out_of_time_ends_with_verdict_timeout(wapi, worker_settings, undecidable):
     model_path, prop_path = undecidable
     started = time.monotonic()
