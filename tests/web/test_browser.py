@@ -22,8 +22,9 @@ JOB_URL = re.compile(r"/jobs/[0-9a-f]{32}$")
 def sign_in(page: Page, token: str) -> None:
     page.goto("/jobs")
     expect(page).to_have_url(re.compile(r"/login\?next=/jobs$"))
-    page.get_by_label("API token").fill(token)
-    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_label("API token")).to_be_focused()
+    page.keyboard.type(token)
+    page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Your jobs")).to_be_visible()
 
 
@@ -61,6 +62,9 @@ def test_submit_see_the_verdict_and_download_the_certificate(page, dashboard, be
     expect(row).to_contain_text("unsat")
     expect(row).to_contain_text("test_unsat.onnx.gz")
     page.screenshot(path=artifacts_dir / "dashboard-job-list.png", full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "the page scrolls sideways on a phone"
+    page.screenshot(path=artifacts_dir / "dashboard-job-list-phone.png", full_page=True)
 
 
 def test_watch_a_long_job_live_and_cancel_it(page, dashboard, benchmarks_dir, artifacts_dir):
