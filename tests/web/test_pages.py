@@ -149,3 +149,27 @@ def test_static_files_are_the_shipped_ones_only(client):  # noqa: F811
         assert response.status_code == 200 and media in response.headers["content-type"], name
     assert client.get("/static/../session.py").status_code == 404
     assert client.get("/static/vendor/LICENSE.htmx").status_code == 404
+
+
+@pytest.mark.parametrize("check, shown", [("valid", "Certificate check: valid"),
+                                          ({"valid": False, "reason": "leaf 3 bound -0.2"},
+                                           "Certificate check: reason leaf 3 bound -0.2; valid False"),
+                                          (None, "has not been checked by the independent checker")])
+def test_an_unsat_job_offers_its_certificate_and_the_check_result(alice, nano, api_settings, check, shown):
+    from app.db.models import Artifact
+    from app.storage import ArtifactStore
+
+    model, prop = nano
+    job_id = alice.api.submit(model, prop)
+    data = json.dumps({"format": "test", "leaves": [1, 2]}).encode()
+    with session_scope(api_settings.database_url) as session:
+        sha = ArtifactStore(api_settings.artifacts_dir).put_bytes(data)
+        session.add(Artifact(job_id=job_id, kind="certificate", sha256=sha, size_bytes=len(data)))
+    result = {"message": "proved", **({"check": check} if check is not None else {})}
+    finish_with_progress(api_settings, job_id, [{"phase": "done", "elapsed_s": 2.0, "lower_bound": 0.25}],
+                         status="succeeded", verdict="unsat", result=result, finished_at=utcnow())
+    words = text_of(alice.get(f"/jobs/{job_id}"))
+    assert shown in words and f"Download certificate (JSON, {len(data)} bytes)" in words
+    download = alice.get(f"/jobs/{job_id}/certificate")
+    assert download.headers["content-disposition"] == f'attachment; filename="certificate-{job_id}.json"'
+    assert download.json()["data"] == {"format": "test", "leaves": [1, 2]} and download.json()["kind"] == "certificate"
