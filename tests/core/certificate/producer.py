@@ -81,6 +81,10 @@ def _relu_split(graph, target, C, d, lower, upper, max_domains: int) -> None:
         if visited > max_domains:
             raise GaveUp(f"more than {max_domains} ReLU domains")
         splits = {name: s.reshape(1, *graph.node(name).shape) for name, s in split.items()}
+        result = bound(graph, Domains(lo, hi, splits), C, d, "crown")
+        if float(result.lower.amax()) > MARGIN:
+            target.close(node)
+            continue
         result = bound(graph, Domains(lo, hi, splits), C, d, "alpha", options)
         if float(result.lower.amax()) > MARGIN:
             alphas = result.warm_start.alphas if result.warm_start else {}
