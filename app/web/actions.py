@@ -28,9 +28,20 @@ router = APIRouter(route_class=PageRoute)
 FormText = Annotated[str, Form()]
 
 
+LOOPBACK = ("localhost", "127.0.0.1", "::1", "[::1]")
+
+
+def _login_page(request: Request, next_path: str, error: str | None, status_code: int = 200) -> HTMLResponse:
+    # Browsers drop Secure cookies over plain HTTP except on loopback: say so before a
+    # sign-in that would silently lead back to this form.
+    insecure = request.url.scheme != "https" and request.url.hostname not in LOOPBACK
+    return render(request, "login.html", status_code=status_code, next=safe_next(next_path), error=error,
+                  insecure=insecure)
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, next: str = "/jobs") -> HTMLResponse:
-    return render(request, "login.html", next=safe_next(next), error=None)
+    return _login_page(request, next, None)
 
 
 @router.post("/login", response_model=None)
@@ -38,7 +49,7 @@ def login(request: Request, session: SessionDep, token: FormText = "", next: For
     """Check the token and keep it in the cookie; a wrong one re-shows the form."""
     if owner_for_secret(session, token.strip()) is None:
         error = "Enter your API token." if not token.strip() else "This server does not know that token."
-        return render(request, "login.html", status_code=401, next=safe_next(next), error=error)
+        return _login_page(request, next, error, status_code=401)
     response = RedirectResponse(safe_next(next), status_code=303)
     set_login_cookie(response, token.strip())
     return response

@@ -57,3 +57,9 @@ def test_htmx_requests_without_a_session_are_told_where_to_sign_in(client):  # n
                                          ("//evil.example/x", "/jobs"), ("/\\evil.example", "/jobs"), ("", "/jobs")])
 def test_login_only_returns_to_pages_of_this_site(given, kept):
     assert safe_next(given) == kept
+
+
+def test_the_login_form_warns_when_the_cookie_could_not_stick(browser_like, client):  # noqa: F811
+    assert 'id="insecure"' in client.get("/login").text  # http://testserver: plain HTTP, not loopback
+    assert 'id="insecure"' not in browser_like.get("/login").text
+    assert 'id="insecure"' not in client.get("http://127.0.0.1/login").text
