@@ -42,6 +42,7 @@ def chart_points(page: Page) -> int:
     return int(page.locator("#chart").get_attribute("data-points"))
 
 
+@pytest.mark.slow
 def test_submit_see_the_verdict_and_download_the_certificate(page, dashboard, benchmarks_dir, artifacts_dir):
     sign_in(page, dashboard.token)
     job_id = submit(page, *instance(benchmarks_dir, "test", "test_unsat", "test_prop"), timeout_s=60)
@@ -67,6 +68,7 @@ def test_submit_see_the_verdict_and_download_the_certificate(page, dashboard, be
     page.screenshot(path=artifacts_dir / "dashboard-job-list-phone.png", full_page=True)
 
 
+@pytest.mark.slow
 def test_watch_a_long_job_live_and_cancel_it(page, dashboard, benchmarks_dir, artifacts_dir):
     sign_in(page, dashboard.token)
     submit(page, *instance(benchmarks_dir, *UNDECIDABLE), timeout_s=300)

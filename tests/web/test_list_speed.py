@@ -6,9 +6,12 @@ from __future__ import annotations
 import statistics
 import time
 
+import pytest
+
 from tests.web.support import fill_jobs, text_of
 
 
+@pytest.mark.slow
 def test_job_list_with_ten_thousand_jobs(alice, api_settings, benchmarks_dir):
     model = alice.api.upload_ok("models", benchmarks_dir / "test" / "onnx" / "test_nano.onnx.gz")
     prop = alice.api.upload_ok("properties", benchmarks_dir / "test" / "vnnlib" / "test_nano.vnnlib.gz")
