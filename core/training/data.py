@@ -8,6 +8,7 @@ repository).
 
 from __future__ import annotations
 
+import functools
 import gzip
 import os
 from dataclasses import dataclass
@@ -53,7 +54,8 @@ def shared_dir() -> Path:
 
 def load_dataset(name: str, path: Path | None = None) -> Dataset:
     """The train and test splits of `name` ("mnist" or "cifar10") from `path` (a .npz
-    file or a folder of IDX / CIFAR-10 binary files)."""
+    file or a folder of IDX / CIFAR-10 binary files). Repeated loads of an unchanged file
+    share one copy (a worker runs many jobs on the same data); callers must not modify it."""
     if name not in SHAPES:
         raise DatasetError(f"unknown dataset {name!r}; choose one of {', '.join(SHAPES)}")
     if path is None:
@@ -63,6 +65,11 @@ def load_dataset(name: str, path: Path | None = None) -> Dataset:
     path = Path(path)
     if not path.exists():
         raise DatasetError(f"{path}: no such file or folder")
+    return _read(name, path.resolve(), path.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=2)
+def _read(name: str, path: Path, mtime_ns: int) -> Dataset:
     if path.is_file():
         arrays = _npz(path)
     elif name == "mnist":
@@ -91,7 +98,7 @@ def _split(arrays: dict[str, np.ndarray], split: str, name: str, path: Path) -> 
     if x.shape[0] != y.shape[0] or x.reshape(x.shape[0], -1).shape[1] != c * h * w:
         raise DatasetError(f"{path}: x_{split} {list(x.shape)} / y_{split} {list(y.shape)} do not fit "
                            f"{name} images of shape {[c, h, w]}")
-    images = torch.as_tensor(x.reshape(-1, c, h, w), dtype=torch.float32)
+    images = torch.from_numpy(np.array(x.reshape(-1, c, h, w), dtype=np.float32))
     if x.dtype == np.uint8 or images.max() > 1:
         images = images / 255.0
     labels = torch.as_tensor(y.astype(np.int64))
