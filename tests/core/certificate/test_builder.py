@@ -1,0 +1,49 @@
+"""`CertificateBuilder` as the verifier uses it: split by split, or a whole `ProofTree`."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from core.bab.tree import ProofTree
+from core.certificate import CertificateBuilder, check, network_digest, property_digest
+from tests.core.certificate.nets import onnx_bytes, one_row_property, random_layers
+
+
+def _instance():
+    layers = random_layers(np.random.default_rng(1), [2, 4, 1])
+    prop = one_row_property([-1, -1], [1, 1], [1.0], -100.0)  # far below anything the net reaches
+    return onnx_bytes(layers), prop
+
+
+def test_a_proof_tree_handed_over_whole_checks():
+    data, prop = _instance()
+    tree = ProofTree("input")
+    left, right = tree.add_children(torch.tensor([0]), [("input", 0, 0.25)])
+    tree.add_children(right, [("relu", "relu0", 3)])
+    tree.close(torch.tensor([1, 3, 4]), torch.tensor([1.0, 1.0, 1.0]))
+    builder = CertificateBuilder(network_digest(data), property_digest(prop), ["relu0"])
+    target = builder.target(0, 0)
+    target.add_tree(tree.parent, tree.branch, tree.split)
+    for leaf, _ in sorted(tree.closed.items()):
+        target.close(leaf, alpha={"relu0": torch.full((1, 4), 0.5)})
+    certificate = builder.finish()
+    assert certificate.targets[0].split_kind.tolist() == [0, 1]
+    assert certificate.targets[0].alpha["relu0"].dtype == np.float32
+    assert check(data, prop, certificate).valid
+
+
+def test_mistakes_are_named():
+    data, prop = _instance()
+    builder = CertificateBuilder(network_digest(data), property_digest(prop), ["relu0"])
+    target = builder.target(0, 0)
+    with pytest.raises(ValueError, match="'relu9'"):
+        target.split(0, ("relu", "relu9", 0))
+    with pytest.raises(ValueError, match="split kind 'bisect'"):
+        target.split(0, ("bisect", 0, 0.0))
+    left, right = target.split(0, ("input", 1, 0.0))
+    target.close(left, beta={"relu0": np.zeros((2, 4))})
+    target.close(right, rows=np.ones((1, 1)))
+    with pytest.raises(ValueError, match="different row counts"):
+        builder.finish()

@@ -1,0 +1,26 @@
+"""`certbound check NET PROP CERT` on a shared benchmark instance."""
+
+from __future__ import annotations
+
+import gzip
+
+from typer.testing import CliRunner
+
+from app.cli import cli
+from core.spec import load_property
+from tests.core.certificate.producer import produce
+
+
+def test_check_command_answers_valid_and_invalid(benchmarks_dir, tmp_path):
+    net = benchmarks_dir / "test/onnx/test_small.onnx.gz"
+    prop = benchmarks_dir / "test/vnnlib/test_small.vnnlib.gz"
+    certificate = produce(gzip.decompress(net.read_bytes()), load_property(prop), "input")
+    certificate.save(tmp_path / "small.cert")
+    runner = CliRunner()
+    ok = runner.invoke(cli, ["check", str(net), str(prop), str(tmp_path / "small.cert")])
+    assert ok.exit_code == 0 and ok.output.startswith("valid"), ok.output
+    other = benchmarks_dir / "test/vnnlib/test_tiny.vnnlib.gz"
+    wrong = runner.invoke(cli, ["check", str(net), str(other), str(tmp_path / "small.cert")])
+    assert wrong.exit_code == 1 and wrong.output.startswith("invalid: the certificate is for another property")
+    missing = runner.invoke(cli, ["check", str(net), str(prop), str(tmp_path / "none.cert")])
+    assert missing.exit_code == 2 and "no such file" in missing.output
