@@ -22,7 +22,7 @@ def parse_queues(queues: str | None, gpu: int | None) -> list[str]:
     names = [name.strip() for name in (queues or ("gpu,cpu" if gpu is not None else "cpu")).split(",") if name.strip()]
     unknown = sorted(set(names) - set(QUEUES))
     if unknown or not names:
-        raise ValueError(f"--queues {queues!r}: unknown queue(s) {unknown}; choose from {', '.join(QUEUES)}")
+        raise ValueError(f"unknown queue(s) {', '.join(unknown) or 'none given'}; choose from {', '.join(QUEUES)}")
     return names
 
 

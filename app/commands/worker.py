@@ -14,10 +14,14 @@ def worker(
 ) -> None:
     """Consume jobs until stopped."""
     from app.bootstrap import settings_for
-    from worker.main import run_worker
+    from worker.main import parse_queues, run_worker
 
+    try:
+        names = parse_queues(queues, gpu)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--queues") from exc
     settings_for(data_dir)
-    run_worker(gpu=gpu, queues=queues)
+    run_worker(gpu=gpu, queues=",".join(names))
 
 
 def register(cli: typer.Typer) -> None:

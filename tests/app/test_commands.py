@@ -36,6 +36,11 @@ def test_token_create_needs_a_real_name(tmp_path):
     assert result.returncode != 0 and "non-empty name" in result.stderr
 
 
+def test_worker_refuses_unknown_queues(tmp_path):
+    result = certbound("worker", "--queues", "cpu,fast", "--data-dir", str(tmp_path))
+    assert result.returncode == 2 and "unknown queue(s) fast" in result.stderr
+
+
 def test_settings_come_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("CERTBOUND_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("CERTBOUND_MAX_UPLOAD_BYTES", "1234")
