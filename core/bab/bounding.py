@@ -114,6 +114,24 @@ def backward_from_rows(graph: Graph, lower: torch.Tensor, upper: torch.Tensor, r
     return backward_bound(plan, graph.output_name, A, rows.boxes(graph, lower, upper), alphas, record).T - d
 
 
+def primal_points(graph: Graph, lower: torch.Tensor, upper: torch.Tensor, rows: ReluRows, C: torch.Tensor,
+                  d: torch.Tensor, warm: dict[str, torch.Tensor] | None) -> torch.Tensor:
+    """Per domain, the corner of the input box [B, n] that minimises the linear lower bound
+    (x_i = l_i where its coefficient is positive, else u_i): a cheap candidate counterexample."""
+    plan = plan_for(graph)
+    B = rows.lower.shape[0]
+    lo = lower.expand(B, -1).detach().clone().requires_grad_(True)
+    hi = upper.expand(B, -1).detach().clone().requires_grad_(True)
+    alphas = None if warm is None else batch_first(warm)
+    with torch.enable_grad():
+        lb = backward_bound(plan, graph.output_name, spec_coefficients(C, B, graph.output_shape),
+                            rows.boxes(graph, lo, hi), alphas)
+        grad_lo, grad_hi = torch.autograd.grad(lb.sum(), (lo, hi), allow_unused=True)
+    positive = (grad_lo if grad_lo is not None else torch.zeros_like(lo)) + \
+        (grad_hi if grad_hi is not None else torch.zeros_like(hi))
+    return torch.where(positive > 0, lo, hi).detach()
+
+
 def differentiable_crown(graph: Graph, C: torch.Tensor, d: torch.Tensor):
     """A function (lower, upper) [B, n] -> CROWN lower bounds [B, r] whose gradient in the
     box is |coefficient| per input (intermediate bounds are computed without gradients)."""

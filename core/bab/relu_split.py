@@ -15,7 +15,8 @@ import time
 
 import torch
 
-from core.bab.bounding import ReluRows, backward_from_rows, bound_domains, optimise_from_rows, relu_layout
+from core.bab.bounding import (ReluRows, backward_from_rows, bound_domains, optimise_from_rows, primal_points,
+                               relu_layout)
 from core.bab.branching import HEURISTICS, BranchContext
 from core.bab.budget import Budget
 from core.bab.input_split import PointMargin
@@ -27,6 +28,7 @@ from core.bounds.beta import with_beta
 from core.config import VerifyConfig
 
 WARM = "warm:"
+MAX_CANDIDATES = 8  # per step, points replayed in onnxruntime
 
 
 class ReluSplitSearch(Search):
@@ -91,7 +93,14 @@ class ReluSplitSearch(Search):
                                           self.config.alpha_iterations)
         lb = lb.amax(dim=1).detach()
         choice = self.decide_branch(split, rows, warm)
+        open_ = lb <= self.margin
         candidates = []
+        if bool(open_.any()):
+            points = primal_points(self.beta_graph, self.lower, self.upper, ReluRows(rows.lower[open_], rows.upper[open_]),
+                                   self.C, self.d, None if warm is None else {k: v[open_] for k, v in warm.items()})
+            with torch.no_grad():
+                unsafe = self.point_margin(points) <= 0
+            candidates.extend(points[unsafe][:MAX_CANDIDATES])
         for i in ((choice < 0) & (lb <= self.margin)).nonzero().squeeze(1).tolist():
             pre = ReluRows(rows.lower[i:i + 1], rows.upper[i:i + 1]).boxes(self.graph, self.lower, self.upper)
             pre = {name: pre[self.graph.node(name).inputs[0]] for name, _, _ in self.layout}
