@@ -70,14 +70,30 @@ def _error_page(request: Request, status_code: int, message: str) -> HTMLRespons
     return render(request, "error.html", status_code=status_code, message=message)
 
 
+# Scripts, styles and connections only from this server, and no framing (the Cancel
+# button must not be clickable through someone else's page).
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+                               "form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
 class PageRoute(APIRoute):
     """Answers a missing sign-in with a redirect to the login form, and a service error
-    (not found, invalid input) with an error page instead of the API's JSON."""
+    (not found, invalid input) with an error page instead of the API's JSON; every
+    answer carries the dashboard's security headers."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def page_handler(request: Request) -> Response:
+            response = await answer(request)
+            response.headers.update(SECURITY_HEADERS)
+            return response
+
+        async def answer(request: Request) -> Response:
             try:
                 return await handler(request)
             except LoginRequired as exc:

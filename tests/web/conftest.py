@@ -52,11 +52,17 @@ def dashboard(tmp_path_factory) -> Dashboard:
 
 @pytest.fixture
 def page(chromium, dashboard):
-    """A fresh browser context (no cookies) on the dashboard; it downloads files."""
+    """A page in a fresh browser context (no cookies) on the dashboard; it downloads files."""
     context = chromium.new_context(base_url=dashboard.url, accept_downloads=True)
     context.set_default_timeout(20_000)
     try:
-        yield context.new_page()
+        page = context.new_page()
+        # Script errors and blocked resources (a Content-Security-Policy violation is one)
+        # collect here, for the tests to assert there were none.
+        page.console_errors = []
+        page.on("console", lambda message: message.type == "error" and page.console_errors.append(message.text))
+        page.on("pageerror", lambda error: page.console_errors.append(str(error)))
+        yield page
     finally:
         context.close()
 

@@ -75,6 +75,7 @@ def test_job_page_shows_progress_chart_data_verdict_and_download(alice, nano, ap
                 "elapsed_s": 1.5 * i} for i in range(1, 4)]
     finish_with_progress(api_settings, job_id, reports, status="running")
     page = alice.get(f"/jobs/{job_id}")
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     words = text_of(page)
     assert "Phase bab" in words and "Domains visited 30" in words and "Domains open 2" in words
     assert "Best lower bound 0.5" in words and "4.5 s of 40.0 s" in words and 'id="cancel"' in page.text
