@@ -12,6 +12,9 @@ from tests.service.support import instance
 def test_inspect_job_runs_on_the_worker(wapi, benchmarks_dir):
     model = wapi.upload_ok("models", benchmarks_dir / "test" / "onnx" / "test_small.onnx.gz")
     job_id = wapi.submit(model, kind="inspect")
+    # Server-sent events follow the job from the start until it finishes.
+    stream = wapi.get(f"/jobs/{job_id}/events", headers={"Accept": "text/event-stream"}).text
+    assert "event: progress" in stream and '"succeeded"' in stream and stream.endswith("event: end\ndata: {}\n\n")
     job = wapi.wait(job_id)
     assert (job["status"], job["attempts"], job["error"]) == ("succeeded", 1, None), job
     assert job["result"]["nodes"] > 0 and job["result"]["sha256"] == model["sha256"]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 
 from app.db.models import Job, JobEvent, utcnow
 from app.db.session import session_scope
+from app.main import create_app
 from app.services.job_state import claim
 from app.services.reaper import reap
 from tests.service.support import BACKENDS, backend_settings, make_job
@@ -83,3 +86,13 @@ def test_a_long_queued_job_is_sent_again(settings, benchmarks_dir):
         assert job_id in reap(session, settings).resent
     with session_scope(settings.database_url) as session:
         assert job_id not in reap(session, settings).resent  # its clock was reset
+
+
+def test_the_api_reaps_when_it_starts(settings, running_job):
+    go_silent(settings, running_job)
+    with TestClient(create_app(settings)):
+        deadline = time.monotonic() + 10
+        while state(settings, running_job)[0].status == "running" and time.monotonic() < deadline:
+            time.sleep(0.1)
+    job = state(settings, running_job)[0]
+    assert (job.status, job.attempts) == ("queued", 1)
