@@ -31,3 +31,12 @@ def test_upload_just_over_the_limit_is_413_while_streaming(api, api_settings):
     response = api.post("/models", files={"file": ("big.onnx", os.urandom(api_settings.max_upload_bytes + 1))})
     assert response.status_code == 413
     assert _stored_files(api_settings) == before
+
+
+def test_upload_of_unknown_length_is_411(api):
+    def body():
+        yield b"--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"m.onnx\"\r\n\r\n"
+        yield b"data\r\n--x--\r\n"
+
+    response = api.post("/models", content=body(), headers={"Content-Type": "multipart/form-data; boundary=x"})
+    assert response.status_code == 411

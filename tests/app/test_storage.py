@@ -1,0 +1,45 @@
+"""The content-addressed artifact store: atomic, deduplicated, gzip-aware, size-capped."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+
+import pytest
+
+from app.storage import ArtifactStore, TooLarge
+
+
+@pytest.fixture
+def store(tmp_path):
+    return ArtifactStore(tmp_path / "artifacts")
+
+
+def test_objects_are_addressed_by_sha256(store):
+    data = os.urandom(3 * 1024 * 1024 + 7)  # several chunks
+    sha, size = store.put_stream(io.BytesIO(data), limit=len(data))
+    assert (sha, size) == (hashlib.sha256(data).hexdigest(), len(data))
+    assert store.read(sha) == data and store.path(sha).parent.name == sha[:2]
+    assert store.put_bytes(data) == sha
+    assert [p for p in store.root.rglob("*") if p.is_file()] == [store.path(sha)]
+
+
+def test_gzip_is_stored_decompressed(store):
+    data = b"(declare-const X_0 Real)\n" * 100_000
+    sha, size = store.put_stream(io.BytesIO(gzip.compress(data)), limit=len(data))
+    assert store.read(sha) == data and size == len(data)
+
+
+@pytest.mark.parametrize("payload", [os.urandom(5000), gzip.compress(bytes(10**7))])
+def test_too_large_leaves_nothing_behind(store, payload):
+    with pytest.raises(TooLarge):
+        store.put_stream(io.BytesIO(payload), limit=4000)
+    assert not [p for p in store.root.rglob("*") if p.is_file()]
+
+
+def test_truncated_gzip_is_refused(store):
+    with pytest.raises(gzip.BadGzipFile, match="truncated"):
+        store.put_stream(io.BytesIO(gzip.compress(os.urandom(10_000))[:-30]), limit=10**6)
+    assert not [p for p in store.root.rglob("*") if p.is_file()]
