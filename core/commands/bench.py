@@ -6,6 +6,7 @@ known) or a folder of such folders. Instances run one after another in this proc
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import re
 import statistics
@@ -58,7 +59,7 @@ def score(verdict: str, expected: str) -> str:
     return "yes" if verdict == expected else "WRONG"
 
 
-def run_instance(inst: Instance, timeout_scale: float, device: str) -> dict:
+def run_instance(inst: Instance, timeout_scale: float, device: str, threads: int | None) -> dict:
     from core.config import VerifyConfig
     from core.model import load_network
     from core.spec import load_property
@@ -68,7 +69,7 @@ def run_instance(inst: Instance, timeout_scale: float, device: str) -> dict:
     try:
         network = load_network(inst.folder / inst.onnx)
         prop = load_property(inst.folder / inst.vnnlib)
-        result = verify(network, prop, VerifyConfig(timeout_s=timeout, device=device))
+        result = verify(network, prop, VerifyConfig(timeout_s=timeout, device=device, threads=threads))
         verdict, elapsed, domains = result.verdict.value, result.elapsed_s, result.domains_visited
     except (OSError, ValueError) as exc:
         verdict, elapsed, domains = "error", 0.0, 0
@@ -99,6 +100,7 @@ def bench(
     filter_: str = typer.Option("", "--filter", help="Only instances whose benchmark/onnx/vnnlib matches."),
     out: Path | None = typer.Option(None, "--out", help="Write one CSV row per instance here."),
     device: str = typer.Option("auto", "--device", help="cpu, cuda or auto."),
+    threads: int | None = typer.Option(None, "--threads", min=1, help="CPU threads (default: torch's choice)."),
 ) -> None:
     """Run every instance, print a row each and a summary per benchmark; exit 1 on any wrong answer."""
     from rich.console import Console
@@ -119,15 +121,14 @@ def bench(
         raise typer.Exit(2)
     console = Console()
     rows = []
-    writer = None
-    with open(out, "w", newline="") if out else open("/dev/null", "w") as sink, Progress(console=console) as bar:
-        if out:
-            writer = csv.DictWriter(sink, FIELDS)
+    with open(out, "w", newline="") if out else contextlib.nullcontext() as sink, Progress(console=console) as bar:
+        writer = csv.DictWriter(sink, FIELDS) if out else None
+        if writer:
             writer.writeheader()
         task = bar.add_task("bench", total=len(instances))
         for inst in instances:
             bar.update(task, description=inst.key[-60:])
-            row = run_instance(inst, timeout_scale, device)
+            row = run_instance(inst, timeout_scale, device, threads)
             rows.append(row)
             if writer:
                 writer.writerow(row)

@@ -41,6 +41,7 @@ def verify(
     out: Path | None = typer.Option(None, "--out", help="Write the VNN-COMP result file here."),
     device: str = typer.Option("auto", "--device", help="cpu, cuda or auto."),
     seed: int = typer.Option(0, "--seed", help="Seed for the attacks (runs are reproducible)."),
+    threads: int | None = typer.Option(None, "--threads", min=1, help="CPU threads (default: torch's choice)."),
 ) -> None:
     """Answer sat / unsat / timeout / unknown / error for one network and property (exit 0 for any verdict)."""
     from core.config import VerifyConfig
@@ -55,7 +56,7 @@ def verify(
         typer.echo(f"error: --timeout {timeout}: must be positive", err=True)
         raise typer.Exit(2)
     loaded = load_instance(network, prop)
-    result = run_verify(*loaded, VerifyConfig(timeout_s=timeout, device=device, seed=seed))
+    result = run_verify(*loaded, VerifyConfig(timeout_s=timeout, device=device, seed=seed, threads=threads))
     if out is not None:
         cex = result.counterexample
         write_result(out, result.verdict.value, cex.x if cex else None, cex.y if cex else None)

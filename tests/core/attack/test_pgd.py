@@ -14,12 +14,17 @@ def test_margin_is_the_worst_row_of_each_disjunct():
     assert margins(y, C, d).tolist() == [2.0, -1.0]
 
 
-def test_pgd_finds_the_unsafe_point_of_a_sat_instance_inside_the_box(benchmarks_dir):
-    folder = benchmarks_dir / "acasxu"
-    graph = load_network(folder / "onnx/ACASXU_run2a_1_7_batch_2000.onnx.gz").graph
-    prop = load_property(folder / "vnnlib/prop_3.vnnlib.gz")
+def attack(folder, onnx, vnnlib, restarts, seed):
+    graph = load_network(folder / onnx).graph
+    prop = load_property(folder / vnnlib)
     lower, upper, C, d = stack_padded(targets_of(prop, "cpu", torch.float64))
-    result = pgd(graph, lower, upper, C, d, restarts=64, steps=30, generator=torch.Generator().manual_seed(0))
+    result = pgd(graph, lower, upper, C, d, restarts=restarts, steps=30, generator=torch.Generator().manual_seed(seed))
+    return graph, prop, lower, upper, result
+
+
+def test_pgd_finds_the_unsafe_point_of_a_sat_instance_inside_the_box(benchmarks_dir):
+    graph, prop, lower, upper, result = attack(benchmarks_dir / "acasxu", "onnx/ACASXU_run2a_1_7_batch_2000.onnx.gz",
+                                               "vnnlib/prop_3.vnnlib.gz", 64, 0)
     assert result.x.shape == lower.shape and result.margin.shape == (len(lower),)
     assert bool((result.x >= lower).all() and (result.x <= upper).all())
     assert float(result.margin.min()) <= 0
@@ -31,9 +36,5 @@ def test_pgd_finds_the_unsafe_point_of_a_sat_instance_inside_the_box(benchmarks_
 
 
 def test_pgd_margin_never_beats_the_true_minimum_on_a_safe_instance(benchmarks_dir):
-    folder = benchmarks_dir / "test"
-    graph = load_network(folder / "onnx/test_unsat.onnx.gz").graph
-    prop = load_property(folder / "vnnlib/test_prop.vnnlib.gz")
-    lower, upper, C, d = stack_padded(targets_of(prop, "cpu", torch.float64))
-    result = pgd(graph, lower, upper, C, d, restarts=16, steps=20, generator=torch.Generator().manual_seed(1))
+    *_, result = attack(benchmarks_dir / "test", "onnx/test_unsat.onnx.gz", "vnnlib/test_prop.vnnlib.gz", 16, 1)
     assert float(result.margin.min()) > 0
