@@ -23,6 +23,8 @@ def train(
     alpha: float = typer.Option(0.5, "--alpha", help="CC-IBP / MTL-IBP weight of the IBP term."),
     train_subset: int | None = typer.Option(None, "--train-subset", help="Use the first K training examples."),
     test_subset: int | None = typer.Option(None, "--test-subset", help="Evaluate on the first K test examples."),
+    crown_subset: int = typer.Option(1000, "--crown-subset", help="CROWN-verify the first K test examples."),
+    alpha_subset: int = typer.Option(200, "--alpha-subset", help="α-CROWN-verify the first K test examples."),
     complete_subset: int = typer.Option(20, "--complete-subset", help="Complete verifier on K test examples."),
     complete_timeout: float = typer.Option(60.0, "--complete-timeout", help="Seconds per complete-verifier run."),
     checkpoint_dir: Path | None = typer.Option(None, "--checkpoint-dir", help="Save and resume per-epoch checkpoints."),
@@ -40,11 +42,12 @@ def train(
     try:
         config = TrainConfig(method=method, arch=arch, init_onnx=init_onnx, dataset=dataset, data=data, eps=eps,
                              epochs=epochs, batch_size=batch_size, lr=lr, alpha=alpha, train_subset=train_subset,
-                             test_subset=test_subset, complete_subset=complete_subset,
+                             test_subset=test_subset, eval_crown_subset=crown_subset,
+                             eval_alpha_subset=alpha_subset, complete_subset=complete_subset,
                              complete_timeout_s=complete_timeout, device=device, seed=seed)
     except ValidationError as exc:
-        problems = "; ".join(f"--{'-'.join(map(str, e['loc'])).replace('_', '-') or 'options'}: {e['msg']}"
-                             for e in exc.errors())
+        problems = "; ".join((f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: " if e["loc"] else "")
+                             + e["msg"].removeprefix("Value error, ") for e in exc.errors())
         typer.echo(f"error: {problems}", err=True)
         raise typer.Exit(2) from None
     columns = (TextColumn("epoch {task.completed:.0f}/{task.total:.0f}"), BarColumn(), TimeElapsedColumn(),
