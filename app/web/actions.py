@@ -26,8 +26,6 @@ from app.web.session import PageOwnerDep, check_csrf, clear_login_cookie, safe_n
 
 router = APIRouter(route_class=PageRoute)
 FormText = Annotated[str, Form()]
-
-
 LOOPBACK = ("localhost", "127.0.0.1", "::1", "[::1]")
 
 
