@@ -9,6 +9,7 @@ shared with the bounding engine.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from core.certificate.format import Certificate, TargetProof, network_digest, property_digest
-from core.certificate.network import Chain, Linear, Relu, Unsupported, chain_of, read_onnx
-from core.certificate.soundness import backward, forward, relu_lines
+from core.certificate.leaf import NetworkBoxes, leaf_lower_bounds, network_boxes
+from core.certificate.network import Chain, Relu, Unsupported, chain_of, read_onnx
 from core.certificate.tree import Invalid, LeafDomains, leaf_domains
 from core.spec.property import Conjunction, Property
 
@@ -54,8 +55,9 @@ def check(network: bytes | str | Path, prop: Property | bytes | str | Path,
             certificate = Certificate.load(certificate)
         chain = chain_of(model)
         _check_binding(data, prop, certificate, chain)
+        shared: dict[bytes, NetworkBoxes] = {}
         for target in certificate.targets:
-            leaves += _check_target(chain, prop, certificate.relu_layers, target)
+            leaves += _check_target(chain, prop, certificate.relu_layers, target, shared)
     except (Invalid, Unsupported, ValueError) as exc:
         return CheckResult(False, str(exc), time.monotonic() - started, leaves)
     return CheckResult(True, "", time.monotonic() - started, leaves)
@@ -81,7 +83,10 @@ def _check_binding(data: bytes, prop: Property, certificate: Certificate, chain:
         raise Invalid(what)
 
 
-def _check_target(chain: Chain, prop: Property, relu_layers: list[str], target: TargetProof) -> int:
+def _check_target(chain: Chain, prop: Property, relu_layers: list[str], target: TargetProof,
+                  shared: dict[bytes, NetworkBoxes]) -> int:
+    """Check one target's tree and leaves; `shared` keeps the network's boxes per set of leaf
+    domains, so the disjuncts of one region (often closed at the root) bound the network once."""
     region = prop.regions[target.region]
     lower, upper = region.box.lower.astype(np.float64), region.box.upper.astype(np.float64)
     if not (np.all(np.isfinite(lower)) and np.all(np.isfinite(upper))):
@@ -95,7 +100,11 @@ def _check_target(chain: Chain, prop: Property, relu_layers: list[str], target: 
     chunk = max(1, WORK_ELEMENTS // (2 * widest * widest))
     for start in range(0, n_leaves, chunk):
         part = slice(start, min(start + chunk, n_leaves))
-        lb = leaf_lower_bounds(chain, conjunction, _slice(domains, part), {k: v[part] for k, v in params.items()})
+        chunk_domains = _slice(domains, part)
+        key = _key(chunk_domains)
+        if key not in shared:
+            shared[key] = network_boxes(chain, chunk_domains)
+        lb = leaf_lower_bounds(chain, conjunction, shared[key], {k: v[part] for k, v in params.items()})
         failed = np.flatnonzero(~(lb > 0))
         if len(failed):
             leaf = int(target.leaf_node[start + failed[0]])
@@ -126,39 +135,8 @@ def _slice(domains: LeafDomains, part: slice) -> LeafDomains:
                        {k: v[part] for k, v in domains.inactive.items()})
 
 
-def leaf_lower_bounds(chain: Chain, conjunction: Conjunction, domains: LeafDomains,
-                      params: dict[str, np.ndarray]) -> np.ndarray:
-    """[L] sound lower bounds of max over the disjunct's rows of (C y - d) on each leaf
-    (+inf where the leaf's splits contradict each other: it holds no input)."""
-    steps = chain.steps + [Linear(np.asarray(conjunction.C, np.float64), -np.asarray(conjunction.d, np.float64))]
-    boxes, relax, empty = [], {}, np.zeros(len(domains.lower), dtype=bool)
-    lo, hi = domains.lower, domains.upper
-    for i, step in enumerate(steps):
-        if isinstance(step, Relu):
-            lo, hi = _tighten(steps, boxes, relax, i, lo, hi)
-            lo = np.where(domains.active[step.name], np.maximum(lo, 0.0), lo)
-            hi = np.where(domains.inactive[step.name], np.minimum(hi, 0.0), hi)
-            empty |= np.any(lo > hi, axis=1)
-            lo, hi = np.minimum(lo, hi), np.maximum(lo, hi)
-            relax[i] = tuple(a[:, None, :] for a in relu_lines(lo, hi, None))
-        boxes.append((lo, hi))
-        lo, hi = forward(step, lo, hi)
-    final, beta = {}, {}
-    for i, step in enumerate(steps):
-        if isinstance(step, Relu):
-            lo_i, hi_i = boxes[i]
-            final[i] = relu_lines(lo_i[:, None, :], hi_i[:, None, :], params.get(f"alpha:{step.name}"))
-            if f"beta:{step.name}" in params:
-                b = params[f"beta:{step.name}"]
-                beta[i] = np.where(np.isnan(b), 0.0, np.maximum(b, 0.0))
-    crown = backward(steps, boxes, params["rows"], len(steps), final, beta).max(axis=1)
-    interval = lo.max(axis=1)  # the output box's own bound on each row of C y - d
-    return np.where(empty, np.inf, np.maximum(crown, interval))
-
-
-def _tighten(steps, boxes, relax, i, lo, hi) -> tuple[np.ndarray, np.ndarray]:
-    """Intersect the interval box of step i's input with CROWN's (adaptive slopes)."""
-    n = lo.shape[1]
-    both = np.concatenate([np.eye(n), -np.eye(n)])
-    bound = backward(steps, boxes, np.broadcast_to(both, (len(lo), 2 * n, n)), i, relax, {})
-    return np.maximum(lo, bound[:, :n]), np.minimum(hi, -bound[:, n:])
+def _key(domains: LeafDomains) -> bytes:
+    digest = hashlib.sha256(domains.lower.tobytes() + domains.upper.tobytes())
+    for name in sorted(domains.active):
+        digest.update(np.packbits(domains.active[name]).tobytes() + np.packbits(domains.inactive[name]).tobytes())
+    return digest.digest()

@@ -96,7 +96,9 @@ def backward(steps: list[Step], boxes: list[tuple[np.ndarray, np.ndarray]], lam:
         if isinstance(step, Linear):
             n = step.W.shape[0]
             added = lam @ step.b
-            err += gamma(n) * ((np.abs(lam) @ np.abs(step.W)) * radius).sum(-1) + gamma(n) * (np.abs(lam) @ np.abs(step.b))
+            # sum_in (|lam| @ |W|)_in * radius_in, regrouped as |lam| · (|W| @ radius): no second big product
+            scale = radius[:, 0, :] @ np.abs(step.W).T + np.abs(step.b)
+            err += gamma(n) * (np.abs(lam) * scale[:, None, :]).sum(-1)
             lam = lam @ step.W
         elif isinstance(step, Bias):
             added = lam @ step.b

@@ -70,13 +70,17 @@ def _domains(target: TargetProof, parent, side, leaves, lower, upper, relu_layer
     n_nodes = len(parent)
     lo = np.repeat(lower[None, :], n_nodes, axis=0)
     hi = np.repeat(upper[None, :], n_nodes, axis=0)
-    active = {name: np.zeros((n_nodes, relu_sizes[name]), dtype=bool) for name in relu_layers}
-    inactive = {name: np.zeros((n_nodes, relu_sizes[name]), dtype=bool) for name in relu_layers}
+    kinds = np.asarray(target.split_kind)
+    split_layers = {int(k) for k in np.asarray(target.split_layer)[kinds == RELU_SPLIT]}
+    # rows are copied only for layers some split touches; the rest stay all False
+    tracked = [name for i, name in enumerate(relu_layers) if i in split_layers]
+    active = {name: np.zeros((n_nodes if name in tracked else 1, relu_sizes[name]), dtype=bool) for name in relu_layers}
+    inactive = {name: np.zeros_like(v) for name, v in active.items()}
     split_of = {int(node): row for row, node in enumerate(target.split_node)}
     for node in range(1, n_nodes):
         p = int(parent[node])
         lo[node], hi[node] = lo[p], hi[p]
-        for name in relu_layers:
+        for name in tracked:
             active[name][node], inactive[name][node] = active[name][p], inactive[name][p]
         row = split_of[p]
         kind, index = int(target.split_kind[row]), int(target.split_index[row])
@@ -95,5 +99,6 @@ def _domains(target: TargetProof, parent, side, leaves, lower, upper, relu_layer
             (inactive if side[node] == 0 else active)[relu_layers[layer]][node, index] = True
         else:
             raise Invalid(f"split at node {p} has unknown kind {kind}")
-    return LeafDomains(lo[leaves], hi[leaves], {k: v[leaves] for k, v in active.items()},
-                       {k: v[leaves] for k, v in inactive.items()})
+    pick = lambda v: v[leaves] if len(v) == n_nodes else np.repeat(v, len(leaves), axis=0)  # noqa: E731
+    return LeafDomains(lo[leaves], hi[leaves], {k: pick(v) for k, v in active.items()},
+                       {k: pick(v) for k, v in inactive.items()})

@@ -6,7 +6,7 @@ import numpy as np
 import onnx
 import pytest
 
-from core.certificate.check import leaf_lower_bounds
+from core.certificate.leaf import leaf_lower_bounds, network_boxes
 from core.certificate.network import chain_of
 from core.certificate.soundness import forward, relu_lines
 from core.certificate.tree import LeafDomains
@@ -59,11 +59,12 @@ def test_leaf_bound_never_exceeds_the_exact_minimum_for_any_parameters(seed):
     conjunction = Conjunction(C, d)
     # the exact min over the leaf of max_i (C_i·y - d_i): the disjunct is refuted iff it is > 0
     exact = exact_min(layers, domains.lower[0], domains.upper[0], C, phases, d)
+    boxes = network_boxes(chain, domains)
     for trial in range(4):
-        identity = leaf_lower_bounds(chain, conjunction, domains, _random_parameters(rng, np.eye(2)[None]))[0]
-        convex = leaf_lower_bounds(chain, conjunction, domains, _random_parameters(rng, rng.dirichlet([1, 1], (1, 3))))[0]
+        identity = leaf_lower_bounds(chain, conjunction, boxes, _random_parameters(rng, np.eye(2)[None]))[0]
+        convex = leaf_lower_bounds(chain, conjunction, boxes, _random_parameters(rng, rng.dirichlet([1, 1], (1, 3))))[0]
         assert identity <= exact + 1e-9 and convex <= exact + 1e-9, (trial, identity, convex, exact)
-        signed = leaf_lower_bounds(chain, conjunction, domains, _random_parameters(rng, rng.uniform(-1, 2, (1, 2, 2))))[0]
+        signed = leaf_lower_bounds(chain, conjunction, boxes, _random_parameters(rng, rng.uniform(-1, 2, (1, 2, 2))))[0]
         assert signed <= 0 or exact > 0, (trial, signed, exact)
 
 
@@ -77,7 +78,7 @@ def test_defaults_are_tight_on_a_box_that_fixes_every_phase():
                           {f"relu{i}": np.zeros((1, n), bool) for i, n in enumerate(SIZES[1:-1])},
                           {f"relu{i}": np.zeros((1, n), bool) for i, n in enumerate(SIZES[1:-1])})
     c = np.array([[1.0, -1.0]])
-    lb = leaf_lower_bounds(chain, Conjunction(c, np.zeros(1)), domains, {"rows": np.eye(1)[None]})[0]
+    lb = leaf_lower_bounds(chain, Conjunction(c, np.zeros(1)), network_boxes(chain, domains), {"rows": np.eye(1)[None]})[0]
     value = float(c[0] @ net_forward(layers, x))
     assert value - 1e-4 < lb <= value
 

@@ -1,0 +1,71 @@
+"""Sound lower bounds for a batch of leaves: the network's boxes (IBP intersected with
+CROWN at every ReLU input, then the leaf's splits), and the final bound on each row
+combination of C y - d with the leaf's own parameters, clamped to their valid ranges."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.certificate.network import Chain, Linear, Relu
+from core.certificate.soundness import backward, forward, relu_lines
+from core.certificate.tree import LeafDomains
+from core.spec.property import Conjunction
+
+
+@dataclass
+class NetworkBoxes:
+    """`boxes[i]` bounds the input of chain step i ([L, size] each, ReLU inputs after splits),
+    `relax[i]` the adaptive relaxation at ReLU i, `output` the network output's box, and
+    `empty` [L] the leaves whose splits contradict each other (they hold no input)."""
+
+    boxes: list[tuple[np.ndarray, np.ndarray]]
+    relax: dict[int, tuple]
+    output: tuple[np.ndarray, np.ndarray]
+    empty: np.ndarray
+
+
+def network_boxes(chain: Chain, domains: LeafDomains) -> NetworkBoxes:
+    boxes, relax, empty = [], {}, np.zeros(len(domains.lower), dtype=bool)
+    lo, hi = domains.lower, domains.upper
+    for i, step in enumerate(chain.steps):
+        if isinstance(step, Relu):
+            lo, hi = _tighten(chain.steps, boxes, relax, i, lo, hi)
+            lo = np.where(domains.active[step.name], np.maximum(lo, 0.0), lo)
+            hi = np.where(domains.inactive[step.name], np.minimum(hi, 0.0), hi)
+            empty |= np.any(lo > hi, axis=1)
+            lo, hi = np.minimum(lo, hi), np.maximum(lo, hi)
+            relax[i] = tuple(a[:, None, :] for a in relu_lines(lo, hi, None))
+        boxes.append((lo, hi))
+        lo, hi = forward(step, lo, hi)
+    return NetworkBoxes(boxes, relax, (lo, hi), empty)
+
+
+def leaf_lower_bounds(chain: Chain, conjunction: Conjunction, net: NetworkBoxes,
+                      params: dict[str, np.ndarray]) -> np.ndarray:
+    """[L] sound lower bounds of the leaves' best row combination of (C y - d), or of a
+    single row over the output box (+inf for empty leaves). `params`: "rows" [L, k, r] and
+    optional "alpha:<relu>" / "beta:<relu>" [L, k, size]; NaN means the default."""
+    spec = Linear(np.asarray(conjunction.C, np.float64), -np.asarray(conjunction.d, np.float64))
+    steps = chain.steps + [spec]
+    boxes = net.boxes + [net.output]
+    final, beta = {}, {}
+    for i, step in enumerate(chain.steps):
+        if isinstance(step, Relu):
+            lo, hi = net.boxes[i]
+            final[i] = relu_lines(lo[:, None, :], hi[:, None, :], params.get(f"alpha:{step.name}"))
+            if f"beta:{step.name}" in params:
+                b = params[f"beta:{step.name}"]
+                beta[i] = np.where(np.isnan(b), 0.0, np.maximum(b, 0.0))
+    crown = backward(steps, boxes, params["rows"], len(steps), final, beta).max(axis=1)
+    interval = forward(spec, *net.output)[0].max(axis=1)  # each row of C y - d over the output box
+    return np.where(net.empty, np.inf, np.maximum(crown, interval))
+
+
+def _tighten(steps, boxes, relax, i, lo, hi) -> tuple[np.ndarray, np.ndarray]:
+    """Intersect the interval box of step i's input with CROWN's (adaptive slopes)."""
+    n = lo.shape[1]
+    both = np.concatenate([np.eye(n), -np.eye(n)])
+    bound = backward(steps, boxes, np.broadcast_to(both, (len(lo), 2 * n, n)), i, relax, {})
+    return np.maximum(lo, bound[:, :n]), np.minimum(hi, -bound[:, n:])
