@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -10,6 +15,7 @@ from sqlalchemy import inspect
 from app.db.migrate import downgrade, upgrade
 from app.db.models import Base
 from app.db.session import get_engine
+from tests.conftest import REPO
 from tests.service.support import postgres_redis_settings
 
 
@@ -37,3 +43,13 @@ def test_sqlite_from_empty(tmp_path):
 def test_postgresql_from_empty(tmp_path, postgres_url, redis_url):
     with postgres_redis_settings(tmp_path, postgres_url, redis_url) as settings:
         check_round_trip(settings.database_url)
+
+
+def test_alembic_command_line_reads_the_database_url_from_the_environment(tmp_path):
+    # What the compose file's migrate step runs.
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    env = {**os.environ, "CERTBOUND_DATABASE_URL": url}
+    result = subprocess.run([str(Path(sys.executable).parent / "alembic"), "upgrade", "head"], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert differences(url) == []
