@@ -1,0 +1,24 @@
+import torch
+
+from core.bab.bounding import bound_domains, differentiable_crown
+from core.model import load_network
+from core.spec import load_property
+from core.verifier.targets import targets_of
+
+
+def test_differentiable_crown_equals_crown_and_lies_below_every_sampled_output(benchmarks_dir):
+    folder = benchmarks_dir / "acasxu"
+    graph = load_network(folder / "onnx/ACASXU_run2a_1_1_batch_2000.onnx.gz").graph
+    target = targets_of(load_property(folder / "vnnlib/prop_2.vnnlib.gz"), "cpu", torch.float64)[0]
+    gen = torch.Generator().manual_seed(0)
+    width = target.upper - target.lower
+    for scale in (1.0, 0.1, 0.01):
+        lower = target.lower + torch.rand(16, 5, generator=gen, dtype=torch.float64) * width * (1 - scale)
+        upper = lower + width * scale
+        fast = differentiable_crown(graph, target.C[None], target.d[None])(lower, upper).detach()
+        full = bound_domains(graph, lower, upper, target.C[None], target.d[None], "crown").lb
+        assert torch.allclose(fast, full, rtol=1e-9, atol=1e-9)
+        points = lower[:, None] + torch.rand(16, 512, 5, generator=gen, dtype=torch.float64) * (upper - lower)[:, None]
+        y = graph.forward(points.reshape(-1, 5)).reshape(16, 512, -1)
+        sampled = (torch.einsum("rm,bsm->bsr", target.C, y) - target.d).amin(dim=1)
+        assert bool((fast <= sampled + 1e-9).all())
