@@ -6,9 +6,14 @@ The engine is imported inside each function: torch loads only in worker processe
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from collections import Counter
+from dataclasses import asdict
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
+
+from pydantic import ValidationError
 
 from core.result import Progress, Verdict, VerifyResult
 from worker.outcome import Outcome
@@ -41,11 +46,10 @@ def _verify_outcome(result: VerifyResult) -> Outcome:
 
 def verify(context: "JobContext") -> Outcome:
     """Decide the property on the model with the engine's verifier."""
-    from pydantic import ValidationError
-
     from core.model import load_network
     from core.spec import load_property
     from core.verifier import VerifyConfig, verify as run_verifier
+
     job = context.job
     try:
         config = VerifyConfig(**{**job.config, "timeout_s": job.timeout_s})
@@ -72,4 +76,35 @@ def inspect(context: "JobContext") -> Outcome:
                                          "layers": dict(layers), "load_s": elapsed})
 
 
-KINDS: dict[str, Callable[["JobContext"], Outcome]] = {"verify": verify, "inspect": inspect}
+def train(context: "JobContext") -> Outcome:
+    """Train a network with certified training (fine-tuning the job's model when it has
+    one) within timeout_s, and add the result to the owner's models. A re-run after a
+    lost worker resumes from the job's checkpoint."""
+    from core.training import TrainConfig, train as run_training
+
+    job = context.job
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory() as scratch:
+        overrides = {}
+        if job.model_id is not None:
+            overrides["init_onnx"] = Path(scratch) / "init.onnx"
+            overrides["init_onnx"].write_bytes(context.model_bytes())
+        try:
+            config = TrainConfig(**job.config, **overrides)
+        except ValidationError as exc:
+            return Outcome(verdict="error", status="failed", error=f"invalid config: {exc}")
+        out_of_time = [False]
+
+        def progress(event: dict) -> bool:
+            out_of_time[0] = time.monotonic() - started > job.timeout_s
+            return context.report(jsonable(event)) or out_of_time[0]
+
+        result = run_training(config, progress, checkpoint_dir=context.settings.data_dir / "checkpoints" / job.id)
+    model_id = context.register_model(result.onnx, f"trained-{job.id}.onnx")
+    report = jsonable(asdict(result.report)) if result.report is not None else None
+    return Outcome(verdict="timeout" if out_of_time[0] else None,
+                   result={"model_id": model_id, "report": report, "history": jsonable(result.history),
+                           "stopped": result.stopped})
+
+
+KINDS: dict[str, Callable[["JobContext"], Outcome]] = {"verify": verify, "inspect": inspect, "train": train}

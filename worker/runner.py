@@ -12,6 +12,7 @@ import signal
 import threading
 import time
 from dataclasses import asdict
+from typing import Any
 
 from billiard.pool import soft_timeout_sighandler
 from celery.exceptions import SoftTimeLimitExceeded
@@ -20,6 +21,7 @@ from sqlalchemy import update
 from app.db.models import Artifact, Job, Model, Property, utcnow
 from app.db.session import session_scope
 from app.services.job_state import beat, claim, finish, record_event
+from app.services.uploads import register_model
 from app.settings import Settings
 from app.storage import ArtifactStore
 from core.result import Progress
@@ -50,23 +52,31 @@ class JobContext:
             return self.store.read(session.get(Property, self.job.property_id).sha256)
 
     def progress(self, report: Progress) -> bool:
-        """The engine's ProgressCallback: records progress (throttled) and answers whether
-        to stop, reading the cancel flag from the database at most every poll interval."""
+        """The engine's ProgressCallback: see `report`."""
+        return self.report(asdict(report))
+
+    def report(self, data: dict[str, Any]) -> bool:
+        """Record a progress report (throttled: phase changes and one a second) and answer
+        whether to stop, reading the cancel flag from the database at most every poll interval."""
         now = time.monotonic()
-        publish = (report.phase != self._last_phase
-                   or now - self._last_event >= self.settings.progress_event_interval_s)
+        phase = data.get("phase")
+        publish = phase != self._last_phase or now - self._last_event >= self.settings.progress_event_interval_s
         if publish or now - self._last_check >= self.settings.cancel_poll_interval_s:
-            data = asdict(report) if publish else None
             with session_scope(self.settings.database_url) as session:
-                cancelled = beat(session, self.job.id, self.attempt, data)
+                cancelled = beat(session, self.job.id, self.attempt, data if publish else None)
                 if publish and cancelled is not None:
                     record_event(session, self.job.id, "progress", data)
             if cancelled is None or cancelled:
                 self.stop_requested.set()
             self._last_check = now
             if publish:
-                self._last_event, self._last_phase = now, report.phase
+                self._last_event, self._last_phase = now, phase
         return self.stop_requested.is_set()
+
+    def register_model(self, data: bytes, filename: str) -> str:
+        """Store ONNX bytes this job made as a model of the job's owner; returns its id."""
+        with session_scope(self.settings.database_url) as session:
+            return register_model(session, self.store, self.job.owner_id, filename, data).id
 
 
 def _outcome_of(kind_result: Outcome, stop_requested: threading.Event) -> Outcome:

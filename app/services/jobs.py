@@ -20,10 +20,14 @@ from app.settings import Settings
 from app.storage import ArtifactStore
 from core.config import VerifyConfig
 
-JobKind = Literal["verify", "inspect"]
+JobKind = Literal["verify", "inspect", "train"]
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
-# Which inputs each kind needs: verify proves a property of a model; inspect loads a model.
-NEEDS_PROPERTY = {"verify": True, "inspect": False}
+# Which inputs each kind needs: verify proves a property of a model; inspect loads a
+# model; train makes a new model (or fine-tunes the model given).
+NEEDS_PROPERTY = {"verify": True, "inspect": False, "train": False}
+NEEDS_MODEL = {"verify": True, "inspect": True, "train": False}
+# Training options that name files on the server: the service decides those itself.
+SERVER_PATHS = ("data", "init_onnx")
 
 
 class JobCreate(BaseModel):
@@ -32,10 +36,11 @@ class JobCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: JobKind = "verify"
-    model_id: str
+    model_id: str | None = None
     property_id: str | None = None
     timeout_s: float | None = Field(None, gt=0, description="wall-clock budget; the server default when absent")
-    config: dict[str, Any] = Field(default_factory=dict, description="engine options (VerifyConfig fields)")
+    config: dict[str, Any] = Field(default_factory=dict, description="VerifyConfig fields (verify) or "
+                                   "TrainConfig fields (train)")
 
 
 def flat_size(shape: list[Any]) -> int:
@@ -62,6 +67,15 @@ def check_config(config: dict[str, Any], timeout_s: float) -> None:
         raise Invalid("invalid config: " + "; ".join(problems), problems=problems) from exc
 
 
+def check_train_config(config: dict[str, Any]) -> None:
+    """Reject training options that name server files. (The worker checks the rest:
+    importing core.training would import torch into the API.)"""
+    named = [key for key in SERVER_PATHS if key in config]
+    if named:
+        raise Invalid(f"config.{named[0]}: a train job cannot name server files; it trains on the server's "
+                      "MNIST copy, and fine-tunes the model given as model_id")
+
+
 def queue_for(config: dict[str, Any]) -> str:
     """GPU-only jobs go to the gpu queue; everything else to cpu, which GPU workers also serve."""
     return "gpu" if str(config.get("device", "auto")).startswith("cuda") else "cpu"
@@ -69,8 +83,10 @@ def queue_for(config: dict[str, Any]) -> str:
 
 def create_job(session: Session, settings: Settings, owner: Token, request: JobCreate) -> Job:
     """A queued job row (not yet sent to the broker: the caller commits, then enqueues)."""
-    model = get_owned(session, Model, owner, request.model_id)
-    if model.summary.get("unsupported"):
+    if NEEDS_MODEL[request.kind] and request.model_id is None:
+        raise Invalid(f"a {request.kind} job needs model_id")
+    model = get_owned(session, Model, owner, request.model_id) if request.model_id is not None else None
+    if model is not None and model.summary.get("unsupported"):
         raise Invalid(f"model {model.filename!r} cannot be run: " + "; ".join(model.summary["unsupported"]))
     prop = None
     if NEEDS_PROPERTY[request.kind]:
@@ -85,9 +101,11 @@ def create_job(session: Session, settings: Settings, owner: Token, request: JobC
         raise Invalid(f"timeout_s {timeout_s} exceeds this server's limit of {settings.max_timeout_s}")
     if request.kind == "verify":
         check_config(request.config, timeout_s)
+    elif request.kind == "train":
+        check_train_config(request.config)
     elif request.config:
         raise Invalid(f"a {request.kind} job takes no config")
-    job = Job(owner_id=owner.id, kind=request.kind, status="queued", model_id=model.id,
+    job = Job(owner_id=owner.id, kind=request.kind, status="queued", model_id=model.id if model else None,
               property_id=prop.id if prop else None, timeout_s=timeout_s, config=request.config,
               queue=queue_for(request.config), created_at=utcnow(), enqueued_at=utcnow(), attempts=0,
               cancel_requested=False)

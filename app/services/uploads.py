@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 from pathlib import PurePath
 from typing import Any, BinaryIO, Callable, TypeVar
 
@@ -96,6 +97,12 @@ def _upload(session: Session, store: ArtifactStore, owner: Token, filename: str,
 def upload_model(session: Session, store: ArtifactStore, owner: Token, filename: str, source: BinaryIO, limit: int) -> Model:
     """Store and validate an ONNX upload (plain or gzipped); the same bytes give the same row."""
     return _upload(session, store, owner, filename, source, limit, Model, model_fields)
+
+
+def register_model(session: Session, store: ArtifactStore, owner_id: int, filename: str, data: bytes) -> Model:
+    """Store ONNX bytes a job produced (a trained network) as one of the owner's models."""
+    owner = session.get(Token, owner_id)
+    return _upload(session, store, owner, filename, io.BytesIO(data), len(data), Model, model_fields)
 
 
 def upload_property(session: Session, store: ArtifactStore, owner: Token, filename: str, source: BinaryIO, limit: int) -> Property:

@@ -45,7 +45,7 @@ def test_size_mismatch_is_422(api, benchmarks_dir, acas):
     ({"config": {"timeout_s": 5}}, "top level"),
     ({"timeout_s": -1}, "timeout_s"),
     ({"timeout_s": 10**9}, "limit"),
-    ({"kind": "train"}, "kind"),
+    ({"kind": "fly"}, "kind"),
     ({"surprise": True}, "surprise"),
 ])
 def test_bad_job_requests_are_422(api, acas, body, words):
@@ -114,3 +114,12 @@ def test_events_as_server_sent_events(api, acas):
     assert blocks[0].startswith("id: ") and "event: status" in blocks[0]
     assert blocks[-1].startswith("event: end")
     assert len(blocks) == 3
+
+
+def test_train_jobs_need_no_model_but_may_not_name_server_files(api):
+    response = api.post("/jobs", json={"kind": "train", "config": {"arch": "mlp", "epochs": 1}})
+    assert response.status_code == 202
+    for key in ("data", "init_onnx"):
+        response = api.post("/jobs", json={"kind": "train", "config": {key: "/etc/passwd"}})
+        assert response.status_code == 422 and f"config.{key}" in response.json()["detail"]
+    assert "model_id" in api.post("/jobs", json={"kind": "verify"}).json()["detail"]
