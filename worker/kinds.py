@@ -6,6 +6,7 @@ The engine is imported inside each function: torch loads only in worker processe
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 import time
 from collections import Counter
@@ -99,7 +100,9 @@ def train(context: "JobContext") -> Outcome:
             out_of_time[0] = time.monotonic() - started > job.timeout_s
             return context.report(jsonable(event)) or out_of_time[0]
 
-        result = run_training(config, progress, checkpoint_dir=context.settings.data_dir / "checkpoints" / job.id)
+        checkpoints = context.settings.data_dir / "checkpoints" / job.id
+        result = run_training(config, progress, checkpoint_dir=checkpoints)
+        shutil.rmtree(checkpoints, ignore_errors=True)  # kept only while a re-run may resume
     model_id = context.register_model(result.onnx, f"trained-{job.id}.onnx")
     report = jsonable(asdict(result.report)) if result.report is not None else None
     return Outcome(verdict="timeout" if out_of_time[0] else None,

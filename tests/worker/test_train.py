@@ -12,7 +12,7 @@ QUICK = dict(arch="mlp", epochs=1, batch_size=32, train_subset=64, test_subset=1
 
 @pytest.mark.slow
 @pytest.mark.parametrize("worker_settings", ["sqlite"], indirect=True)
-def test_train_job_adds_the_trained_network_to_the_owner_s_models(wapi, benchmarks_dir):
+def test_train_job_adds_the_trained_network_to_the_owner_s_models(wapi, worker_settings):
     response = wapi.post("/jobs", json={"kind": "train", "timeout_s": 120, "config": {"method": "ibp", **QUICK}})
     assert response.status_code == 202, response.text
     job = wapi.wait(response.json()["id"], timeout=120)
@@ -23,6 +23,7 @@ def test_train_job_adds_the_trained_network_to_the_owner_s_models(wapi, benchmar
     assert [io["shape"][-1] for io in model["outputs"]] == [10]
     events = wapi.get(f"/jobs/{job['id']}/events").json()
     assert any(e["type"] == "progress" and e["data"]["phase"] == "epoch" for e in events)
+    assert not (worker_settings.data_dir / "checkpoints" / job["id"]).exists()
 
 
 @pytest.mark.parametrize("worker_settings", ["sqlite"], indirect=True)
