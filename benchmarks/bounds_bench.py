@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from core.bounds import BoundOptions, bound
 from core.bounds.property_bounds import region_problems

@@ -91,3 +91,18 @@ def sampled_extremes(graph, box: Interval, C: torch.Tensor, d: torch.Tensor, n: 
             else:
                 found_max = torch.maximum(found_max, reached)
     return found_min.detach(), found_max.detach()
+
+
+def assert_sound_on_edge_intervals(op: Activation, alphas: tuple[float, ...]) -> None:
+    """The relaxation (default and with each parameter value) and the backward step on `EDGE_INTERVALS`."""
+    box = edge_box()
+    assert_relaxation_sound(op, box)
+    for alpha in alphas:
+        assert_relaxation_sound(op, box, torch.full_like(box.lower, alpha))
+    assert_backward_sound(op, box)
+
+
+def box_of_pairs(pairs: list[tuple[float, float]]) -> Interval:
+    """One batch row of intervals [a, a + w] from (a, w) pairs (hypothesis draws them)."""
+    lower = torch.tensor([[a for a, _ in pairs]], dtype=torch.float64)
+    return Interval(lower, lower + torch.tensor([[w for _, w in pairs]], dtype=torch.float64))

@@ -5,9 +5,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.model.ir import Interval
 from core.model.ops.leaky_relu import LeakyRelu
-from tests.core.bounds.checks import assert_backward_sound, assert_relaxation_sound, edge_box
+from tests.core.bounds.checks import assert_backward_sound, assert_sound_on_edge_intervals, box_of_pairs
 
 
 def test_forward_matches_torch():
@@ -17,11 +16,7 @@ def test_forward_matches_torch():
 
 @pytest.mark.parametrize("negative_slope", [0.0, 0.01, 0.5, 1.0, 2.0])
 def test_relaxation_sound_on_edge_intervals(negative_slope):
-    op, box = LeakyRelu(negative_slope), edge_box()
-    assert_relaxation_sound(op, box)
-    for alpha in (0.0, 0.5, 1.0):
-        assert_relaxation_sound(op, box, torch.full_like(box.lower, alpha))
-    assert_backward_sound(op, box)
+    assert_sound_on_edge_intervals(LeakyRelu(negative_slope), (0.0, 0.5, 1.0))
 
 
 def test_negative_alpha_is_refused_with_its_value():
@@ -32,6 +27,4 @@ def test_negative_alpha_is_refused_with_its_value():
 @settings(max_examples=30, deadline=None)
 @given(st.floats(0, 3), st.lists(st.tuples(st.floats(-100, 100), st.floats(0, 100)), min_size=1, max_size=6))
 def test_backward_sound_on_random_intervals(negative_slope, pairs):
-    lower = torch.tensor([[a for a, _ in pairs]], dtype=torch.float64)
-    box = Interval(lower, lower + torch.tensor([[w for _, w in pairs]], dtype=torch.float64))
-    assert_backward_sound(LeakyRelu(negative_slope), box)
+    assert_backward_sound(LeakyRelu(negative_slope), box_of_pairs(pairs))

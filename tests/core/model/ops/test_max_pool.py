@@ -1,7 +1,6 @@
 """MaxPool: forward against torch and onnxruntime, interval and linear relaxation by sampling."""
 
 import numpy as np
-import onnx
 import onnxruntime as ort
 import pytest
 import torch

@@ -6,7 +6,8 @@ from hypothesis import strategies as st
 
 from core.model.ir import Interval
 from core.model.ops.relu import Relu
-from tests.core.bounds.checks import assert_backward_sound, assert_relaxation_sound, edge_box
+from tests.core.bounds.checks import (assert_backward_sound, assert_relaxation_sound, assert_sound_on_edge_intervals,
+                                      box_of_pairs)
 
 
 def test_forward_and_interval_match_torch():
@@ -17,10 +18,7 @@ def test_forward_and_interval_match_torch():
 
 
 def test_relaxation_sound_on_edge_intervals_for_every_slope():
-    box = edge_box()
-    for slope in (0.0, 0.3, 1.0):
-        assert_relaxation_sound(Relu(), box, torch.full_like(box.lower, slope))
-    assert_relaxation_sound(Relu(), box)
+    assert_sound_on_edge_intervals(Relu(), (0.0, 0.3, 1.0))
 
 
 def test_triangle_and_adaptive_slope_values():
@@ -37,7 +35,6 @@ def test_triangle_and_adaptive_slope_values():
 @given(st.lists(st.tuples(st.floats(-100, 100), st.floats(0, 100)), min_size=1, max_size=8),
        st.floats(0, 1))
 def test_backward_sound_on_random_intervals(pairs, slope):
-    lower = torch.tensor([[a for a, _ in pairs]], dtype=torch.float64)
-    box = Interval(lower, lower + torch.tensor([[w for _, w in pairs]], dtype=torch.float64))
-    assert_relaxation_sound(Relu(), box, torch.full_like(lower, slope), n=501)
-    assert_backward_sound(Relu(), box, alpha=torch.full((3, *lower.shape), slope, dtype=torch.float64))
+    box = box_of_pairs(pairs)
+    assert_relaxation_sound(Relu(), box, torch.full_like(box.lower, slope), n=501)
+    assert_backward_sound(Relu(), box, alpha=torch.full((3, *box.lower.shape), slope, dtype=torch.float64))

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from core.model.ir import Interval
 from core.model.ops.sigmoid import Sigmoid
-from tests.core.bounds.checks import assert_backward_sound, assert_relaxation_sound, edge_box
+from tests.core.bounds.checks import assert_relaxation_sound, assert_sound_on_edge_intervals, box_of_pairs
 
 
 def test_forward_and_derivative():
@@ -17,11 +17,7 @@ def test_forward_and_derivative():
 
 
 def test_relaxation_sound_on_edge_intervals_for_every_tangent_point():
-    box = edge_box()
-    assert_relaxation_sound(Sigmoid(), box)
-    for alpha in (0.0, 0.25, 1.0):
-        assert_relaxation_sound(Sigmoid(), box, torch.full_like(box.lower, alpha))
-    assert_backward_sound(Sigmoid(), box)
+    assert_sound_on_edge_intervals(Sigmoid(), (0.0, 0.25, 1.0))
 
 
 def test_crossing_upper_line_touches_the_left_end():
@@ -34,6 +30,5 @@ def test_crossing_upper_line_touches_the_left_end():
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.tuples(st.floats(-60, 60), st.floats(0, 60)), min_size=1, max_size=6), st.floats(0, 1))
 def test_relaxation_sound_on_random_intervals(pairs, alpha):
-    lower = torch.tensor([[a for a, _ in pairs]], dtype=torch.float64)
-    box = Interval(lower, lower + torch.tensor([[w for _, w in pairs]], dtype=torch.float64))
-    assert_relaxation_sound(Sigmoid(), box, torch.full_like(lower, alpha), n=501)
+    box = box_of_pairs(pairs)
+    assert_relaxation_sound(Sigmoid(), box, torch.full_like(box.lower, alpha), n=501)

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from core.model.ir import Interval
 from core.model.ops.tanh import Tanh
-from tests.core.bounds.checks import assert_backward_sound, assert_relaxation_sound, edge_box
+from tests.core.bounds.checks import assert_relaxation_sound, assert_sound_on_edge_intervals, box_of_pairs
 
 
 def test_forward_and_derivative():
@@ -16,11 +16,7 @@ def test_forward_and_derivative():
 
 
 def test_relaxation_sound_on_edge_intervals_for_every_tangent_point():
-    box = edge_box()
-    assert_relaxation_sound(Tanh(), box)
-    for alpha in (0.0, 0.6, 1.0):
-        assert_relaxation_sound(Tanh(), box, torch.full_like(box.lower, alpha))
-    assert_backward_sound(Tanh(), box)
+    assert_sound_on_edge_intervals(Tanh(), (0.0, 0.6, 1.0))
 
 
 def test_one_sided_intervals_use_the_secant_on_the_curved_side():
@@ -34,6 +30,5 @@ def test_one_sided_intervals_use_the_secant_on_the_curved_side():
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.tuples(st.floats(-30, 30), st.floats(0, 30)), min_size=1, max_size=6), st.floats(0, 1))
 def test_relaxation_sound_on_random_intervals(pairs, alpha):
-    lower = torch.tensor([[a for a, _ in pairs]], dtype=torch.float64)
-    box = Interval(lower, lower + torch.tensor([[w for _, w in pairs]], dtype=torch.float64))
-    assert_relaxation_sound(Tanh(), box, torch.full_like(lower, alpha), n=501)
+    box = box_of_pairs(pairs)
+    assert_relaxation_sound(Tanh(), box, torch.full_like(box.lower, alpha), n=501)
