@@ -58,7 +58,7 @@ def check(network: bytes | str | Path, prop: Property | bytes | str | Path,
         shared: dict[bytes, NetworkBoxes] = {}
         for target in certificate.targets:
             leaves += _check_target(chain, prop, certificate.relu_layers, target, shared)
-    except (Invalid, Unsupported, ValueError) as exc:
+    except (Invalid, Unsupported, ValueError, OSError, EOFError) as exc:
         return CheckResult(False, str(exc), time.monotonic() - started, leaves)
     return CheckResult(True, "", time.monotonic() - started, leaves)
 

@@ -22,5 +22,8 @@ def test_check_command_answers_valid_and_invalid(benchmarks_dir, tmp_path):
     other = benchmarks_dir / "test/vnnlib/test_nano.vnnlib.gz"  # test_tiny's property means the same
     wrong = runner.invoke(cli, ["check", str(net), str(other), str(tmp_path / "small.cert")])
     assert wrong.exit_code == 1 and wrong.output.startswith("invalid: the certificate is for another property")
+    (tmp_path / "garbage.cert").write_bytes(b"not a zip at all")
+    garbage = runner.invoke(cli, ["check", str(net), str(prop), str(tmp_path / "garbage.cert")])
+    assert garbage.exit_code == 1 and garbage.output.startswith("invalid: not a certbound certificate")
     missing = runner.invoke(cli, ["check", str(net), str(prop), str(tmp_path / "none.cert")])
     assert missing.exit_code == 2 and "no such file" in missing.output
