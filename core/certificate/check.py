@@ -19,7 +19,7 @@ import numpy as np
 from core.certificate.format import Certificate, TargetProof, network_digest, property_digest
 from core.certificate.leaf import NetworkBoxes, leaf_lower_bounds, network_boxes
 from core.certificate.network import Chain, Relu, Unsupported, chain_of, read_onnx
-from core.certificate.tree import Invalid, LeafDomains, leaf_domains
+from core.certificate.tree import Domains, Invalid, node_domains
 from core.spec.property import Conjunction, Property
 
 WORK_ELEMENTS = 2 ** 24  # float64 elements of one backward pass's coefficients (chunks the leaves)
@@ -85,32 +85,63 @@ def _check_binding(data: bytes, prop: Property, certificate: Certificate, chain:
 
 def _check_target(chain: Chain, prop: Property, relu_layers: list[str], target: TargetProof,
                   shared: dict[bytes, NetworkBoxes]) -> int:
-    """Check one target's tree and leaves; `shared` keeps the network's boxes per set of leaf
-    domains, so the disjuncts of one region (often closed at the root) bound the network once."""
+    """Check one target's tree and leaves, level by level from the root: every node's ReLU
+    boxes are intersected with its parent's, so a leaf's bounds are at least as tight as
+    any ancestor's. `shared` keeps root boxes per region box, so the disjuncts of a region
+    (often closed at the root) bound the network once."""
     region = prop.regions[target.region]
     lower, upper = region.box.lower.astype(np.float64), region.box.upper.astype(np.float64)
     if not (np.all(np.isfinite(lower)) and np.all(np.isfinite(upper))):
         raise Invalid(f"region {target.region} has an unbounded input box")
     sizes = {step.name: chain.sizes[i] for i, step in enumerate(chain.steps) if isinstance(step, Relu)}
-    domains = leaf_domains(target, lower, upper, relu_layers, sizes)
+    domains = node_domains(target, lower, upper, relu_layers, sizes)
     conjunction = region.unsafe[target.disjunct]
     params = _parameters(target, conjunction, sizes)
-    n_leaves = target.n_leaves
+    leaf_row = np.full(target.n_nodes, -1)
+    leaf_row[np.asarray(target.leaf_node, np.int64)] = np.arange(target.n_leaves)
+    parent = np.asarray(target.parent, np.int64)
     widest = max(chain.sizes + [len(conjunction.d)])
     chunk = max(1, WORK_ELEMENTS // (2 * widest * widest))
-    for start in range(0, n_leaves, chunk):
-        part = slice(start, min(start + chunk, n_leaves))
-        chunk_domains = _slice(domains, part)
-        key = _key(chunk_domains)
-        if key not in shared:
-            shared[key] = network_boxes(chain, chunk_domains)
-        lb = leaf_lower_bounds(chain, conjunction, shared[key], {k: v[part] for k, v in params.items()})
-        failed = np.flatnonzero(~(lb > 0))
-        if len(failed):
-            leaf = int(target.leaf_node[start + failed[0]])
-            raise Invalid(f"region {target.region} disjunct {target.disjunct}: leaf {leaf} has lower bound "
-                          f"{lb[failed[0]]:.6g}, not > 0")
-    return n_leaves
+    level, previous = np.array([0]), None
+    while len(level):
+        kept: dict[int, list] = {}
+        for start in range(0, len(level), chunk):
+            nodes = level[start:start + chunk]
+            inherited = None if previous is None else \
+                {i: (lo[previous[1][parent[nodes]]], hi[previous[1][parent[nodes]]]) for i, (lo, hi) in previous[0].items()}
+            net = _root_boxes(chain, _rows(domains, nodes), shared) if previous is None else \
+                network_boxes(chain, _rows(domains, nodes), inherited)
+            for i in net.relax:
+                kept.setdefault(i, []).append(net.boxes[i])
+            _check_leaves(chain, target, conjunction, net, nodes, leaf_row, params)
+        index = np.full(target.n_nodes, -1)
+        index[level] = np.arange(len(level))
+        previous = ({i: (np.concatenate([b[0] for b in parts]), np.concatenate([b[1] for b in parts]))
+                     for i, parts in kept.items()}, index)
+        level = np.flatnonzero(np.isin(parent, level))
+    return target.n_leaves
+
+
+def _root_boxes(chain: Chain, domains: Domains, shared: dict[bytes, NetworkBoxes]) -> NetworkBoxes:
+    key = _key(domains)
+    if key not in shared:
+        shared[key] = network_boxes(chain, domains)
+    return shared[key]
+
+
+def _check_leaves(chain: Chain, target: TargetProof, conjunction: Conjunction, net: NetworkBoxes,
+                  nodes: np.ndarray, leaf_row: np.ndarray, params: dict[str, np.ndarray]) -> None:
+    """Raise `Invalid` for the first leaf among `nodes` whose bound is not > 0."""
+    rows = leaf_row[nodes]
+    mine = rows >= 0
+    if not mine.any():
+        return
+    lb = leaf_lower_bounds(chain, conjunction, net.select(mine), {k: v[rows[mine]] for k, v in params.items()})
+    failed = np.flatnonzero(~(lb > 0))
+    if len(failed):
+        leaf = int(nodes[mine][failed[0]])
+        raise Invalid(f"region {target.region} disjunct {target.disjunct}: leaf {leaf} has lower bound "
+                      f"{lb[failed[0]]:.6g}, not > 0")
 
 
 def _parameters(target: TargetProof, conjunction: Conjunction, sizes: dict[str, int]) -> dict[str, np.ndarray]:
@@ -130,12 +161,12 @@ def _parameters(target: TargetProof, conjunction: Conjunction, sizes: dict[str, 
     return out
 
 
-def _slice(domains: LeafDomains, part: slice) -> LeafDomains:
-    return LeafDomains(domains.lower[part], domains.upper[part], {k: v[part] for k, v in domains.active.items()},
-                       {k: v[part] for k, v in domains.inactive.items()})
+def _rows(domains: Domains, rows: np.ndarray) -> Domains:
+    return Domains(domains.lower[rows], domains.upper[rows], {k: v[rows] for k, v in domains.active.items()},
+                   {k: v[rows] for k, v in domains.inactive.items()})
 
 
-def _key(domains: LeafDomains) -> bytes:
+def _key(domains: Domains) -> bytes:
     digest = hashlib.sha256(domains.lower.tobytes() + domains.upper.tobytes())
     for name in sorted(domains.active):
         digest.update(np.packbits(domains.active[name]).tobytes() + np.packbits(domains.inactive[name]).tobytes())

@@ -10,7 +10,7 @@ import numpy as np
 
 from core.certificate.network import Chain, Linear, Relu
 from core.certificate.soundness import backward, forward, relu_lines
-from core.certificate.tree import LeafDomains
+from core.certificate.tree import Domains
 from core.spec.property import Conjunction
 
 
@@ -25,13 +25,22 @@ class NetworkBoxes:
     output: tuple[np.ndarray, np.ndarray]
     empty: np.ndarray
 
+    def select(self, rows: np.ndarray) -> "NetworkBoxes":
+        return NetworkBoxes([(lo[rows], hi[rows]) for lo, hi in self.boxes],
+                            {i: tuple(a[rows] for a in r) for i, r in self.relax.items()},
+                            (self.output[0][rows], self.output[1][rows]), self.empty[rows])
 
-def network_boxes(chain: Chain, domains: LeafDomains) -> NetworkBoxes:
+
+def network_boxes(chain: Chain, domains: Domains, inherited: dict[int, tuple] | None = None) -> NetworkBoxes:
+    """The boxes of a batch of domains. `inherited[i]`: the parents' boxes at ReLU i, valid
+    here too (a child's domain lies inside its parent's), so they are intersected in."""
     boxes, relax, empty = [], {}, np.zeros(len(domains.lower), dtype=bool)
     lo, hi = domains.lower, domains.upper
     for i, step in enumerate(chain.steps):
         if isinstance(step, Relu):
             lo, hi = _tighten(chain.steps, boxes, relax, i, lo, hi)
+            if inherited is not None:
+                lo, hi = np.maximum(lo, inherited[i][0]), np.minimum(hi, inherited[i][1])
             lo = np.where(domains.active[step.name], np.maximum(lo, 0.0), lo)
             hi = np.where(domains.inactive[step.name], np.minimum(hi, 0.0), hi)
             empty |= np.any(lo > hi, axis=1)

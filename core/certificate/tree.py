@@ -20,10 +20,9 @@ class Invalid(Exception):
 
 
 @dataclass
-class LeafDomains:
-    """Per leaf (rows, in the order of `TargetProof.leaf_node`): its input box `lower`/`upper`
-    [L, n] and per ReLU layer which pre-activations its path forces >= 0 (`active`) or
-    <= 0 (`inactive`), [L, size] bool each."""
+class Domains:
+    """Per row (a tree node): its input box `lower`/`upper` [B, n] and per ReLU layer which
+    pre-activations its path forces >= 0 (`active`) or <= 0 (`inactive`), [B, size] bool."""
 
     lower: np.ndarray
     upper: np.ndarray
@@ -31,9 +30,9 @@ class LeafDomains:
     inactive: dict[str, np.ndarray]
 
 
-def leaf_domains(target: TargetProof, lower: np.ndarray, upper: np.ndarray, relu_layers: list[str],
-                 relu_sizes: dict[str, int]) -> LeafDomains:
-    """Check the tree's shape and derive every leaf's domain; raises `Invalid`."""
+def node_domains(target: TargetProof, lower: np.ndarray, upper: np.ndarray, relu_layers: list[str],
+                 relu_sizes: dict[str, int]) -> Domains:
+    """Check the tree's shape and derive every node's domain (row i: node i); raises `Invalid`."""
     n_nodes = target.n_nodes
     parent = np.asarray(target.parent, dtype=np.int64)
     side = np.asarray(target.side, dtype=np.int64)
@@ -62,10 +61,10 @@ def leaf_domains(target: TargetProof, lower: np.ndarray, upper: np.ndarray, relu
         missing = sorted(set(expected.tolist()) - set(leaves.tolist()))
         detail = f"leaf {missing[0]} is not closed" if missing else "leaf records name split nodes or repeat"
         raise Invalid(f"leaves do not match the tree: {detail}")
-    return _domains(target, parent, side, leaves, lower, upper, relu_layers, relu_sizes)
+    return _domains(target, parent, side, lower, upper, relu_layers, relu_sizes)
 
 
-def _domains(target: TargetProof, parent, side, leaves, lower, upper, relu_layers, relu_sizes) -> LeafDomains:
+def _domains(target: TargetProof, parent, side, lower, upper, relu_layers, relu_sizes) -> Domains:
     """Each node's domain from its parent's, in id order (parents come first)."""
     n_nodes = len(parent)
     lo = np.repeat(lower[None, :], n_nodes, axis=0)
@@ -99,6 +98,5 @@ def _domains(target: TargetProof, parent, side, leaves, lower, upper, relu_layer
             (inactive if side[node] == 0 else active)[relu_layers[layer]][node, index] = True
         else:
             raise Invalid(f"split at node {p} has unknown kind {kind}")
-    pick = lambda v: v[leaves] if len(v) == n_nodes else np.repeat(v, len(leaves), axis=0)  # noqa: E731
-    return LeafDomains(lo[leaves], hi[leaves], {k: pick(v) for k, v in active.items()},
-                       {k: pick(v) for k, v in inactive.items()})
+    full = lambda v: v if len(v) == n_nodes else np.repeat(v, n_nodes, axis=0)  # noqa: E731
+    return Domains(lo, hi, {k: full(v) for k, v in active.items()}, {k: full(v) for k, v in inactive.items()})

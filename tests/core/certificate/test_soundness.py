@@ -9,7 +9,7 @@ import pytest
 from core.certificate.leaf import leaf_lower_bounds, network_boxes
 from core.certificate.network import chain_of
 from core.certificate.soundness import forward, relu_lines
-from core.certificate.tree import LeafDomains
+from core.certificate.tree import Domains
 from core.spec.property import Conjunction
 from tests.core.certificate.nets import exact_min, forward as net_forward, onnx_bytes, random_layers
 
@@ -27,12 +27,12 @@ def _phases_at(layers, x: np.ndarray, rng) -> dict[tuple[int, int], int]:
     return phases
 
 
-def _leaf(lower, upper, phases: dict[tuple[int, int], int]) -> LeafDomains:
+def _leaf(lower, upper, phases: dict[tuple[int, int], int]) -> Domains:
     active = {f"relu{i}": np.zeros((1, n), bool) for i, n in enumerate(SIZES[1:-1])}
     inactive = {f"relu{i}": np.zeros((1, n), bool) for i, n in enumerate(SIZES[1:-1])}
     for (i, j), s in phases.items():
         (active if s > 0 else inactive)[f"relu{i}"][0, j] = True
-    return LeafDomains(lower[None], upper[None], active, inactive)
+    return Domains(lower[None], upper[None], active, inactive)
 
 
 def _random_parameters(rng, rows: np.ndarray) -> dict[str, np.ndarray]:
@@ -74,7 +74,7 @@ def test_defaults_are_tight_on_a_box_that_fixes_every_phase():
     layers = random_layers(rng, SIZES)
     chain = chain_of(onnx.load_model_from_string(onnx_bytes(layers)))
     x = rng.uniform(-1, 1, SIZES[0])
-    domains = LeafDomains((x - 1e-6)[None], (x + 1e-6)[None],
+    domains = Domains((x - 1e-6)[None], (x + 1e-6)[None],
                           {f"relu{i}": np.zeros((1, n), bool) for i, n in enumerate(SIZES[1:-1])},
                           {f"relu{i}": np.zeros((1, n), bool) for i, n in enumerate(SIZES[1:-1])})
     c = np.array([[1.0, -1.0]])
