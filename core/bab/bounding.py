@@ -132,20 +132,41 @@ def primal_points(graph: Graph, lower: torch.Tensor, upper: torch.Tensor, rows: 
     return torch.where(positive > 0, lo, hi).detach()
 
 
-def differentiable_crown(graph: Graph, C: torch.Tensor, d: torch.Tensor):
-    """A function (lower, upper) [B, n] -> CROWN lower bounds [B, r] whose gradient in the
-    box is |coefficient| per input (intermediate bounds are computed without gradients)."""
-    plan = plan_for(graph)
+class InputSplitBounder:
+    """CROWN lower bounds [B, r] for boxes lower/upper [B, n], differentiable in the box
+    (the split heuristic reads the gradient), reusing a parent's pre-activation bounds.
 
-    def lower_bounds(lower: torch.Tensor, upper: torch.Tensor) -> torch.Tensor:
-        B = lower.shape[0]
+    A child box lies inside its parent's, so the parent's ReLU input bounds `parent`
+    (`ReluRows`) stay valid for it: every ReLU input gets CROWN bounds intersected with
+    them. Returns the lower bounds and the children's own ReLU input bounds (None when
+    the network has activations other than ReLU, where nothing is reused).
+    """
+
+    def __init__(self, graph: Graph, C: torch.Tensor, d: torch.Tensor) -> None:
+        self.graph, self.C, self.d = graph, C, d
+        self.plan = plan_for(graph)
+        self.reuse = len(relu_layout(graph)) == len(self.plan.nonlinear)
+
+    def __call__(self, lower: torch.Tensor, upper: torch.Tensor, parent: ReluRows | None = None
+                 ) -> tuple[torch.Tensor, ReluRows | None]:
+        graph, plan, B = self.graph, self.plan, lower.shape[0]
+        known = parent.boxes(graph, lower.detach(), upper.detach()) if parent is not None and self.reuse else None
+        crown = crown_refiner(plan, budget_bytes(lower.device, None))
+
+        def refine(name: str, boxes: dict[str, Interval], box: Interval) -> Interval:
+            box = crown(name, boxes, box)
+            if known is not None:
+                box = Interval(torch.maximum(box.lower, known[name].lower), torch.minimum(box.upper, known[name].upper))
+            return box
+
         with torch.no_grad():
             domains = Domains(lower.detach().reshape(B, *graph.input_shape),
                               upper.detach().reshape(B, *graph.input_shape))
-            boxes, _ = interval_pass(plan, domains, crown_refiner(plan, budget_bytes(lower.device, None)))
+            boxes, _ = interval_pass(plan, domains, refine)
+        rows = None
+        if self.reuse:
+            rows = ReluRows.of(graph, {n.name: boxes[n.inputs[0]] for n in plan.nonlinear})
         boxes[graph.input_name] = Interval(lower.reshape(B, *graph.input_shape), upper.reshape(B, *graph.input_shape))
-        A = spec_coefficients(C, B, graph.output_shape)
-        lb = backward_bound(plan, graph.output_name, A, boxes).T - d
-        return torch.maximum(lb, linear_of_box(boxes[graph.output_name], C, d).detach())
-
-    return lower_bounds
+        A = spec_coefficients(self.C, B, graph.output_shape)
+        lb = backward_bound(plan, graph.output_name, A, boxes).T - self.d
+        return torch.maximum(lb, linear_of_box(boxes[graph.output_name], self.C, self.d).detach()), rows

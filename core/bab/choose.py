@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from core.attack.pgd import margins, pgd
-from core.bab.bounding import differentiable_crown
+from core.bab.bounding import InputSplitBounder
 from core.bab.budget import Budget
 from core.bab.input_split import InputSplitSearch
 from core.bab.outcome import TryCounterexample
@@ -33,7 +33,7 @@ def make_search(graph: Graph, C: torch.Tensor, d: torch.Tensor, config: VerifyCo
                    BOX_ATTACK_STEPS, generator, budget.deadline).x
 
     if config.branching == "input":
-        return InputSplitSearch(differentiable_crown(graph, C, d), point_margin, attack, try_counterexample, budget,
+        return InputSplitSearch(InputSplitBounder(graph, C, d), point_margin, attack, try_counterexample, budget,
                                 margin, config.batch_size, cap)
     if config.branching == "relu":
         return ReluSplitSearch(graph, C, d, config, point_margin, try_counterexample, budget, margin, cap)

@@ -18,13 +18,15 @@ from typing import Callable
 
 import torch
 
+from core.bab.bounding import ReluRows
 from core.bab.budget import Budget
 from core.bab.outcome import Outcome, TryCounterexample
 from core.bab.pool import Batch, select
 from core.bab.search import Search
 
-# Lower bounds [B, r] of C y - d for boxes lower/upper [B, n]; must be differentiable in both.
-BoxBounder = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+# (lower, upper [B, n], parent ReluRows | None) -> (lower bounds [B, r], ReluRows | None);
+# differentiable in lower and upper (see core.bab.bounding.InputSplitBounder).
+BoxBounder = Callable[..., tuple[torch.Tensor, ReluRows | None]]
 # Margins [B] of the network's outputs at points [B, n] (<= 0 means unsafe).
 PointMargin = Callable[[torch.Tensor], torch.Tensor]
 # Candidate points [B, n] inside boxes lower/upper [B, n].
@@ -34,12 +36,14 @@ ATTACK_EVERY = 10        # PGD inside the worst boxes every this many steps
 MIN_WIDTH = 1e-7         # relative box width below which a box is not split further
 
 
-def bound_and_score(bounder: BoxBounder, lower: torch.Tensor, upper: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Lower bounds [B] (max over the disjunct's rows) and the split dimension [B] of each box."""
+def bound_and_score(bounder: BoxBounder, lower: torch.Tensor, upper: torch.Tensor, parent: ReluRows | None = None
+                    ) -> tuple[torch.Tensor, torch.Tensor, ReluRows | None]:
+    """Lower bounds [B] (max over the disjunct's rows), split dimension [B] and ReLU input bounds of each box."""
     lo = lower.detach().clone().requires_grad_(True)
     hi = upper.detach().clone().requires_grad_(True)
     with torch.enable_grad():
-        lb = bounder(lo, hi).amax(dim=1)
+        rows_lb, rows = bounder(lo, hi, parent)
+        lb = rows_lb.amax(dim=1)
         gl, gu = torch.autograd.grad(lb.sum(), (lo, hi), allow_unused=True)
     gl = torch.zeros_like(lo) if gl is None else gl
     gu = torch.zeros_like(hi) if gu is None else gu
@@ -47,7 +51,7 @@ def bound_and_score(bounder: BoxBounder, lower: torch.Tensor, upper: torch.Tenso
     score = (gl.abs() + gu.abs()) * width
     # A box flat along a dimension cannot be split there; break ties by width.
     score = torch.where(width > 0, score + 1e-12 * width, torch.full_like(score, -1.0))
-    return lb.detach(), score.argmax(dim=1)
+    return lb.detach(), score.argmax(dim=1), rows
 
 
 def halve(batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -59,6 +63,12 @@ def halve(batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     left_hi[rows, dim] = mid
     right_lo[rows, dim] = mid
     return torch.cat([lower, right_lo]), torch.cat([left_hi, upper]), mid
+
+
+def with_rows(batch: Batch, rows: ReluRows | None) -> Batch:
+    if rows is not None:
+        batch["pre_l"], batch["pre_u"] = rows.lower, rows.upper
+    return batch
 
 
 class InputSplitSearch(Search):
@@ -73,11 +83,12 @@ class InputSplitSearch(Search):
 
     def run(self, lower: torch.Tensor, upper: torch.Tensor) -> Outcome:
         """Search the box lower..upper [n]."""
-        lb, dim = bound_and_score(self.bounder, lower[None], upper[None])
-        ids = torch.zeros(1, dtype=torch.long)
+        lb, dim, rows = bound_and_score(self.bounder, lower[None], upper[None])
+        ids = torch.zeros(1, dtype=torch.long, device=lower.device)
         scale = float((upper - lower).abs().max().clamp(min=1e-30))
         stuck = 0
-        found = self._settle({"lower": lower[None], "upper": upper[None], "lb": lb, "dim": dim, "id": ids})
+        found = self._settle(with_rows({"lower": lower[None], "upper": upper[None], "lb": lb, "dim": dim, "id": ids},
+                                       rows))
         step = 0
         while not found and len(self.pool):
             self.tick()
@@ -90,7 +101,7 @@ class InputSplitSearch(Search):
                 continue
             c_lower, c_upper, mid = halve(batch)
             try:
-                c_lb, c_dim = bound_and_score(self.bounder, c_lower, c_upper)
+                children = self._bound_children(batch, c_lower, c_upper)
             except torch.OutOfMemoryError:
                 self.pool.push(batch)
                 if not self.back_off():
@@ -98,9 +109,9 @@ class InputSplitSearch(Search):
                 continue
             splits = [("input", int(j), float(v)) for j, v in zip(batch["dim"].tolist(), mid.tolist())]
             left, right = self.tree.add_children(batch["id"].cpu(), splits)
-            self.count(int(c_lb.numel()))
-            found = self._settle({"lower": c_lower, "upper": c_upper, "lb": c_lb, "dim": c_dim,
-                                  "id": torch.cat([left, right]).to(c_lb.device)})
+            children["id"] = torch.cat([left, right]).to(c_lower.device)
+            self.count(int(children["lb"].numel()))
+            found = self._settle(children)
             step += 1
             if not found and step % ATTACK_EVERY == 0 and len(self.pool):
                 found = self._attack_worst()
@@ -112,6 +123,12 @@ class InputSplitSearch(Search):
         if stuck:
             return self.outcome("unknown", f"{stuck} boxes too small to split")
         return self.outcome("unsat")
+
+    def _bound_children(self, batch: Batch, lower: torch.Tensor, upper: torch.Tensor) -> Batch:
+        """Bound the children boxes, intersecting their ReLU input bounds with their parents'."""
+        parent = ReluRows(batch["pre_l"].repeat(2, 1), batch["pre_u"].repeat(2, 1)) if "pre_l" in batch else None
+        lb, dim, rows = bound_and_score(self.bounder, lower, upper, parent)
+        return with_rows({"lower": lower, "upper": upper, "lb": lb, "dim": dim}, rows)
 
     def _settle(self, batch: Batch) -> bool:
         """Close proven boxes, test the centres of the others, push what stays open."""
