@@ -42,8 +42,8 @@ def optimise(plan: Plan, boxes: dict[str, Interval], A: torch.Tensor, d: torch.T
     output = plan.graph.output_name
     boxes = {k: Interval(v.lower.detach(), v.upper.detach()) for k, v in boxes.items()}
     params = {k: v.clone().requires_grad_(True) for k, v in alphas.items()}
+    adam = _Adam(list(params.values()), lr)
     best = best_params = None
-    optimiser = torch.optim.Adam(list(params.values()), lr=lr) if params else None
     for step in range(iterations + 1):
         with torch.enable_grad():
             lower = backward_bound(plan, output, A, boxes, params) - d
@@ -56,13 +56,39 @@ def optimise(plan: Plan, boxes: dict[str, Interval], A: torch.Tensor, d: torch.T
             for k, v in params.items():
                 mask = improved.reshape(*improved.shape, *([1] * (v.dim() - 2)))
                 best_params[k] = torch.where(mask, v.detach(), best_params[k])
-        if step == iterations or optimiser is None:
+        if step == iterations or not params:
             break
-        optimiser.zero_grad(set_to_none=True)
-        (-lower[torch.isfinite(value)].sum()).backward()
-        optimiser.step()
+        grads = torch.autograd.grad(-lower[torch.isfinite(value)].sum(), list(params.values()), allow_unused=True)
         with torch.no_grad():
+            adam.step(grads)
             for node_name, v in params.items():
                 low, high = plan.graph.node(node_name).op.alpha_range
                 v.clamp_(low, high)
     return best, best_params
+
+
+class _Adam:
+    """Adam (Kingma & Ba, 2015) minimising over a list of tensors, updated in place.
+
+    Written out because constructing torch.optim.Adam the first time in a process imports
+    torch._dynamo, which takes seconds: too much for a command-line call or a fresh worker.
+    """
+
+    def __init__(self, params: list[torch.Tensor], lr: float, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8):
+        self.params, self.lr, self.betas, self.eps = params, lr, betas, eps
+        self.m = [torch.zeros_like(p) for p in params]
+        self.v = [torch.zeros_like(p) for p in params]
+        self.t = 0
+
+    def step(self, grads: tuple[torch.Tensor | None, ...]) -> None:
+        self.t += 1
+        b1, b2 = self.betas
+        for p, g, m, v in zip(self.params, grads, self.m, self.v):
+            if g is None:
+                continue
+            m.mul_(b1).add_(g, alpha=1 - b1)
+            v.mul_(b2).addcmul_(g, g, value=1 - b2)
+            m_hat = m / (1 - b1 ** self.t)
+            v_hat = v / (1 - b2 ** self.t)
+            p.sub_(self.lr * m_hat / (v_hat.sqrt() + self.eps))

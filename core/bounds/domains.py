@@ -59,7 +59,7 @@ def empty_domains(box: Interval) -> torch.Tensor:
 class BoundOptions(BaseModel):
     """How to bound; the defaults suit branch and bound."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     intermediate: Literal["crown", "ibp"] = Field(
         "crown", description="bounds on pre-activation nodes: CROWN (tight) or IBP (cheap)")
