@@ -6,6 +6,8 @@ region is refuted; otherwise `timeout` (budget spent) or `unknown`.
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 
 from core.attack.pgd import pgd
@@ -14,6 +16,8 @@ from core.bab.budget import Budget, Stop
 from core.bab.choose import make_search
 from core.bab.outcome import Outcome
 from core.config import VerifyConfig
+from core.model.operator import Affine
+from core.model.ops.relu import Relu
 from core.result import ProgressCallback, Verdict, VerifyResult
 from core.spec.property import Property
 from core.verifier.confirm import CounterexampleFinder
@@ -24,8 +28,6 @@ ROUNDING_MARGIN = {torch.float32: 1e-5, torch.float64: 1e-9}
 
 
 def _weights(graph) -> int:
-    import dataclasses
-
     total = 0
     for node in graph.nodes:
         for f in dataclasses.fields(node.op):
@@ -36,9 +38,8 @@ def _weights(graph) -> int:
 
 
 def _only_relu(graph) -> bool:
-    from core.model.operator import Activation
-
-    return all(type(n.op).__name__ == "Relu" for n in graph.nodes if isinstance(n.op, Activation))
+    """Every nonlinear node is a ReLU (what ReLU splitting can handle)."""
+    return all(isinstance(n.op, Relu) for n in graph.nodes if not isinstance(n.op, Affine))
 
 
 class Run:
