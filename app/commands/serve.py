@@ -8,6 +8,34 @@ from pathlib import Path
 
 import typer
 
+# How often the embedded worker is checked, and restarted if it died.
+WORKER_CHECK_S = 2.0
+
+
+class EmbeddedWorker:
+    """`python -m worker` as a child process, restarted whenever it exits."""
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen | None = None
+        self.restarts = 0
+
+    def ensure_running(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            return
+        if self.process is not None:
+            self.restarts += 1
+            typer.echo(f"worker exited with {self.process.returncode}; starting another (restart {self.restarts})", err=True)
+        self.process = subprocess.Popen([sys.executable, "-m", "worker", "--queues", "gpu,cpu"])
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()  # Celery's warm shutdown: the running job may finish
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()  # its job is re-queued by the reaper after the next start
+
 
 def serve(
     data_dir: Path = typer.Option(None, "--data-dir", help="where the database, broker and artifacts live "
@@ -21,6 +49,7 @@ def serve(
 
     from app.bootstrap import ensure_owner_token, prepare, settings_for
     from app.main import create_app
+    from app.periodic import Ticker
     from worker.celery_app import declare_queues, make_celery
 
     settings = settings_for(data_dir)
@@ -28,20 +57,19 @@ def serve(
     secret = ensure_owner_token(settings)
     if secret is not None:
         typer.echo(f"owner token (shown once, also in {settings.token_file}): {secret}")
-    process = None
+    embedded, supervisor = EmbeddedWorker(), None
     if worker:
         declare_queues(make_celery(settings))
-        process = subprocess.Popen([sys.executable, "-m", "worker", "--queues", "gpu,cpu"])
+        embedded.ensure_running()
+        supervisor = Ticker(WORKER_CHECK_S, embedded.ensure_running, "worker-supervisor")
+        supervisor.start()
     try:
         typer.echo(f"certbound API on http://{host}:{port}/docs (data in {settings.data_dir})")
         uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
     finally:
-        if process is not None:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        if supervisor is not None:
+            supervisor.stop()
+        embedded.stop()
 
 
 def register(cli: typer.Typer) -> None:

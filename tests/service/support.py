@@ -223,6 +223,19 @@ class ServeProcess:
                 raise TimeoutError(f"serve not ready after {timeout} s:\n{self.log.read_text()[-3000:]}")
             time.sleep(0.3)
 
+    def worker_pids(self) -> list[int]:
+        """The embedded worker's main process (a direct child running `-m worker`)."""
+        found = []
+        for status in Path("/proc").glob("[0-9]*/status"):
+            try:
+                fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+                command = (status.parent / "cmdline").read_text()
+            except OSError:
+                continue  # it exited while we looked
+            if int(fields["PPid"]) == self.process.pid and "-m\0worker" in command:
+                found.append(int(status.parent.name))
+        return found
+
     def printed_token(self) -> str:
         return next(line.rsplit(" ", 1)[1] for line in self.log.read_text().splitlines() if line.startswith("owner token"))
 

@@ -3,6 +3,8 @@ and broker), driven over HTTP with the token it prints, solving shared benchmark
 
 from __future__ import annotations
 
+import os
+import signal
 import stat
 import time
 
@@ -43,3 +45,15 @@ def test_serve_solves_benchmark_instances_end_to_end(served, benchmarks_dir):
                 time.sleep(0.5)
             assert (job["status"], job["verdict"]) == ("succeeded", expected), job
             assert client.get(f"/jobs/{job_id}/certificate").status_code == 200
+
+
+@pytest.mark.slow
+def test_serve_restarts_a_worker_that_died(served):
+    first = served.worker_pids()
+    assert len(first) == 1
+    os.kill(first[0], signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while not ((pids := served.worker_pids()) and pids != first):
+        assert time.monotonic() < deadline, served.log.read_text()[-2000:]
+        time.sleep(0.2)
+    assert "starting another (restart 1)" in served.log.read_text()
