@@ -7,6 +7,7 @@ kinds of activation. There are no per-benchmark configuration files.
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,6 +16,16 @@ from pydantic import BaseModel, ConfigDict, Field
 INPUT_SPLIT_MAX_DIM = 16
 # Restarts x weights that one attack may cost by default.
 ATTACK_WEIGHT_BUDGET = 20_000_000
+
+
+def available_mb(device: str) -> float:
+    """Free memory on `device` ("cpu" or "cuda") in MiB."""
+    if device == "cuda":
+        import torch
+
+        if torch.cuda.is_available():
+            return torch.cuda.mem_get_info()[0] / 2**20
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 class VerifyConfig(BaseModel):
@@ -38,7 +49,9 @@ class VerifyConfig(BaseModel):
     attack_steps: int = Field(50, ge=1, description="PGD steps per restart.")
     alpha_iterations: int = Field(20, ge=0, description="Optimisation steps of α (and β) per bound call.")
     batch_size: int | None = Field(None, ge=1, description="Domains bounded per step; None adapts it.")
-    memory_cap_mb: float | None = Field(None, gt=0, description="Cap on the domain pool's tensor memory.")
+    memory_cap_mb: float | None = Field(
+        None, gt=0, description="Cap on the domain pool's tensor memory; None: a quarter of the memory "
+        "available on the device when the run starts. Past it the search ends with `unknown`.")
     threads: int | None = Field(
         None, ge=1, description="CPU threads for the run (restored afterwards); None leaves torch's setting. "
         "On a shared machine one thread is often faster than two.")
@@ -54,6 +67,8 @@ class VerifyConfig(BaseModel):
         if self.dtype == "auto":
             cpu = changes.get("device", self.device) == "cpu"
             changes["dtype"] = "float64" if cpu and n_weights < 1_000_000 else "float32"
+        if self.memory_cap_mb is None:
+            changes["memory_cap_mb"] = available_mb(str(changes.get("device", self.device))) / 4
         if self.attack_restarts is None:
             changes["attack_restarts"] = int(min(1000, max(16, ATTACK_WEIGHT_BUDGET // max(n_weights, 1))))
         if self.branching == "auto":

@@ -21,3 +21,9 @@ def test_auto_picks_input_splitting_for_few_inputs_and_relu_splitting_for_images
 def test_explicit_choices_survive_resolution():
     cfg = VerifyConfig(device="cpu", dtype="float32", branching="relu").resolve(5, True, True, 10)
     assert (cfg.device, cfg.dtype, cfg.branching) == ("cpu", "float32", "relu")
+
+
+def test_the_pool_memory_cap_defaults_to_a_quarter_of_free_memory():
+    cap = VerifyConfig().resolve(5, True, False, 100).memory_cap_mb
+    assert 0 < cap < 2**30
+    assert VerifyConfig(memory_cap_mb=64).resolve(5, True, False, 100).memory_cap_mb == 64
