@@ -81,3 +81,9 @@ def test_a_property_of_the_wrong_size_is_an_error_naming_the_sizes(benchmarks_di
     result = verify(network, mnist_prop)
     assert result.verdict == Verdict.ERROR
     assert "784 inputs" in result.message and "takes 5" in result.message
+
+
+def test_a_search_past_its_memory_cap_ends_unknown_saying_so(hard_instance):
+    result = verify(*hard_instance, VerifyConfig(timeout_s=60, threads=1, memory_cap_mb=0.01))
+    assert result.verdict == Verdict.UNKNOWN
+    assert "memory cap reached" in result.message
