@@ -45,7 +45,7 @@ INSTANCES = [
 
 def from_verifier(net: Path, prop_path: Path) -> str:
     """Verify, turn the verifier's proof trees into a certificate, check it."""
-    from core.certificate import CertificateBuilder, property_digest
+    from core.certificate import certificate_from_proofs, property_digest
     from core.config import VerifyConfig
     from core.model import load_network
     from core.model.ops.relu import Relu
@@ -58,17 +58,8 @@ def from_verifier(net: Path, prop_path: Path) -> str:
     if result.verdict.value != "unsat":
         return f"verifier {verify_s:.2f}s {result.verdict.value}"
     relus = [n.name for n in network.graph.nodes if isinstance(n.op, Relu)]
-    builder = CertificateBuilder(network.sha256, property_digest(prop), relus, {"name": "core.verifier"})
-    for proof in result.certificate["targets"]:
-        target = builder.target(proof["region"], proof["disjunct"])
-        tree = proof.get("tree")
-        if tree is None:
-            target.close(0)
-            continue
-        target.add_tree(tree["parent"], tree["branch"], tree["splits"])
-        for leaf in tree["leaves"]:
-            target.close(leaf["node"])
-    certificate = builder.finish()
+    certificate = certificate_from_proofs(network.sha256, property_digest(prop), relus,
+                                          result.certificate["targets"], {"name": "core.verifier"})
     checked = check(network.onnx_bytes, prop, certificate)
     return (f"verifier {verify_s:.2f}s unsat, {len(certificate.to_bytes())} bytes, check {checked.time_s:.3f}s "
             f"({checked.time_s / verify_s:.1%}): {checked}")

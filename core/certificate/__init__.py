@@ -4,7 +4,11 @@
 float64 NumPy with no torch and no code of the bounding engine.
 """
 
-from core.certificate.builder import CertificateBuilder as CertificateBuilder, TargetBuilder as TargetBuilder
+from core.certificate.builder import (
+    CertificateBuilder as CertificateBuilder,
+    TargetBuilder as TargetBuilder,
+    certificate_from_proofs as certificate_from_proofs,
+)
 from core.certificate.check import CheckResult as CheckResult, check as check
 from core.certificate.format import (
     Certificate as Certificate,

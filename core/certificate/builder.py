@@ -119,3 +119,22 @@ class CertificateBuilder:
     def finish(self) -> Certificate:
         return Certificate(self.network_sha256, self.property_sha256, self.relu_layers,
                            [t.proof() for t in self.targets], dict(self.producer))
+
+
+def certificate_from_proofs(network_sha256: str, property_sha256: str, relu_layers: list[str],
+                            proofs: list[dict], producer: dict | None = None) -> Certificate:
+    """A certificate from the verifier's proof records (`VerifyResult.certificate["targets"]`):
+    each has "region", "disjunct" and, when branch and bound closed it, "tree" (a
+    `ProofTree.to_dict()`); otherwise the root was closed by a bound. Leaves get default
+    parameters; leaves closed with optimised α/β need `TargetBuilder.close` with them."""
+    builder = CertificateBuilder(network_sha256, property_sha256, relu_layers, producer)
+    for proof in proofs:
+        target = builder.target(int(proof["region"]), int(proof["disjunct"]))
+        tree = proof.get("tree")
+        if tree is None:
+            target.close(0)
+            continue
+        target.add_tree(tree["parent"], tree["branch"], {int(k): tuple(v) for k, v in tree["splits"].items()})
+        for leaf in tree["leaves"]:
+            target.close(int(leaf["node"]))
+    return builder.finish()

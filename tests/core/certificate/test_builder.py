@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from core.bab.tree import ProofTree
-from core.certificate import CertificateBuilder, check, network_digest, property_digest
+from core.certificate import CertificateBuilder, certificate_from_proofs, check, network_digest, property_digest
 from tests.core.certificate.nets import onnx_bytes, one_row_property, random_layers
 
 
@@ -32,6 +32,21 @@ def test_a_proof_tree_handed_over_whole_checks():
     assert certificate.targets[0].split_kind.tolist() == [0, 1]
     assert certificate.targets[0].alpha["relu0"].dtype == np.float32
     assert check(data, prop, certificate).valid
+
+
+def test_the_verifiers_proof_records_become_a_certificate():
+    data, prop = _instance()
+    tree = ProofTree("relu")
+    left, right = tree.add_children(torch.tensor([0]), [("relu", "relu0", 1)])
+    tree.add_children(left, [("input", 0, -0.5)])
+    tree.close(torch.tensor([2, 3, 4]), torch.tensor([1.0, 1.0, 1.0]))
+    proofs = [{"region": 0, "disjunct": 0, "closed_by": "bab", "tree": tree.to_dict()}]
+    certificate = certificate_from_proofs(network_digest(data), property_digest(prop), ["relu0"], proofs)
+    assert certificate.targets[0].leaf_node.tolist() == [2, 3, 4]
+    assert check(data, prop, certificate).valid
+    root_only = certificate_from_proofs(network_digest(data), property_digest(prop), ["relu0"],
+                                        [{"region": 0, "disjunct": 0, "closed_by": "crown", "lower_bound": 1.0}])
+    assert root_only.targets[0].n_nodes == 1 and check(data, prop, root_only).valid
 
 
 def test_mistakes_are_named():
