@@ -94,19 +94,18 @@ def backward(steps: list[Step], boxes: list[tuple[np.ndarray, np.ndarray]], lam:
         step, (lo, hi) = steps[i], boxes[i]
         radius = np.maximum(np.abs(lo), np.abs(hi))[:, None, :]
         if isinstance(step, Linear):
-            n = step.W.shape[0]
-            added = lam @ step.b
+            added = dot(lam, step.b)
             # sum_in (|lam| @ |W|)_in * radius_in, regrouped as |lam| · (|W| @ radius): no second big product
             scale = radius[:, 0, :] @ np.abs(step.W).T + np.abs(step.b)
-            err += gamma(n) * (np.abs(lam) * scale[:, None, :]).sum(-1)
+            err += gamma(step.W.shape[0]) * dot(np.abs(lam), scale[:, None, :])
             lam = lam @ step.W
         elif isinstance(step, Bias):
-            added = lam @ step.b
-            err += gamma(len(step.b)) * (np.abs(lam) @ np.abs(step.b))
+            added = dot(lam, step.b)
+            err += gamma(len(step.b)) * dot(np.abs(lam), np.abs(step.b))
         elif isinstance(step, Scale):
             added = 0.0
             lam = lam / step.s if step.divide else lam * step.s
-            err += 2 * U * (np.abs(lam) * radius).sum(-1)
+            err += 2 * U * dot(np.abs(lam), radius)
         elif isinstance(step, Permute):
             added = 0.0
             moved = np.zeros(lam.shape[:2] + (len(step.index),))
@@ -115,19 +114,25 @@ def backward(steps: list[Step], boxes: list[tuple[np.ndarray, np.ndarray]], lam:
         else:
             lw, uw, ub = relax[i]
             b = beta.get(i)
-            positive = lam >= 0
-            slope = np.where(positive, lw, uw)
-            terms = np.where(positive, 0.0, lam * ub)
-            added = terms.sum(-1)
-            err += gamma(lam.shape[2]) * np.abs(terms).sum(-1)
-            scaled = lam * slope
-            weight = np.abs(scaled) if b is None else np.abs(scaled) + np.abs(b)
-            lam = scaled if b is None else scaled - b * sign_of(lo, hi)[:, None, :]
-            err += 3 * U * (weight * radius).sum(-1)
+            up_part, down_part = np.maximum(lam, 0.0), np.minimum(lam, 0.0)
+            added = dot(down_part, ub)  # ub >= 0, so |terms| sums to |added|
+            err += gamma(lam.shape[2]) * np.abs(added)
+            scaled = up_part * lw + down_part * uw  # one of the two products is 0: one rounding
+            err += 3 * U * dot(np.abs(scaled), radius)
+            if b is not None:
+                lam = scaled - b * sign_of(lo, hi)[:, None, :]
+                err += 3 * U * dot(np.abs(b), radius)
+            else:
+                lam = scaled
         const = const + added
         const_mag = const_mag + np.abs(added)
     lo, hi = boxes[0]
     radius = np.maximum(np.abs(lo), np.abs(hi))[:, None, :]
-    value = const + np.minimum(lam * lo[:, None, :], lam * hi[:, None, :]).sum(-1)
-    err += gamma(lam.shape[2] + 1) * (np.abs(lam) * radius).sum(-1) + gamma(start + 2) * (const_mag + np.abs(value))
+    value = const + dot(np.maximum(lam, 0.0), lo[:, None, :]) + dot(np.minimum(lam, 0.0), hi[:, None, :])
+    err += gamma(lam.shape[2] + 1) * dot(np.abs(lam), radius) + gamma(start + 2) * (const_mag + np.abs(value))
     return value - (err * (1 + 1e-6) + TINY * (start + 1))
+
+
+def dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """sum over the last axis of a * b, broadcasting the others (without the product's temporary)."""
+    return np.einsum("...n,...n->...", a, b)
