@@ -53,29 +53,45 @@ def backward_bound(plan: Plan, target: str, A: torch.Tensor, boxes: dict[str, In
     return result
 
 
-def bound_tensor(plan: Plan, target: str, boxes: dict[str, Interval], shape: torch.Size,
-                 spec_chunk: int) -> Interval:
-    """Elementwise CROWN lower and upper bounds on `target` ([B, *shape] = `shape`), `spec_chunk` rows at a time."""
+def bound_tensor(plan: Plan, target: str, boxes: dict[str, Interval], shape: torch.Size, spec_chunk: int,
+                 neurons: torch.Tensor | None = None, fallback: Interval | None = None) -> Interval:
+    """Elementwise CROWN lower and upper bounds on `target` ([B, *shape] = `shape`), `spec_chunk`
+    rows at a time; only the flat indices `neurons` when given, the others taken from `fallback`."""
     batch, n = shape[0], plan.numel[target]
     like = boxes[plan.graph.input_name].lower
+    index = torch.arange(n, device=like.device) if neurons is None else neurons
+    k = index.numel()
     parts = []
-    for start in range(0, 2 * n, spec_chunk):
-        # rows r < n ask for the lower bound of neuron r, rows n + r for the lower bound of its negation
-        rows = torch.arange(start, min(start + spec_chunk, 2 * n), device=like.device)
+    for start in range(0, 2 * k, spec_chunk):
+        # rows r < k ask for the lower bound of neuron index[r], rows k + r for that of its negation
+        rows = torch.arange(start, min(start + spec_chunk, 2 * k), device=like.device)
         chunk = torch.zeros(rows.shape[0], n, dtype=like.dtype, device=like.device)
-        chunk[torch.arange(rows.shape[0], device=like.device), rows % n] = (rows < n).to(like.dtype) * 2 - 1
+        chunk[torch.arange(rows.shape[0], device=like.device), index[rows % k]] = (rows < k).to(like.dtype) * 2 - 1
         A = chunk.reshape(chunk.shape[0], 1, *shape[1:]).expand(chunk.shape[0], batch, *shape[1:])
         parts.append(backward_bound(plan, target, A, boxes))
-    both = torch.cat(parts).T  # [B, 2n]
-    return Interval(both[:, :n].reshape(shape), -both[:, n:].reshape(shape))
+    both = torch.cat(parts).T  # [B, 2k]
+    if neurons is None:
+        return Interval(both[:, :n].reshape(shape), -both[:, n:].reshape(shape))
+    lower, upper = fallback.lower.flatten(1).clone(), fallback.upper.flatten(1).clone()
+    lower[:, index], upper[:, index] = both[:, :k], -both[:, k:]
+    return Interval(lower.reshape(shape), upper.reshape(shape))
 
 
 def crown_refiner(plan: Plan, budget: int) -> Refine:
-    """An `interval_pass` refinement that bounds each nonlinear node's input by CROWN."""
+    """An `interval_pass` refinement that bounds each nonlinear node's input by CROWN.
+
+    Inputs read only by ReLU / LeakyReLU skip the neurons that the interval box already
+    shows stable in every domain: their relaxation is exact whatever the bounds.
+    """
 
     def refine(name: str, boxes: dict[str, Interval], box: Interval) -> Interval:
         rows = rows_per_pass(plan, name, box.lower.shape[0], box.lower.element_size(), budget)
-        return bound_tensor(plan, name, boxes, box.lower.shape, rows)
+        if name not in plan.hinge_inputs:
+            return bound_tensor(plan, name, boxes, box.lower.shape, rows)
+        unstable = ((box.lower < 0) & (box.upper > 0)).flatten(1).any(0).nonzero().squeeze(1)
+        if unstable.numel() == 0:
+            return box
+        return bound_tensor(plan, name, boxes, box.lower.shape, rows, unstable, box)
 
     return refine
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from core.model.ir import Graph, Node
 from core.model.operator import Activation, Affine
+from core.model.ops.leaky_relu import LeakyRelu
+from core.model.ops.relu import Relu
 
 
 @dataclass(frozen=True)
@@ -16,13 +18,15 @@ class Plan:
 
     `nonlinear` are the nodes that need bounds on their input (everything not `Affine`),
     in topological order; `walk[t]` lists, in reverse topological order, the nodes a
-    backward pass from tensor `t` must visit (t's ancestors, t included).
+    backward pass from tensor `t` must visit (t's ancestors, t included); `hinge_inputs`
+    are the tensors read by ReLU / LeakyReLU nodes and no other nonlinear node.
     """
 
     graph: Graph
     nonlinear: tuple[Node, ...]
     walk: dict[str, tuple[Node, ...]]
     numel: dict[str, int]
+    hinge_inputs: frozenset[str]
 
     @property
     def activations(self) -> tuple[Node, ...]:
@@ -56,7 +60,8 @@ def _build(graph: Graph) -> Plan:
         walk[t] = tuple(graph.node(n) for n in names)
     numel = {graph.input_name: math.prod(graph.input_shape)}
     numel.update({n.name: math.prod(n.shape) for n in graph.nodes})
-    return Plan(graph, tuple(nonlinear), walk, numel)
+    hinge = {n.inputs[0] for n in nonlinear} - {n.inputs[0] for n in nonlinear if not isinstance(n.op, (Relu, LeakyRelu))}
+    return Plan(graph, tuple(nonlinear), walk, numel, frozenset(hinge))
 
 
 # The last few graphs' plans. Graphs are unhashable dataclasses, so the cache is keyed by
