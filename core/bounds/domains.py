@@ -26,6 +26,8 @@ class Domains:
             raise ValueError(f"domain lower {tuple(self.lower.shape)} and upper {tuple(self.upper.shape)} differ in shape")
         if torch.any(self.lower > self.upper):
             raise ValueError("domain box has lower > upper in some coordinate")
+        if torch.isnan(self.lower).any() or torch.isnan(self.upper).any():
+            raise ValueError("domain box has NaN bounds")
         for name, split in self.splits.items():
             if split.shape[0] != self.lower.shape[0]:
                 raise ValueError(f"splits for {name!r} have batch {split.shape[0]}, domains have {self.lower.shape[0]}")

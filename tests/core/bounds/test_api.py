@@ -121,5 +121,7 @@ def test_bad_arguments_are_named(graph, args, message):
 def test_bad_domains_are_named(graph):
     with pytest.raises(ValueError, match="lower > upper"):
         Domains(torch.ones(1, 3), torch.zeros(1, 3))
+    with pytest.raises(ValueError, match="NaN"):
+        Domains(torch.full((1, 3), float("nan")), torch.ones(1, 3))
     with pytest.raises(ValueError, match="inputs each"):
         bound(graph, Domains(torch.zeros(1, 4), torch.ones(1, 4)), C, D)
