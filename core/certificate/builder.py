@@ -34,7 +34,7 @@ class TargetBuilder:
         self._layer = {name: i for i, name in enumerate(relu_layers)}
         self.parent, self.side = [-1], [0]
         self.splits: list[tuple[int, int, int, int, float]] = []
-        self.leaves: dict[int, tuple[dict, dict, np.ndarray | None]] = {}
+        self.leaves: dict[int, tuple[dict, dict, np.ndarray | None, dict]] = {}
 
     def split(self, node: int, what: tuple) -> tuple[int, int]:
         """Split `node` on ("input", dim, cut) (children x[dim] <= cut, >= cut) or ("relu",
@@ -67,17 +67,20 @@ class TargetBuilder:
                                 int(second if kind == "relu" else first), layer,
                                 float("nan") if kind == "relu" else float(second)))
 
-    def close(self, node: int, alpha: dict | None = None, beta: dict | None = None, rows=None) -> None:
+    def close(self, node: int, alpha: dict | None = None, beta: dict | None = None, rows=None,
+              pre: dict | None = None) -> None:
         """Close leaf `node`. `alpha[name]` / `beta[name]` [k, *shape]: the final bound's lower
         slopes and split multipliers per ReLU layer (absent: adaptive slopes, β = 0);
-        `rows` [k, r]: weights combining the disjunct's r constraints (absent: each row alone)."""
+        `rows` [k, r]: weights combining the disjunct's r constraints (absent: each row alone);
+        `pre[name]` = (lower, upper) [*shape]: the pre-activation bounds the bound used."""
         flat = lambda d: {k: _array(v).reshape(_array(v).shape[0], -1) for k, v in (d or {}).items()}  # noqa: E731
-        self.leaves[int(node)] = (flat(alpha), flat(beta), None if rows is None else _array(rows))
+        bounds = {k: np.stack([_array(lo).reshape(-1), _array(hi).reshape(-1)]) for k, (lo, hi) in (pre or {}).items()}
+        self.leaves[int(node)] = (flat(alpha), flat(beta), None if rows is None else _array(rows), bounds)
 
     def proof(self) -> TargetProof:
         order = sorted(self.leaves)
-        ks = {v.shape[0] for a, b, _ in self.leaves.values() for v in (*a.values(), *b.values())}
-        ks |= {rows.shape[0] for _, _, rows in self.leaves.values() if rows is not None}
+        ks = {v.shape[0] for a, b, _, _ in self.leaves.values() for v in (*a.values(), *b.values())}
+        ks |= {rows.shape[0] for _, _, rows, _ in self.leaves.values() if rows is not None}
         if len(ks) > 1:
             raise ValueError(f"leaves of region {self.region} disjunct {self.disjunct} use different row counts {ks}")
         splits = np.array([s[:4] for s in self.splits], dtype=np.int64).reshape(-1, 4)
@@ -91,6 +94,9 @@ class TargetBuilder:
                 store[name] = _stack([self.leaves[i][slot].get(name) for i in order])
         if any(leaf[2] is not None for leaf in self.leaves.values()):
             proof.rows = _stack([self.leaves[i][2] for i in order])
+        for name in sorted({n for leaf in self.leaves.values() for n in leaf[3]}):
+            both = _stack([self.leaves[i][3].get(name) for i in order])
+            proof.pre_lower[name], proof.pre_upper[name] = both[:, 0], both[:, 1]
         return proof
 
 

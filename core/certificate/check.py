@@ -102,22 +102,23 @@ def _check_target(chain: Chain, prop: Property, relu_layers: list[str], target: 
     parent = np.asarray(target.parent, np.int64)
     widest = max(chain.sizes + [len(conjunction.d)])
     chunk = max(1, WORK_ELEMENTS // (2 * widest * widest))
-    level, previous = np.array([0]), None
+    level = np.array([0])
+    row_of = np.full(target.n_nodes, -1)  # a node's row in its level's arrays
+    above: dict[int, tuple[np.ndarray, np.ndarray]] | None = None  # the previous level's ReLU boxes
     while len(level):
-        kept: dict[int, list] = {}
+        row_of[level] = np.arange(len(level))
+        parts: dict[int, list] = {}
         for start in range(0, len(level), chunk):
             nodes = level[start:start + chunk]
-            inherited = None if previous is None else \
-                {i: (lo[previous[1][parent[nodes]]], hi[previous[1][parent[nodes]]]) for i, (lo, hi) in previous[0].items()}
-            net = _root_boxes(chain, _rows(domains, nodes), shared) if previous is None else \
-                network_boxes(chain, _rows(domains, nodes), inherited)
+            if above is None:
+                net = _root_boxes(chain, _rows(domains, nodes), shared)
+            else:
+                rows = row_of[parent[nodes]]
+                net = network_boxes(chain, _rows(domains, nodes), {i: (lo[rows], hi[rows]) for i, (lo, hi) in above.items()})
             for i in net.relax:
-                kept.setdefault(i, []).append(net.boxes[i])
+                parts.setdefault(i, []).append(net.boxes[i])
             _check_leaves(chain, target, conjunction, net, nodes, leaf_row, params)
-        index = np.full(target.n_nodes, -1)
-        index[level] = np.arange(len(level))
-        previous = ({i: (np.concatenate([b[0] for b in parts]), np.concatenate([b[1] for b in parts]))
-                     for i, parts in kept.items()}, index)
+        above = {i: (np.concatenate([p[0] for p in ps]), np.concatenate([p[1] for p in ps])) for i, ps in parts.items()}
         level = np.flatnonzero(np.isin(parent, level))
     return target.n_leaves
 
@@ -157,6 +158,11 @@ def _parameters(target: TargetProof, conjunction: Conjunction, sizes: dict[str, 
             if name not in sizes or value.shape != (L, rows.shape[1], sizes[name]):
                 raise Invalid(f"{kind} for {name!r} has shape {value.shape}, expected "
                               f"[{L}, {rows.shape[1]}, {sizes.get(name, '?')}]")
+            out[f"{kind}:{name}"] = np.asarray(value, np.float64)
+    for kind, tensors in (("pre_lower", target.pre_lower), ("pre_upper", target.pre_upper)):
+        for name, value in tensors.items():
+            if name not in sizes or value.shape != (L, sizes[name]):
+                raise Invalid(f"{kind} for {name!r} has shape {value.shape}, expected [{L}, {sizes.get(name, '?')}]")
             out[f"{kind}:{name}"] = np.asarray(value, np.float64)
     return out
 

@@ -38,6 +38,9 @@ class TargetProof:
     of the final bound, `rows` [L, k, r] nonnegative weights combining the disjunct's r
     constraints into k bounds (NaN entries mean the defaults: adaptive slope, β = 0, rows =
     identity).
+    `pre_lower[name]` / `pre_upper[name]` [L, size]: the pre-activation bounds the
+    verifier used at the leaf (optional; NaN = none): the checker bounds with the hull of
+    these and its own proven bounds, which is sound whatever they say.
     """
 
     region: int
@@ -53,6 +56,8 @@ class TargetProof:
     alpha: dict[str, np.ndarray] = field(default_factory=dict)
     beta: dict[str, np.ndarray] = field(default_factory=dict)
     rows: np.ndarray | None = None
+    pre_lower: dict[str, np.ndarray] = field(default_factory=dict)
+    pre_upper: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def n_nodes(self) -> int:
@@ -66,6 +71,8 @@ class TargetProof:
         out = {name: getattr(self, name) for name in _TREE_ARRAYS}
         out.update({f"alpha/{k}": v for k, v in self.alpha.items()})
         out.update({f"beta/{k}": v for k, v in self.beta.items()})
+        out.update({f"pre_lower/{k}": v for k, v in self.pre_lower.items()})
+        out.update({f"pre_upper/{k}": v for k, v in self.pre_upper.items()})
         if self.rows is not None:
             out["rows"] = self.rows
         return out
@@ -101,6 +108,7 @@ class Certificate:
         for i, target in enumerate(self.targets):
             targets.append({"region": target.region, "disjunct": target.disjunct, "nodes": target.n_nodes,
                             "leaves": target.n_leaves, "alpha": sorted(target.alpha), "beta": sorted(target.beta),
+                            "pre": sorted(target.pre_lower),
                             "rows": target.rows is not None})
             arrays.update({f"t{i}/{k}": v for k, v in target.arrays().items()})
         manifest = {"format": FORMAT, "version": VERSION, "network_sha256": self.network_sha256,
@@ -142,7 +150,10 @@ def _target_from(i: int, entry: dict, arrays: dict[str, np.ndarray]) -> TargetPr
     alpha = {name: arrays[f"{prefix}alpha/{name}"] for name in entry["alpha"]}
     beta = {name: arrays[f"{prefix}beta/{name}"] for name in entry["beta"]}
     rows = arrays[prefix + "rows"] if entry["rows"] else None
-    return TargetProof(int(entry["region"]), int(entry["disjunct"]), alpha=alpha, beta=beta, rows=rows, **tree)
+    pre = entry.get("pre", [])
+    return TargetProof(int(entry["region"]), int(entry["disjunct"]), alpha=alpha, beta=beta, rows=rows,
+                       pre_lower={name: arrays[f"{prefix}pre_lower/{name}"] for name in pre},
+                       pre_upper={name: arrays[f"{prefix}pre_upper/{name}"] for name in pre}, **tree)
 
 
 def network_digest(onnx_bytes: bytes) -> str:

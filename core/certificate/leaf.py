@@ -54,15 +54,22 @@ def network_boxes(chain: Chain, domains: Domains, inherited: dict[int, tuple] | 
 def leaf_lower_bounds(chain: Chain, conjunction: Conjunction, net: NetworkBoxes,
                       params: dict[str, np.ndarray]) -> np.ndarray:
     """[L] sound lower bounds of the leaves' best row combination of (C y - d), or of a
-    single row over the output box (+inf for empty leaves). `params`: "rows" [L, k, r] and
-    optional "alpha:<relu>" / "beta:<relu>" [L, k, size]; NaN means the default."""
+    single row over the output box (+inf for empty leaves). `params`: "rows" [L, k, r],
+    optional "alpha:<relu>" / "beta:<relu>" [L, k, size] (NaN means the default) and
+    "pre_lower:<relu>" / "pre_upper:<relu>" [L, size], bounds widened to their hull with
+    the proven ones (NaN keeps the proven end)."""
     spec = Linear(np.asarray(conjunction.C, np.float64), -np.asarray(conjunction.d, np.float64))
     steps = chain.steps + [spec]
-    boxes = net.boxes + [net.output]
+    boxes = list(net.boxes) + [net.output]
     final, beta = {}, {}
     for i, step in enumerate(chain.steps):
         if isinstance(step, Relu):
             lo, hi = net.boxes[i]
+            if f"pre_lower:{step.name}" in params:
+                # the hull of a proven box and anything else still contains every reachable value
+                lo = np.fmin(lo, params[f"pre_lower:{step.name}"])
+                hi = np.fmax(hi, params[f"pre_upper:{step.name}"])
+                boxes[i] = (lo, hi)
             final[i] = relu_lines(lo[:, None, :], hi[:, None, :], params.get(f"alpha:{step.name}"))
             if f"beta:{step.name}" in params:
                 b = params[f"beta:{step.name}"]

@@ -14,8 +14,11 @@ import torch
 from scipy.optimize import linprog
 
 from core.bounds import BoundOptions, Domains, bound
+from core.bounds.crown import backward_bound, spec_coefficients
+from core.bounds.plan import plan_for
 from core.certificate import Certificate, CertificateBuilder, property_digest
 from core.model import load_network
+from core.model.ir import Interval
 from core.model.ops.relu import Relu
 
 MARGIN = 1e-7
@@ -30,7 +33,9 @@ def relu_sizes(graph) -> dict[str, int]:
 
 
 def produce(onnx_bytes: bytes, prop, branching: str = "input", max_domains: int = 4000) -> Certificate:
-    """A certificate for `prop` (raises GaveUp when `max_domains` per target do not suffice)."""
+    """A certificate for `prop` by "input" or "relu" splitting, or "reuse" (input splitting
+    whose children first try their parent's pre-activation bounds); raises GaveUp when
+    `max_domains` per target do not suffice."""
     network = load_network(onnx_bytes)
     graph = network.graph.to("cpu", torch.float64)
     builder = CertificateBuilder(network.sha256, property_digest(prop), list(relu_sizes(graph)),
@@ -41,13 +46,18 @@ def produce(onnx_bytes: bytes, prop, branching: str = "input", max_domains: int 
             C = torch.as_tensor(conjunction.C)[None]
             d = torch.as_tensor(conjunction.d)[None]
             lower, upper = torch.as_tensor(region.box.lower), torch.as_tensor(region.box.upper)
-            search = _input_split if branching == "input" else _relu_split
-            search(graph, target, C, d, lower, upper, max_domains)
+            if branching == "relu":
+                _relu_split(graph, target, C, d, lower, upper, max_domains)
+            else:
+                _input_split(graph, target, C, d, lower, upper, max_domains, reuse=branching == "reuse")
     return builder.finish()
 
 
-def _input_split(graph, target, C, d, lower, upper, max_domains: int) -> None:
-    open_ = [(0, lower, upper)]
+def _input_split(graph, target, C, d, lower, upper, max_domains: int, reuse: bool = False) -> None:
+    """Bisect the widest dimension until CROWN closes each box. With `reuse`, a child is
+    first bounded with its parent's pre-activation bounds (as a verifier's cheap step
+    does), and a leaf closed that way records them as the bounds it used."""
+    open_ = [(0, lower, upper, None)]
     visited = 0
     while open_:
         batch, open_ = open_[:256], open_[256:]
@@ -56,17 +66,29 @@ def _input_split(graph, target, C, d, lower, upper, max_domains: int) -> None:
             raise GaveUp(f"more than {max_domains} boxes")
         lo = torch.stack([b[1] for b in batch]).reshape(len(batch), *graph.input_shape)
         hi = torch.stack([b[2] for b in batch]).reshape(len(batch), *graph.input_shape)
-        lb = bound(graph, Domains(lo, hi), C, d, "crown").lower.amax(dim=1)
-        for (node, l, u), value in zip(batch, lb.tolist()):
-            if value > MARGIN:
+        result = bound(graph, Domains(lo, hi), C, d, "crown")
+        for j, (node, l, u, inherited) in enumerate(batch):
+            if reuse and inherited is not None and _bound_with(graph, l, u, inherited, C, d) > MARGIN:
+                target.close(node, pre={k: (v.lower[0], v.upper[0]) for k, v in inherited.items()})
+                continue
+            if float(result.lower[j].amax()) > MARGIN:
                 target.close(node)
                 continue
+            mine = {k: Interval(v.lower[j:j + 1], v.upper[j:j + 1]) for k, v in result.intermediate.items()}
             dim = int(torch.argmax(u - l))
             cut = float((l[dim] + u[dim]) / 2)
             left, right = target.split(node, ("input", dim, cut))
             lu, rl = u.clone(), l.clone()
             lu[dim], rl[dim] = cut, cut
-            open_ += [(left, l, lu), (right, rl, u)]
+            open_ += [(left, l, lu, mine), (right, rl, u, mine)]
+
+
+def _bound_with(graph, lower, upper, pre: dict[str, Interval], C, d) -> float:
+    """CROWN's bound on the box lower..upper with the given pre-activation bounds kept fixed."""
+    boxes = {graph.input_name: Interval(lower.reshape(1, *graph.input_shape), upper.reshape(1, *graph.input_shape))}
+    boxes.update({graph.node(name).inputs[0]: box for name, box in pre.items()})
+    A = spec_coefficients(C, 1, graph.output_shape)
+    return float((backward_bound(plan_for(graph), graph.output_name, A, boxes).T - d).amax())
 
 
 def _relu_split(graph, target, C, d, lower, upper, max_domains: int) -> None:

@@ -11,7 +11,7 @@ import onnx
 import pytest
 from onnx import numpy_helper
 
-from core.certificate import check, network_digest
+from core.certificate import check, network_digest, property_digest
 from core.spec import load_property
 from tests.core.certificate.nets import one_row_property
 from tests.core.certificate.producer import produce
@@ -122,3 +122,28 @@ def test_every_disjunct_needs_exactly_one_proof(input_split):
     empty = copy.deepcopy(certificate)
     empty.targets = []
     _rejected(data, prop, empty, "region 0 disjunct 0 has no proof")
+
+
+def test_pre_activation_bounds_a_verifier_reused_are_reproduced(input_split):
+    data, prop, _ = input_split
+    certificate = produce(data, prop, "reuse", 20000)
+    target = certificate.targets[0]
+    assert target.pre_lower and np.isfinite(next(iter(target.pre_lower.values()))).any()
+    assert check(data, prop, certificate).valid
+    stripped = copy.deepcopy(certificate)
+    stripped.targets[0].pre_lower, stripped.targets[0].pre_upper = {}, {}
+    _rejected(data, prop, stripped, "not > 0")  # on this instance the reused bounds are what close a leaf
+
+
+def test_claimed_bounds_can_only_widen_what_is_proven(input_split):
+    data, prop, certificate = input_split
+    claimed = copy.deepcopy(certificate)
+    target = claimed.targets[0]
+    for name, size in (("relu0", 8), ("relu1", 8)):
+        # "every neuron is exactly 1": were it believed, the network would be affine and tiny
+        target.pre_lower[name] = np.ones((target.n_leaves, size))
+        target.pre_upper[name] = np.ones((target.n_leaves, size))
+    violated = one_row_property(prop.regions[0].box.lower, prop.regions[0].box.upper,
+                                prop.regions[0].unsafe[0].C[0], float(prop.regions[0].unsafe[0].d[0]) + 0.07)
+    claimed.property_sha256 = property_digest(violated)
+    _rejected(data, violated, claimed, "not > 0")
