@@ -60,6 +60,8 @@ def check(network: bytes | str | Path, prop: Property | bytes | str | Path,
             leaves += _check_target(chain, prop, certificate.relu_layers, target, shared)
     except (Invalid, Unsupported, ValueError, OSError, EOFError) as exc:
         return CheckResult(False, str(exc), time.monotonic() - started, leaves)
+    except (IndexError, KeyError, TypeError) as exc:  # arrays of the wrong shape or type in the file
+        return CheckResult(False, f"malformed certificate: {exc!r}", time.monotonic() - started, leaves)
     return CheckResult(True, "", time.monotonic() - started, leaves)
 
 

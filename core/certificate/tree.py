@@ -41,6 +41,14 @@ def node_domains(target: TargetProof, lower: np.ndarray, upper: np.ndarray, relu
     ids = np.arange(n_nodes)
     if np.any(parent[1:] < 0) or np.any(parent[1:] >= ids[1:]):
         raise Invalid("tree is malformed: every node but the root needs a parent with a smaller id")
+    integral = ("parent", "side", "split_node", "split_kind", "split_index", "split_layer", "leaf_node")
+    wrong = [name for name in integral if not np.issubdtype(np.asarray(getattr(target, name)).dtype, np.integer)]
+    if wrong:
+        raise Invalid(f"tree column {wrong[0]} does not hold integers")
+    columns = [np.asarray(getattr(target, name)) for name in ("split_node", "split_kind", "split_index",
+                                                              "split_layer", "split_cut")]
+    if any(c.ndim != 1 or len(c) != len(columns[0]) for c in columns):
+        raise Invalid("split records are not five columns of one length")
     split_node = np.asarray(target.split_node, dtype=np.int64)
     if len(np.unique(split_node)) != len(split_node) or np.any((split_node < 0) | (split_node >= n_nodes)):
         raise Invalid("split records name a node twice or a node outside the tree")

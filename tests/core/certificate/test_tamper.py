@@ -147,3 +147,13 @@ def test_claimed_bounds_can_only_widen_what_is_proven(input_split):
                                 prop.regions[0].unsafe[0].C[0], float(prop.regions[0].unsafe[0].d[0]) + 0.07)
     claimed.property_sha256 = property_digest(violated)
     _rejected(data, violated, claimed, "not > 0")
+
+
+def test_malformed_arrays_are_reasons_not_crashes(input_split):
+    data, prop, certificate = input_split
+    short = copy.deepcopy(certificate)
+    short.targets[0].split_kind = short.targets[0].split_kind[:-1]
+    _rejected(data, prop, short, "five columns of one length")
+    flat = copy.deepcopy(certificate)
+    flat.targets[0].leaf_node = flat.targets[0].leaf_node.astype(np.float64) + 0.5
+    _rejected(data, prop, flat, "leaf_node does not hold integers")
