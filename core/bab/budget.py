@@ -36,6 +36,7 @@ class Budget:
     domains_visited: int = 0
     domains_open: int = 0
     lower_bound: float | None = None
+    slice_end: float | None = None
     _last_report: float = field(default=float("-inf"), init=False)
     _cancelled: bool = field(default=False, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
@@ -84,6 +85,8 @@ class Budget:
             raise Stop("cancelled")
         if time.monotonic() > self.deadline:
             raise Stop("timeout")
+        if self.slice_end is not None and time.monotonic() > self.slice_end:
+            raise Stop("slice")
 
     def _send(self) -> None:
         with self._lock:

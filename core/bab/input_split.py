@@ -37,8 +37,9 @@ MIN_WIDTH = 1e-7         # relative box width below which a box is not split fur
 
 
 def bound_and_score(bounder: BoxBounder, lower: torch.Tensor, upper: torch.Tensor, parent: ReluRows | None = None
-                    ) -> tuple[torch.Tensor, torch.Tensor, ReluRows | None]:
-    """Lower bounds [B] (max over the disjunct's rows), split dimension [B] and ReLU input bounds of each box."""
+                    ) -> tuple[torch.Tensor, torch.Tensor, ReluRows | None, torch.Tensor]:
+    """Per box: lower bound [B] (max over the disjunct's rows), split dimension [B], ReLU
+    input bounds, and the corner of the box [B, n] where the linear bound is smallest."""
     lo = lower.detach().clone().requires_grad_(True)
     hi = upper.detach().clone().requires_grad_(True)
     with torch.enable_grad():
@@ -51,7 +52,9 @@ def bound_and_score(bounder: BoxBounder, lower: torch.Tensor, upper: torch.Tenso
     score = (gl.abs() + gu.abs()) * width
     # A box flat along a dimension cannot be split there; break ties by width.
     score = torch.where(width > 0, score + 1e-12 * width, torch.full_like(score, -1.0))
-    return lb.detach(), score.argmax(dim=1), rows
+    # the corner minimising the linear bound (x_j = l_j where its coefficient is positive)
+    corner = torch.where(gl > 0, lower, upper)
+    return lb.detach(), score.argmax(dim=1), rows, corner
 
 
 def halve(batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -83,12 +86,12 @@ class InputSplitSearch(Search):
 
     def run(self, lower: torch.Tensor, upper: torch.Tensor) -> Outcome:
         """Search the box lower..upper [n]."""
-        lb, dim, rows = bound_and_score(self.bounder, lower[None], upper[None])
+        lb, dim, rows, corner = bound_and_score(self.bounder, lower[None], upper[None])
         ids = torch.zeros(1, dtype=torch.long, device=lower.device)
         scale = float((upper - lower).abs().max().clamp(min=1e-30))
         stuck = 0
-        found = self._settle(with_rows({"lower": lower[None], "upper": upper[None], "lb": lb, "dim": dim, "id": ids},
-                                       rows))
+        found = self._settle(with_rows({"lower": lower[None], "upper": upper[None], "lb": lb, "dim": dim, "id": ids,
+                                        "corner": corner}, rows))
         step = 0
         while not found and len(self.pool):
             self.tick()
@@ -127,20 +130,23 @@ class InputSplitSearch(Search):
     def _bound_children(self, batch: Batch, lower: torch.Tensor, upper: torch.Tensor) -> Batch:
         """Bound the children boxes, intersecting their ReLU input bounds with their parents'."""
         parent = ReluRows(batch["pre_l"].repeat(2, 1), batch["pre_u"].repeat(2, 1)) if "pre_l" in batch else None
-        lb, dim, rows = bound_and_score(self.bounder, lower, upper, parent)
-        return with_rows({"lower": lower, "upper": upper, "lb": lb, "dim": dim}, rows)
+        lb, dim, rows, corner = bound_and_score(self.bounder, lower, upper, parent)
+        return with_rows({"lower": lower, "upper": upper, "lb": lb, "dim": dim, "corner": corner}, rows)
 
     def _settle(self, batch: Batch) -> bool:
-        """Close proven boxes, test the centres of the others, push what stays open."""
+        """Close proven boxes, test the centres and bound-minimising corners of the others,
+        push what stays open."""
         proven = batch["lb"] > self.margin
         self.tree.close(batch["id"][proven].cpu(), batch["lb"][proven].cpu())
         rest = select(batch, ~proven)
+        corners = rest.pop("corner")
         if rest["lb"].numel() == 0:
             return False
-        centres = (rest["lower"] + rest["upper"]) / 2
+        points = torch.cat([corners, (rest["lower"] + rest["upper"]) / 2])
         with torch.no_grad():
-            unsafe = self.point_margin(centres) <= 0
-        if bool(unsafe.any()) and self.try_counterexample(centres[unsafe]):
+            margin = self.point_margin(points)
+        unsafe = margin <= 0
+        if bool(unsafe.any()) and self.try_counterexample(points[unsafe][torch.argsort(margin[unsafe])]):
             return True
         self.pool.push(rest)
         return False

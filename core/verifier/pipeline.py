@@ -7,6 +7,7 @@ region is refuted; otherwise `timeout` (budget spent) or `unknown`.
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import torch
 
@@ -104,16 +105,33 @@ class Run:
         remaining = self.incomplete()
         self.budget.enter("bab")
         undecided = []
-        for target, _ in remaining:
-            outcome = self.branch_and_bound(target)
-            if outcome is not None and outcome.status == "sat":
-                return self.result(Verdict.SAT)
-            if outcome is not None and outcome.status == "unsat":
-                self.proofs.append({"region": target.region, "disjunct": target.disjunct, "closed_by": "bab",
-                                    "tree": outcome.tree.to_dict()})
-            else:
-                reason = outcome.stats.get("reason", "") if outcome else "no branching for this network"
-                undecided.append(f"{target.label}: {reason}")
+        # First pass: each target gets an equal share of the time left, so that one hard
+        # target cannot starve an easy counterexample in another; the ones that run out
+        # of their share are searched again, one after the other, with all the time left.
+        pending = [target for target, _ in remaining]
+        for share in (True, False):
+            retry = []
+            for k, target in enumerate(pending):
+                self.budget.slice_end = (time.monotonic() + self.budget.remaining / (len(pending) - k)
+                                         if share and len(pending) > 1 else None)
+                try:
+                    outcome = self.branch_and_bound(target)
+                except Stop as stop:
+                    if stop.reason != "slice":
+                        raise
+                    retry.append(target)
+                    continue
+                finally:
+                    self.budget.slice_end = None
+                if outcome is not None and outcome.status == "sat":
+                    return self.result(Verdict.SAT)
+                if outcome is not None and outcome.status == "unsat":
+                    self.proofs.append({"region": target.region, "disjunct": target.disjunct, "closed_by": "bab",
+                                        "tree": outcome.tree.to_dict()})
+                else:
+                    reason = outcome.stats.get("reason", "") if outcome else "no branching for this network"
+                    undecided.append(f"{target.label}: {reason}")
+            pending = retry
         if undecided:
             return self.result(Verdict.UNKNOWN, "; ".join(undecided))
         return self.result(Verdict.UNSAT)

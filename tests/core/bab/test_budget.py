@@ -39,3 +39,13 @@ def test_reports_are_throttled_but_come_at_least_twice_a_second():
     time.sleep(0.55)
     budget.check()
     assert len(seen) == 2
+
+
+def test_a_spent_time_slice_stops_the_piece_of_work_but_not_the_run():
+    budget = Budget(60)
+    budget.slice_end = time.monotonic() - 1
+    with pytest.raises(Stop) as info:
+        budget.check()
+    assert info.value.reason == "slice"
+    budget.slice_end = None
+    budget.check()
