@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.certificate.network import Bias, Linear, Permute, Relu, Scale, Step
+from core.certificate.network import Bias, Linear, Permute, Scale, Step
 
 U = 2.0 ** -53
 TINY = 1e-290  # absolute slack for underflow in products of very small numbers

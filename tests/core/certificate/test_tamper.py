@@ -8,7 +8,6 @@ import gzip
 
 import numpy as np
 import onnx
-import pytest
 from onnx import numpy_helper
 
 from core.certificate import check, network_digest, property_digest
