@@ -35,7 +35,7 @@ def load_instance(network_path: Path, property_path: Path):
 
 
 def verify(
-    network: Path = typer.Argument(..., help="ONNX network (.onnx or .onnx.gz)."),
+    network: Path = typer.Argument(..., metavar="NET", help="ONNX network (.onnx or .onnx.gz)."),
     prop: Path = typer.Argument(..., metavar="PROP", help="VNN-LIB property (.vnnlib or .vnnlib.gz)."),
     timeout: float = typer.Option(300.0, "--timeout", help="Wall-clock budget in seconds."),
     out: Path | None = typer.Option(None, "--out", help="Write the VNN-COMP result file here."),
