@@ -17,6 +17,25 @@ from core.model.ir import Graph
 BOX_ATTACK_RESTARTS, BOX_ATTACK_STEPS = 4, 20
 
 
+def with_averaged_rows(C: torch.Tensor, d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """C [1, r, m], d [1, r] plus the average of every pair of rows and of all rows.
+
+    A disjunct C y <= d is refuted on a box when any nonnegative combination of its rows
+    with weights summing to one is provably positive there (then at every x some row is
+    positive). Averages prove boxes where the row that is positive changes inside the box
+    (near ties between outputs), which single rows cannot do without splitting along the tie.
+    """
+    r = C.shape[1]
+    if r < 2:
+        return C, d
+    pairs = torch.combinations(torch.arange(r, device=C.device), 2)
+    weights = torch.zeros(len(pairs) + 1, r, dtype=C.dtype, device=C.device)
+    weights[torch.arange(len(pairs)), pairs[:, 0]] = 0.5
+    weights[torch.arange(len(pairs)), pairs[:, 1]] = 0.5
+    weights[-1] = 1.0 / r
+    return torch.cat([C, weights @ C], dim=1), torch.cat([d, d @ weights.T], dim=1)
+
+
 def make_search(graph: Graph, C: torch.Tensor, d: torch.Tensor, config: VerifyConfig,
                 try_counterexample: TryCounterexample, budget: Budget, margin: float,
                 generator: torch.Generator | None = None) -> InputSplitSearch | ReluSplitSearch | None:
@@ -33,7 +52,7 @@ def make_search(graph: Graph, C: torch.Tensor, d: torch.Tensor, config: VerifyCo
                    BOX_ATTACK_STEPS, generator, budget.deadline).x
 
     if config.branching == "input":
-        return InputSplitSearch(InputSplitBounder(graph, C, d), point_margin, attack, try_counterexample, budget,
+        return InputSplitSearch(InputSplitBounder(graph, *with_averaged_rows(C, d)), point_margin, attack, try_counterexample, budget,
                                 margin, config.batch_size, cap)
     if config.branching == "relu":
         return ReluSplitSearch(graph, C, d, config, point_margin, try_counterexample, budget, margin, cap)

@@ -46,3 +46,34 @@ def test_search_answers_match_the_milp(kind, seed):
         else:
             tree = outcome.tree.to_dict()
             assert tree["leaves"] and all(leaf["lower_bound"] > 0 for leaf in tree["leaves"])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_input_search_with_averaged_rows_matches_the_milp_on_three_row_disjuncts(seed):
+    rng = np.random.default_rng(100 + seed)
+    weights, biases = random_mlp(rng, [2, 8, 8, 3])
+    graph = load(relu_mlp(weights, biases)).graph
+    lower, upper = torch.full((2,), -1.0, dtype=torch.float64), torch.full((2,), 1.0, dtype=torch.float64)
+    # "output 0 is the largest": y_i - y_0 <= 0 for i = 1, 2, plus a loose third row
+    C = torch.tensor([[[-1.0, 1.0, 0.0], [-1.0, 0.0, 1.0], [0.0, 0.0, 1.0]]], dtype=torch.float64)
+    for shift in (-0.2, 0.0, 0.2):
+        d = torch.tensor([[shift, shift, 10.0]], dtype=torch.float64)
+        recorder = Recorder(graph, C, d)
+        config = VerifyConfig(branching="input").resolve(2, True, False, 100)
+        outcome = make_search(graph, C, d, config, recorder, Budget(30), margin=1e-9).run(lower, upper)
+        exact, _ = disjunct_feasible(weights, biases, lower.numpy(), upper.numpy(), C[0].numpy(), d[0].numpy())
+        assert outcome.status == ("sat" if exact else "unsat"), (seed, shift)
+
+
+def test_averaged_rows_are_convex_combinations_of_the_rows():
+    from core.bab.choose import with_averaged_rows
+
+    C = torch.tensor([[[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]])
+    d = torch.tensor([[1.0, 2.0, 3.0]])
+    C2, d2 = with_averaged_rows(C, d)
+    assert C2.shape == (1, 7, 2) and d2.shape == (1, 7)
+    assert torch.equal(C2[:, :3], C) and torch.equal(d2[:, :3], d)
+    assert torch.allclose(C2[0, 3], torch.tensor([0.5, 0.5])) and float(d2[0, 3]) == 1.5
+    assert torch.allclose(C2[0, -1], torch.tensor([2 / 3, 2 / 3])) and abs(float(d2[0, -1]) - 2.0) < 1e-6
+    one = torch.tensor([[[1.0, 2.0]]])
+    assert with_averaged_rows(one, torch.tensor([[0.0]]))[0] is one
