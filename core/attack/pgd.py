@@ -7,8 +7,8 @@ disjuncts and all random restarts run as one batch.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 
@@ -34,13 +34,14 @@ def margins(y: torch.Tensor, C: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
 
 
 def pgd(graph: Graph, lower: torch.Tensor, upper: torch.Tensor, C: torch.Tensor, d: torch.Tensor,
-        restarts: int, steps: int, generator: torch.Generator, deadline: float | None = None) -> AttackResult:
+        restarts: int, steps: int, generator: torch.Generator,
+        stop: Callable[[], bool] | None = None) -> AttackResult:
     """Attack each target k: box `lower[k]..upper[k]` [K, n] and disjunct C[k] [r, m], d[k] [r].
 
     Restart 0 starts at the box centre, the others uniformly at random. The step size
     decays geometrically from a quarter to a thousandth of the box width, so that the
     last steps can settle on the thin unsafe slivers that wide boxes often have. Stops early once every target has
-    an unsafe point, or when `deadline` (a `time.monotonic()` value) has passed.
+    an unsafe point, or as soon as `stop()` returns True (budget spent or cancelled).
     """
     K, n = lower.shape
     R = max(restarts, 1)
@@ -60,7 +61,7 @@ def pgd(graph: Graph, lower: torch.Tensor, upper: torch.Tensor, C: torch.Tensor,
         best_m = torch.where(improved, m.detach(), best_m)
         best_x = torch.where(improved[:, None], x.detach(), best_x)
         done = (best_m.view(K, R) <= 0).any(dim=1).all()
-        if step == steps or bool(done) or (deadline is not None and time.monotonic() > deadline):
+        if step == steps or bool(done) or (stop is not None and stop()):
             break
         with torch.enable_grad():
             (grad,) = torch.autograd.grad(m.sum(), x)

@@ -88,6 +88,11 @@ class Budget:
         if self.slice_end is not None and time.monotonic() > self.slice_end:
             raise Stop("slice")
 
+    def stopping(self) -> bool:
+        """True once `check` would raise: for loops that must end early but cannot raise."""
+        now = time.monotonic()
+        return self._cancelled or now > self.deadline or (self.slice_end is not None and now > self.slice_end)
+
     def _send(self) -> None:
         with self._lock:
             self._last_report = time.monotonic()

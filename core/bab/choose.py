@@ -49,7 +49,7 @@ def make_search(graph: Graph, C: torch.Tensor, d: torch.Tensor, config: VerifyCo
     def attack(lower: torch.Tensor, upper: torch.Tensor) -> torch.Tensor:
         B = len(lower)
         return pgd(graph, lower, upper, C.expand(B, -1, -1), d.expand(B, -1), BOX_ATTACK_RESTARTS,
-                   BOX_ATTACK_STEPS, generator, budget.deadline).x
+                   BOX_ATTACK_STEPS, generator, budget.stopping).x
 
     if config.branching == "input":
         return InputSplitSearch(InputSplitBounder(graph, *with_averaged_rows(C, d)), point_margin, attack, try_counterexample, budget,

@@ -96,7 +96,7 @@ class InputSplitSearch(Search):
         while not found and len(self.pool):
             self.tick()
             started = time.monotonic()
-            batch = self.pool.pop(self.batch_size)
+            batch = self.pool.pop(self.next_batch())
             tiny = (batch["upper"] - batch["lower"]).amax(dim=1) < MIN_WIDTH * scale
             stuck += int(tiny.sum())
             batch = select(batch, ~tiny)
@@ -118,7 +118,7 @@ class InputSplitSearch(Search):
             step += 1
             if not found and step % ATTACK_EVERY == 0 and len(self.pool):
                 found = self._attack_worst()
-            self.adapt(time.monotonic() - started)
+            self.adapt(time.monotonic() - started, int(batch["lb"].shape[0]))
             if self.over_memory():
                 return self.outcome("unknown", "memory cap reached")
         if found:

@@ -126,7 +126,7 @@ class ReluSplitSearch(Search):
         while len(self.pool):
             self.tick()
             started = time.monotonic()
-            batch = self.pool.pop(self.batch_size)
+            batch = self.pool.pop(self.next_batch())
             split, rows = self.children(batch["split"], ReluRows(batch["pre_l"], batch["pre_u"]), batch["choice"])
             warm = {k[len(WARM):]: torch.cat([v, v]) for k, v in batch.items() if k.startswith(WARM)} or None
             try:
@@ -142,7 +142,7 @@ class ReluSplitSearch(Search):
             self.count(int(children["lb"].shape[0]))
             if self._settle(children, candidates):
                 return self.outcome("sat")
-            self.adapt(time.monotonic() - started)
+            self.adapt(time.monotonic() - started, int(batch["lb"].shape[0]))
             if self.over_memory():
                 return self.outcome("unknown", "memory cap reached")
         if self.undecided:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from core.bab.budget import Budget
 from core.bab.outcome import Outcome
 from core.bab.pool import DomainPool
@@ -24,6 +26,7 @@ class Search:
         self.tree = ProofTree(kind)
         self.pool = DomainPool()
         self.visited = 0
+        self.seconds_per_domain = 0.0
 
     def tick(self) -> None:
         """Publish the pool's state and honour the budget (raises `Stop`)."""
@@ -35,7 +38,18 @@ class Search:
         self.visited += domains
         self.budget.domains_visited += domains
 
-    def adapt(self, step_s: float) -> None:
+    def next_batch(self) -> int:
+        """Domains to pop now: the batch size, cut so that the step ends before the budget does."""
+        left = self.budget.remaining
+        if self.budget.slice_end is not None:
+            left = min(left, self.budget.slice_end - time.monotonic())
+        if self.seconds_per_domain > 0:
+            return max(1, min(self.batch_size, int(left / self.seconds_per_domain)))
+        return self.batch_size
+
+    def adapt(self, step_s: float, domains: int = 0) -> None:
+        if domains:
+            self.seconds_per_domain = step_s / domains
         if not self.adaptive:
             return
         if step_s < self.step_target_s / 2 and self.batch_size < self.max_batch:

@@ -12,7 +12,7 @@ import time
 import torch
 
 from core.attack.pgd import pgd
-from core.bab.bounding import bound_domains
+from core.bab.bounding import ReluRows, bound_domains, optimise_from_rows
 from core.bab.budget import Budget, Stop
 from core.bab.choose import make_search
 from core.bab.outcome import Outcome
@@ -24,6 +24,8 @@ from core.spec.property import Property
 from core.verifier.confirm import CounterexampleFinder
 from core.verifier.targets import Target, stack_padded, targets_of
 
+# α-CROWN steps between two budget checks in the incomplete phase.
+ALPHA_ROUND = 5
 # Rounding slack a bound must clear, per dtype, before it counts as a proof.
 ROUNDING_MARGIN = {torch.float32: 1e-5, torch.float64: 1e-9}
 
@@ -62,32 +64,48 @@ class Run:
 
     def attack(self, lower, upper, C, d, restarts: int, steps: int) -> bool:
         """PGD on boxes [K, n] against disjuncts C [K, r, m]; True once a counterexample is confirmed."""
-        result = pgd(self.graph, lower, upper, C, d, restarts, steps, self.generator, self.budget.deadline)
+        result = pgd(self.graph, lower, upper, C, d, restarts, steps, self.generator, self.budget.stopping)
         order = torch.argsort(result.margin)
         unsafe = order[result.margin[order] <= 0]
         return bool(unsafe.numel()) and self.finder(result.x[unsafe])
 
     def incomplete(self) -> list[tuple[Target, float]]:
-        """CROWN then α-CROWN on all targets at once; returns the ones still open with their bound."""
+        """CROWN then α-CROWN on all targets at once; returns the ones still open with their bound.
+
+        α runs in rounds of a few steps from the CROWN pass's intermediate bounds, checking
+        the budget in between, so that a deep network cannot overrun the deadline here.
+        """
         lower, upper, C, d = stack_padded(self.targets)
-        open_ = torch.ones(len(self.targets), dtype=torch.bool, device=self.device)
-        best = torch.full((len(self.targets),), -float("inf"), dtype=self.dtype, device=self.device)
-        for method in ("crown", "alpha"):
-            self.budget.check()
-            idx = open_.nonzero().squeeze(1)
-            if idx.numel() == 0:
-                break
-            out = bound_domains(self.graph, lower[idx], upper[idx], C[idx], d[idx], method,
-                                alpha_iterations=self.config.alpha_iterations)
-            lb = out.lb.amax(dim=1)
-            best[idx] = torch.maximum(best[idx], lb)
-            for i, b in zip(idx[lb > self.margin].tolist(), lb[lb > self.margin].tolist()):
-                t = self.targets[i]
-                self.proofs.append({"region": t.region, "disjunct": t.disjunct, "closed_by": method, "lower_bound": b})
-            open_[idx[lb > self.margin]] = False
+        crown = bound_domains(self.graph, lower, upper, C, d, "crown")
+        best = crown.lb.amax(dim=1)
         self.budget.lower_bound = float(best.min())
-        remaining = [(self.targets[i], float(best[i])) for i in open_.nonzero().squeeze(1).tolist()]
+        self._record_proofs(best, "crown")
+        open_ = best <= self.margin
+        if bool(open_.any()) and self.config.alpha_iterations:
+            idx = open_.nonzero().squeeze(1)
+            sub = lambda t: t[idx]  # noqa: E731
+            if _only_relu(self.graph):
+                rows, warm = ReluRows.of(self.graph, crown.pre), None
+                rows = ReluRows(sub(rows.lower), sub(rows.upper))
+                for done in range(0, self.config.alpha_iterations, ALPHA_ROUND):
+                    self.budget.check()
+                    steps = min(ALPHA_ROUND, self.config.alpha_iterations - done)
+                    lb, warm = optimise_from_rows(self.graph, sub(lower), sub(upper), rows, sub(C), sub(d), warm, steps)
+                    best[idx] = torch.maximum(best[idx], lb.amax(dim=1))
+            else:
+                out = bound_domains(self.graph, sub(lower), sub(upper), sub(C), sub(d), "alpha",
+                                    alpha_iterations=self.config.alpha_iterations)
+                best[idx] = torch.maximum(best[idx], out.lb.amax(dim=1))
+            self._record_proofs(torch.where(open_, best, torch.full_like(best, -float("inf"))), "alpha")
+        self.budget.lower_bound = float(best.min())
+        remaining = [(self.targets[i], float(best[i])) for i in (best <= self.margin).nonzero().squeeze(1).tolist()]
         return sorted(remaining, key=lambda tb: tb[1])
+
+    def _record_proofs(self, lb: torch.Tensor, method: str) -> None:
+        for i in (lb > self.margin).nonzero().squeeze(1).tolist():
+            t = self.targets[i]
+            self.proofs.append({"region": t.region, "disjunct": t.disjunct, "closed_by": method,
+                                "lower_bound": float(lb[i])})
 
     def branch_and_bound(self, target: Target) -> Outcome | None:
         """The search the configuration picks for this target (None when branching is off)."""
