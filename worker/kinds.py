@@ -5,10 +5,14 @@ The engine is imported inside each function: torch loads only in worker processe
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import io
 import json
 import shutil
 import tempfile
 import time
+import zipfile
 from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
@@ -20,6 +24,8 @@ from core.result import Progress, Verdict, VerifyResult
 from worker.outcome import Outcome
 
 if TYPE_CHECKING:
+    from core.model.loader import Network
+    from core.spec.property import Property
     from worker.runner import JobContext
 
 
@@ -32,14 +38,35 @@ def jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=fallback))
 
 
-def _verify_outcome(result: VerifyResult) -> Outcome:
+def certificate_artifact(data: bytes) -> dict[str, Any]:
+    """A certificate zip as a JSON artifact: its manifest to read, and the zip itself
+    (base64) to save and hand to `certbound check NET PROP CERT`."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+    return {"format": manifest["format"], "version": manifest["version"], "manifest": manifest,
+            "size_bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+            "zip_base64": base64.b64encode(data).decode("ascii")}
+
+
+def _verify_outcome(network: "Network", prop: "Property", result: VerifyResult) -> Outcome:
+    """The outcome of a verify job; `result["check"]` says whether what backs the verdict
+    held up: the independent checker on an unsat's certificate, onnxruntime on a sat's point."""
+    from core.verifier.certify import certify, replay
+
     artifacts = {}
-    if result.verdict is Verdict.UNSAT and result.certificate is not None:
-        artifacts["certificate"] = jsonable(result.certificate)
-    if result.verdict is Verdict.SAT and result.counterexample is not None:
-        artifacts["counterexample"] = {"x": result.counterexample.x.tolist(), "y": result.counterexample.y.tolist()}
     summary = {"message": result.message, "elapsed_s": result.elapsed_s,
                "domains_visited": result.domains_visited, "stats": jsonable(result.stats)}
+    if result.verdict is Verdict.UNSAT:
+        try:
+            certified = certify(network, prop, result)
+        except ValueError as exc:  # proof records the builder cannot turn into a tree
+            summary["check"] = {"valid": False, "reason": f"no certificate: {exc}", "time_s": 0.0}
+        else:
+            artifacts["certificate"] = certificate_artifact(certified.data)
+            summary["check"] = certified.summary()
+    if result.verdict is Verdict.SAT and result.counterexample is not None:
+        artifacts["counterexample"] = {"x": result.counterexample.x.tolist(), "y": result.counterexample.y.tolist()}
+        summary["check"] = replay(network.onnx_bytes, prop, result.counterexample)
     failed = result.verdict is Verdict.ERROR
     return Outcome(verdict=result.verdict.value, result=summary, artifacts=artifacts,
                    status="failed" if failed else "succeeded", error=result.message if failed else None)
@@ -59,7 +86,8 @@ def verify(context: "JobContext") -> Outcome:
     context.progress(Progress(phase="loading"))
     network = load_network(context.model_bytes())
     prop = load_property(context.property_bytes())
-    return _verify_outcome(run_verifier(network, prop, config, progress=context.progress))
+    result = run_verifier(network, prop, config, progress=context.progress)
+    return _verify_outcome(network, prop, result)
 
 
 def inspect(context: "JobContext") -> Outcome:

@@ -42,6 +42,9 @@ def verify(
     device: str = typer.Option("auto", "--device", help="cpu, cuda or auto."),
     seed: int = typer.Option(0, "--seed", help="Seed for the attacks (runs are reproducible)."),
     threads: int | None = typer.Option(None, "--threads", min=1, help="CPU threads (default: torch's choice)."),
+    certificate: Path | None = typer.Option(
+        None, "--certificate", metavar="CERT",
+        help="Write what backs the verdict here: the certificate zip for unsat, the counterexample for sat."),
 ) -> None:
     """Answer sat / unsat / timeout / unknown / error for one network and property (exit 0 for any verdict)."""
     from core.config import VerifyConfig
@@ -60,9 +63,28 @@ def verify(
     if out is not None:
         cex = result.counterexample
         write_result(out, result.verdict.value, cex.x if cex else None, cex.y if cex else None)
+    if certificate is not None:
+        write_certificate(certificate, *loaded, result)
     detail = f" ({result.message})" if result.message and result.verdict != Verdict.SAT else ""
     typer.echo(f"{result.verdict.value} {network.name} {prop.name} {result.elapsed_s:.2f}s "
                f"domains={result.domains_visited}{detail}")
+
+
+def write_certificate(path: Path, network, prop, result) -> None:
+    """Write `unsat`'s certificate (for `certbound check`) or `sat`'s counterexample
+    (VNN-COMP result file) to `path`; other verdicts have nothing to write."""
+    from core.counterexample import write_result
+    from core.result import Verdict
+    from core.verifier.certify import certificate_of
+
+    if result.verdict is Verdict.UNSAT:
+        size = certificate_of(network, prop, result).save(path)
+        typer.echo(f"certificate: {path} ({size} bytes)", err=True)
+    elif result.verdict is Verdict.SAT:
+        write_result(path, result.verdict.value, result.counterexample.x, result.counterexample.y)
+        typer.echo(f"counterexample: {path}", err=True)
+    else:
+        typer.echo(f"no certificate: the verdict is {result.verdict.value}", err=True)
 
 
 def register(cli: typer.Typer) -> None:

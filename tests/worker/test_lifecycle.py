@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import time
 
 import pytest
 
+from core.certificate import check
 from tests.service.support import instance
 
 
@@ -30,7 +32,7 @@ def test_inspect_job_runs_on_the_worker(wapi, benchmarks_dir):
     ("test_sat", "test_prop", "sat", "counterexample"),
     ("test_unsat", "test_prop", "unsat", "certificate"),
 ])
-def test_verify_job_returns_the_expected_verdict(wapi, benchmarks_dir, onnx, vnnlib, verdict, artifact):
+def test_verify_job_returns_the_expected_verdict(wapi, benchmarks_dir, tmp_path, onnx, vnnlib, verdict, artifact):
     model_path, prop_path = instance(benchmarks_dir, "test", onnx, vnnlib)
     job_id = wapi.submit(wapi.upload_ok("models", model_path), wapi.upload_ok("properties", prop_path), timeout_s=60)
     job = wapi.wait(job_id)
@@ -40,6 +42,15 @@ def test_verify_job_returns_the_expected_verdict(wapi, benchmarks_dir, onnx, vnn
     assert certificate.json()["kind"] == artifact and certificate.json()["data"] is not None
     if artifact == "counterexample":
         assert len(certificate.json()["data"]["x"]) == 5 and len(certificate.json()["data"]["y"]) == 5
+    else:
+        data = certificate.json()["data"]
+        assert data["format"] == "certbound-certificate" and data["manifest"]["network_sha256"]
+        cert = tmp_path / "job.cert"
+        cert.write_bytes(base64.b64decode(data["zip_base64"]))
+        assert len(cert.read_bytes()) == data["size_bytes"]
+        assert check(model_path, prop_path, cert).valid
+    assert job["result"]["check"]["valid"] is True, job["result"]["check"]
+    assert job["result"]["check"]["time_s"] >= 0 and isinstance(job["result"]["check"]["reason"], str)
 
 
 @pytest.mark.slow

@@ -1,0 +1,58 @@
+"""What backs a verdict for a user who does not trust the verifier: for `unsat` a
+certificate that the independent checker re-derives, for `sat` the onnxruntime replay."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from core.certificate import Certificate, CheckResult, certificate_from_proofs, check, property_digest
+from core.model.loader import Network
+from core.model.ops.relu import Relu
+from core.result import Counterexample, Verdict, VerifyResult
+from core.spec.property import Property
+
+PRODUCER = {"name": "core.verifier"}
+
+
+@dataclass(frozen=True)
+class Certified:
+    """An `unsat` result's certificate, its zip bytes, and the checker's answer on it."""
+
+    certificate: Certificate
+    data: bytes
+    check: CheckResult
+
+    def summary(self) -> dict:
+        """The check as the job records it: valid, reason, time_s."""
+        return {"valid": self.check.valid, "reason": self.check.reason, "time_s": self.check.time_s}
+
+
+def relu_layers(network: Network) -> list[str]:
+    """The network's ReLU layers by ONNX output tensor name, as certificates index them."""
+    return [node.name for node in network.graph.nodes if isinstance(node.op, Relu)]
+
+
+def certificate_of(network: Network, prop: Property, result: VerifyResult) -> Certificate:
+    """The certificate of an `unsat` result's proof records; ValueError for any other result."""
+    if result.verdict is not Verdict.UNSAT or not result.certificate:
+        raise ValueError(f"only an unsat result with proof records has a certificate (got {result.verdict.value})")
+    return certificate_from_proofs(network.sha256, property_digest(prop), relu_layers(network),
+                                   result.certificate["targets"], PRODUCER)
+
+
+def certify(network: Network, prop: Property, result: VerifyResult) -> Certified:
+    """Build the certificate of an `unsat` result and run the independent checker on it."""
+    certificate = certificate_of(network, prop, result)
+    data = certificate.to_bytes()
+    return Certified(certificate, data, check(network.onnx_bytes, prop, data))
+
+
+def replay(onnx_bytes: bytes, prop: Property, counterexample: Counterexample) -> dict:
+    """A `sat` result's check: the counterexample replayed in onnxruntime, recorded like a
+    certificate check (valid, reason, time_s)."""
+    from core.counterexample import confirm
+
+    started = time.monotonic()
+    confirmation = confirm(onnx_bytes, prop, counterexample.x)
+    return {"valid": confirmation.ok, "reason": confirmation.reason, "time_s": time.monotonic() - started}

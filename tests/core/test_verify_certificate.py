@@ -1,0 +1,59 @@
+"""`certbound verify --certificate` and `core.verifier.certify`: what backs each verdict, checked independently."""
+
+import pytest
+from typer.testing import CliRunner
+
+from app.cli import cli
+from core.certificate import Certificate, check
+from core.config import VerifyConfig
+from core.counterexample import read_result
+from core.model import load_network
+from core.result import Verdict
+from core.spec import load_property
+from core.verifier import verify
+from core.verifier.certify import certificate_of, certify, replay
+
+runner = CliRunner()
+
+
+def test_unsat_writes_a_certificate_the_checker_accepts(benchmarks_dir, tmp_path):
+    net, prop = benchmarks_dir / "test/onnx/test_tiny.onnx.gz", benchmarks_dir / "test/vnnlib/test_tiny.vnnlib.gz"
+    cert = tmp_path / "tiny.cert"
+    result = runner.invoke(cli, ["verify", str(net), str(prop), "--device", "cpu", "--certificate", str(cert)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("unsat ")
+    assert Certificate.load(cert).targets
+    checked = runner.invoke(cli, ["check", str(net), str(prop), str(cert)])
+    assert checked.exit_code == 0 and checked.stdout.startswith("valid"), checked.output
+
+
+def test_sat_writes_the_counterexample_in_vnncomp_format(benchmarks_dir, tmp_path):
+    folder = benchmarks_dir / "test"
+    cert = tmp_path / "sat.txt"
+    result = runner.invoke(cli, ["verify", str(folder / "onnx/test_sat.onnx.gz"), str(folder / "vnnlib/test_prop.vnnlib.gz"),
+                                 "--timeout", "60", "--device", "cpu", "--certificate", str(cert)])
+    assert result.exit_code == 0, result.output
+    verdict, x, y = read_result(cert)
+    assert verdict == Verdict.SAT and x is not None and y is not None
+
+
+def test_certify_checks_the_unsat_proof_and_replay_confirms_the_sat_point(benchmarks_dir):
+    folder = benchmarks_dir / "test"
+    network, prop = load_network(folder / "onnx/test_nano.onnx.gz"), load_property(folder / "vnnlib/test_nano.vnnlib.gz")
+    result = verify(network, prop, VerifyConfig(timeout_s=30, device="cpu"))
+    assert result.verdict is Verdict.UNSAT
+    certified = certify(network, prop, result)
+    assert certified.check.valid, certified.check.reason
+    assert check(network.onnx_bytes, prop, certified.data).valid
+    assert set(certified.summary()) == {"valid", "reason", "time_s"}
+    # The same proof bound to another property is rejected.
+    other = load_property(folder / "vnnlib/test_prop.vnnlib.gz")
+    assert not check(network.onnx_bytes, other, certified.data).valid
+
+    sat_net = load_network(folder / "onnx/test_sat.onnx.gz")
+    sat = verify(sat_net, other, VerifyConfig(timeout_s=30, device="cpu"))
+    assert sat.verdict is Verdict.SAT
+    replayed = replay(sat_net.onnx_bytes, other, sat.counterexample)
+    assert replayed["valid"] and replayed["time_s"] >= 0
+    with pytest.raises(ValueError, match="only an unsat result"):
+        certificate_of(sat_net, other, sat)
