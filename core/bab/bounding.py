@@ -8,6 +8,7 @@ in the input box (the split heuristic reads its gradient).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 
@@ -88,16 +89,18 @@ class ReluRows:
 
 def optimise_from_rows(graph: Graph, lower: torch.Tensor, upper: torch.Tensor, rows: ReluRows, C: torch.Tensor,
                        d: torch.Tensor, warm: dict[str, torch.Tensor] | None, iterations: int,
-                       lr: float = 0.1) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+                       lr: float = 0.1, interrupt: Callable[[], None] | None = None
+                       ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """α(β)-CROWN lower bounds [B, r] with the given pre-activation bounds kept fixed (a
     child domain reuses its parent's, tightened at the split neuron), and the best α/β
-    (batch first). No intermediate pass: this is what makes a branch-and-bound step cheap."""
+    (batch first). No intermediate pass: this is what makes a branch-and-bound step cheap.
+    `interrupt` is called before every α step (see `core.bounds.alpha.optimise`)."""
     plan = plan_for(graph)
     boxes = rows.boxes(graph, lower, upper)
     B = rows.lower.shape[0]
     A = spec_coefficients(C, B, graph.output_shape)
     alphas = initial_alphas(plan, boxes, A.shape[0], None if warm is None else batch_first(warm))
-    best, best_alphas = optimise(plan, boxes, A, d.expand(B, -1).T, alphas, iterations, lr)
+    best, best_alphas = optimise(plan, boxes, A, d.expand(B, -1).T, alphas, iterations, lr, interrupt)
     return best.T, batch_first(best_alphas)
 
 
@@ -140,10 +143,14 @@ class InputSplitBounder:
     (`ReluRows`) stay valid for it: every ReLU input gets CROWN bounds intersected with
     them. Returns the lower bounds and the children's own ReLU input bounds (None when
     the network has activations other than ReLU, where nothing is reused).
+
+    `interrupt` is called before each layer is refined and may raise: one call on thousands
+    of boxes can take seconds, longer than a cancellation or a deadline may wait.
     """
 
-    def __init__(self, graph: Graph, C: torch.Tensor, d: torch.Tensor) -> None:
-        self.graph, self.C, self.d = graph, C, d
+    def __init__(self, graph: Graph, C: torch.Tensor, d: torch.Tensor,
+                 interrupt: Callable[[], None] | None = None) -> None:
+        self.graph, self.C, self.d, self.interrupt = graph, C, d, interrupt
         self.plan = plan_for(graph)
         self.reuse = len(relu_layout(graph)) == len(self.plan.nonlinear)
 
@@ -154,6 +161,8 @@ class InputSplitBounder:
         crown = crown_refiner(plan, budget_bytes(lower.device, None))
 
         def refine(name: str, boxes: dict[str, Interval], box: Interval) -> Interval:
+            if self.interrupt is not None:
+                self.interrupt()
             box = crown(name, boxes, box)
             if known is not None:
                 box = Interval(torch.maximum(box.lower, known[name].lower), torch.minimum(box.upper, known[name].upper))

@@ -52,8 +52,8 @@ def make_search(graph: Graph, C: torch.Tensor, d: torch.Tensor, config: VerifyCo
                    BOX_ATTACK_STEPS, generator, budget.stopping).x
 
     if config.branching == "input":
-        return InputSplitSearch(InputSplitBounder(graph, *with_averaged_rows(C, d)), point_margin, attack, try_counterexample, budget,
-                                margin, config.batch_size, cap)
+        bounder = InputSplitBounder(graph, *with_averaged_rows(C, d), interrupt=budget.check)
+        return InputSplitSearch(bounder, point_margin, attack, try_counterexample, budget, margin, config.batch_size, cap)
     if config.branching == "relu":
         return ReluSplitSearch(graph, C, d, config, point_margin, try_counterexample, budget, margin, cap)
     return None

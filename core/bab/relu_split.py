@@ -90,7 +90,7 @@ class ReluSplitSearch(Search):
         """
         if lb is None:
             lb, warm = optimise_from_rows(self.beta_graph, self.lower, self.upper, rows, self.C, self.d, warm,
-                                          self.config.alpha_iterations)
+                                          self.config.alpha_iterations, interrupt=self.budget.check)
         lb = lb.amax(dim=1).detach()
         choice = self.decide_branch(split, rows, warm)
         open_ = lb <= self.margin

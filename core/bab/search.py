@@ -12,7 +12,7 @@ from core.bab.tree import ProofTree
 
 class Search:
     """Base of a branch-and-bound search. A step should take about `step_target_s`: the
-    batch doubles when steps are quick and halves when they are slow (unless fixed)."""
+    batch follows the measured time per domain (unless fixed)."""
 
     step_target_s = 0.3
     max_batch = 8192
@@ -48,14 +48,20 @@ class Search:
         return self.batch_size
 
     def adapt(self, step_s: float, domains: int = 0) -> None:
-        if domains:
-            self.seconds_per_domain = step_s / domains
+        """Size the next batch from the rate the last step measured.
+
+        The batch is what fits `step_target_s` at that rate, and at most twice the domains
+        the step actually had: a step on a nearly empty pool says little about one on
+        thousands of domains (bounding cost grows faster than linearly once memory is
+        chunked), and an oversized step delays every deadline and cancellation.
+        """
+        if not domains:
+            return
+        self.seconds_per_domain = step_s / domains
         if not self.adaptive:
             return
-        if step_s < self.step_target_s / 2 and self.batch_size < self.max_batch:
-            self.batch_size *= 2
-        elif step_s > self.step_target_s * 2 and self.batch_size > 1:
-            self.batch_size //= 2
+        fits = int(self.step_target_s / max(self.seconds_per_domain, 1e-9))
+        self.batch_size = max(1, min(self.max_batch, 2 * domains, fits))
 
     def back_off(self) -> bool:
         """After running out of memory: halve the batch; False when it is already one domain."""

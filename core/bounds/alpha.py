@@ -8,6 +8,8 @@ bounds stay those of CROWN (given as `boxes`).
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 
 from core.bounds.crown import backward_bound
@@ -35,16 +37,19 @@ def initial_alphas(plan: Plan, boxes: dict[str, Interval], specs: int,
 
 
 def optimise(plan: Plan, boxes: dict[str, Interval], A: torch.Tensor, d: torch.Tensor,
-             alphas: dict[str, torch.Tensor], iterations: int, lr: float
-             ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+             alphas: dict[str, torch.Tensor], iterations: int, lr: float,
+             interrupt: Callable[[], None] | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Best lower bounds [S, B] of sum(A * output) − d over `iterations` Adam steps, and the
-    parameters that reached them. `d` is [S, B]."""
+    parameters that reached them. `d` is [S, B]. `interrupt` is called before every step
+    and may raise to abandon the optimisation (a deadline or a cancellation)."""
     output = plan.graph.output_name
     boxes = {k: Interval(v.lower.detach(), v.upper.detach()) for k, v in boxes.items()}
     params = {k: v.clone().requires_grad_(True) for k, v in alphas.items()}
     adam = _Adam(list(params.values()), lr)
     best = best_params = None
     for step in range(iterations + 1):
+        if interrupt is not None:
+            interrupt()
         with torch.enable_grad():
             lower = backward_bound(plan, output, A, boxes, params) - d
         value = lower.detach()

@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from core.bab.bounding import InputSplitBounder, bound_domains
@@ -22,3 +23,26 @@ def test_differentiable_crown_equals_crown_and_lies_below_every_sampled_output(b
         y = graph.forward(points.reshape(-1, 5)).reshape(16, 512, -1)
         sampled = (torch.einsum("rm,bsm->bsr", target.C, y) - target.d).amin(dim=1)
         assert bool((fast <= sampled + 1e-9).all())
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_the_interrupt_hook_runs_before_every_refined_layer_and_can_abandon_the_call(benchmarks_dir):
+    folder = benchmarks_dir / "acasxu"
+    graph = load_network(folder / "onnx/ACASXU_run2a_1_1_batch_2000.onnx.gz").graph
+    target = targets_of(load_property(folder / "vnnlib/prop_2.vnnlib.gz"), "cpu", torch.float64)[0]
+    calls = []
+    InputSplitBounder(graph, target.C[None], target.d[None], interrupt=lambda: calls.append(1))(
+        target.lower[None], target.upper[None])
+    assert len(calls) == 6  # ACAS Xu has six ReLU layers
+
+    def stop_at_the_third_layer():
+        calls.append(1)
+        if len(calls) == 9:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        InputSplitBounder(graph, target.C[None], target.d[None], interrupt=stop_at_the_third_layer)(
+            target.lower[None], target.upper[None])
