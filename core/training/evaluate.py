@@ -117,9 +117,9 @@ def _tighter(graph: Graph, x: torch.Tensor, labels: torch.Tensor, eps: float, me
     """`proven` plus the examples `method` proves among the unproven `candidates` (the others
     are misclassified or broken by PGD, so no sound method can prove them)."""
     out = proven.clone()
-    todo = (candidates & ~proven).nonzero().squeeze(1)
-    if todo.numel():
-        out[todo] = verified_mask(graph, x[todo], labels[todo], eps, method)
+    undecided = (candidates & ~proven).nonzero().squeeze(1)
+    if undecided.numel():
+        out[undecided] = verified_mask(graph, x[undecided], labels[undecided], eps, method)
     return out
 
 
