@@ -44,6 +44,8 @@ class EvalReport:
     complete: float | None
     complete_samples: int
     complete_timeouts: int
+    complete_decided: int   # examples with a definite answer (proved, or a counterexample / misclassified)
+    complete_runs: int      # examples the verifier itself had to run on (the others were decided by the above)
     elapsed_s: float
 
     def to_dict(self) -> dict:
@@ -58,8 +60,9 @@ class EvalReport:
                 ("complete verified", pct(self.complete), self.complete_samples)]
         lines = [f"evaluation at eps={self.eps:g} ({self.elapsed_s:.1f}s)"]
         lines += [f"  {name:<18} {value:>8}  of {n} examples" for name, value, n in rows]
-        if self.complete_timeouts:
-            lines.append(f"  ({self.complete_timeouts} complete-verifier runs hit the per-example time limit)")
+        if self.complete_samples:
+            lines.append(f"  (complete: {self.complete_decided} of {self.complete_samples} decided, "
+                         f"{self.complete_runs} verifier runs, {self.complete_timeouts} hit the time limit)")
         return "\n".join(lines)
 
 
@@ -76,11 +79,15 @@ def evaluate(network, test: Split, eps: float, config: TrainConfig) -> EvalRepor
     crown = _tighter(graph, x[:m], labels[:m], eps, "crown", ibp[:m], robust[:m])
     k = min(config.eval_alpha_subset, m)
     alpha = _tighter(graph, x[:k], labels[:k], eps, "alpha", crown[:k], robust[:k])
-    complete, timeouts = _complete(network, x, labels, correct, eps, config)
+    proven = ibp.clone()
+    proven[:m] |= crown
+    proven[:k] |= alpha
+    complete, counts = _complete(network, x, labels, proven, robust, eps, config)
     n = len(x)
     mean = lambda t: float(t.float().mean()) if t.numel() else None  # noqa: E731
     return EvalReport(eps, n, mean(correct), mean(robust), mean(ibp), mean(crown), m, mean(alpha), k,
-                      mean(complete), int(complete.numel()), timeouts, time.monotonic() - started)
+                      mean(complete), int(complete.numel()), counts.timeouts, counts.decided, counts.runs,
+                      time.monotonic() - started)
 
 
 def _predict(graph: Graph, x: torch.Tensor) -> torch.Tensor:
@@ -139,23 +146,33 @@ def robustness_property(x: torch.Tensor, label: int, eps: float, classes: int) -
     return Property(flat.size, classes, (Region(box, unsafe),))
 
 
-def _complete(network, x: torch.Tensor, labels: torch.Tensor, correct: torch.Tensor, eps: float,
-              config: TrainConfig) -> tuple[torch.Tensor, int]:
-    """Verdicts of the complete verifier on the first `complete_subset` examples (misclassified ones
-    count as not verified without a run); and how many runs hit the time limit."""
+@dataclass
+class _CompleteCounts:
+    decided: int
+    runs: int
+    timeouts: int
+
+
+def _complete(network, x: torch.Tensor, labels: torch.Tensor, proven: torch.Tensor, robust: torch.Tensor,
+              eps: float, config: TrainConfig) -> tuple[torch.Tensor, _CompleteCounts]:
+    """Verdicts of the complete verifier on the first `complete_subset` examples. Those a sound bound
+    already proved count as verified, and those misclassified or broken by the evaluation PGD as
+    refuted, without a run (the verifier could only agree), so its time goes to the undecided rest
+    and a large subset stays affordable."""
     from core.verifier import VerifyConfig, verify
 
     k = min(config.complete_subset, len(x))
-    verified = torch.zeros(k, dtype=torch.bool)
-    timeouts = 0
+    verified = proven[:k].clone()
+    decided = int((proven[:k] | ~robust[:k]).sum())
+    runs = timeouts = 0
     # the evaluation PGD has already attacked every example: the verifier's own attack is kept short
     verify_config = VerifyConfig(timeout_s=config.complete_timeout_s, seed=config.seed, attack_restarts=4,
                                  attack_steps=20, device="cpu" if config.device == "cpu" else "auto")
-    for i in range(k):
-        if not correct[i]:
-            continue
+    for i in (robust[:k] & ~proven[:k]).nonzero().squeeze(1).tolist():
         prop = robustness_property(x[i], int(labels[i]), eps, network.graph.output_size)
-        result = verify(network, prop, verify_config)
-        verified[i] = result.verdict.value == "unsat"
-        timeouts += result.verdict.value == "timeout"
-    return verified, timeouts
+        verdict = verify(network, prop, verify_config).verdict.value
+        verified[i] = verdict == "unsat"
+        runs += 1
+        decided += verdict in ("unsat", "sat")
+        timeouts += verdict == "timeout"
+    return verified, _CompleteCounts(decided, runs, timeouts)
