@@ -81,17 +81,23 @@ def crown_refiner(plan: Plan, budget: int) -> Refine:
     """An `interval_pass` refinement that bounds each nonlinear node's input by CROWN.
 
     Inputs read only by ReLU / LeakyReLU skip the neurons that the interval box already
-    shows stable in every domain: their relaxation is exact whatever the bounds.
+    shows stable: their relaxation is exact whatever the bounds. A domain keeps its
+    interval box on those neurons even when another domain of the batch needs CROWN
+    there, so each domain's bounds do not depend on its batch (a certificate checker
+    re-deriving them domain by domain gets the same boxes, and CROWN is not monotone in
+    them: tighter boxes can flip an adaptive slope and loosen a later bound).
     """
 
     def refine(name: str, boxes: dict[str, Interval], box: Interval) -> Interval:
         rows = rows_per_pass(plan, name, box.lower.shape[0], box.lower.element_size(), budget)
         if name not in plan.hinge_inputs:
             return bound_tensor(plan, name, boxes, box.lower.shape, rows)
-        unstable = ((box.lower < 0) & (box.upper > 0)).flatten(1).any(0).nonzero().squeeze(1)
+        stable = (box.lower >= 0) | (box.upper <= 0)
+        unstable = (~stable).flatten(1).any(0).nonzero().squeeze(1)
         if unstable.numel() == 0:
             return box
-        return bound_tensor(plan, name, boxes, box.lower.shape, rows, unstable, box)
+        crown = bound_tensor(plan, name, boxes, box.lower.shape, rows, unstable, box)
+        return Interval(torch.where(stable, box.lower, crown.lower), torch.where(stable, box.upper, crown.upper))
 
     return refine
 

@@ -41,6 +41,13 @@ class Plan:
         return sum(self.numel[n.name] for n in self.walk[target]) + self.numel[self.graph.input_name]
 
 
+def _is_hinge(op) -> bool:
+    """ReLU / LeakyReLU, also when wrapped (β-CROWN's `BetaRelu` keeps the ReLU as `inner`):
+    exact on neurons whose bounds prove their sign, so one graph and its β-wrapped copy
+    get the same intermediate bounds."""
+    return isinstance(op, (Relu, LeakyRelu)) or isinstance(getattr(op, "inner", None), (Relu, LeakyRelu))
+
+
 def _build(graph: Graph) -> Plan:
     nonlinear = []
     for node in graph.nodes:
@@ -60,7 +67,7 @@ def _build(graph: Graph) -> Plan:
         walk[t] = tuple(graph.node(n) for n in names)
     numel = {graph.input_name: math.prod(graph.input_shape)}
     numel.update({n.name: math.prod(n.shape) for n in graph.nodes})
-    hinge = {n.inputs[0] for n in nonlinear} - {n.inputs[0] for n in nonlinear if not isinstance(n.op, (Relu, LeakyRelu))}
+    hinge = {n.inputs[0] for n in nonlinear} - {n.inputs[0] for n in nonlinear if not _is_hinge(n.op)}
     return Plan(graph, tuple(nonlinear), walk, numel, frozenset(hinge))
 
 

@@ -125,3 +125,21 @@ def test_bad_domains_are_named(graph):
         Domains(torch.full((1, 3), float("nan")), torch.ones(1, 3))
     with pytest.raises(ValueError, match="inputs each"):
         bound(graph, Domains(torch.zeros(1, 4), torch.ones(1, 4)), C, D)
+
+
+def test_intermediate_bounds_do_not_depend_on_the_batch_or_the_beta_wrapper():
+    """A certificate checker re-derives each domain's boxes alone, with plain ReLUs: they
+    must be exactly the ones the verifier had (CROWN is not monotone in them)."""
+    from core.bounds.beta import with_beta
+
+    graph = nets.load(nets.fc_net(7, 3, [12, 12, 12], 2))
+    domains = _domains(graph, 6, radius=0.3, seed=4)
+    together = bound(graph, domains, C, D, "crown")
+    wrapped = bound(with_beta(graph), domains, C, D, "crown")
+    for k in range(6):
+        alone = bound(graph, domains.index(slice(k, k + 1)), C, D, "crown")
+        for name, box in alone.intermediate.items():
+            assert torch.equal(wrapped.intermediate[name].lower, together.intermediate[name].lower)
+            assert torch.equal(wrapped.intermediate[name].upper, together.intermediate[name].upper)
+            assert torch.allclose(together.intermediate[name].lower[k], box.lower[0], rtol=0, atol=1e-12)
+            assert torch.allclose(together.intermediate[name].upper[k], box.upper[0], rtol=0, atol=1e-12)
