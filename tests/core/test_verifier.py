@@ -41,8 +41,8 @@ def test_every_instance_of_the_test_benchmark_is_answered_correctly(benchmarks_d
 @pytest.fixture(scope="module")
 def hard_instance(benchmarks_dir):
     folder = benchmarks_dir / "acasxu"
-    network = load_network(folder / "onnx/ACASXU_run2a_1_9_batch_2000.onnx.gz")
-    return network, load_property(folder / "vnnlib/prop_7.vnnlib.gz")
+    network = load_network(folder / "onnx/ACASXU_run2a_4_2_batch_2000.onnx.gz")
+    return network, load_property(folder / "vnnlib/prop_2.vnnlib.gz")
 
 
 def test_timeout_comes_on_time_and_progress_arrives_every_second(hard_instance):

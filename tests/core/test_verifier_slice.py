@@ -18,6 +18,7 @@ SLICE = [
     ("acasxu", "onnx/ACASXU_run2a_2_2_batch_2000.onnx.gz", "vnnlib/prop_4.vnnlib.gz"),
     ("acasxu", "onnx/ACASXU_run2a_1_2_batch_2000.onnx.gz", "vnnlib/prop_2.vnnlib.gz"),
     ("acasxu", "onnx/ACASXU_run2a_1_7_batch_2000.onnx.gz", "vnnlib/prop_3.vnnlib.gz"),
+    ("acasxu", "onnx/ACASXU_run2a_1_9_batch_2000.onnx.gz", "vnnlib/prop_7.vnnlib.gz"),
     ("rl_benchmarks", "onnx/cartpole.onnx.gz", "vnnlib/cartpole_case_safe_45.vnnlib.gz"),
     ("rl_benchmarks", "onnx/dubinsrejoin.onnx.gz", "vnnlib/dubinsrejoin_case_unsafe_5.vnnlib.gz"),
     ("rl_benchmarks", "onnx/lunarlander.onnx.gz", "vnnlib/lunarlander_case_safe_7.vnnlib.gz"),
