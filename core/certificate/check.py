@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.certificate.format import Certificate, TargetProof, network_digest, property_digest
+from core.certificate.format import INHERIT, RECOMPUTE, Certificate, TargetProof, network_digest, property_digest
 from core.certificate.leaf import NetworkBoxes, leaf_lower_bounds, network_boxes
 from core.certificate.network import Chain, Relu, Unsupported, chain_of, read_onnx
 from core.certificate.tree import Domains, Invalid, node_domains
@@ -57,7 +57,7 @@ def check(network: bytes | str | Path, prop: Property | bytes | str | Path,
         _check_binding(data, prop, certificate, chain)
         shared: dict[bytes, NetworkBoxes] = {}
         for target in certificate.targets:
-            leaves += _check_target(chain, prop, certificate.relu_layers, target, shared)
+            leaves += _check_target(chain, prop, certificate.relu_layers, target, shared, certificate.version)
     except (Invalid, Unsupported, ValueError, OSError, EOFError) as exc:
         return CheckResult(False, str(exc), time.monotonic() - started, leaves)
     except (IndexError, KeyError, TypeError) as exc:  # arrays of the wrong shape or type in the file
@@ -86,11 +86,15 @@ def _check_binding(data: bytes, prop: Property, certificate: Certificate, chain:
 
 
 def _check_target(chain: Chain, prop: Property, relu_layers: list[str], target: TargetProof,
-                  shared: dict[bytes, NetworkBoxes]) -> int:
+                  shared: dict[bytes, NetworkBoxes], version: int) -> int:
     """Check one target's tree and leaves, level by level from the root: every node's ReLU
-    boxes are intersected with its parent's, so a leaf's bounds are at least as tight as
-    any ancestor's. `shared` keeps root boxes per region box, so the disjuncts of a region
+    boxes are its parent's (INHERIT) or those intersected with its own (RECOMPUTE), then
+    its split. `shared` keeps root boxes per region box, so the disjuncts of a region
     (often closed at the root) bound the network once."""
+    if target.intermediate not in (RECOMPUTE, INHERIT):
+        raise Invalid(f"region {target.region} disjunct {target.disjunct}: intermediate bounds "
+                      f"{target.intermediate!r}, expected {RECOMPUTE!r} or {INHERIT!r}")
+    every_neuron = version == 1
     region = prop.regions[target.region]
     lower, upper = region.box.lower.astype(np.float64), region.box.upper.astype(np.float64)
     if not (np.all(np.isfinite(lower)) and np.all(np.isfinite(upper))):
@@ -113,10 +117,11 @@ def _check_target(chain: Chain, prop: Property, relu_layers: list[str], target: 
         for start in range(0, len(level), chunk):
             nodes = level[start:start + chunk]
             if above is None:
-                net = _root_boxes(chain, _rows(domains, nodes), shared)
+                net = _root_boxes(chain, _rows(domains, nodes), shared, every_neuron)
             else:
                 rows = row_of[parent[nodes]]
-                net = network_boxes(chain, _rows(domains, nodes), {i: (lo[rows], hi[rows]) for i, (lo, hi) in above.items()})
+                net = network_boxes(chain, _rows(domains, nodes), {i: (lo[rows], hi[rows]) for i, (lo, hi) in above.items()},
+                                    target.intermediate == RECOMPUTE, every_neuron)
             for i in net.relax:
                 parts.setdefault(i, []).append(net.boxes[i])
             _check_leaves(chain, target, conjunction, net, nodes, leaf_row, params)
@@ -125,10 +130,10 @@ def _check_target(chain: Chain, prop: Property, relu_layers: list[str], target: 
     return target.n_leaves
 
 
-def _root_boxes(chain: Chain, domains: Domains, shared: dict[bytes, NetworkBoxes]) -> NetworkBoxes:
+def _root_boxes(chain: Chain, domains: Domains, shared: dict[bytes, NetworkBoxes], every_neuron: bool) -> NetworkBoxes:
     key = _key(domains)
     if key not in shared:
-        shared[key] = network_boxes(chain, domains)
+        shared[key] = network_boxes(chain, domains, every_neuron=every_neuron)
     return shared[key]
 
 

@@ -20,8 +20,12 @@ import numpy as np
 from core.spec.property import Property
 
 FORMAT = "certbound-certificate"
-VERSION = 1
+VERSION = 2
+READS = (1, 2)  # version 1: intermediate bounds by CROWN on every neuron, never inherited
 INPUT_SPLIT, RELU_SPLIT = 0, 1
+# How a node below the root gets its pre-activation bounds (docs/certificate.md):
+RECOMPUTE = "crown"    # interval ∩ CROWN on the node's own domain ∩ its parent's bounds, then its split
+INHERIT = "inherit"    # its parent's bounds, then its split (what ReLU splitting does)
 
 
 @dataclass
@@ -41,6 +45,7 @@ class TargetProof:
     `pre_lower[name]` / `pre_upper[name]` [L, size]: the pre-activation bounds the
     verifier used at the leaf (optional; NaN = none): the checker bounds with the hull of
     these and its own proven bounds, which is sound whatever they say.
+    `intermediate`: RECOMPUTE or INHERIT, how nodes below the root get their bounds.
     """
 
     region: int
@@ -58,6 +63,7 @@ class TargetProof:
     rows: np.ndarray | None = None
     pre_lower: dict[str, np.ndarray] = field(default_factory=dict)
     pre_upper: dict[str, np.ndarray] = field(default_factory=dict)
+    intermediate: str = RECOMPUTE
 
     @property
     def n_nodes(self) -> int:
@@ -87,7 +93,8 @@ class Certificate:
 
     `network_sha256`: digest of the decompressed ONNX bytes; `property_sha256`: see
     `property_digest`; `relu_layers`: the ReLU layers by ONNX output tensor name (what
-    `split_layer` indexes); `targets`: one proof per (region, disjunct) of the property.
+    `split_layer` indexes); `targets`: one proof per (region, disjunct) of the property;
+    `version`: the format version it was read as (it fixes how intermediate bounds are derived).
     """
 
     network_sha256: str
@@ -95,6 +102,7 @@ class Certificate:
     relu_layers: list[str]
     targets: list[TargetProof]
     producer: dict = field(default_factory=dict)
+    version: int = VERSION
 
     def save(self, path: str | Path) -> int:
         """Write the certificate to `path`; returns its size in bytes."""
@@ -109,9 +117,9 @@ class Certificate:
             targets.append({"region": target.region, "disjunct": target.disjunct, "nodes": target.n_nodes,
                             "leaves": target.n_leaves, "alpha": sorted(target.alpha), "beta": sorted(target.beta),
                             "pre": sorted(target.pre_lower),
-                            "rows": target.rows is not None})
+                            "rows": target.rows is not None, "intermediate": target.intermediate})
             arrays.update({f"t{i}/{k}": v for k, v in target.arrays().items()})
-        manifest = {"format": FORMAT, "version": VERSION, "network_sha256": self.network_sha256,
+        manifest = {"format": FORMAT, "version": self.version, "network_sha256": self.network_sha256,
                     "property_sha256": self.property_sha256, "relu_layers": self.relu_layers,
                     "targets": targets, "producer": self.producer}
         tensors = io.BytesIO()
@@ -133,13 +141,14 @@ class Certificate:
                 arrays = {k: tensors[k] for k in tensors.files}
         except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, OSError, ValueError) as exc:
             raise ValueError(f"not a certbound certificate (zip with manifest.json and tensors.npz): {exc}") from None
-        if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
+        if manifest.get("format") != FORMAT or manifest.get("version") not in READS:
             raise ValueError(f"certificate format {manifest.get('format')!r} version {manifest.get('version')!r}; "
-                             f"this checker reads {FORMAT!r} version {VERSION}")
+                             f"this checker reads {FORMAT!r} versions {', '.join(map(str, READS))}")
         try:
             targets = [_target_from(i, entry, arrays) for i, entry in enumerate(manifest["targets"])]
             return Certificate(str(manifest["network_sha256"]), str(manifest["property_sha256"]),
-                               [str(n) for n in manifest["relu_layers"]], targets, dict(manifest.get("producer", {})))
+                               [str(n) for n in manifest["relu_layers"]], targets, dict(manifest.get("producer", {})),
+                               int(manifest["version"]))
         except (KeyError, TypeError) as exc:
             raise ValueError(f"certificate manifest or tensors incomplete: missing {exc}") from None
 
@@ -152,6 +161,7 @@ def _target_from(i: int, entry: dict, arrays: dict[str, np.ndarray]) -> TargetPr
     rows = arrays[prefix + "rows"] if entry["rows"] else None
     pre = entry.get("pre", [])
     return TargetProof(int(entry["region"]), int(entry["disjunct"]), alpha=alpha, beta=beta, rows=rows,
+                       intermediate=str(entry.get("intermediate", RECOMPUTE)),
                        pre_lower={name: arrays[f"{prefix}pre_lower/{name}"] for name in pre},
                        pre_upper={name: arrays[f"{prefix}pre_upper/{name}"] for name in pre}, **tree)
 

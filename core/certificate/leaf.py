@@ -1,6 +1,7 @@
 """Sound lower bounds for a batch of leaves: the network's boxes (IBP intersected with
-CROWN at every ReLU input, then the leaf's splits), and the final bound on each row
-combination of C y - d with the leaf's own parameters, clamped to their valid ranges."""
+CROWN at every ReLU input, or inherited from the parent, then the leaf's splits), and the
+final bound on each row combination of C y - d with the leaf's own parameters, clamped to
+their valid ranges."""
 
 from __future__ import annotations
 
@@ -31,14 +32,20 @@ class NetworkBoxes:
                             (self.output[0][rows], self.output[1][rows]), self.empty[rows])
 
 
-def network_boxes(chain: Chain, domains: Domains, inherited: dict[int, tuple] | None = None) -> NetworkBoxes:
+def network_boxes(chain: Chain, domains: Domains, inherited: dict[int, tuple] | None = None,
+                  recompute: bool = True, every_neuron: bool = False) -> NetworkBoxes:
     """The boxes of a batch of domains. `inherited[i]`: the parents' boxes at ReLU i, valid
-    here too (a child's domain lies inside its parent's), so they are intersected in."""
+    here too (a child's domain lies inside its parent's): intersected with the node's own
+    (`recompute`) or taken as they are. CROWN bounds the neurons the interval box leaves
+    unstable (`every_neuron`: all of them, as format version 1 says)."""
     boxes, relax, empty = [], {}, np.zeros(len(domains.lower), dtype=bool)
     lo, hi = domains.lower, domains.upper
     for i, step in enumerate(chain.steps):
         if isinstance(step, Relu):
-            lo, hi = _tighten(chain.steps, boxes, relax, i, lo, hi)
+            if inherited is not None and not recompute:
+                lo, hi = inherited[i]
+            else:
+                lo, hi = _tighten(chain.steps, boxes, relax, i, lo, hi, every_neuron)
             if inherited is not None:
                 lo, hi = np.maximum(lo, inherited[i][0]), np.minimum(hi, inherited[i][1])
             lo = np.where(domains.active[step.name], np.maximum(lo, 0.0), lo)
@@ -54,7 +61,8 @@ def network_boxes(chain: Chain, domains: Domains, inherited: dict[int, tuple] | 
 def leaf_lower_bounds(chain: Chain, conjunction: Conjunction, net: NetworkBoxes,
                       params: dict[str, np.ndarray]) -> np.ndarray:
     """[L] sound lower bounds of the leaves' best row combination of (C y - d), or of a
-    single row over the output box (+inf for empty leaves). `params`: "rows" [L, k, r],
+    single row over the output box (+inf for empty leaves). `params`: "rows" [L, k, r]
+    (negative weights count as 0),
     optional "alpha:<relu>" / "beta:<relu>" [L, k, size] (NaN means the default) and
     "pre_lower:<relu>" / "pre_upper:<relu>" [L, size], bounds widened to their hull with
     the proven ones (NaN keeps the proven end)."""
@@ -74,14 +82,30 @@ def leaf_lower_bounds(chain: Chain, conjunction: Conjunction, net: NetworkBoxes,
             if f"beta:{step.name}" in params:
                 b = params[f"beta:{step.name}"]
                 beta[i] = np.where(np.isnan(b), 0.0, np.maximum(b, 0.0))
-    crown = backward(steps, boxes, params["rows"], len(steps), final, beta).max(axis=1)
-    interval = forward(spec, *net.output)[0].max(axis=1)  # each row of C y - d over the output box
-    return np.where(net.empty, np.inf, np.maximum(crown, interval))
+    rows = np.fmax(params["rows"], 0.0)  # only a nonnegative combination being > 0 refutes the disjunct
+    crown = backward(steps, boxes, rows, len(steps), final, beta)
+    # each combination of C y - d over the output box alone, and each single row
+    interval = backward([spec], [net.output], rows, 1, {}, {})
+    single = forward(spec, *net.output)[0].max(axis=1)
+    best = np.maximum(np.maximum(crown, interval).max(axis=1), single)
+    return np.where(net.empty, np.inf, best)
 
 
-def _tighten(steps, boxes, relax, i, lo, hi) -> tuple[np.ndarray, np.ndarray]:
-    """Intersect the interval box of step i's input with CROWN's (adaptive slopes)."""
-    n = lo.shape[1]
-    both = np.concatenate([np.eye(n), -np.eye(n)])
-    bound = backward(steps, boxes, np.broadcast_to(both, (len(lo), 2 * n, n)), i, relax, {})
-    return np.maximum(lo, bound[:, :n]), np.minimum(hi, -bound[:, n:])
+def _tighten(steps, boxes, relax, i, lo, hi, every_neuron: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Intersect the interval box of step i's input with CROWN's (adaptive slopes), on the
+    neurons it leaves unstable (a stable neuron's relaxation is exact whatever its box;
+    the verifier keeps the interval box there, and CROWN is not monotone in the boxes,
+    so re-deriving its bounds means doing the same)."""
+    keep = np.zeros(lo.shape, dtype=bool) if every_neuron else (lo >= 0) | (hi <= 0)
+    neurons = np.flatnonzero(~keep.all(axis=0))
+    k = len(neurons)
+    if k == 0:
+        return lo, hi
+    both = np.zeros((2 * k, lo.shape[1]))
+    both[np.arange(k), neurons] = 1.0
+    both[k + np.arange(k), neurons] = -1.0
+    bound = backward(steps, boxes, np.broadcast_to(both, (len(lo), 2 * k, lo.shape[1])), i, relax, {})
+    lo, hi = lo.copy(), hi.copy()
+    lo[:, neurons] = np.where(keep[:, neurons], lo[:, neurons], np.maximum(lo[:, neurons], bound[:, :k]))
+    hi[:, neurons] = np.where(keep[:, neurons], hi[:, neurons], np.minimum(hi[:, neurons], -bound[:, k:]))
+    return lo, hi

@@ -11,7 +11,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from core.certificate import Certificate, property_digest
+from core.certificate import Certificate, check, property_digest
 from tests.core.certificate.nets import one_row_property
 
 
@@ -35,11 +35,21 @@ def test_unreadable_files_say_what_they_are_not(tmp_path, relu_split):
     path = tmp_path / "old.cert"
     with zipfile.ZipFile(path, "w") as archive:
         with zipfile.ZipFile(io.BytesIO(data)) as original:
-            manifest = original.read("manifest.json").replace(b'"version": 1', b'"version": 99')
+            manifest = original.read("manifest.json").replace(b'"version": 2', b'"version": 99')
             archive.writestr("manifest.json", manifest)
             archive.writestr("tensors.npz", original.read("tensors.npz"))
     with pytest.raises(ValueError, match="version 99"):
         Certificate.load(path)
+
+
+def test_version_1_files_are_still_read_and_checked(input_split):
+    """Version 1 derived intermediate bounds by CROWN on every neuron; its files keep that meaning."""
+    data, prop, certificate = input_split
+    old = copy.deepcopy(certificate)
+    old.version = 1
+    loaded = Certificate.load(old.to_bytes())
+    assert loaded.version == 1 and loaded.targets[0].intermediate == "crown"
+    assert check(data, prop, loaded).valid
 
 
 def test_property_digest_follows_meaning_not_identity():
