@@ -28,6 +28,12 @@ class Certified:
         return {"valid": self.check.valid, "reason": self.check.reason, "time_s": self.check.time_s}
 
 
+def alpha_evidence(alphas: dict, index: int, rows: int) -> dict:
+    """Certificate evidence of a bound closed by α-CROWN: domain `index`'s slopes [rows,
+    size] per ReLU layer, from batch-first parameters [B, S, *shape] (S >= rows: padding)."""
+    return {"alpha": {name: v[index, :rows].reshape(rows, -1).detach().cpu().numpy() for name, v in alphas.items()}}
+
+
 def relu_layers(network: Network) -> list[str]:
     """The network's ReLU layers by ONNX output tensor name, as certificates index them."""
     return [node.name for node in network.graph.nodes if isinstance(node.op, Relu)]

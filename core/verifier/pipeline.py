@@ -22,6 +22,7 @@ from core.model.ops.relu import Relu
 from core.result import ProgressCallback, Verdict, VerifyResult
 from core.spec.property import Property
 from core.verifier.confirm import CounterexampleFinder
+from core.verifier.certify import alpha_evidence
 from core.verifier.targets import Target, stack_padded, targets_of
 
 # α-CROWN steps between two budget checks in the incomplete phase.
@@ -84,6 +85,7 @@ class Run:
         if bool(open_.any()) and self.config.alpha_iterations:
             idx = open_.nonzero().squeeze(1)
             sub = lambda t: t[idx]  # noqa: E731
+            evidence = None
             if _only_relu(self.graph):
                 rows, warm = ReluRows.of(self.graph, crown.pre), None
                 rows = ReluRows(sub(rows.lower), sub(rows.upper))
@@ -92,20 +94,21 @@ class Run:
                     steps = min(ALPHA_ROUND, self.config.alpha_iterations - done)
                     lb, warm = optimise_from_rows(self.graph, sub(lower), sub(upper), rows, sub(C), sub(d), warm, steps)
                     best[idx] = torch.maximum(best[idx], lb.amax(dim=1))
+                evidence = {int(i): alpha_evidence(warm, j, self.targets[i].C.shape[0]) for j, i in enumerate(idx.tolist())}
             else:
                 out = bound_domains(self.graph, sub(lower), sub(upper), sub(C), sub(d), "alpha",
                                     alpha_iterations=self.config.alpha_iterations)
                 best[idx] = torch.maximum(best[idx], out.lb.amax(dim=1))
-            self._record_proofs(torch.where(open_, best, torch.full_like(best, -float("inf"))), "alpha")
+            self._record_proofs(torch.where(open_, best, torch.full_like(best, -float("inf"))), "alpha", evidence)
         self.budget.lower_bound = float(best.min())
         remaining = [(self.targets[i], float(best[i])) for i in (best <= self.margin).nonzero().squeeze(1).tolist()]
         return sorted(remaining, key=lambda tb: tb[1])
 
-    def _record_proofs(self, lb: torch.Tensor, method: str) -> None:
+    def _record_proofs(self, lb: torch.Tensor, method: str, evidence: dict[int, dict] | None = None) -> None:
         for i in (lb > self.margin).nonzero().squeeze(1).tolist():
             t = self.targets[i]
             self.proofs.append({"region": t.region, "disjunct": t.disjunct, "closed_by": method,
-                                "lower_bound": float(lb[i])})
+                                "lower_bound": float(lb[i]), "evidence": (evidence or {}).get(i, {})})
 
     def branch_and_bound(self, target: Target) -> Outcome | None:
         """The search the configuration picks for this target (None when branching is off)."""
