@@ -17,23 +17,32 @@ from core.model.ir import Graph
 BOX_ATTACK_RESTARTS, BOX_ATTACK_STEPS = 4, 20
 
 
+def averaging_weights(r: int, like: torch.Tensor) -> torch.Tensor:
+    """[r', r]: the identity, then the average of every pair of rows and of all rows (r' = r when r < 2)."""
+    eye = torch.eye(r, dtype=like.dtype, device=like.device)
+    if r < 2:
+        return eye
+    pairs = torch.combinations(torch.arange(r, device=like.device), 2)
+    weights = torch.zeros(len(pairs) + 1, r, dtype=like.dtype, device=like.device)
+    weights[torch.arange(len(pairs)), pairs[:, 0]] = 0.5
+    weights[torch.arange(len(pairs)), pairs[:, 1]] = 0.5
+    weights[-1] = 1.0 / r
+    return torch.cat([eye, weights])
+
+
 def with_averaged_rows(C: torch.Tensor, d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """C [1, r, m], d [1, r] plus the average of every pair of rows and of all rows.
+    """C [1, r, m], d [1, r] combined by `averaging_weights`: the rows, the average of every
+    pair of rows and of all rows.
 
     A disjunct C y <= d is refuted on a box when any nonnegative combination of its rows
     with weights summing to one is provably positive there (then at every x some row is
     positive). Averages prove boxes where the row that is positive changes inside the box
     (near ties between outputs), which single rows cannot do without splitting along the tie.
     """
-    r = C.shape[1]
-    if r < 2:
+    if C.shape[1] < 2:
         return C, d
-    pairs = torch.combinations(torch.arange(r, device=C.device), 2)
-    weights = torch.zeros(len(pairs) + 1, r, dtype=C.dtype, device=C.device)
-    weights[torch.arange(len(pairs)), pairs[:, 0]] = 0.5
-    weights[torch.arange(len(pairs)), pairs[:, 1]] = 0.5
-    weights[-1] = 1.0 / r
-    return torch.cat([C, weights @ C], dim=1), torch.cat([d, d @ weights.T], dim=1)
+    weights = averaging_weights(C.shape[1], C)
+    return weights @ C, d @ weights.T
 
 
 def make_search(graph: Graph, C: torch.Tensor, d: torch.Tensor, config: VerifyConfig,
@@ -53,7 +62,8 @@ def make_search(graph: Graph, C: torch.Tensor, d: torch.Tensor, config: VerifyCo
 
     if config.branching == "input":
         bounder = InputSplitBounder(graph, *with_averaged_rows(C, d), interrupt=budget.check)
-        return InputSplitSearch(bounder, point_margin, attack, try_counterexample, budget, margin, config.batch_size, cap)
+        return InputSplitSearch(bounder, point_margin, attack, try_counterexample, budget, margin, config.batch_size, cap,
+                                averaging_weights(C.shape[1], C))
     if config.branching == "relu":
         return ReluSplitSearch(graph, C, d, config, point_margin, try_counterexample, budget, margin, cap)
     return None

@@ -37,9 +37,10 @@ MIN_WIDTH = 1e-7         # relative box width below which a box is not split fur
 
 
 def bound_and_score(bounder: BoxBounder, lower: torch.Tensor, upper: torch.Tensor, parent: ReluRows | None = None
-                    ) -> tuple[torch.Tensor, torch.Tensor, ReluRows | None, torch.Tensor]:
+                    ) -> tuple[torch.Tensor, torch.Tensor, ReluRows | None, torch.Tensor, torch.Tensor]:
     """Per box: lower bound [B] (max over the disjunct's rows), split dimension [B], ReLU
-    input bounds, and the corner of the box [B, n] where the linear bound is smallest."""
+    input bounds, the corner of the box [B, n] where the linear bound is smallest, and
+    which of the bounder's rows gave the bound [B] (what a certificate records)."""
     lo = lower.detach().clone().requires_grad_(True)
     hi = upper.detach().clone().requires_grad_(True)
     with torch.enable_grad():
@@ -54,7 +55,7 @@ def bound_and_score(bounder: BoxBounder, lower: torch.Tensor, upper: torch.Tenso
     score = torch.where(width > 0, score + 1e-12 * width, torch.full_like(score, -1.0))
     # the corner minimising the linear bound (x_j = l_j where its coefficient is positive)
     corner = torch.where(gl > 0, lower, upper)
-    return lb.detach(), score.argmax(dim=1), rows, corner
+    return lb.detach(), score.argmax(dim=1), rows, corner, rows_lb.detach().argmax(dim=1)
 
 
 def halve(batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -79,19 +80,22 @@ class InputSplitSearch(Search):
 
     def __init__(self, bounder: BoxBounder, point_margin: PointMargin, attack: Attack,
                  try_counterexample: TryCounterexample, budget: Budget, margin: float = 0.0,
-                 batch_size: int | None = None, memory_cap_bytes: float | None = None) -> None:
+                 batch_size: int | None = None, memory_cap_bytes: float | None = None,
+                 row_weights: torch.Tensor | None = None) -> None:
         super().__init__("input", budget, batch_size, 64, memory_cap_bytes)
         self.bounder, self.point_margin, self.attack = bounder, point_margin, attack
         self.try_counterexample, self.margin = try_counterexample, margin
+        # [r', r]: the bounder's rows as combinations of the disjunct's (None: they are its rows)
+        self.row_weights = None if row_weights is None else row_weights.detach().cpu().numpy()
 
     def run(self, lower: torch.Tensor, upper: torch.Tensor) -> Outcome:
         """Search the box lower..upper [n]."""
-        lb, dim, rows, corner = bound_and_score(self.bounder, lower[None], upper[None])
+        lb, dim, rows, corner, row = bound_and_score(self.bounder, lower[None], upper[None])
         ids = torch.zeros(1, dtype=torch.long, device=lower.device)
         scale = float((upper - lower).abs().max().clamp(min=1e-30))
         stuck = 0
         found = self._settle(with_rows({"lower": lower[None], "upper": upper[None], "lb": lb, "dim": dim, "id": ids,
-                                        "corner": corner}, rows))
+                                        "corner": corner, "row": row}, rows))
         step = 0
         while not found and len(self.pool):
             self.tick()
@@ -130,16 +134,17 @@ class InputSplitSearch(Search):
     def _bound_children(self, batch: Batch, lower: torch.Tensor, upper: torch.Tensor) -> Batch:
         """Bound the children boxes, intersecting their ReLU input bounds with their parents'."""
         parent = ReluRows(batch["pre_l"].repeat(2, 1), batch["pre_u"].repeat(2, 1)) if "pre_l" in batch else None
-        lb, dim, rows, corner = bound_and_score(self.bounder, lower, upper, parent)
-        return with_rows({"lower": lower, "upper": upper, "lb": lb, "dim": dim, "corner": corner}, rows)
+        lb, dim, rows, corner, row = bound_and_score(self.bounder, lower, upper, parent)
+        return with_rows({"lower": lower, "upper": upper, "lb": lb, "dim": dim, "corner": corner, "row": row}, rows)
 
     def _settle(self, batch: Batch) -> bool:
         """Close proven boxes, test the centres and bound-minimising corners of the others,
         push what stays open."""
         proven = batch["lb"] > self.margin
-        self.tree.close(batch["id"][proven].cpu(), batch["lb"][proven].cpu())
+        self.tree.close(batch["id"][proven].cpu(), batch["lb"][proven].cpu(), evidence=self._evidence(batch["row"][proven]))
         rest = select(batch, ~proven)
         corners = rest.pop("corner")
+        rest.pop("row")
         if rest["lb"].numel() == 0:
             return False
         points = torch.cat([corners, (rest["lower"] + rest["upper"]) / 2])
@@ -150,6 +155,12 @@ class InputSplitSearch(Search):
             return True
         self.pool.push(rest)
         return False
+
+    def _evidence(self, rows: torch.Tensor) -> list[dict] | None:
+        """Per closed box, the combination of the disjunct's rows [1, r] whose bound closed it."""
+        if self.row_weights is None:
+            return None
+        return [{"rows": self.row_weights[k][None]} for k in rows.tolist()]
 
     def _attack_worst(self) -> bool:
         """PGD inside the few worst boxes (which stay in the pool)."""

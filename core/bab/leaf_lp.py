@@ -49,40 +49,64 @@ def affine_pieces(graph: Graph, masks: dict[str, torch.Tensor]) -> tuple[dict[st
 
 
 def exact_leaf(graph: Graph, lower: torch.Tensor, upper: torch.Tensor, C: torch.Tensor, d: torch.Tensor,
-               pre: dict[str, Interval]) -> tuple[float | None, torch.Tensor | None]:
-    """min over consistent x in the box of max_i (c_i·y − d_i), and the minimiser.
+               pre: dict[str, Interval]) -> tuple[float | None, torch.Tensor | None, dict | None]:
+    """min over consistent x in the box of max_i (c_i·y − d_i), the minimiser, and the LP's
+    dual multipliers as certificate evidence (see `_evidence`).
 
-    Returns (+inf, None) when no x is consistent with the phases, (value, x) when the LP
-    solved, and (None, None) when some neuron is still unstable or the LP failed.
+    Returns (+inf, None, evidence) when no x is consistent with the phases, (value, x,
+    evidence) when the LP solved, and (None, None, None) when some neuron is still unstable
+    or the LP failed.
     """
     masks = phase_masks(pre)
     if masks is None:
-        return None, None
+        return None, None, None
     mats, offs = affine_pieces(graph, masks)
     n = graph.input_size
     rows, rhs = [], []
     for name, mask in masks.items():
         sign = np.where(mask.reshape(-1).numpy() > 0, 1.0, -1.0)
         # sign * (M x + c) >= 0   <=>   -sign * M x <= sign * c
-        rows.append(np.hstack([-sign[:, None] * mats[name], np.zeros((len(sign), 1))]))
+        rows.append(-sign[:, None] * mats[name])
         rhs.append(sign * offs[name])
+    phases, phase_rhs = np.vstack(rows), np.concatenate(rhs)
     Cn, dn = C.detach().cpu().double().numpy(), d.detach().cpu().double().numpy()
     M, c = mats[graph.output_name], offs[graph.output_name]
-    # c_i·(M x + c) − d_i <= t
-    rows.append(np.hstack([Cn @ M, -np.ones((Cn.shape[0], 1))]))
-    rhs.append(dn - Cn @ c)
     lo = lower.detach().cpu().double().numpy().reshape(-1)
     hi = upper.detach().cpu().double().numpy().reshape(-1)
-    objective = np.zeros(n + 1)
-    objective[-1] = 1.0
-    problem = dict(A_ub=np.vstack(rows), b_ub=np.concatenate(rhs), bounds=list(zip(lo, hi)) + [(None, None)],
-                   method="highs")
-    res = linprog(objective, **problem)
-    if res.status == 4:  # numerical trouble, seen in HiGHS's presolve: try once without it
-        res = linprog(objective, options={"presolve": False}, **problem)
+    # c_i·(M x + c) − d_i <= t
+    res = _min_t(np.vstack([np.hstack([phases, np.zeros((len(phases), 1))]), np.hstack([Cn @ M, -np.ones((len(dn), 1))])]),
+                 np.concatenate([phase_rhs, dn - Cn @ c]), lo, hi)
+    sizes = {name: mask.numel() for name, mask in masks.items()}
     if res.status == 2:
-        return float("inf"), None
+        # no x has these phases; min t s.t. -s_j z_j(x) <= t has a positive optimum, and its duals show it
+        empty = _min_t(np.hstack([phases, -np.ones((len(phases), 1))]), phase_rhs, lo, hi)
+        evidence = _evidence(empty, sizes, np.zeros((1, len(dn)))) if empty.status == 0 and empty.fun > 0 else None
+        return float("inf"), None, evidence
     if res.status != 0:
-        return None, None
+        return None, None, None
     x = torch.as_tensor(np.clip(res.x[:n], lo, hi), dtype=lower.dtype, device=lower.device)
-    return float(res.fun), x
+    return float(res.fun), x, _evidence(res, sizes, -res.ineqlin.marginals[len(phases):][None])
+
+
+def _min_t(A: np.ndarray, b: np.ndarray, lo: np.ndarray, hi: np.ndarray):
+    """min t over x in lo..hi and free t subject to A [x, t] <= b (HiGHS; once more without
+    presolve on the numerical trouble it sometimes reports)."""
+    objective = np.zeros(A.shape[1])
+    objective[-1] = 1.0
+    problem = dict(A_ub=A, b_ub=b, bounds=list(zip(lo, hi)) + [(None, None)], method="highs")
+    res = linprog(objective, **problem)
+    if res.status == 4:
+        res = linprog(objective, options={"presolve": False}, **problem)
+    return res
+
+
+def _evidence(res, sizes: dict[str, int], rows: np.ndarray) -> dict:
+    """The LP's multipliers as `TargetBuilder.close` arguments: β = minus the marginals of the
+    phase rows (per ReLU layer, [1, size]), `rows` the weights [1, r] of the disjunct's rows.
+    Under them a certificate checker's bound is the LP's optimum (Lagrangian duality)."""
+    duals = np.maximum(-res.ineqlin.marginals, 0.0)
+    beta, start = {}, 0
+    for name, size in sizes.items():
+        beta[name] = duals[start:start + size][None]
+        start += size
+    return {"beta": beta, "rows": np.maximum(rows, 0.0)}

@@ -40,6 +40,7 @@ class ReluSplitSearch(Search):
                  try_counterexample: TryCounterexample, budget: Budget, margin: float,
                  memory_cap_bytes: float | None = None) -> None:
         super().__init__("relu", budget, config.batch_size, 16, memory_cap_bytes)
+        self.tree.intermediate = "inherit"  # a child's bounds are its parent's, clamped at the split
         self.graph, self.beta_graph = graph, with_beta(graph)
         self.C, self.d, self.config, self.margin = C, d, config, margin
         self.point_margin, self.try_counterexample = point_margin, try_counterexample
@@ -83,10 +84,11 @@ class ReluSplitSearch(Search):
         return self.choose(BranchContext(rows.lower, rows.upper, split, self.offsets, coefficient, bound_children))
 
     def evaluate(self, split: torch.Tensor, rows: ReluRows, warm, lb: torch.Tensor | None = None
-                 ) -> tuple[Batch, list[torch.Tensor]]:
+                 ) -> tuple[Batch, list[torch.Tensor], dict[int, dict]]:
         """Bound domains (unless `lb` is given), pick their next split, decide fully split ones by LP.
 
-        Returns the rows for the pool and the LP minimisers that are candidate counterexamples.
+        Returns the rows for the pool, the LP minimisers that are candidate counterexamples,
+        and per row decided by LP its dual multipliers (certificate evidence).
         """
         if lb is None:
             lb, warm = optimise_from_rows(self.beta_graph, self.lower, self.upper, rows, self.C, self.d, warm,
@@ -94,7 +96,7 @@ class ReluSplitSearch(Search):
         lb = lb.amax(dim=1).detach()
         choice = self.decide_branch(split, rows, warm)
         open_ = lb <= self.margin
-        candidates = []
+        candidates, decided = [], {}
         if bool(open_.any()):
             points = primal_points(self.beta_graph, self.lower, self.upper, ReluRows(rows.lower[open_], rows.upper[open_]),
                                    self.C, self.d, None if warm is None else {k: v[open_] for k, v in warm.items()})
@@ -104,24 +106,25 @@ class ReluSplitSearch(Search):
         for i in ((choice < 0) & (lb <= self.margin)).nonzero().squeeze(1).tolist():
             pre = ReluRows(rows.lower[i:i + 1], rows.upper[i:i + 1]).boxes(self.graph, self.lower, self.upper)
             pre = {name: pre[self.graph.node(name).inputs[0]] for name, _, _ in self.layout}
-            value, x = exact_leaf(self.graph, self.lower[0], self.upper[0], self.C[0], self.d[0], pre)
+            value, x, evidence = exact_leaf(self.graph, self.lower[0], self.upper[0], self.C[0], self.d[0], pre)
             if value is not None and value > LP_MARGIN:
                 lb[i] = value
+                decided[i] = evidence or {}
             elif x is not None:
                 candidates.append(x)
         batch = {"lb": lb, "split": split, "choice": choice, "pre_l": rows.lower, "pre_u": rows.upper}
         for key, value in (warm or {}).items():
             batch[WARM + key] = value.detach()
-        return batch, candidates
+        return batch, candidates, decided
 
     def run(self, lower: torch.Tensor, upper: torch.Tensor) -> Outcome:
         self.lower, self.upper = lower[None], upper[None]
         split = torch.zeros(1, self.width, dtype=torch.int8, device=lower.device)
         out = bound_domains(self.beta_graph, self.lower, self.upper, self.C, self.d, "alpha",
                             alpha_iterations=self.config.alpha_iterations)
-        root, candidates = self.evaluate(split, ReluRows.of(self.graph, out.pre), out.warm, out.lb)
+        root, candidates, decided = self.evaluate(split, ReluRows.of(self.graph, out.pre), out.warm, out.lb)
         root["id"] = torch.zeros(1, dtype=torch.long, device=lower.device)
-        if self._settle(root, candidates):
+        if self._settle(root, candidates, decided):
             return self.outcome("sat")
         while len(self.pool):
             self.tick()
@@ -130,7 +133,7 @@ class ReluSplitSearch(Search):
             split, rows = self.children(batch["split"], ReluRows(batch["pre_l"], batch["pre_u"]), batch["choice"])
             warm = {k[len(WARM):]: torch.cat([v, v]) for k, v in batch.items() if k.startswith(WARM)} or None
             try:
-                children, candidates = self.evaluate(split, rows, warm)
+                children, candidates, decided = self.evaluate(split, rows, warm)
             except torch.OutOfMemoryError:
                 self.pool.push(batch)
                 if not self.back_off():
@@ -140,7 +143,7 @@ class ReluSplitSearch(Search):
             l_ids, r_ids = self.tree.add_children(batch["id"].cpu(), splits)
             children["id"] = torch.cat([l_ids, r_ids]).to(split.device)
             self.count(int(children["lb"].shape[0]))
-            if self._settle(children, candidates):
+            if self._settle(children, candidates, decided):
                 return self.outcome("sat")
             self.adapt(time.monotonic() - started, int(batch["lb"].shape[0]))
             if self.over_memory():
@@ -155,13 +158,28 @@ class ReluSplitSearch(Search):
                 return name, flat - off
         raise IndexError(flat)
 
-    def _settle(self, batch: Batch, candidates: list[torch.Tensor]) -> bool:
+    def _settle(self, batch: Batch, candidates: list[torch.Tensor], decided: dict[int, dict]) -> bool:
         """Close proven domains, push the open ones; True once a counterexample is confirmed."""
         if candidates and self.try_counterexample(torch.stack(candidates)):
             return True
         proven = batch["lb"] > self.margin
         leaves = batch["choice"] < 0
-        self.tree.close(batch["id"][proven].cpu(), batch["lb"][proven].cpu())
+        self.tree.close(batch["id"][proven].cpu(), batch["lb"][proven].cpu(), evidence=_evidence(batch, proven, decided))
         self.undecided += int((leaves & ~proven).sum())
         self.pool.push(select(batch, ~proven & ~leaves))
         return False
+
+
+def _evidence(batch: Batch, proven: torch.Tensor, decided: dict[int, dict]) -> list[dict]:
+    """Per proven domain, what re-derives its bound: the LP's multipliers where an LP decided
+    it, else its α (slope channel) and β (multiplier channel) per ReLU layer, [rows, size]."""
+    warm = {k[len(WARM):]: v[proven].detach().cpu().numpy() for k, v in batch.items() if k.startswith(WARM)}
+    out = []
+    for j, i in enumerate(proven.nonzero().squeeze(1).tolist()):
+        if i in decided:
+            out.append(decided[i])
+            continue
+        params = {name: v[j].reshape(v.shape[1], 2, -1) for name, v in warm.items()}
+        out.append({"alpha": {name: p[:, 0] for name, p in params.items()},
+                    "beta": {name: p[:, 1] for name, p in params.items()}} if params else {})
+    return out

@@ -18,6 +18,11 @@ class ProofTree:
     `what` is ("input", dim, value) for input splitting (children: x_dim <= value, >=
     value) or ("relu", node_name, flat_index) for ReLU splitting (children: inactive,
     active). A leaf is closed by a bound (its lower bound > 0) or by an exact LP.
+
+    `evidence[leaf]` is what a certificate needs to re-derive that leaf's bound, as
+    keyword arguments of `core.certificate.TargetBuilder.close` (NumPy arrays: "rows",
+    "alpha", "beta"); `intermediate` says how a node's pre-activation bounds came from its
+    parent's ("crown": recomputed and intersected with them; "inherit": taken over).
     """
 
     kind: str
@@ -25,6 +30,8 @@ class ProofTree:
     branch: list[int] = field(default_factory=lambda: [0])
     split: dict[int, tuple] = field(default_factory=dict)
     closed: dict[int, tuple[str, float]] = field(default_factory=dict)
+    evidence: dict[int, dict] = field(default_factory=dict)
+    intermediate: str = "crown"
 
     def __len__(self) -> int:
         return len(self.parent)
@@ -41,14 +48,23 @@ class ProofTree:
         left = torch.arange(first, first + count)
         return left, left + count
 
-    def close(self, ids: torch.Tensor, bounds: torch.Tensor, how: str = "bound") -> None:
-        for i, b in zip(ids.tolist(), bounds.tolist()):
+    def close(self, ids: torch.Tensor, bounds: torch.Tensor, how: str = "bound",
+              evidence: list[dict] | None = None) -> None:
+        """Close leaves `ids` with their lower bounds; `evidence[k]`: what re-derives leaf k's."""
+        for k, (i, b) in enumerate(zip(ids.tolist(), bounds.tolist())):
             self.closed[i] = (how, float(b))
+            if evidence is not None and evidence[k]:
+                self.evidence[i] = evidence[k]
 
     def to_dict(self) -> dict:
+        """JSON-able but for the leaves' evidence, which holds NumPy arrays."""
         leaves = [{"node": i, "how": how, "lower_bound": b} for i, (how, b) in sorted(self.closed.items())]
+        for leaf in leaves:
+            if leaf["node"] in self.evidence:
+                leaf["evidence"] = self.evidence[leaf["node"]]
         return {
             "kind": self.kind,
+            "intermediate": self.intermediate,
             "nodes": len(self.parent),
             "parent": self.parent,
             "branch": self.branch,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.certificate.format import INPUT_SPLIT, RELU_SPLIT, Certificate, TargetProof
+from core.certificate.format import INPUT_SPLIT, RECOMPUTE, RELU_SPLIT, Certificate, TargetProof
 
 
 def _array(value) -> np.ndarray:
@@ -31,6 +31,7 @@ class TargetBuilder:
 
     def __init__(self, region: int, disjunct: int, relu_layers: list[str]) -> None:
         self.region, self.disjunct = region, disjunct
+        self.intermediate = RECOMPUTE  # or INHERIT: nodes take their parent's bounds (ReLU splitting)
         self._layer = {name: i for i, name in enumerate(relu_layers)}
         self.parent, self.side = [-1], [0]
         self.splits: list[tuple[int, int, int, int, float]] = []
@@ -81,30 +82,35 @@ class TargetBuilder:
         order = sorted(self.leaves)
         ks = {v.shape[0] for a, b, _, _ in self.leaves.values() for v in (*a.values(), *b.values())}
         ks |= {rows.shape[0] for _, _, rows, _ in self.leaves.values() if rows is not None}
-        if len(ks) > 1:
-            raise ValueError(f"leaves of region {self.region} disjunct {self.disjunct} use different row counts {ks}")
+        k = max(ks, default=0)  # leaves with fewer combinations get NaN ones: the defaults
         splits = np.array([s[:4] for s in self.splits], dtype=np.int64).reshape(-1, 4)
         proof = TargetProof(
             self.region, self.disjunct, np.array(self.parent, np.int32), np.array(self.side, np.int8),
             splits[:, 0].astype(np.int32), splits[:, 1].astype(np.int8), splits[:, 2],
             splits[:, 3].astype(np.int16), np.array([s[4] for s in self.splits], np.float64),
-            np.array(order, np.int32))
+            np.array(order, np.int32), intermediate=self.intermediate)
         for slot, store in ((0, proof.alpha), (1, proof.beta)):
             for name in sorted({n for leaf in self.leaves.values() for n in leaf[slot]}):
-                store[name] = _stack([self.leaves[i][slot].get(name) for i in order])
+                store[name] = _stack([self.leaves[i][slot].get(name) for i in order], k)
         if any(leaf[2] is not None for leaf in self.leaves.values()):
-            proof.rows = _stack([self.leaves[i][2] for i in order])
+            proof.rows = _stack([self.leaves[i][2] for i in order], k)
         for name in sorted({n for leaf in self.leaves.values() for n in leaf[3]}):
             both = _stack([self.leaves[i][3].get(name) for i in order])
             proof.pre_lower[name], proof.pre_upper[name] = both[:, 0], both[:, 1]
         return proof
 
 
-def _stack(parts: list[np.ndarray | None]) -> np.ndarray:
-    """Stack per-leaf arrays; leaves without one get NaN (the checker's default)."""
+def _stack(parts: list[np.ndarray | None], k: int | None = None) -> np.ndarray:
+    """Stack per-leaf arrays, padded to `k` combinations (axis 0) with NaN, the checker's
+    default; leaves without one get NaN throughout."""
     like = next(p for p in parts if p is not None)
-    filler = np.full(like.shape, np.nan, like.dtype)
-    return np.stack([filler if p is None else p for p in parts])
+    dtype = np.result_type(*[p.dtype for p in parts if p is not None])
+    shape = like.shape if k is None else (k,) + like.shape[1:]
+    out = np.full((len(parts),) + shape, np.nan, dtype)
+    for i, p in enumerate(parts):
+        if p is not None:
+            out[i, : len(p)] = p
+    return out
 
 
 class CertificateBuilder:
@@ -131,16 +137,18 @@ def certificate_from_proofs(network_sha256: str, property_sha256: str, relu_laye
                             proofs: list[dict], producer: dict | None = None) -> Certificate:
     """A certificate from the verifier's proof records (`VerifyResult.certificate["targets"]`):
     each has "region", "disjunct" and, when branch and bound closed it, "tree" (a
-    `ProofTree.to_dict()`); otherwise the root was closed by a bound. Leaves get default
-    parameters; leaves closed with optimised α/β need `TargetBuilder.close` with them."""
+    `ProofTree.to_dict()`); otherwise the root was closed by a bound. A leaf's (or a
+    root-closed record's) "evidence" holds `TargetBuilder.close`'s keyword arguments;
+    without it the leaf gets default parameters."""
     builder = CertificateBuilder(network_sha256, property_sha256, relu_layers, producer)
     for proof in proofs:
         target = builder.target(int(proof["region"]), int(proof["disjunct"]))
         tree = proof.get("tree")
         if tree is None:
-            target.close(0)
+            target.close(0, **proof.get("evidence", {}))
             continue
         target.add_tree(tree["parent"], tree["branch"], {int(k): tuple(v) for k, v in tree["splits"].items()})
+        target.intermediate = tree.get("intermediate", RECOMPUTE)
         for leaf in tree["leaves"]:
-            target.close(int(leaf["node"]))
+            target.close(int(leaf["node"]), **leaf.get("evidence", {}))
     return builder.finish()

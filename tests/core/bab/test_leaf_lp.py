@@ -35,10 +35,10 @@ def test_the_lps_over_all_phase_patterns_decide_exactly_what_the_milp_decides(se
         patterns.append(pre_bounds(graph, lower, upper, {relu: split}))
     for d in np.linspace(-1.5, 1.5, 7):
         values = [exact_leaf(graph, lower, upper, C, torch.tensor([d], dtype=torch.float64), pre) for pre in patterns]
-        assert all(v is not None for v, _ in values)
-        reachable = min(v for v, _ in values) <= 1e-9
+        assert all(v is not None for v, _, _ in values)
+        reachable = min(v for v, _, _ in values) <= 1e-9
         milp, _ = disjunct_feasible(weights, biases, lower.numpy(), upper.numpy(), C.numpy(), np.array([d]))
         assert reachable == milp, f"d={d}: LP leaves say {reachable}, MILP {milp}"
-        for value, x in values:
+        for value, x, _ in values:
             if x is not None and value <= 0:  # the LP's witness really reaches the set
                 assert float(C[0] @ graph.forward(x[None]).reshape(-1)) - d <= 1e-6
