@@ -50,20 +50,18 @@ def certificate_artifact(data: bytes) -> dict[str, Any]:
 
 def _verify_outcome(network: "Network", prop: "Property", result: VerifyResult) -> Outcome:
     """The outcome of a verify job; `result["check"]` says whether what backs the verdict
-    held up: the independent checker on an unsat's certificate, onnxruntime on a sat's point."""
-    from core.verifier.certify import certify, replay
+    held up: the independent checker on an unsat's certificate, onnxruntime on a sat's point.
+    An unsat whose certificate fails the check is reported as unknown, saying so."""
+    from core.verifier.certify import certified_result, replay
 
     artifacts = {}
+    result, certified = certified_result(network, prop, result)  # an unsat that does not check is unknown
     summary = {"message": result.message, "elapsed_s": result.elapsed_s,
                "domains_visited": result.domains_visited, "stats": jsonable(result.stats)}
-    if result.verdict is Verdict.UNSAT:
-        try:
-            certified = certify(network, prop, result)
-        except ValueError as exc:  # proof records the builder cannot turn into a tree
-            summary["check"] = {"valid": False, "reason": f"no certificate: {exc}", "time_s": 0.0}
-        else:
+    if certified is not None:
+        summary["check"] = certified.summary()
+        if result.verdict is Verdict.UNSAT:
             artifacts["certificate"] = certificate_artifact(certified.data)
-            summary["check"] = certified.summary()
     if result.verdict is Verdict.SAT and result.counterexample is not None:
         artifacts["counterexample"] = {"x": result.counterexample.x.tolist(), "y": result.counterexample.y.tolist()}
         summary["check"] = replay(network.onnx_bytes, prop, result.counterexample)

@@ -60,31 +60,35 @@ def verify(
         raise typer.Exit(2)
     loaded = load_instance(network, prop)
     result = run_verify(*loaded, VerifyConfig(timeout_s=timeout, device=device, seed=seed, threads=threads))
+    if certificate is not None:  # first: an unsat whose certificate fails the check is reported as unknown
+        result = write_certificate(certificate, *loaded, result)
     if out is not None:
         cex = result.counterexample
         write_result(out, result.verdict.value, cex.x if cex else None, cex.y if cex else None)
-    if certificate is not None:
-        write_certificate(certificate, *loaded, result)
     detail = f" ({result.message})" if result.message and result.verdict != Verdict.SAT else ""
     typer.echo(f"{result.verdict.value} {network.name} {prop.name} {result.elapsed_s:.2f}s "
                f"domains={result.domains_visited}{detail}")
 
 
-def write_certificate(path: Path, network, prop, result) -> None:
+def write_certificate(path: Path, network, prop, result):
     """Write `unsat`'s certificate (for `certbound check`) or `sat`'s counterexample
-    (VNN-COMP result file) to `path`; other verdicts have nothing to write."""
+    (VNN-COMP result file) to `path`; other verdicts have nothing to write. The certificate
+    is checked first: returns the result, `unknown` when the check failed (nothing written)."""
     from core.counterexample import write_result
     from core.result import Verdict
-    from core.verifier.certify import certificate_of
+    from core.verifier.certify import certified_result
 
+    result, certified = certified_result(network, prop, result)
     if result.verdict is Verdict.UNSAT:
-        size = certificate_of(network, prop, result).save(path)
-        typer.echo(f"certificate: {path} ({size} bytes)", err=True)
+        path.write_bytes(certified.data)
+        typer.echo(f"certificate: {path} ({len(certified.data)} bytes, checked in {certified.check.time_s:.2f}s: "
+                   f"{certified.check})", err=True)
     elif result.verdict is Verdict.SAT:
         write_result(path, result.verdict.value, result.counterexample.x, result.counterexample.y)
         typer.echo(f"counterexample: {path}", err=True)
     else:
         typer.echo(f"no certificate: the verdict is {result.verdict.value}", err=True)
+    return result
 
 
 def register(cli: typer.Typer) -> None:

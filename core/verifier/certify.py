@@ -3,6 +3,7 @@ certificate that the independent checker re-derives, for `sat` the onnxruntime r
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 
@@ -52,6 +53,30 @@ def certify(network: Network, prop: Property, result: VerifyResult) -> Certified
     certificate = certificate_of(network, prop, result)
     data = certificate.to_bytes()
     return Certified(certificate, data, check(network.onnx_bytes, prop, data))
+
+
+def certified_result(network: Network, prop: Property, result: VerifyResult) -> tuple[VerifyResult, Certified | None]:
+    """An `unsat` result with its checked certificate; other results pass through (None).
+
+    An `unsat` is reported only with evidence: when no certificate can be built, or the
+    independent checker rejects it, the result becomes `unknown` with a message saying
+    that the certificate check failed and why (the verifier may well be right, but
+    nothing a user can check backs it).
+    """
+    if result.verdict is not Verdict.UNSAT:
+        return result, None
+    try:
+        certified = certify(network, prop, result)
+    except ValueError as exc:  # proof records the builder cannot turn into a tree
+        return _unproven(result, f"no certificate: {exc}"), None
+    if not certified.check.valid:
+        return _unproven(result, certified.check.reason), certified
+    return result, certified
+
+
+def _unproven(result: VerifyResult, reason: str) -> VerifyResult:
+    return dataclasses.replace(result, verdict=Verdict.UNKNOWN, certificate=None,
+                               message=f"unsat not reported: the certificate check failed ({reason})")
 
 
 def replay(onnx_bytes: bytes, prop: Property, counterexample: Counterexample) -> dict:

@@ -57,3 +57,41 @@ def test_certify_checks_the_unsat_proof_and_replay_confirms_the_sat_point(benchm
     assert replayed["valid"] and replayed["time_s"] >= 0
     with pytest.raises(ValueError, match="only an unsat result"):
         certificate_of(sat_net, other, sat)
+
+
+def _unfounded_unsat():
+    """A network, a property it violates, and an `unsat` result claiming the root is closed."""
+    import numpy as np
+
+    from core.result import VerifyResult
+    from tests.core.certificate.nets import exact_min, onnx_bytes, one_row_property, random_layers
+
+    rng = np.random.default_rng(1)
+    layers = random_layers(rng, [2, 6, 1])
+    lower, upper, c = -np.ones(2), np.ones(2), np.ones(1)
+    prop = one_row_property(lower, upper, c, exact_min(layers, lower, upper, c) + 0.1)  # reachable: sat
+    claim = VerifyResult(Verdict.UNSAT, certificate={"targets": [{"region": 0, "disjunct": 0, "closed_by": "crown"}]},
+                         message="")
+    return load_network(onnx_bytes(layers)), prop, claim
+
+
+def test_an_unsat_whose_certificate_fails_the_check_is_reported_unknown():
+    from core.verifier.certify import certified_result
+
+    network, prop, claim = _unfounded_unsat()
+    result, certified = certified_result(network, prop, claim)
+    assert result.verdict is Verdict.UNKNOWN and result.certificate is None
+    assert "certificate check failed" in result.message and not certified.check.valid
+    assert certified.check.reason in result.message
+    broken = claim.__class__(Verdict.UNSAT, certificate={"targets": []})
+    result, certified = certified_result(network, prop, broken)
+    assert result.verdict is Verdict.UNKNOWN and "has no proof" in result.message
+
+
+def test_the_verify_job_downgrades_an_unsat_that_does_not_check():
+    from worker.kinds import _verify_outcome
+
+    outcome = _verify_outcome(*_unfounded_unsat())
+    assert outcome.verdict == "unknown" and outcome.status == "succeeded"
+    assert "certificate check failed" in outcome.result["message"]
+    assert outcome.result["check"]["valid"] is False and "certificate" not in outcome.artifacts
