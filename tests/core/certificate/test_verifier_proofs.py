@@ -1,0 +1,99 @@
+"""The verifier's own proofs become certificates the checker accepts: branch and bound over
+inputs (ACAS Xu, with averaged rows), over ReLUs (alpha/beta leaves, LP-decided leaves) and
+alpha-CROWN closures; and the evidence the verifier hands over is what makes them check."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+from core.certificate import check
+from core.config import VerifyConfig
+from core.model import load_network
+from core.result import Verdict
+from core.spec import load_property
+from core.verifier import verify
+from core.verifier.certify import certify
+from tests.core.certificate.nets import exact_min, onnx_bytes, one_row_property, random_layers
+
+ACAS = "acasxu/onnx/ACASXU_run2a_1_1_batch_2000.onnx.gz"
+
+
+def _certified(network, prop, **config):
+    result = verify(network, prop, VerifyConfig(timeout_s=60, device="cpu", threads=1, **config))
+    assert result.verdict is Verdict.UNSAT, result.message
+    certified = certify(network, prop, result)
+    assert certified.check.valid, certified.check.reason
+    return result, certified
+
+
+@pytest.mark.parametrize("prop_name", ["prop_1", "prop_2"])
+def test_input_splitting_proofs_on_acas_xu_check(benchmarks_dir, prop_name):
+    network = load_network(benchmarks_dir / ACAS)
+    prop = load_property(benchmarks_dir / f"acasxu/vnnlib/{prop_name}.vnnlib.gz")
+    result, certified = _certified(network, prop)
+    assert all(p["closed_by"] == "bab" for p in result.certificate["targets"])
+    target = certified.certificate.targets[0]
+    assert target.n_leaves > 10 and target.intermediate == "crown"
+    assert target.rows is not None and target.rows.shape[1] == 1  # each leaf names the combination that closed it
+    if prop_name == "prop_2":  # four rows: some leaves are closed only by an average of rows
+        averaged = (target.rows[:, 0] > 0).sum(axis=1) > 1
+        assert averaged.any()
+        single = copy.deepcopy(certified.certificate)
+        single.targets[0].rows = None
+        assert not check(network.onnx_bytes, prop, single).valid
+
+
+@pytest.fixture(scope="module")
+def relu_proof():
+    """A small net proved by ReLU splitting with LP-decided leaves (seed 0 needs 39 of them)."""
+    rng = np.random.default_rng(0)
+    layers = random_layers(rng, [2, 6, 6, 1])
+    lower, upper, c = -np.ones(2), np.ones(2), np.ones(1)
+    prop = one_row_property(lower, upper, c, exact_min(layers, lower, upper, c) - 0.01)
+    network = load_network(onnx_bytes(layers))
+    result, certified = _certified(network, prop, branching="relu", alpha_iterations=2, attack_restarts=1)
+    return network, prop, result, certified
+
+
+def test_relu_splitting_proofs_check_with_their_alpha_beta_and_lp_duals(relu_proof):
+    network, prop, result, certified = relu_proof
+    target = certified.certificate.targets[0]
+    assert target.intermediate == "inherit" and target.alpha and target.beta
+    leaves = result.certificate["targets"][0]["tree"]["leaves"]
+    by_lp = [k for k, leaf in enumerate(leaves) if "rows" in leaf.get("evidence", {})]
+    assert by_lp
+    stripped = copy.deepcopy(certified.certificate)
+    for name in stripped.targets[0].beta:
+        stripped.targets[0].beta[name][by_lp] = 0.0  # without the LP's multipliers the phases are not used
+    assert not check(network.onnx_bytes, prop, stripped).valid
+
+
+def test_relu_split_parameters_past_their_range_are_clamped(relu_proof):
+    network, prop, _, certified = relu_proof
+    for alpha, beta in ((5.0, None), (-2.0, None), (None, -3.0), (None, 1e9)):
+        wild, clamped = copy.deepcopy(certified.certificate), copy.deepcopy(certified.certificate)
+        for t_wild, t_clamped in zip(wild.targets, clamped.targets):
+            for name in t_wild.alpha:
+                if alpha is not None:
+                    t_wild.alpha[name][:] = alpha
+                    t_clamped.alpha[name][:] = np.clip(alpha, 0, 1)
+                if beta is not None:
+                    t_wild.beta[name][:] = beta
+                    t_clamped.beta[name][:] = max(beta, 0.0)
+        assert check(network.onnx_bytes, prop, wild).valid == check(network.onnx_bytes, prop, clamped).valid
+
+
+def test_relu_splitting_and_alpha_closures_on_mnist_check(benchmarks_dir):
+    network = load_network(benchmarks_dir / "mnist_fc/onnx/mnist-net_256x2.onnx.gz")
+    prop = load_property(benchmarks_dir / "mnist_fc/vnnlib/prop_11_0.05.vnnlib.gz")
+    result, certified = _certified(network, prop)
+    closed = [p["closed_by"] for p in result.certificate["targets"]]
+    assert "bab" in closed and "alpha" in closed
+    without = copy.deepcopy(certified.certificate)
+    for target, proof in zip(without.targets, result.certificate["targets"]):
+        if proof["closed_by"] == "alpha":
+            target.alpha = {}
+    assert not check(network.onnx_bytes, prop, without).valid  # the default slopes do not close them
