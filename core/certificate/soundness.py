@@ -114,10 +114,10 @@ def backward(steps: list[Step], boxes: list[tuple[np.ndarray, np.ndarray]], lam:
         else:
             lw, uw, ub = relax[i]
             b = beta.get(i)
-            up_part, down_part = np.maximum(lam, 0.0), np.minimum(lam, 0.0)
-            added = dot(down_part, ub)  # ub >= 0, so |terms| sums to |added|
+            added = dot(np.minimum(lam, 0.0), ub)  # ub >= 0, so |terms| sums to |added|
             err += gamma(lam.shape[2]) * np.abs(added)
-            scaled = up_part * lw + down_part * uw  # one of the two products is 0: one rounding
+            scaled = np.where(lam > 0.0, lw, uw)  # the lower line's slope where lam > 0, else the upper's
+            scaled *= lam  # one rounding
             err += 3 * U * dot(np.abs(scaled), radius)
             if b is not None:
                 lam = scaled - b * sign_of(lo, hi)[:, None, :]
@@ -134,5 +134,11 @@ def backward(steps: list[Step], boxes: list[tuple[np.ndarray, np.ndarray]], lam:
 
 
 def dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """sum over the last axis of a * b, broadcasting the others (without the product's temporary)."""
+    """sum over the last axis of a * b, broadcasting the others (without the product's temporary;
+    as a matrix product where the shapes allow, which is faster: the error terms hold for any
+    summation order)."""
+    if b.ndim == 1:
+        return a @ b
+    if b.ndim == a.ndim >= 2 and b.shape[-2] == 1:
+        return (a @ np.swapaxes(b, -1, -2))[..., 0]
     return np.einsum("...n,...n->...", a, b)
