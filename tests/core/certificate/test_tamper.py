@@ -156,3 +156,24 @@ def test_malformed_arrays_are_reasons_not_crashes(input_split):
     flat = copy.deepcopy(certificate)
     flat.targets[0].leaf_node = flat.targets[0].leaf_node.astype(np.float64) + 0.5
     _rejected(data, prop, flat, "leaf_node does not hold integers")
+
+
+def test_how_nodes_get_their_bounds_is_checked_not_trusted(input_split):
+    data, prop, certificate = input_split
+    unknown = copy.deepcopy(certificate)
+    unknown.targets[0].intermediate = "trust me"
+    _rejected(data, prop, unknown, "intermediate bounds 'trust me'")
+    # inheriting keeps every leaf at the root's bounds: sound, and too loose for these leaves
+    inherited = copy.deepcopy(certificate)
+    inherited.targets[0].intermediate = "inherit"
+    _rejected(data, prop, inherited, "not > 0")
+
+
+def test_row_weights_must_close_the_leaf_they_are_given_for(input_split):
+    data, prop, certificate = input_split
+    zero = copy.deepcopy(certificate)
+    zero.targets[0].rows = np.zeros((zero.targets[0].n_leaves, 1, 1))  # the zero combination proves nothing
+    _rejected(data, prop, zero, "not > 0")
+    negative = copy.deepcopy(certificate)
+    negative.targets[0].rows = -np.ones((negative.targets[0].n_leaves, 1, 1))  # counts as 0
+    _rejected(data, prop, negative, "not > 0")
