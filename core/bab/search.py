@@ -48,20 +48,24 @@ class Search:
         return self.batch_size
 
     def adapt(self, step_s: float, domains: int = 0) -> None:
-        """Size the next batch from the rate the last step measured.
+        """Size the next batch from the last step: double it after a quick step, cut it to
+        what fits `step_target_s` at the measured rate after a slow one.
 
-        The batch is what fits `step_target_s` at that rate, and at most twice the domains
-        the step actually had: a step on a nearly empty pool says little about one on
-        thousands of domains (bounding cost grows faster than linearly once memory is
-        chunked), and an oversized step delays every deadline and cancellation.
+        A quick step doubles the domains it actually had, not the batch size: a step on a
+        nearly empty pool says little about one on thousands of domains, and an oversized
+        step delays every deadline and cancellation. The rate is measured on big steps
+        only to shrink, since per-call overhead inflates it on small ones.
         """
         if not domains:
             return
         self.seconds_per_domain = step_s / domains
         if not self.adaptive:
             return
-        fits = int(self.step_target_s / max(self.seconds_per_domain, 1e-9))
-        self.batch_size = max(1, min(self.max_batch, 2 * domains, fits))
+        if step_s < self.step_target_s / 2:
+            self.batch_size = min(self.max_batch, 2 * domains)
+        elif step_s > self.step_target_s * 2:
+            fits = int(self.step_target_s / self.seconds_per_domain)
+            self.batch_size = max(1, min(self.batch_size // 2, fits))
 
     def back_off(self) -> bool:
         """After running out of memory: halve the batch; False when it is already one domain."""

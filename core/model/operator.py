@@ -128,16 +128,23 @@ class Activation(Operator):
         return None
 
     def backward(self, lA, uA, inputs, alpha=None) -> Backward:
+        """A coefficient >= 0 takes the lower line for a lower bound (the upper line for an
+        upper bound), a negative one the other line. One `where` picks each line's slope and
+        offset and one product applies it: this elementwise step dominates a CROWN pass, and
+        it runs over [spec, batch, *shape] tensors, so every temporary saved counts."""
         r = self.relax(inputs[0], alpha)
-        sum_dims = lambda t: t.flatten(2).sum(-1)  # noqa: E731  [spec, batch, *shape] -> [spec, batch]
         new_l = new_u = None
         lbias = ubias = 0.0
         if lA is not None:
-            pos, neg = lA.clamp(min=0), lA.clamp(max=0)
-            new_l = pos * r.lw + neg * r.uw
-            lbias = sum_dims(pos * r.lb + neg * r.ub)
+            new_l, lbias = _through_lines(lA, r.lw, r.lb, r.uw, r.ub)
         if uA is not None:
-            pos, neg = uA.clamp(min=0), uA.clamp(max=0)
-            new_u = pos * r.uw + neg * r.lw
-            ubias = sum_dims(pos * r.ub + neg * r.lb)
+            new_u, ubias = _through_lines(uA, r.uw, r.ub, r.lw, r.lb)
         return Backward([(new_l, new_u)], lbias, ubias)
+
+
+def _through_lines(A: torch.Tensor, w_pos, b_pos, w_neg, b_neg) -> tuple[torch.Tensor, torch.Tensor]:
+    """Coefficients [spec, batch, *shape] through the line (w_pos, b_pos) where A >= 0 and
+    (w_neg, b_neg) elsewhere: the new coefficients A * w and the bias sum(A * b) [spec, batch]."""
+    positive = A >= 0
+    bias = (A * torch.where(positive, b_pos, b_neg)).flatten(2).sum(-1)
+    return A * torch.where(positive, w_pos, w_neg), bias
