@@ -145,6 +145,8 @@ def _step(node: onnx.NodeProto, shape: tuple[int, ...], consts: dict[str, np.nda
         return _matmul(node, shape, args)
     if op == "Gemm":
         return _gemm(node, shape, args)
+    if op == "Conv":
+        return _conv(node, shape, args)
     raise Unsupported(f"unsupported operator {op}")
 
 
@@ -189,3 +191,30 @@ def _gemm(node, shape: tuple, args: list) -> tuple[Step, tuple]:
     B = args[1].T if _attr(node, "transB", 0) else args[1]
     b = np.zeros(B.shape[1]) if len(args) < 3 or args[2] is None else np.broadcast_to(args[2], (1, B.shape[1])).reshape(-1)
     return Linear(np.ascontiguousarray(B.T), b.astype(np.float64).copy()), (1, B.shape[1])
+
+
+def _conv(node, shape: tuple, args: list) -> tuple[Step, tuple]:
+    """A 2-D convolution (one image, group 1, explicit pads) as the dense matrix it is: entry
+    ((m, oy, ox), (c, iy, ix)) is kernel[m, c, ky, kx] where iy = oy*stride - pad + ky*dilation
+    (same for x), so the step stays one exact `Linear` of the file's weights."""
+    kernel = args[1]
+    if kernel is None or len(shape) != 4 or shape[0] != 1 or kernel.ndim != 4 or _attr(node, "group", 1) != 1 \
+            or _attr(node, "auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+        raise Unsupported(f"unsupported operator Conv of this form ({node.name or node.output[0]})")
+    M, C, kh, kw = kernel.shape
+    _, channels, H, W = shape
+    sh, sw = _attr(node, "strides", [1, 1])
+    dh, dw = _attr(node, "dilations", [1, 1])
+    top, left, bottom, right = _attr(node, "pads", [0, 0, 0, 0])
+    OH, OW = (H + top + bottom - dh * (kh - 1) - 1) // sh + 1, (W + left + right - dw * (kw - 1) - 1) // sw + 1
+    if channels != C or OH < 1 or OW < 1:
+        raise Unsupported(f"Conv {node.name or node.output[0]}: kernel {kernel.shape} does not fit input {shape}")
+    oy, ox, ky, kx = (a.reshape(-1) for a in np.meshgrid(np.arange(OH), np.arange(OW), np.arange(kh), np.arange(kw),
+                                                         indexing="ij"))
+    iy, ix = oy * sh - top + ky * dh, ox * sw - left + kx * dw
+    inside = (iy >= 0) & (iy < H) & (ix >= 0) & (ix < W)
+    dense = np.zeros((OH, OW, H, W, M, C))
+    dense[oy[inside], ox[inside], iy[inside], ix[inside]] = kernel[:, :, ky[inside], kx[inside]].transpose(2, 0, 1)
+    matrix = dense.transpose(4, 0, 1, 5, 2, 3).reshape(M * OH * OW, C * H * W)
+    bias = np.zeros(M) if len(args) < 3 or args[2] is None else args[2]
+    return Linear(np.ascontiguousarray(matrix), np.repeat(bias, OH * OW)), (1, M, OH, OW)

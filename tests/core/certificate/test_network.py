@@ -28,7 +28,7 @@ def _all_of(benchmarks_dir, folder: str) -> list[str]:
     return sorted(str(p.relative_to(benchmarks_dir)) for p in (benchmarks_dir / folder / "onnx").glob("*.onnx.gz"))
 
 
-@pytest.mark.parametrize("name", NETWORKS + ["rl_benchmarks", "reach_prob_density"])
+@pytest.mark.parametrize("name", NETWORKS + ["rl_benchmarks", "reach_prob_density", "oval21"])
 def test_point_boxes_contain_onnxruntime_outputs(benchmarks_dir, name):
     names = _all_of(benchmarks_dir, name) if "/" not in name else [name]
     for relative in names:
@@ -47,12 +47,23 @@ def test_point_boxes_contain_onnxruntime_outputs(benchmarks_dir, name):
         assert np.all(hi - lo <= 1e-5 * (1 + np.abs(lo))), relative
 
 
-@pytest.mark.parametrize("name, operator", [("oval21/onnx/cifar_base_kw.onnx.gz", "Conv"),
-                                            ("eran/onnx/ffnnSIGMOID__Point_6x200.onnx.gz", "Sigmoid")])
+@pytest.mark.parametrize("name, operator", [("eran/onnx/ffnnSIGMOID__Point_6x200.onnx.gz", "Sigmoid")])
 def test_unsupported_operators_are_named(benchmarks_dir, name, operator):
     _, model = read_onnx(benchmarks_dir / name)
     with pytest.raises(Unsupported, match=f"unsupported operator {operator}"):
         chain_of(model)
+
+
+@pytest.mark.parametrize("attributes", [{"group": 2}, {"auto_pad": "SAME_UPPER"}])
+def test_convolutions_of_other_forms_are_named(attributes):
+    from onnx import TensorProto, helper, numpy_helper
+
+    kernel = numpy_helper.from_array(np.ones((2, 1 if "group" in attributes else 2, 3, 3), np.float32), "k")
+    conv = helper.make_node("Conv", ["x", "k"], ["y"], kernel_shape=[3, 3], **attributes)
+    graph = helper.make_graph([conv], "conv", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 5, 5])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [kernel])
+    with pytest.raises(Unsupported, match="Conv of this form"):
+        chain_of(helper.make_model(graph))
 
 
 def test_garbage_is_not_a_model():
