@@ -19,6 +19,7 @@ from app.services.uploads import get_owned
 from app.settings import Settings
 from app.storage import ArtifactStore
 from core.config import VerifyConfig
+from core.training.config import TrainConfig  # torch-free: core.training loads its names lazily
 
 JobKind = Literal["verify", "inspect", "train"]
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
@@ -60,20 +61,25 @@ def check_config(config: dict[str, Any], timeout_s: float) -> None:
     """Reject engine options the engine would reject, before the job is queued."""
     if "timeout_s" in config:
         raise Invalid("config.timeout_s: give timeout_s at the top level of the job, not inside config")
+    _validate(VerifyConfig, {**config, "timeout_s": timeout_s})
+
+
+def _validate(model: type[BaseModel], config: dict[str, Any]) -> None:
+    """Build `model` from `config`, turning pydantic's errors into one 422 naming every field."""
     try:
-        VerifyConfig(**config, timeout_s=timeout_s)
+        model(**config)
     except ValidationError as exc:
         problems = [f"config.{'.'.join(map(str, error['loc']))}: {error['msg']}" for error in exc.errors()]
         raise Invalid("invalid config: " + "; ".join(problems), problems=problems) from exc
 
 
 def check_train_config(config: dict[str, Any]) -> None:
-    """Reject training options that name server files. (The worker checks the rest:
-    importing core.training would import torch into the API.)"""
+    """Reject training options that name server files, or that `TrainConfig` rejects."""
     named = [key for key in SERVER_PATHS if key in config]
     if named:
         raise Invalid(f"config.{named[0]}: a train job cannot name server files; it trains on the server's "
                       "MNIST copy, and fine-tunes the model given as model_id")
+    _validate(TrainConfig, config)
 
 
 def queue_for(config: dict[str, Any]) -> str:

@@ -123,3 +123,14 @@ def test_train_jobs_need_no_model_but_may_not_name_server_files(api):
         response = api.post("/jobs", json={"kind": "train", "config": {key: "/etc/passwd"}})
         assert response.status_code == 422 and f"config.{key}" in response.json()["detail"]
     assert "model_id" in api.post("/jobs", json={"kind": "verify"}).json()["detail"]
+
+
+def test_a_train_config_the_trainer_would_reject_is_refused_before_queueing_naming_each_field(api):
+    before = api.get("/jobs").json()
+    response = api.post("/jobs", json={"kind": "train", "config": {"method": "sgd", "eps": -1, "arch": "mlp"}})
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert "config.method" in detail and "config.eps" in detail
+    response = api.post("/jobs", json={"kind": "train", "config": {"arch": "resnet-1000"}})
+    assert response.status_code == 422 and "unknown architecture 'resnet-1000'" in response.json()["detail"]
+    assert api.get("/jobs").json() == before

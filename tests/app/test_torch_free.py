@@ -1,4 +1,4 @@
-"""The API process never imports torch, even while it validates uploads."""
+"""The API process never imports torch, even while it validates uploads and job configs."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ with TestClient(create_app(settings, maintenance=False)) as client:
     for kind, path in (("models", "onnx/test_sat.onnx.gz"), ("properties", "vnnlib/test_prop.vnnlib.gz")):
         data = (bench / "test" / path).read_bytes()
         assert client.post("/api/v1/" + kind, files={"file": (path, data)}, headers=headers).status_code == 201
+    bad_train = {"kind": "train", "config": {"method": "sgd"}}
+    assert client.post("/api/v1/jobs", json=bad_train, headers=headers).status_code == 422
 import app.cli
 print("torch" in sys.modules)
 """

@@ -25,10 +25,3 @@ def test_train_job_adds_the_trained_network_to_the_owner_s_models(wapi, worker_s
     assert any(e["type"] == "progress" and e["data"]["phase"] == "epoch" for e in events)
     assert not (worker_settings.data_dir / "checkpoints" / job["id"]).exists()
 
-
-@pytest.mark.parametrize("worker_settings", ["sqlite"], indirect=True)
-def test_train_config_the_trainer_rejects_fails_the_job(wapi):
-    response = wapi.post("/jobs", json={"kind": "train", "config": {"arch": "resnet-9000"}})
-    job = wapi.wait(response.json()["id"], timeout=60)
-    assert (job["status"], job["verdict"]) == ("failed", "error")
-    assert "resnet-9000" in job["error"]
