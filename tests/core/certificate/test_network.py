@@ -69,3 +69,36 @@ def test_convolutions_of_other_forms_are_named(attributes):
 def test_garbage_is_not_a_model():
     with pytest.raises(ValueError, match="not an ONNX model"):
         read_onnx(gzip.compress(b"\x00garbage" * 10))
+
+
+def test_a_convolutional_network_gets_certificates_that_check():
+    """Conv → Relu → Flatten → Gemm: the engine's CROWN proof is re-derived by the checker,
+    and a property the sampled outputs violate is not."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    from core.certificate import check, property_digest
+    from tests.core.certificate.nets import one_row_property
+    from tests.core.certificate.producer import produce
+
+    rng = np.random.default_rng(0)
+    kernel, bias = rng.normal(0, 0.5, (3, 2, 2, 2)).astype(np.float32), rng.normal(0, 0.1, 3).astype(np.float32)
+    dense, out_bias = rng.normal(0, 0.3, (2, 3 * 3 * 3)).astype(np.float32), rng.normal(0, 0.1, 2).astype(np.float32)
+    nodes = [helper.make_node("Conv", ["x", "k", "kb"], ["c"], kernel_shape=[2, 2], pads=[1, 1, 0, 0], strides=[1, 1]),
+             helper.make_node("Relu", ["c"], ["r"]), helper.make_node("Flatten", ["r"], ["f"]),
+             helper.make_node("Gemm", ["f", "W", "b"], ["y"], transB=1)]
+    inits = [numpy_helper.from_array(a, n) for a, n in ((kernel, "k"), (bias, "kb"), (dense, "W"), (out_bias, "b"))]
+    graph = helper.make_graph(nodes, "conv", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 2, 3, 3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 2])], inits)
+    data = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString()
+    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    centre = rng.uniform(-1, 1, 18)
+    x = centre + rng.uniform(-0.05, 0.05, (4000, 18))
+    y = session.run(None, {"x": x.astype(np.float32).reshape(-1, 2, 3, 3)})[0]
+    c = np.array([1.0, -1.0])
+    lowest = float((y @ c).min())
+    held = one_row_property(centre - 0.05, centre + 0.05, c, lowest - 0.2)
+    assert check(data, held, produce(data, held, "input", 2000)).valid
+    violated = one_row_property(centre - 0.05, centre + 0.05, c, lowest + 1e-3)
+    certificate = produce(data, held, "input", 2000)
+    certificate.property_sha256 = property_digest(violated)
+    assert not check(data, violated, certificate).valid
