@@ -1,8 +1,9 @@
 """Certified-training benchmark: the five methods side by side on one fixed time budget.
 
 Each method gets the same wall-clock training budget; the number of epochs it runs is
-fitted to that budget from the measured cost of its own training steps (a CROWN-IBP or
-attack step costs more than an IBP step, so those methods see fewer epochs), and the
+fitted to that budget from the measured cost of its own training steps in each phase of
+its schedule (warm-up, ε ramp, after the ramp: a CROWN-IBP step costs several IBP steps
+during the ramp only, an attack step costs more than an IBP step throughout), and the
 schedules are laid out over those epochs. Evaluation is not counted in the budget.
 
 The step cost is the fastest of a few timed steps, so work from other processes on a shared
@@ -23,6 +24,7 @@ import json
 import math
 import os
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -38,22 +40,54 @@ from core.training.schedule import coefficients
 METHODS: tuple[Method, ...] = ("ibp", "crown-ibp", "ibp-r", "cc-ibp", "mtl-ibp")
 
 
-def seconds_per_step(config: TrainConfig, steps: int = 6) -> float:
-    """Cost of one training step of `config.method` half-way through the ε ramp (where CROWN-IBP
-    still runs its backward pass, so its average cost is not underestimated): the fastest of
-    `steps` timed steps, since other work on a shared machine only ever adds to a step's time."""
+@dataclass(frozen=True)
+class StepCosts:
+    """Seconds per training step in each phase of the schedule. They differ a lot: warm-up steps
+    (ε = 0) are clean steps, and CROWN-IBP runs its CROWN pass only while β > 0, during the ramp."""
+
+    warmup: float
+    ramp: float
+    after: float
+
+    def epochs_within(self, config: TrainConfig, steps_per_epoch: int, budget_s: float) -> tuple[int, float]:
+        """The most epochs (at least 1) whose schedule, laid out as `config` lays it out for that many
+        epochs, is priced within `budget_s`; and that price."""
+        epochs = 1
+        while self.price(config, epochs + 1, steps_per_epoch) <= budget_s:
+            epochs += 1
+        return epochs, self.price(config, epochs, steps_per_epoch)
+
+    def price(self, config: TrainConfig, epochs: int, steps_per_epoch: int) -> float:
+        resolved = config.model_copy(update={"epochs": epochs}).resolved()
+        warmup = min(resolved.warmup_epochs, epochs)
+        ramp = min(resolved.ramp_epochs, epochs - warmup)
+        return steps_per_epoch * (warmup * self.warmup + ramp * self.ramp + (epochs - warmup - ramp) * self.after)
+
+
+def step_costs(config: TrainConfig, steps: int = 6) -> StepCosts:
+    """Time training steps of `config.method` in the warm-up, half-way through the ε ramp and after
+    it (on a 10-epoch layout of the schedule)."""
+    probe = config.model_copy(update={"epochs": 10}).resolved()
+    start, ramp = probe.warmup_epochs, probe.ramp_epochs
+    return StepCosts(warmup=seconds_per_step(probe, start / 2, steps),
+                     ramp=seconds_per_step(probe, start + ramp / 2, steps),
+                     after=seconds_per_step(probe, start + ramp + 0.5, steps))
+
+
+def seconds_per_step(config: TrainConfig, epoch: float, steps: int) -> float:
+    """Cost of one training step of `config.method` (resolved) at `epoch` of its schedule: the fastest
+    of `steps` timed steps, since other work on a shared machine only ever adds to a step's time."""
     data = load_dataset(config.dataset, config.data).train
     model = build(config.arch, tuple(data.images.shape[1:])).train()
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
-    resolved = config.resolved()
-    c = coefficients(resolved, resolved.warmup_epochs + resolved.ramp_epochs / 2)
+    c = coefficients(config, epoch)
     times = []
     for k in range(steps + 1):
         started = time.perf_counter()
         batch = slice(k * config.batch_size, (k + 1) * config.batch_size)
         x, labels = data.images[batch], data.labels[batch]
         folded = to_graph(model, tuple(x.shape[1:]), x)
-        loss = method_loss(resolved, folded.graph, folded.logits, x, labels, c).loss
+        loss = method_loss(config, folded.graph, folded.logits, x, labels, c).loss
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
@@ -71,17 +105,18 @@ def run(args: argparse.Namespace) -> list[dict]:
                            eval_crown_subset=args.crown_subset, eval_alpha_subset=args.alpha_subset,
                            complete_subset=args.complete_subset, complete_timeout_s=args.complete_timeout,
                            device=args.device, seed=args.seed)
-        step_s = seconds_per_step(base)
+        costs = step_costs(base)
         steps_per_epoch = math.ceil(args.train_subset / args.batch_size)
         budget_s = args.minutes_per_method * 60
-        epochs = max(1, int(budget_s / (step_s * steps_per_epoch)))
+        epochs, priced_s = costs.epochs_within(base, steps_per_epoch, budget_s)
         config = base.model_copy(update={"epochs": epochs})
         loads = [os.getloadavg()[0]]
         started = time.monotonic()
         result = train(config, _epoch_logger(loads))
         train_s = time.monotonic() - started - result.report.elapsed_s
         (out_dir / f"{method}.onnx").write_bytes(result.onnx)
-        row = {"method": method, "epochs": epochs, "step_s": step_s, "budget_s": budget_s, "train_s": train_s,
+        row = {"method": method, "epochs": epochs, "step_s": asdict(costs), "priced_s": priced_s,
+               "budget_s": budget_s, "train_s": train_s,
                "epoch_s": sum(h["epoch_s"] for h in result.history), "load_mean": sum(loads) / len(loads),
                "load_max": max(loads), **result.report.to_dict()}
         (out_dir / f"{method}.json").write_text(json.dumps({"row": row, "history": result.history}, indent=2))
@@ -103,11 +138,12 @@ def _epoch_logger(loads: list[float]):
 def table(rows: list[dict]) -> str:
     """The markdown table of the rows, with what each column covers."""
     pct = lambda v: "-" if v is None else f"{100 * v:.1f}"  # noqa: E731
-    lines = ["| method | epochs | step ms | train s (budget) | clean % | PGD % | IBP % | CROWN % | α-CROWN % "
+    lines = ["| method | epochs | step ms warm-up/ramp/after | train s (budget) | clean % | PGD % | IBP % | CROWN % | α-CROWN % "
              "| complete % | complete decided | eval s | load mean/max |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['method']} | {r['epochs']} | {1000 * r['step_s']:.0f} | {r['train_s']:.0f} "
+        ms = "/".join(f"{1000 * v:.0f}" for v in r["step_s"].values())
+        lines.append(f"| {r['method']} | {r['epochs']} | {ms} | {r['train_s']:.0f} "
                      f"({r['budget_s']:.0f}) | {pct(r['clean'])} | {pct(r['pgd'])} | {pct(r['ibp'])} | "
                      f"{pct(r['crown'])} | {pct(r['alpha_crown'])} | {pct(r['complete'])} | "
                      f"{r['complete_decided']}/{r['complete_samples']} ({r['complete_runs']} runs, "
