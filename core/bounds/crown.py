@@ -15,6 +15,7 @@ from core.bounds.memory import rows_per_pass
 from core.bounds.plan import Plan
 from core.model.ir import Interval
 from core.model.operator import Affine
+from core.model.ops.leaky_relu import clearly_stable
 
 
 def backward_bound(plan: Plan, target: str, A: torch.Tensor, boxes: dict[str, Interval],
@@ -81,7 +82,7 @@ def crown_refiner(plan: Plan, budget: int) -> Refine:
     """An `interval_pass` refinement that bounds each nonlinear node's input by CROWN.
 
     Inputs read only by ReLU / LeakyReLU skip the neurons that the interval box already
-    shows stable: their relaxation is exact whatever the bounds. A domain keeps its
+    shows (clearly) stable: their relaxation is exact whatever the bounds. A domain keeps its
     interval box on those neurons even when another domain of the batch needs CROWN
     there, so each domain's bounds do not depend on its batch (a certificate checker
     re-deriving them domain by domain gets the same boxes, and CROWN is not monotone in
@@ -92,7 +93,7 @@ def crown_refiner(plan: Plan, budget: int) -> Refine:
         rows = rows_per_pass(plan, name, box.lower.shape[0], box.lower.element_size(), budget)
         if name not in plan.hinge_inputs:
             return bound_tensor(plan, name, boxes, box.lower.shape, rows)
-        stable = (box.lower >= 0) | (box.upper <= 0)
+        stable = clearly_stable(box.lower, box.upper)
         unstable = (~stable).flatten(1).any(0).nonzero().squeeze(1)
         if unstable.numel() == 0:
             return box

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.certificate.network import Chain, Linear, Relu
-from core.certificate.soundness import backward, forward, relu_lines
+from core.certificate.soundness import TIE, backward, forward, relu_lines
 from core.certificate.tree import Domains
 from core.spec.property import Conjunction
 
@@ -96,7 +96,8 @@ def _tighten(steps, boxes, relax, i, lo, hi, every_neuron: bool) -> tuple[np.nda
     neurons it leaves unstable (a stable neuron's relaxation is exact whatever its box;
     the verifier keeps the interval box there, and CROWN is not monotone in the boxes,
     so re-deriving its bounds means doing the same)."""
-    keep = np.zeros(lo.shape, dtype=bool) if every_neuron else (lo >= 0) | (hi <= 0)
+    band = TIE * (hi - lo)
+    keep = np.zeros(lo.shape, dtype=bool) if every_neuron else (lo >= band) | (hi <= -band)
     neurons = np.flatnonzero(~keep.all(axis=0))
     k = len(neurons)
     if k == 0:

@@ -20,6 +20,10 @@ from core.certificate.network import Bias, Linear, Permute, Scale, Step
 
 U = 2.0 ** -53
 TINY = 1e-290  # absolute slack for underflow in products of very small numbers
+# The verifier's tie band (docs/certificate.md): the adaptive slope is 1 only where
+# u + l > TIE (u - l), and CROWN skips only neurons with l >= TIE (u - l) or u <= -TIE (u - l),
+# so that rounding differences near exact ties do not change the choice.
+TIE = 1e-9
 
 
 def gamma(n: int) -> float:
@@ -56,13 +60,14 @@ def forward(step: Step, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.
 def relu_lines(lo: np.ndarray, hi: np.ndarray, alpha: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(lower slope, upper slope, upper offset) with alpha*z <= relu(z) <= uw*z + ub on [lo, hi].
 
-    alpha: NaN entries take the adaptive slope (1 where hi > -lo); others are clamped to [0, 1].
+    alpha: NaN entries take the adaptive slope (1 where hi > -lo beyond the tie band); others
+    are clamped to [0, 1].
     The chord's offset is computed from both ends and rounded up, so the upper line is
     valid for the slope actually stored, whatever rounding did to it.
     """
     active, inactive = lo >= 0, hi <= 0
     unstable = ~(active | inactive)
-    adaptive = (hi > -lo).astype(np.float64)
+    adaptive = (hi + lo > TIE * (hi - lo)).astype(np.float64)
     slope = adaptive if alpha is None else np.where(np.isnan(alpha), adaptive, np.clip(alpha, 0.0, 1.0))
     stable_w = active.astype(np.float64)
     lw = np.where(unstable, slope, stable_w)

@@ -10,12 +10,31 @@ from core.model.ir import Interval
 from core.model.operator import Activation, Relaxation
 
 
+# Relative width (of u - l) of the band around u = -l where the adaptive slope is 0, and
+# around 0 where a bound does not count as proving a sign (see `clearly_stable`). Without
+# it rounding decides exact ties, which networks with symmetric weights have by the
+# hundred (tllverifybench), and a certificate checker re-deriving the bounds with other
+# rounding would choose differently: CROWN is not continuous in those choices.
+TIE = 1e-9
+
+
+def adaptive_slope(lower: torch.Tensor, upper: torch.Tensor) -> torch.Tensor:
+    """1 where u > -l by more than the tie band (the line closer to the function), else 0."""
+    return (upper + lower > TIE * (upper - lower)).to(upper.dtype)
+
+
+def clearly_stable(lower: torch.Tensor, upper: torch.Tensor) -> torch.Tensor:
+    """Bounds that prove the sign by more than the tie band (a bound at 0 up to rounding does not)."""
+    band = TIE * (upper - lower)
+    return (lower >= band) | (upper <= -band)
+
+
 def hinge_relaxation(bounds: Interval, slope: float, alpha: torch.Tensor | None) -> Relaxation:
     """Relax f(x) = x for x >= 0, slope * x for x < 0, over [l, u].
 
     For slope <= 1 the function is convex: the chord bounds it from above and any line
     through the origin with a slope between `slope` and 1 bounds it from below; `alpha`
-    in [0, 1] picks that slope (default: the closer side, 1 when u > -l). For slope > 1
+    in [0, 1] picks that slope (default: the closer side, `adaptive_slope`). For slope > 1
     the function is concave and the two roles swap. Stable neurons are exact.
     """
     l, u = bounds.lower, bounds.upper
@@ -25,7 +44,7 @@ def hinge_relaxation(bounds: Interval, slope: float, alpha: torch.Tensor | None)
     chord_w = (u - slope * l) / width
     chord_b = (slope - 1) * l * u / width
     if alpha is None:
-        alpha = (u > -l).to(u.dtype)
+        alpha = adaptive_slope(l, u)
     tangent_w = slope + (1 - slope) * alpha
     exact_w = torch.where(active, torch.ones_like(u), torch.full_like(u, slope))
     zero = torch.zeros_like(exact_w)
@@ -37,8 +56,8 @@ def hinge_relaxation(bounds: Interval, slope: float, alpha: torch.Tensor | None)
 
 
 def hinge_alpha_init(bounds: Interval) -> torch.Tensor:
-    """The adaptive lower slope: 1 where u > -l (the line closer to the function), else 0."""
-    return (bounds.upper > -bounds.lower).to(bounds.upper.dtype)
+    """The adaptive lower slope (`adaptive_slope`)."""
+    return adaptive_slope(bounds.lower, bounds.upper)
 
 
 @dataclass(eq=False)
