@@ -37,7 +37,8 @@ class VerifyConfig(BaseModel):
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: cuda when available.")
     seed: int = Field(0, description="Seed of every random choice (attack restarts), for reproducible runs.")
     dtype: Literal["auto", "float32", "float64"] = Field(
-        "auto", description="auto: float64 on CPU for networks under a million weights, else float32.")
+        "auto", description="auto: float64 for networks under a million weights on CPU, or on any device "
+        "when the input is split; else float32.")
     branching: Literal["auto", "input", "relu", "none"] = Field(
         "auto", description="What branch and bound splits; auto: input when the input has "
         f"at most {INPUT_SPLIT_MAX_DIM} dimensions, else ReLU neurons.")
@@ -65,8 +66,13 @@ class VerifyConfig(BaseModel):
         if self.device == "auto":
             changes["device"] = "cuda" if on_cuda else "cpu"
         if self.dtype == "auto":
+            # float64 wherever it is affordable: on the CPU for networks under a million
+            # weights, and on any device for input splitting, whose proofs close boxes by
+            # margins that float32 rounding can exceed (a certificate checked in float64
+            # then rejects the leaf and the answer degrades to unknown).
             cpu = changes.get("device", self.device) == "cpu"
-            changes["dtype"] = "float64" if cpu and n_weights < 1_000_000 else "float32"
+            small = n_weights < 1_000_000
+            changes["dtype"] = "float64" if small and (cpu or input_size <= INPUT_SPLIT_MAX_DIM) else "float32"
         if self.memory_cap_mb is None:
             changes["memory_cap_mb"] = available_mb(str(changes.get("device", self.device))) / 4
         if self.attack_restarts is None:

@@ -18,6 +18,13 @@ def test_auto_picks_input_splitting_for_few_inputs_and_relu_splitting_for_images
     assert sigmoid.branching == "none"
 
 
+def test_input_splitting_stays_in_float64_on_cuda_so_its_certificates_check():
+    acas = VerifyConfig().resolve(input_size=5, has_only_relu=True, on_cuda=True, n_weights=13_000)
+    assert (acas.branching, acas.device, acas.dtype) == ("input", "cuda", "float64")
+    huge = VerifyConfig().resolve(input_size=5, has_only_relu=True, on_cuda=True, n_weights=5_000_000)
+    assert huge.dtype == "float32"
+
+
 def test_explicit_choices_survive_resolution():
     cfg = VerifyConfig(device="cpu", dtype="float32", branching="relu").resolve(5, True, True, 10)
     assert (cfg.device, cfg.dtype, cfg.branching) == ("cpu", "float32", "relu")
