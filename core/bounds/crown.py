@@ -78,6 +78,54 @@ def bound_tensor(plan: Plan, target: str, boxes: dict[str, Interval], shape: tor
     return Interval(lower.reshape(shape), upper.reshape(shape))
 
 
+GROUP = 32  # fewest domains per backward pass when domains get their own rows
+
+
+def bound_per_domain(plan: Plan, target: str, boxes: dict[str, Interval], box: Interval, unstable: torch.Tensor,
+                     counts: torch.Tensor, budget: int) -> Interval:
+    """`box` with CROWN lower and upper bounds on the neurons `unstable` [B, n] of each domain.
+
+    The same values as `bound_tensor` over the union of the batch's unstable neurons (a
+    domain's bound on a neuron depends only on its own boxes), but each domain asks only
+    for its own neurons: domains are sorted by how many they have and bounded in groups,
+    each padded to its largest count (padding rows have zero coefficients). Deep in an
+    input split a domain has ~1/3 fewer unstable neurons than its batch's union."""
+    B, shape = box.lower.shape[0], box.lower.shape
+    n = unstable.shape[1]
+    lower, upper = box.lower.flatten(1).clone(), box.upper.flatten(1).clone()
+    order = torch.argsort(counts, stable=True)
+    groups = max(1, min(8, B // GROUP))
+    for part in torch.tensor_split(order, groups):
+        K = int(counts[part].max())
+        if K == 0:
+            continue
+        g = part.numel()
+        mine = unstable[part]
+        # each domain's unstable neurons first (in index order), then padding
+        idx = torch.argsort((~mine).to(torch.int8), dim=1, stable=True)[:, :K]  # [g, K]
+        real = torch.gather(mine, 1, idx)  # [g, K]
+        sub = {k: Interval(v.lower[part], v.upper[part]) for k, v in boxes.items()}
+        rows = rows_per_pass(plan, target, g, box.lower.element_size(), budget)
+        step = max(1, rows // 2)
+        found_lo, found_hi = [], []
+        for start in range(0, K, step):
+            cols = idx[:, start:start + step]  # [g, k]
+            k = cols.shape[1]
+            A = torch.zeros(2 * k, g, n, dtype=box.lower.dtype, device=box.lower.device)
+            sign = real[:, start:start + step].T.to(box.lower.dtype)  # [k, g]
+            A[:k].scatter_(2, cols.T.unsqueeze(2), sign.unsqueeze(2))
+            A[k:].scatter_(2, cols.T.unsqueeze(2), -sign.unsqueeze(2))
+            both = backward_bound(plan, target, A.reshape(2 * k, g, *shape[1:]), sub)  # [2k, g]
+            found_lo.append(both[:k].T)
+            found_hi.append(-both[k:].T)
+        lo, hi = torch.cat(found_lo, 1), torch.cat(found_hi, 1)
+        rows_of = part[:, None].expand(-1, K)
+        keep = real
+        lower[rows_of[keep], idx[keep]] = lo[keep]
+        upper[rows_of[keep], idx[keep]] = hi[keep]
+    return Interval(lower.reshape(shape), upper.reshape(shape))
+
+
 def crown_refiner(plan: Plan, budget: int) -> Refine:
     """An `interval_pass` refinement that bounds each nonlinear node's input by CROWN.
 
@@ -94,11 +142,17 @@ def crown_refiner(plan: Plan, budget: int) -> Refine:
         if name not in plan.hinge_inputs:
             return bound_tensor(plan, name, boxes, box.lower.shape, rows)
         stable = clearly_stable(box.lower, box.upper)
-        unstable = (~stable).flatten(1).any(0).nonzero().squeeze(1)
-        if unstable.numel() == 0:
+        unstable = (~stable).flatten(1)
+        union = unstable.any(0).nonzero().squeeze(1)
+        if union.numel() == 0:
             return box
-        crown = bound_tensor(plan, name, boxes, box.lower.shape, rows, unstable, box)
-        return Interval(torch.where(stable, box.lower, crown.lower), torch.where(stable, box.upper, crown.upper))
+        counts = unstable.sum(1)
+        batch = box.lower.shape[0]
+        # per-domain rows cost about sum(counts) rows; the union, union * batch
+        if batch < 2 * GROUP or int(counts.sum()) > 0.8 * union.numel() * batch:
+            crown = bound_tensor(plan, name, boxes, box.lower.shape, rows, union, box)
+            return Interval(torch.where(stable, box.lower, crown.lower), torch.where(stable, box.upper, crown.upper))
+        return bound_per_domain(plan, name, boxes, box, unstable, counts, budget)
 
     return refine
 
