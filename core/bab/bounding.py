@@ -140,13 +140,18 @@ class InputSplitBounder:
     (the split heuristic reads the gradient), reusing a parent's pre-activation bounds.
 
     A child box lies inside its parent's, so the parent's ReLU input bounds `parent`
-    (`ReluRows`) stay valid for it: every ReLU input gets CROWN bounds intersected with
-    them. Returns the lower bounds and the children's own ReLU input bounds (None when
+    (`ReluRows`) stay valid for it: every ReLU input's interval box is intersected with
+    them, CROWN bounds the neurons that leaves unstable (a neuron the parent proved stable
+    needs no pass: its relaxation is exact whatever its box), and the result is intersected
+    with them again (certificate mode `intermediate = "crown-within"`, which the
+    checker follows). Returns the lower bounds and the children's own ReLU input bounds (None when
     the network has activations other than ReLU, where nothing is reused).
 
     `interrupt` is called before each layer is refined and may raise: one call on thousands
     of boxes can take seconds, longer than a cancellation or a deadline may wait.
     """
+
+    intermediate = "crown-within"  # how children's bounds derive from their parent's (ProofTree)
 
     def __init__(self, graph: Graph, C: torch.Tensor, d: torch.Tensor,
                  interrupt: Callable[[], None] | None = None) -> None:
@@ -163,6 +168,8 @@ class InputSplitBounder:
         def refine(name: str, boxes: dict[str, Interval], box: Interval) -> Interval:
             if self.interrupt is not None:
                 self.interrupt()
+            if known is not None:  # CROWN only where the parent's bounds leave the neuron unstable
+                box = Interval(torch.maximum(box.lower, known[name].lower), torch.minimum(box.upper, known[name].upper))
             box = crown(name, boxes, box)
             if known is not None:
                 box = Interval(torch.maximum(box.lower, known[name].lower), torch.minimum(box.upper, known[name].upper))

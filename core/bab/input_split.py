@@ -85,6 +85,7 @@ class InputSplitSearch(Search):
         super().__init__("input", budget, batch_size, 64, memory_cap_bytes)
         self.bounder, self.point_margin, self.attack = bounder, point_margin, attack
         self.try_counterexample, self.margin = try_counterexample, margin
+        self.tree.intermediate = getattr(bounder, "intermediate", "crown")
         # [r', r]: the bounder's rows as combinations of the disjunct's (None: they are its rows)
         self.row_weights = None if row_weights is None else row_weights.detach().cpu().numpy()
 

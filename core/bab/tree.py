@@ -22,7 +22,9 @@ class ProofTree:
     `evidence[leaf]` is what a certificate needs to re-derive that leaf's bound, as
     keyword arguments of `core.certificate.TargetBuilder.close` (NumPy arrays: "rows",
     "alpha", "beta"); `intermediate` says how a node's pre-activation bounds came from its
-    parent's ("crown": recomputed and intersected with them; "inherit": taken over).
+    parent's ("crown": recomputed and intersected with them; "crown-within": the same, but
+    CROWN runs only on neurons the interval box intersected with them leaves unstable;
+    "inherit": taken over).
     """
 
     kind: str

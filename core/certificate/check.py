@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.certificate.format import INHERIT, RECOMPUTE, Certificate, TargetProof, network_digest, property_digest
+from core.certificate.format import INHERIT, RECOMPUTE, WITHIN, Certificate, TargetProof, network_digest, property_digest
 from core.certificate.leaf import NetworkBoxes, leaf_lower_bounds, network_boxes
 from core.certificate.network import Chain, Relu, Unsupported, chain_of, read_onnx
 from core.certificate.tree import Domains, Invalid, node_domains
@@ -91,9 +91,9 @@ def _check_target(chain: Chain, prop: Property, relu_layers: list[str], target: 
     boxes are its parent's (INHERIT) or those intersected with its own (RECOMPUTE), then
     its split. `shared` keeps root boxes per region box, so the disjuncts of a region
     (often closed at the root) bound the network once."""
-    if target.intermediate not in (RECOMPUTE, INHERIT):
+    if target.intermediate not in (RECOMPUTE, WITHIN, INHERIT):
         raise Invalid(f"region {target.region} disjunct {target.disjunct}: intermediate bounds "
-                      f"{target.intermediate!r}, expected {RECOMPUTE!r} or {INHERIT!r}")
+                      f"{target.intermediate!r}, expected {RECOMPUTE!r}, {WITHIN!r} or {INHERIT!r}")
     every_neuron = version == 1
     region = prop.regions[target.region]
     lower, upper = region.box.lower.astype(np.float64), region.box.upper.astype(np.float64)
@@ -121,7 +121,7 @@ def _check_target(chain: Chain, prop: Property, relu_layers: list[str], target: 
             else:
                 rows = row_of[parent[nodes]]
                 net = network_boxes(chain, _rows(domains, nodes), {i: (lo[rows], hi[rows]) for i, (lo, hi) in above.items()},
-                                    target.intermediate == RECOMPUTE, every_neuron)
+                                    target.intermediate != INHERIT, every_neuron, target.intermediate == WITHIN)
             for i in net.relax:
                 parts.setdefault(i, []).append(net.boxes[i])
             _check_leaves(chain, target, conjunction, net, nodes, leaf_row, params)

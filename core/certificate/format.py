@@ -26,6 +26,7 @@ INPUT_SPLIT, RELU_SPLIT = 0, 1
 # How a node below the root gets its pre-activation bounds (docs/certificate.md):
 RECOMPUTE = "crown"    # interval ∩ CROWN on the node's own domain ∩ its parent's bounds, then its split
 INHERIT = "inherit"    # its parent's bounds, then its split (what ReLU splitting does)
+WITHIN = "crown-within"  # interval ∩ its parent's bounds, CROWN on what that leaves unstable, then its split
 
 
 @dataclass
@@ -45,7 +46,7 @@ class TargetProof:
     `pre_lower[name]` / `pre_upper[name]` [L, size]: the pre-activation bounds the
     verifier used at the leaf (optional; NaN = none): the checker bounds with the hull of
     these and its own proven bounds, which is sound whatever they say.
-    `intermediate`: RECOMPUTE or INHERIT, how nodes below the root get their bounds.
+    `intermediate`: RECOMPUTE, WITHIN or INHERIT, how nodes below the root get their bounds.
     """
 
     region: int

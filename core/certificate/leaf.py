@@ -33,11 +33,12 @@ class NetworkBoxes:
 
 
 def network_boxes(chain: Chain, domains: Domains, inherited: dict[int, tuple] | None = None,
-                  recompute: bool = True, every_neuron: bool = False) -> NetworkBoxes:
+                  recompute: bool = True, every_neuron: bool = False, within: bool = False) -> NetworkBoxes:
     """The boxes of a batch of domains. `inherited[i]`: the parents' boxes at ReLU i, valid
     here too (a child's domain lies inside its parent's): intersected with the node's own
     (`recompute`) or taken as they are. CROWN bounds the neurons the interval box leaves
-    unstable (`every_neuron`: all of them, as format version 1 says)."""
+    unstable (`every_neuron`: all of them, as format version 1 says; `within`: the interval
+    box intersected with the parents' first, so neurons they prove stable get no pass)."""
     boxes, relax, empty = [], {}, np.zeros(len(domains.lower), dtype=bool)
     lo, hi = domains.lower, domains.upper
     for i, step in enumerate(chain.steps):
@@ -45,6 +46,8 @@ def network_boxes(chain: Chain, domains: Domains, inherited: dict[int, tuple] | 
             if inherited is not None and not recompute:
                 lo, hi = inherited[i]
             else:
+                if inherited is not None and within:
+                    lo, hi = np.maximum(lo, inherited[i][0]), np.minimum(hi, inherited[i][1])
                 lo, hi = _tighten(chain.steps, boxes, relax, i, lo, hi, every_neuron)
             if inherited is not None:
                 lo, hi = np.maximum(lo, inherited[i][0]), np.minimum(hi, inherited[i][1])

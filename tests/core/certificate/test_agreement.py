@@ -74,7 +74,7 @@ def test_the_checker_reproduces_input_splittings_intermediate_bounds(benchmarks_
         _, rows = bounder(torch.as_tensor(lower)[None], torch.as_tensor(upper)[None], rows)
         free = {chain.steps[i].name: np.zeros((1, chain.sizes[i]), bool) for i in relus}
         boxes = network_boxes(chain, BoxDomains(lower[None], upper[None], free, {k: v.copy() for k, v in free.items()}),
-                              inherited)
+                              inherited, within=True)  # the verifier's mode, "crown-within"
         inherited = {i: boxes.boxes[i] for i in relus}
         mine_lo = np.concatenate([boxes.boxes[i][0][0] for i in relus])
         mine_hi = np.concatenate([boxes.boxes[i][1][0] for i in relus])

@@ -36,7 +36,7 @@ def test_input_splitting_proofs_on_acas_xu_check(benchmarks_dir, prop_name):
     result, certified = _certified(network, prop)
     assert all(p["closed_by"] == "bab" for p in result.certificate["targets"])
     target = certified.certificate.targets[0]
-    assert target.n_leaves > 10 and target.intermediate == "crown"
+    assert target.n_leaves > 10 and target.intermediate == "crown-within"
     assert target.rows is not None and target.rows.shape[1] == 1  # each leaf names the combination that closed it
     if prop_name == "prop_2":  # four rows: some leaves are closed only by an average of rows
         averaged = (target.rows[:, 0] > 0).sum(axis=1) > 1
