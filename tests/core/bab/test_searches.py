@@ -77,3 +77,16 @@ def test_averaged_rows_are_convex_combinations_of_the_rows():
     assert torch.allclose(C2[0, -1], torch.tensor([2 / 3, 2 / 3])) and abs(float(d2[0, -1]) - 2.0) < 1e-6
     one = torch.tensor([[[1.0, 2.0]]])
     assert with_averaged_rows(one, torch.tensor([[0.0]]))[0] is one
+
+
+def test_the_smear_picks_the_split_until_it_starves_a_relatively_wide_dimension():
+    from core.bab.input_split import STARVED, split_dimension
+
+    root = torch.tensor([1.0, 1.0, 2.0])
+    sensitivity = torch.tensor([[100.0, 1.0, 1.0]] * 3)
+    width = torch.tensor([[0.5, 1.0, 2.0],                     # smear: 50 vs 1 vs 2 -> dim 0
+                          [1.0 / STARVED, 1.0, 1.0],           # dim 0 at 1/64 of dims 1-2: still the smear's
+                          [0.5 / STARVED, 0.9, 2.0]])          # dim 0 at 1/128 of dim 2 (relative): dim 2
+    assert split_dimension(sensitivity, width, root).tolist() == [0, 0, 2]
+    flat = torch.tensor([[0.0, 1.0, 2.0]])
+    assert split_dimension(torch.tensor([[1e9, 1.0, 1.0]]), flat, root).item() != 0
