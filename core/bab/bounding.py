@@ -186,3 +186,17 @@ class InputSplitBounder:
         A = spec_coefficients(self.C, B, graph.output_shape)
         lb = backward_bound(plan, graph.output_name, A, boxes).T - self.d
         return torch.maximum(lb, linear_of_box(boxes[graph.output_name], self.C, self.d).detach()), rows
+
+    def alpha_bound(self, lower: torch.Tensor, upper: torch.Tensor, rows: ReluRows, row: torch.Tensor,
+                    iterations: int, lr: float = 0.1) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """α-CROWN on one row per box: lower bounds [B] of the bounder's row `row` [B] on
+        boxes lower/upper [B, n] with their ReLU input bounds `rows` kept fixed, and the
+        lower slopes [B, size] per ReLU node that gave them (`iterations` Adam steps from
+        the adaptive slopes, so never below CROWN's bound for that row)."""
+        plan, graph, B = self.plan, self.graph, lower.shape[0]
+        boxes = rows.boxes(graph, lower.detach(), upper.detach())
+        A = spec_coefficients(self.C[0][row][:, None, :], B, graph.output_shape)
+        d = self.d[0][row][None]
+        alphas = initial_alphas(plan, boxes, 1)
+        best, best_alphas = optimise(plan, boxes, A, d, alphas, iterations, lr, self.interrupt)
+        return best[0], {name: v[0].reshape(B, -1) for name, v in best_alphas.items()}

@@ -44,6 +44,11 @@ def test_input_splitting_proofs_on_acas_xu_check(benchmarks_dir, prop_name):
         single = copy.deepcopy(certified.certificate)
         single.targets[0].rows = None
         assert not check(network.onnx_bytes, prop, single).valid
+        # some leaves are closed by a few α steps on their best row: their slopes are evidence
+        assert target.alpha, "no leaf was closed by α"
+        adaptive = copy.deepcopy(certified.certificate)
+        adaptive.targets[0].alpha = {}
+        assert not check(network.onnx_bytes, prop, adaptive).valid
 
 
 @pytest.fixture(scope="module")
