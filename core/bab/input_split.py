@@ -41,8 +41,10 @@ Attack = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 ATTACK_EVERY = 10        # PGD inside the worst boxes every this many steps
 MIN_WIDTH = 1e-7         # relative box width below which a box is not split further
 STARVED = 64             # split the relatively widest dimension once it is this many times the smear's
-ALPHA_STEPS = 5          # α steps on the best row of children near closing (see InputSplitSearch._alpha)
+ALPHA_STEPS = 10         # α steps on the best row of children near closing (see InputSplitSearch._alpha)
+ALPHA_LR = 0.3           # ... their step size
 ALPHA_REACH = 2.0        # ... those within this many times the recent mean α gain of 0
+ALPHA_EXPLORE = 8        # ... and always the best 1/8 of a batch's open children
 
 
 def bound_and_score(bounder: BoxBounder, lower: torch.Tensor, upper: torch.Tensor, root_width: torch.Tensor,
@@ -168,20 +170,30 @@ class InputSplitSearch(Search):
     def _alpha(self, children: Batch) -> None:
         """A few α steps on the best row of the children whose CROWN bound is within reach of
         closing (within ALPHA_REACH times the recent mean α gain below the margin; all
-        children until there is a gain to go by). Raises their bounds in place; "alpha_at"
-        indexes each child's slopes in `alpha_slopes` (-1: none), the evidence of those it closes.
+        children until there is a gain to go by), and the best 1/ALPHA_EXPLORE of the open
+        ones whatever the gain (else a gain estimate of 0, which a first batch can give,
+        would stop α for good). Raises their bounds in place; "alpha_at" indexes each
+        child's slopes in `alpha_slopes` (-1: none), the evidence of those it closes.
 
-        On ACAS Xu 4_2 prop_2, 5 steps close 92% of the open boxes at -0.005 < lb <= 0,
-        40% at -0.01 < lb <= -0.005, none below -0.03 (the mean gain is ~0.005)."""
+        On ACAS Xu 4_2 prop_2, 5 steps at lr 0.1 close 92% of the open boxes at -0.005 <
+        lb <= 0, 40% at -0.01 < lb <= -0.005, none below -0.03 (the mean gain is ~0.005);
+        10 steps at lr 0.3 more than double the gain, and the instance is proven in 17 s
+        (5 steps at lr 0.1: a timeout)."""
         lb = children["lb"]
         reach = float("inf") if self.alpha_gain is None else ALPHA_REACH * self.alpha_gain
-        pick = ((lb <= self.margin) & (lb > self.margin - reach)).nonzero().squeeze(1)
+        near = (lb <= self.margin) & (lb > self.margin - reach)
+        open_ = (lb <= self.margin).nonzero().squeeze(1)
+        if open_.numel():
+            best = open_[torch.argsort(lb[open_], descending=True)[:max(1, open_.numel() // ALPHA_EXPLORE)]]
+            near[best] = True
+        pick = near.nonzero().squeeze(1)
         children["alpha_at"] = torch.full_like(lb, -1, dtype=torch.long)
         if pick.numel() == 0:
             return
         new, self.alpha_slopes = self.bounder.alpha_bound(
             children["lower"][pick], children["upper"][pick],
-            ReluRows(children["pre_l"][pick], children["pre_u"][pick]), children["row"][pick], self.alpha_steps)
+            ReluRows(children["pre_l"][pick], children["pre_u"][pick]), children["row"][pick], self.alpha_steps,
+            ALPHA_LR)
         gain = float((new - lb[pick]).clamp(min=0).mean())
         self.alpha_gain = gain if self.alpha_gain is None else (self.alpha_gain + gain) / 2
         children["lb"] = lb.clone().index_put_((pick,), torch.maximum(lb[pick], new))
