@@ -18,7 +18,7 @@ import numpy as np
 
 from core.certificate.format import INHERIT, RECOMPUTE, WITHIN, Certificate, TargetProof, network_digest, property_digest
 from core.certificate.leaf import NetworkBoxes, leaf_lower_bounds, network_boxes
-from core.certificate.network import Chain, Relu, Unsupported, chain_of, read_onnx
+from core.certificate.network import Chain, Unsupported, chain_of, read_onnx
 from core.certificate.tree import Domains, Invalid, node_domains
 from core.spec.property import Conjunction, Property
 
@@ -99,10 +99,10 @@ def _check_target(chain: Chain, prop: Property, relu_layers: list[str], target: 
     lower, upper = region.box.lower.astype(np.float64), region.box.upper.astype(np.float64)
     if not (np.all(np.isfinite(lower)) and np.all(np.isfinite(upper))):
         raise Invalid(f"region {target.region} has an unbounded input box")
-    sizes = {step.name: chain.sizes[i] for i, step in enumerate(chain.steps) if isinstance(step, Relu)}
+    sizes = {name: chain.sizes[i] for name, i in chain.activations.items()}
     domains = node_domains(target, lower, upper, relu_layers, sizes)
     conjunction = region.unsafe[target.disjunct]
-    params = _parameters(target, conjunction, sizes)
+    params = _parameters(target, conjunction, sizes, set(chain.relus))
     leaf_row = np.full(target.n_nodes, -1)
     leaf_row[np.asarray(target.leaf_node, np.int64)] = np.arange(target.n_leaves)
     parent = np.asarray(target.parent, np.int64)
@@ -152,17 +152,19 @@ def _check_leaves(chain: Chain, target: TargetProof, conjunction: Conjunction, n
                       f"{lb[failed[0]]:.6g}, not > 0")
 
 
-def _parameters(target: TargetProof, conjunction: Conjunction, sizes: dict[str, int]) -> dict[str, np.ndarray]:
-    """The leaf parameters as float64 with checked shapes: "rows", "alpha:<name>", "beta:<name>"."""
+def _parameters(target: TargetProof, conjunction: Conjunction, sizes: dict[str, int],
+                relus: set[str]) -> dict[str, np.ndarray]:
+    """The leaf parameters as float64 with checked shapes: "rows", "alpha:<name>" (any
+    activation), "beta:<name>" (ReLU layers: the multipliers of their split constraints)."""
     L, r = target.n_leaves, len(conjunction.d)
     rows = np.broadcast_to(np.eye(r), (L, r, r)) if target.rows is None else np.asarray(target.rows, np.float64)
     if rows.ndim != 3 or rows.shape[0] != L or rows.shape[2] != r:
         raise Invalid(f"row weights have shape {rows.shape}, expected [{L}, k, {r}]")
     identity = np.broadcast_to(np.eye(r)[: rows.shape[1]] if rows.shape[1] <= r else 0.0, rows.shape)
     out = {"rows": np.where(np.isnan(rows), identity, np.maximum(rows, 0.0))}
-    for kind, tensors in (("alpha", target.alpha), ("beta", target.beta)):
+    for kind, tensors, layers in (("alpha", target.alpha, sizes), ("beta", target.beta, relus)):
         for name, value in tensors.items():
-            if name not in sizes or value.shape != (L, rows.shape[1], sizes[name]):
+            if name not in layers or value.shape != (L, rows.shape[1], sizes[name]):
                 raise Invalid(f"{kind} for {name!r} has shape {value.shape}, expected "
                               f"[{L}, {rows.shape[1]}, {sizes.get(name, '?')}]")
             out[f"{kind}:{name}"] = np.asarray(value, np.float64)

@@ -1,5 +1,5 @@
 """Sound lower bounds for a batch of leaves: the network's boxes (IBP intersected with
-CROWN at every ReLU input, or inherited from the parent, then the leaf's splits), and the
+CROWN at every activation's input, or inherited from the parent, then the leaf's splits), and the
 final bound on each row combination of C y - d with the leaf's own parameters, clamped to
 their valid ranges."""
 
@@ -9,8 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.certificate.network import Chain, Linear, Relu
+from core.certificate.network import Activation, Chain, Linear, Relu
 from core.certificate.soundness import TIE, backward, forward, relu_lines
+from core.certificate.sshaped import s_lines
 from core.certificate.tree import Domains
 from core.spec.property import Conjunction
 
@@ -18,7 +19,7 @@ from core.spec.property import Conjunction
 @dataclass
 class NetworkBoxes:
     """`boxes[i]` bounds the input of chain step i ([L, size] each, ReLU inputs after splits),
-    `relax[i]` the adaptive relaxation at ReLU i, `output` the network output's box, and
+    `relax[i]` the default relaxation (lw, lb, uw, ub) [L, 1, size] at activation i, `output` the network output's box, and
     `empty` [L] the leaves whose splits contradict each other (they hold no input)."""
 
     boxes: list[tuple[np.ndarray, np.ndarray]]
@@ -42,20 +43,23 @@ def network_boxes(chain: Chain, domains: Domains, inherited: dict[int, tuple] | 
     boxes, relax, empty = [], {}, np.zeros(len(domains.lower), dtype=bool)
     lo, hi = domains.lower, domains.upper
     for i, step in enumerate(chain.steps):
-        if isinstance(step, Relu):
+        if isinstance(step, Activation):
+            relu = isinstance(step, Relu)
             if inherited is not None and not recompute:
                 lo, hi = inherited[i]
             else:
                 if inherited is not None and within:
                     lo, hi = np.maximum(lo, inherited[i][0]), np.minimum(hi, inherited[i][1])
-                lo, hi = _tighten(chain.steps, boxes, relax, i, lo, hi, every_neuron)
+                # the verifier bounds every neuron of a Sigmoid/Tanh input (none is "stable")
+                lo, hi = _tighten(chain.steps, boxes, relax, i, lo, hi, every_neuron or not relu)
             if inherited is not None:
                 lo, hi = np.maximum(lo, inherited[i][0]), np.minimum(hi, inherited[i][1])
-            lo = np.where(domains.active[step.name], np.maximum(lo, 0.0), lo)
-            hi = np.where(domains.inactive[step.name], np.minimum(hi, 0.0), hi)
+            if relu:
+                lo = np.where(domains.active[step.name], np.maximum(lo, 0.0), lo)
+                hi = np.where(domains.inactive[step.name], np.minimum(hi, 0.0), hi)
             empty |= np.any(lo > hi, axis=1)
             lo, hi = np.minimum(lo, hi), np.maximum(lo, hi)
-            relax[i] = tuple(a[:, None, :] for a in relu_lines(lo, hi, None))
+            relax[i] = lines(step, lo[:, None, :], hi[:, None, :], None)
         boxes.append((lo, hi))
         lo, hi = forward(step, lo, hi)
     return NetworkBoxes(boxes, relax, (lo, hi), empty)
@@ -66,7 +70,7 @@ def leaf_lower_bounds(chain: Chain, conjunction: Conjunction, net: NetworkBoxes,
     """[L] sound lower bounds of the leaves' best row combination of (C y - d), or of a
     single row over the output box (+inf for empty leaves). `params`: "rows" [L, k, r]
     (negative weights count as 0),
-    optional "alpha:<relu>" / "beta:<relu>" [L, k, size] (NaN means the default) and
+    optional "alpha:<activation>" / "beta:<relu>" [L, k, size] (NaN means the default) and
     "pre_lower:<relu>" / "pre_upper:<relu>" [L, size], bounds widened to their hull with
     the proven ones (NaN keeps the proven end)."""
     spec = Linear(np.asarray(conjunction.C, np.float64), -np.asarray(conjunction.d, np.float64))
@@ -74,14 +78,14 @@ def leaf_lower_bounds(chain: Chain, conjunction: Conjunction, net: NetworkBoxes,
     boxes = list(net.boxes) + [net.output]
     final, beta = {}, {}
     for i, step in enumerate(chain.steps):
-        if isinstance(step, Relu):
+        if isinstance(step, Activation):
             lo, hi = net.boxes[i]
             if f"pre_lower:{step.name}" in params:
                 # the hull of a proven box and anything else still contains every reachable value
                 lo = np.fmin(lo, params[f"pre_lower:{step.name}"])
                 hi = np.fmax(hi, params[f"pre_upper:{step.name}"])
                 boxes[i] = (lo, hi)
-            final[i] = relu_lines(lo[:, None, :], hi[:, None, :], params.get(f"alpha:{step.name}"))
+            final[i] = lines(step, lo[:, None, :], hi[:, None, :], params.get(f"alpha:{step.name}"))
             if f"beta:{step.name}" in params:
                 b = params[f"beta:{step.name}"]
                 beta[i] = np.where(np.isnan(b), 0.0, np.maximum(b, 0.0))
@@ -92,6 +96,15 @@ def leaf_lower_bounds(chain: Chain, conjunction: Conjunction, net: NetworkBoxes,
     single = forward(spec, *net.output)[0].max(axis=1)
     best = np.maximum(np.maximum(crown, interval).max(axis=1), single)
     return np.where(net.empty, np.inf, best)
+
+
+def lines(step: Activation, lo: np.ndarray, hi: np.ndarray, alpha: np.ndarray | None) -> tuple:
+    """The activation's lines (lw, lb, uw, ub) over [lo, hi] with the certificate's `alpha`
+    (ReLU: lower slopes; Sigmoid/Tanh: tangent points, see sshaped.py)."""
+    if isinstance(step, Relu):
+        lw, uw, ub = relu_lines(lo, hi, alpha)
+        return lw, np.zeros_like(ub), uw, ub
+    return s_lines(step, lo, hi, alpha)
 
 
 def _tighten(steps, boxes, relax, i, lo, hi, every_neuron: bool) -> tuple[np.ndarray, np.ndarray]:

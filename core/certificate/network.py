@@ -1,4 +1,5 @@
-"""The checker's own reading of an ONNX network: a chain of exact affine steps and ReLUs.
+"""The checker's own reading of an ONNX network: a chain of exact affine steps and activations
+(ReLU, Sigmoid, Tanh).
 
 Independent of `core.model` on purpose: a sceptical user audits this file and
 `soundness.py`, not the engine. Each ONNX node becomes one step whose parameters are the
@@ -11,6 +12,7 @@ from __future__ import annotations
 import gzip
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import onnx
@@ -58,7 +60,50 @@ class Relu:
     name: str
 
 
-Step = Linear | Bias | Scale | Permute | Relu
+@dataclass(frozen=True)
+class Sigmoid:
+    """y = 1 / (1 + exp(-x)), S-shaped (relaxed in `sshaped.py`); `name` is the ONNX output tensor.
+
+    f' peaks at `peak` (x = 0) and equals a in (0, peak] at x = ±`stretch`·atanh(sqrt(1 - a/peak))
+    (s(1 - s) = a gives s = (1 ± sqrt(1 - 4a)) / 2, and x = log(s / (1 - s)))."""
+
+    name: str
+    peak: ClassVar[float] = 0.25
+    stretch: ClassVar[float] = 2.0
+    span: ClassVar[tuple[float, float]] = (0.0, 1.0)  # the range of f
+
+    @staticmethod
+    def f(x: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):  # exp(-x) = inf gives 0, within TINY of the true value
+            return 1.0 / (1.0 + np.exp(-x))
+
+    @staticmethod
+    def df(x: np.ndarray) -> np.ndarray:
+        return Sigmoid.f(x) * Sigmoid.f(-x)  # s(1 - s) without cancellation
+
+
+@dataclass(frozen=True)
+class Tanh:
+    """y = tanh(x), S-shaped like `Sigmoid`: 1 - t^2 = a gives x = ±atanh(sqrt(1 - a))."""
+
+    name: str
+    peak: ClassVar[float] = 1.0
+    stretch: ClassVar[float] = 1.0
+    span: ClassVar[tuple[float, float]] = (-1.0, 1.0)
+
+    @staticmethod
+    def f(x: np.ndarray) -> np.ndarray:
+        return np.tanh(x)
+
+    @staticmethod
+    def df(x: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):  # cosh = inf gives 0, within TINY of the true value
+            return 1.0 / np.cosh(x) ** 2  # 1 - t^2 without cancellation
+
+
+SShaped = Sigmoid | Tanh
+Activation = Relu | Sigmoid | Tanh
+Step = Linear | Bias | Scale | Permute | Relu | Sigmoid | Tanh
 
 
 @dataclass(frozen=True)
@@ -73,6 +118,11 @@ class Chain:
     def relus(self) -> dict[str, int]:
         """ReLU name -> position in `steps`."""
         return {s.name: i for i, s in enumerate(self.steps) if isinstance(s, Relu)}
+
+    @property
+    def activations(self) -> dict[str, int]:
+        """Activation (ReLU, Sigmoid, Tanh) name -> position in `steps`."""
+        return {s.name: i for i, s in enumerate(self.steps) if isinstance(s, Activation)}
 
 
 def read_onnx(source: bytes | str | Path) -> tuple[bytes, onnx.ModelProto]:
@@ -124,8 +174,8 @@ def _attr(node: onnx.NodeProto, name: str, default):
 def _step(node: onnx.NodeProto, shape: tuple[int, ...], consts: dict[str, np.ndarray]) -> tuple[Step | None, tuple]:
     op = node.op_type
     args = [consts.get(x) for x in node.input]
-    if op == "Relu":
-        return Relu(node.output[0]), shape
+    if op in _ACTIVATIONS:
+        return _ACTIVATIONS[op](node.output[0]), shape
     if op in ("Identity", "Dropout"):
         return None, shape
     if op == "Flatten":
@@ -148,6 +198,9 @@ def _step(node: onnx.NodeProto, shape: tuple[int, ...], consts: dict[str, np.nda
     if op == "Conv":
         return _conv(node, shape, args)
     raise Unsupported(f"unsupported operator {op}")
+
+
+_ACTIVATIONS = {"Relu": Relu, "Sigmoid": Sigmoid, "Tanh": Tanh}
 
 
 def _elementwise(op: str, node, shape: tuple, args: list) -> tuple[Step, tuple]:

@@ -9,14 +9,15 @@ error, so the result is a true bound whatever the parameters were.
 
 A backward pass proves, for every x in the leaf's domain,
     sum(lam * t) >= const + sum(mu * x) - err  for the tensor t it starts from,
-using at each ReLU a lower line alpha*z and the chord above (both valid on [l, u]).
+using at each activation a lower and an upper line valid on [l, u] (ReLU: alpha*z and the
+chord; Sigmoid/Tanh: `sshaped.py`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from core.certificate.network import Bias, Linear, Permute, Scale, Step
+from core.certificate.network import Bias, Linear, Permute, Relu, Scale, SShaped, Step
 
 U = 2.0 ** -53
 TINY = 1e-290  # absolute slack for underflow in products of very small numbers
@@ -24,6 +25,10 @@ TINY = 1e-290  # absolute slack for underflow in products of very small numbers
 # u + l > TIE (u - l), and CROWN skips only neurons with l >= TIE (u - l) or u <= -TIE (u - l),
 # so that rounding differences near exact ties do not change the choice.
 TIE = 1e-9
+# Relative error allowed for NumPy's exp, tanh and cosh (and 1/(1 + e), s·s', 1/c^2 built on
+# them). They are not correctly rounded and NumPy documents no bound; the libm and SIMD
+# kernels it uses are accurate to a few ulps, so 64 ulps (with TINY absolute) is generous.
+FN_ERR = 64 * U
 
 
 def gamma(n: int) -> float:
@@ -54,11 +59,21 @@ def forward(step: Step, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.
         return down(down(np.minimum(a, b))), up(up(np.maximum(a, b)))
     if isinstance(step, Permute):
         return lo[:, step.index], hi[:, step.index]
-    return np.maximum(lo, 0.0), np.maximum(hi, 0.0)
+    if isinstance(step, Relu):
+        return np.maximum(lo, 0.0), np.maximum(hi, 0.0)
+    return s_image(step, lo, hi)
+
+
+def s_image(step: SShaped, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """f(lo)..f(hi) widened by f's rounding allowance (f increasing), within f's range."""
+    flo, fhi = step.f(lo), step.f(hi)
+    return (np.maximum(down(flo - FN_ERR * np.abs(flo) - TINY), step.span[0]),
+            np.minimum(up(fhi + FN_ERR * np.abs(fhi) + TINY), step.span[1]))
 
 
 def relu_lines(lo: np.ndarray, hi: np.ndarray, alpha: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(lower slope, upper slope, upper offset) with alpha*z <= relu(z) <= uw*z + ub on [lo, hi].
+    """(lower slope, upper slope, upper offset) with alpha*z <= relu(z) <= uw*z + ub on [lo, hi]
+    (`backward` takes them as (lw, 0, uw, ub)).
 
     alpha: NaN entries take the adaptive slope (1 where hi > -lo beyond the tie band); others
     are clamped to [0, 1].
@@ -88,9 +103,10 @@ def backward(steps: list[Step], boxes: list[tuple[np.ndarray, np.ndarray]], lam:
     """Sound lower bounds [L, R] of sum(lam * t) over the leaves' domains, t the input of step
     `start` (len(steps) for the output); lam [L, R, size].
 
-    `boxes[i]` bounds the input of step i (for ReLUs: after the splits); `relax[i]` the
-    (lw, uw, ub) of the ReLU at step i (lw may carry a row dimension); `beta[i]` [L, R, size]
-    clamped multipliers of the split constraints at ReLU i (absent: zero).
+    `boxes[i]` bounds the input of step i (for ReLUs: after the splits); `relax[i]` the lines
+    (lw, lb, uw, ub) of the activation at step i, lw*z + lb <= f(z) <= uw*z + ub (each may carry a
+    row dimension; a ReLU's lb is 0 and its ub >= 0); `beta[i]` [L, R, size] clamped
+    multipliers of the split constraints at ReLU i (absent: zero).
     """
     const = np.zeros(lam.shape[:2])
     err = np.zeros(lam.shape[:2])
@@ -117,10 +133,15 @@ def backward(steps: list[Step], boxes: list[tuple[np.ndarray, np.ndarray]], lam:
             moved[:, :, step.index] = lam
             lam = moved
         else:
-            lw, uw, ub = relax[i]
+            lw, lb, uw, ub = relax[i]
             b = beta.get(i)
-            added = dot(np.minimum(lam, 0.0), ub)  # ub >= 0, so |terms| sums to |added|
-            err += gamma(lam.shape[2]) * np.abs(added)
+            if isinstance(step, Relu):
+                added = dot(np.minimum(lam, 0.0), ub)  # ub >= 0, so |terms| sums to |added|
+                err += gamma(lam.shape[2]) * np.abs(added)
+            else:
+                offset = np.where(lam > 0.0, lb, ub)
+                added = dot(lam, offset)
+                err += gamma(lam.shape[2]) * dot(np.abs(lam), np.abs(offset))
             scaled = np.where(lam > 0.0, lw, uw)  # the lower line's slope where lam > 0, else the upper's
             scaled *= lam  # one rounding
             err += 3 * U * dot(np.abs(scaled), radius)

@@ -99,6 +99,9 @@ class Run:
                 out = bound_domains(self.graph, sub(lower), sub(upper), sub(C), sub(d), "alpha",
                                     alpha_iterations=self.config.alpha_iterations)
                 best[idx] = torch.maximum(best[idx], out.lb.amax(dim=1))
+                if out.warm is not None:  # the tangent points of Sigmoid/Tanh (and ReLU slopes): the checker reads both
+                    evidence = {int(i): alpha_evidence(out.warm, j, self.targets[i].C.shape[0])
+                                for j, i in enumerate(idx.tolist())}
             self._record_proofs(torch.where(open_, best, torch.full_like(best, -float("inf"))), "alpha", evidence)
         self.budget.lower_bound = float(best.min())
         remaining = [(self.targets[i], float(best[i])) for i in (best <= self.margin).nonzero().squeeze(1).tolist()]
