@@ -39,8 +39,15 @@ BISECTION_STEPS = 40
 def s_lines(step: SShaped, lo: np.ndarray, hi: np.ndarray, alpha: np.ndarray | None = None
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(lw, lb, uw, ub) with lw*x + lb <= f(x) <= uw*x + ub for x in [lo, hi] (arrays that
-    broadcast; `alpha` adds its own shape, e.g. [L, k, n] against boxes [L, 1, n])."""
-    lw, uw = slopes(step, lo, hi, alpha)
+    broadcast; `alpha` adds its own shape, e.g. [L, k, n] against boxes [L, 1, n]), with the
+    verifier's slopes for tangent-point parameter `alpha`."""
+    return lines_with_slopes(step, *slopes(step, lo, hi, alpha), lo, hi)
+
+
+def lines_with_slopes(step: SShaped, lw: np.ndarray, uw: np.ndarray, lo: np.ndarray, hi: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(lw, lb, uw, ub): any slopes, clamped to [0, step.peak] (steeper or falling lines are
+    never tighter), with the intercepts that make the lines hold on [lo, hi]."""
     lw, uw = np.clip(lw, 0.0, step.peak), np.clip(uw, 0.0, step.peak)
     lb = lowest(step.f, step, lw, lo, hi)
     ub = -lowest(lambda y: -step.f(-y), step, uw, -hi, -lo)

@@ -15,16 +15,16 @@ def random_layers(rng: np.random.Generator, sizes: list[int]) -> list[tuple[np.n
              rng.normal(0, 0.3, b).astype(np.float32).astype(np.float64)) for a, b in zip(sizes, sizes[1:])]
 
 
-def onnx_bytes(layers: list[tuple[np.ndarray, np.ndarray]]) -> bytes:
-    """Gemm (transB) + Relu between layers, input [1, n]: the shape VNN-COMP networks have."""
+def onnx_bytes(layers: list[tuple[np.ndarray, np.ndarray]], activation: str = "Relu") -> bytes:
+    """Gemm (transB) + `activation` between layers, input [1, n]: the shape VNN-COMP networks have."""
     nodes, inits, current = [], [], "x"
     for i, (W, b) in enumerate(layers):
         inits += [numpy_helper.from_array(W.astype(np.float32), f"W{i}"), numpy_helper.from_array(b.astype(np.float32), f"b{i}")]
         nodes.append(helper.make_node("Gemm", [current, f"W{i}", f"b{i}"], [f"g{i}"], transB=1))
         current = f"g{i}"
         if i < len(layers) - 1:
-            nodes.append(helper.make_node("Relu", [current], [f"relu{i}"]))
-            current = f"relu{i}"
+            nodes.append(helper.make_node(activation, [current], [f"{activation.lower()}{i}"]))
+            current = f"{activation.lower()}{i}"
     graph = helper.make_graph(nodes, "random", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, layers[0][0].shape[1]])],
                               [helper.make_tensor_value_info(current, TensorProto.FLOAT, [1, layers[-1][0].shape[0]])], inits)
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString()
