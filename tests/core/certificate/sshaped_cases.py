@@ -151,3 +151,19 @@ def assert_changed_weight_rejected(activation: str, seed: int) -> None:
     rebound.network_sha256 = network_digest(tampered)
     outcome = check(tampered, prop, rebound)
     assert not outcome.valid and "not > 0" in outcome.reason, outcome.reason
+
+
+def assert_input_split_proof_checks(activation: str, seed: int) -> None:
+    """d halfway between the α bound and the least c·y on a 9^4 grid: branch and bound over
+    the input (the default for 4 inputs) proves it, and its certificate checks."""
+    _, data = small_network(activation, seed)
+    lower, upper, c = -0.5 * np.ones(4), 0.5 * np.ones(4), np.array([1.0, -1.0])
+    network = load_network(data)
+    grid = np.stack(np.meshgrid(*[np.linspace(-0.5, 0.5, 9)] * 4), -1).reshape(-1, 4)
+    least = float((network.graph.forward(torch.tensor(grid)).reshape(len(grid), -1).numpy() @ c).min())
+    _, alpha = _bounds(data, lower, upper, c)
+    prop = one_row_property(lower, upper, c, (alpha + least) / 2)
+    result = verify(network, prop, VerifyConfig(timeout_s=60, device="cpu", threads=1))
+    assert result.verdict is Verdict.UNSAT and result.certificate["targets"][0]["closed_by"] == "bab", result.message
+    certified = certify(network, prop, result)
+    assert certified.check.valid and certified.certificate.targets[0].n_leaves > 2, certified.check.reason

@@ -28,3 +28,7 @@ def test_forged_tangent_points_cannot_prove_a_violated_property():
 
 def test_a_changed_weight_is_rejected():
     cases.assert_changed_weight_rejected("Sigmoid", seed=1)
+
+
+def test_an_input_splitting_proof_checks():
+    cases.assert_input_split_proof_checks("Sigmoid", seed=7)
