@@ -1,8 +1,9 @@
 """Projected gradient descent towards the unsafe set, to find counterexamples early.
 
-The loss of a point for one disjunct `C y <= d` is its margin `max_i (c_i·y - d_i)`:
-the point is unsafe exactly when the margin is <= 0, so PGD minimises it. All
-disjuncts and all random restarts run as one batch.
+A point is unsafe for one disjunct `C y <= d` exactly when its margin
+`max_i (c_i·y - d_i)` is <= 0. PGD descends `descent_loss`, which is <= 0 exactly
+where the margin is, and keeps the points of lowest margin. All disjuncts and all
+random restarts run as one batch.
 """
 
 from __future__ import annotations
@@ -29,9 +30,28 @@ class AttackResult:
     margin: torch.Tensor
 
 
+def row_margins(y: torch.Tensor, C: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+    """`C y - d` for outputs `y` [B, m] against disjuncts C [B, r, m], d [B, r] -> [B, r]."""
+    return torch.einsum("brm,bm->br", C, y) - d
+
+
 def margins(y: torch.Tensor, C: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
     """Margin of outputs `y` [B, m] against disjuncts C [B, r, m], d [B, r] -> [B]."""
-    return (torch.einsum("brm,bm->br", C, y) - d).amax(dim=1)
+    return row_margins(y, C, d).amax(dim=1)
+
+
+def descent_loss(rows: torch.Tensor) -> torch.Tensor:
+    """What PGD descends, from row margins [B, r] -> [B]: the sum of the violated rows'
+    margins, or the (negative) margin once none is violated; <= 0 exactly when the margin is.
+
+    The margin's gradient is that of its largest row alone, so on a conjunction whose
+    unsafe set is a thin intersection of several rows the sign steps swing from one row
+    to the next and never settle in it; the sum pushes every violated row at once. On
+    reach_prob_density robot_0 (five rows, unsafe set about 1e-3 deep) the max found no
+    point in 600 s of search; the sum, with 100 steps (50 decay too fast to settle), finds
+    one in the first attack, 0.9 s, for every seed tried. With one row the two are the same.
+    """
+    return rows.clamp(min=0).sum(dim=1) + rows.amax(dim=1).clamp(max=0)
 
 
 def candidate_fractions(K: int, S: int, n: int, generator: torch.Generator, dtype: torch.dtype) -> torch.Tensor:
@@ -97,15 +117,16 @@ def pgd(graph: Graph, lower: torch.Tensor, upper: torch.Tensor, C: torch.Tensor,
     for step in range(steps + 1):
         x = x.detach().requires_grad_(True)
         with torch.enable_grad():
-            m = margins(graph.forward(x).flatten(1), Cb, db)
-        improved = m.detach() < best_m
-        best_m = torch.where(improved, m.detach(), best_m)
+            rows = row_margins(graph.forward(x).flatten(1), Cb, db)
+        m = rows.detach().amax(dim=1)
+        improved = m < best_m
+        best_m = torch.where(improved, m, best_m)
         best_x = torch.where(improved[:, None], x.detach(), best_x)
         done = (best_m.view(K, R) <= 0).any(dim=1).all()
         if step == steps or bool(done) or (stop is not None and stop()):
             break
         with torch.enable_grad():
-            (grad,) = torch.autograd.grad(m.sum(), x)
+            (grad,) = torch.autograd.grad(descent_loss(rows).sum(), x)
         size = START_STEP * (END_STEP / START_STEP) ** (step / max(steps - 1, 1))
         x = torch.max(torch.min(x.detach() - size * width * grad.sign(), hi), lo)
     per_target = best_m.view(K, R)
