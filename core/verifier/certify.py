@@ -30,8 +30,9 @@ class Certified:
 
 
 def alpha_evidence(alphas: dict, index: int, rows: int) -> dict:
-    """Certificate evidence of a bound closed by α-CROWN: domain `index`'s slopes [rows,
-    size] per ReLU layer, from batch-first parameters [B, S, *shape] (S >= rows: padding)."""
+    """Certificate evidence of a bound closed by α-CROWN: domain `index`'s parameters [rows,
+    size] per activation layer (ReLU slopes, Sigmoid/Tanh tangent points), from batch-first
+    parameters [B, S, *shape] (S >= rows: padding)."""
     return {"alpha": {name: v[index, :rows].reshape(rows, -1).detach().cpu().numpy() for name, v in alphas.items()}}
 
 
@@ -45,7 +46,7 @@ def certificate_of(network: Network, prop: Property, result: VerifyResult) -> Ce
     if result.verdict is not Verdict.UNSAT or not result.certificate:
         raise ValueError(f"only an unsat result with proof records has a certificate (got {result.verdict.value})")
     return certificate_from_proofs(network.sha256, property_digest(prop), relu_layers(network),
-                                   result.certificate["targets"], PRODUCER)
+                                   result.certificate["targets"], PRODUCER, result.certificate.get("root_slopes"))
 
 
 def certify(network: Network, prop: Property, result: VerifyResult) -> Certified:
