@@ -53,6 +53,9 @@ INSTANCES = [
     ("mnist_fc", "onnx/mnist-net_256x2.onnx.gz", "vnnlib/prop_11_0.05.vnnlib.gz"),
     ("mnist_fc", "onnx/mnist-net_256x4.onnx.gz", "vnnlib/prop_0_0.03.vnnlib.gz"),
     ("eran", "onnx/mnist_relu_9_200.onnx.gz", "vnnlib/mnist_spec_idx_3054_eps_0.01500.vnnlib.gz"),
+    # Sigmoid (issue 6): closed at the root by CROWN, and by CROWN and α (tangent points as evidence)
+    ("eran", "onnx/ffnnSIGMOID__Point_6x200.onnx.gz", "vnnlib/mnist_spec_idx_283_eps_0.01200.vnnlib.gz"),
+    ("eran", "onnx/ffnnSIGMOID__Point_6x200.onnx.gz", "vnnlib/mnist_spec_idx_1150_eps_0.01200.vnnlib.gz"),
     # Conv: needs more than the default budget on a 2-core CPU (--timeout 300)
     ("oval21", "onnx/cifar_deep_kw.onnx.gz", "vnnlib/cifar_deep_kw-img8406-eps0.00392156862745098.vnnlib.gz"),
 ]
