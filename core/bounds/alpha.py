@@ -18,10 +18,10 @@ from core.model.ir import Interval
 
 
 def initial_alphas(plan: Plan, boxes: dict[str, Interval], specs: int,
-                   warm: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
-    """Parameters [S, B, *shape] per activation on the output's backward pass: the
-    warm start where given (and of the right shape), else the operator's default."""
-    walked = {n.name for n in plan.walk[plan.graph.output_name]}
+                   warm: dict[str, torch.Tensor] | None = None, target: str | None = None) -> dict[str, torch.Tensor]:
+    """Parameters [S, B, *shape] per activation on the backward pass from `target` (default:
+    the output): the warm start where given (and of the right shape), else the operator's default."""
+    walked = {n.name for n in plan.walk[target or plan.graph.output_name]}
     alphas = {}
     for node in plan.activations:
         if node.name not in walked:
@@ -38,11 +38,13 @@ def initial_alphas(plan: Plan, boxes: dict[str, Interval], specs: int,
 
 def optimise(plan: Plan, boxes: dict[str, Interval], A: torch.Tensor, d: torch.Tensor,
              alphas: dict[str, torch.Tensor], iterations: int, lr: float,
-             interrupt: Callable[[], None] | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Best lower bounds [S, B] of sum(A * output) − d over `iterations` Adam steps, and the
-    parameters that reached them. `d` is [S, B]. `interrupt` is called before every step
-    and may raise to abandon the optimisation (a deadline or a cancellation)."""
-    output = plan.graph.output_name
+             interrupt: Callable[[], None] | None = None, target: str | None = None
+             ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Best lower bounds [S, B] of sum(A * t) − d over `iterations` Adam steps, and the
+    parameters that reached them; t is tensor `target` (default: the output). `d` is [S, B].
+    `interrupt` is called before every step and may raise to abandon the optimisation (a
+    deadline or a cancellation)."""
+    output = target or plan.graph.output_name
     boxes = {k: Interval(v.lower.detach(), v.upper.detach()) for k, v in boxes.items()}
     params = {k: v.clone().requires_grad_(True) for k, v in alphas.items()}
     adam = _Adam(list(params.values()), lr)
