@@ -16,17 +16,22 @@ from core.bounds.plan import Plan
 from core.model.ir import Interval
 from core.model.operator import Affine
 from core.model.ops.leaky_relu import clearly_stable
+from core.model.ops.linear import Linear
 
 
 def backward_bound(plan: Plan, target: str, A: torch.Tensor, boxes: dict[str, Interval],
                    alphas: dict[str, torch.Tensor] | None = None,
-                   record: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+                   record: dict[str, torch.Tensor] | None = None,
+                   unit: torch.Tensor | None = None) -> torch.Tensor:
     """Lower bounds [S, B] of sum(A * target) over the input boxes; A is [S, B, *target shape].
 
     `boxes` must hold the input box and bounds on every nonlinear node's input among
     target's ancestors; `alphas[node]` are optional relaxation parameters [S, B, *shape].
     `record`, when given, receives the coefficients [S, B, *shape] on each nonlinear
-    node's output (branch and bound's split heuristics read them).
+    node's output (branch and bound's split heuristics read them). `unit` [S, B], when
+    given, says that each row of A has its only nonzero at that flat index (one neuron's
+    bound, as intermediate bounds ask): a Linear target then reads those rows of its
+    weight instead of multiplying by it, the same values with none of the cost.
     """
     graph = plan.graph
     pending = {target: A}
@@ -35,7 +40,9 @@ def backward_bound(plan: Plan, target: str, A: torch.Tensor, boxes: dict[str, In
         coefficient = pending.pop(node.name, None)
         if coefficient is None:
             continue
-        if isinstance(node.op, Affine):
+        if unit is not None and node.name == target and isinstance(node.op, Linear) and A.dim() == 3:
+            coefficients, step_bias = _unit_rows_through(node.op, A, unit)
+        elif isinstance(node.op, Affine):
             coefficients, step_bias = node.op.linear_backward(coefficient)
         else:
             alpha = None if alphas is None else alphas.get(node.name)
@@ -54,6 +61,14 @@ def backward_bound(plan: Plan, target: str, A: torch.Tensor, boxes: dict[str, In
     return result
 
 
+def _unit_rows_through(op: Linear, A: torch.Tensor, unit: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """`op.linear_backward(A)` for A [S, B, out] whose row (s, b) is zero but at `unit[s, b]`."""
+    scale = A.gather(2, unit.unsqueeze(2))  # [S, B, 1]
+    coefficient = scale * op.weight[unit]
+    step_bias = 0.0 * scale[..., 0] if op.bias is None else scale[..., 0] * op.bias[unit]
+    return [coefficient], step_bias
+
+
 def bound_tensor(plan: Plan, target: str, boxes: dict[str, Interval], shape: torch.Size, spec_chunk: int,
                  neurons: torch.Tensor | None = None, fallback: Interval | None = None) -> Interval:
     """Elementwise CROWN lower and upper bounds on `target` ([B, *shape] = `shape`), `spec_chunk`
@@ -69,7 +84,8 @@ def bound_tensor(plan: Plan, target: str, boxes: dict[str, Interval], shape: tor
         chunk = torch.zeros(rows.shape[0], n, dtype=like.dtype, device=like.device)
         chunk[torch.arange(rows.shape[0], device=like.device), index[rows % k]] = (rows < k).to(like.dtype) * 2 - 1
         A = chunk.reshape(chunk.shape[0], 1, *shape[1:]).expand(chunk.shape[0], batch, *shape[1:])
-        parts.append(backward_bound(plan, target, A, boxes))
+        unit = index[rows % k][:, None].expand(-1, batch)
+        parts.append(backward_bound(plan, target, A, boxes, unit=unit))
     both = torch.cat(parts).T  # [B, 2k]
     if neurons is None:
         return Interval(both[:, :n].reshape(shape), -both[:, n:].reshape(shape))
@@ -115,7 +131,8 @@ def bound_per_domain(plan: Plan, target: str, boxes: dict[str, Interval], box: I
             sign = real[:, start:start + step].T.to(box.lower.dtype)  # [k, g]
             A[:k].scatter_(2, cols.T.unsqueeze(2), sign.unsqueeze(2))
             A[k:].scatter_(2, cols.T.unsqueeze(2), -sign.unsqueeze(2))
-            both = backward_bound(plan, target, A.reshape(2 * k, g, *shape[1:]), sub)  # [2k, g]
+            unit = torch.cat([cols.T, cols.T])  # [2k, g]
+            both = backward_bound(plan, target, A.reshape(2 * k, g, *shape[1:]), sub, unit=unit)  # [2k, g]
             found_lo.append(both[:k].T)
             found_hi.append(-both[k:].T)
         lo, hi = torch.cat(found_lo, 1), torch.cat(found_hi, 1)
