@@ -32,6 +32,7 @@ class TargetBuilder:
     def __init__(self, region: int, disjunct: int, relu_layers: list[str]) -> None:
         self.region, self.disjunct = region, disjunct
         self.intermediate = RECOMPUTE  # or INHERIT: nodes take their parent's bounds (ReLU splitting)
+        self.root = "crown"  # or "alpha": the root's CROWN passes use the region's root slopes
         self._layer = {name: i for i, name in enumerate(relu_layers)}
         self.parent, self.side = [-1], [0]
         self.splits: list[tuple[int, int, int, int, float]] = []
@@ -89,7 +90,7 @@ class TargetBuilder:
             self.region, self.disjunct, np.array(self.parent, np.int32), np.array(self.side, np.int8),
             splits[:, 0].astype(np.int32), splits[:, 1].astype(np.int8), splits[:, 2],
             splits[:, 3].astype(np.int16), np.array([s[4] for s in self.splits], np.float64),
-            np.array(order, np.int32), intermediate=self.intermediate)
+            np.array(order, np.int32), intermediate=self.intermediate, root=self.root)
         for slot, store in ((0, proof.alpha), (1, proof.beta)):
             for name in sorted({n for leaf in self.leaves.values() for n in leaf[slot]}):
                 store[name] = _stack([self.leaves[i][slot].get(name) for i in order], k)
@@ -123,6 +124,12 @@ class CertificateBuilder:
         self.relu_layers = list(relu_layers)
         self.producer = producer or {}
         self.targets: list[TargetBuilder] = []
+        self.root_slopes: dict[int, dict[str, dict[str, np.ndarray]]] = {}
+
+    def set_root_slopes(self, region: int, slopes: dict) -> None:
+        """`slopes[relu][earlier]` [2 n, m]: the region's root slopes (`Certificate.root_slopes`)."""
+        self.root_slopes[int(region)] = {relu: {earlier: _array(v) for earlier, v in by.items()}
+                                         for relu, by in slopes.items()}
 
     def target(self, region: int, disjunct: int) -> TargetBuilder:
         target = TargetBuilder(region, disjunct, self.relu_layers)
@@ -130,20 +137,27 @@ class CertificateBuilder:
         return target
 
     def finish(self) -> Certificate:
+        used = {t.region for t in self.targets if t.root == "alpha"}
         return Certificate(self.network_sha256, self.property_sha256, self.relu_layers,
-                           [t.proof() for t in self.targets], dict(self.producer))
+                           [t.proof() for t in self.targets], dict(self.producer),
+                           root_slopes={r: v for r, v in self.root_slopes.items() if r in used})
 
 
 def certificate_from_proofs(network_sha256: str, property_sha256: str, relu_layers: list[str],
-                            proofs: list[dict], producer: dict | None = None) -> Certificate:
+                            proofs: list[dict], producer: dict | None = None,
+                            root_slopes: dict | None = None) -> Certificate:
     """A certificate from the verifier's proof records (`VerifyResult.certificate["targets"]`):
     each has "region", "disjunct" and, when branch and bound closed it, "tree" (a
     `ProofTree.to_dict()`); otherwise the root was closed by a bound. A leaf's (or a
     root-closed record's) "evidence" holds `TargetBuilder.close`'s keyword arguments;
-    without it the leaf gets default parameters."""
+    without it the leaf gets default parameters. A record's "root" ("crown" or "alpha")
+    says whether its root used the region's `root_slopes[region]` (`set_root_slopes`)."""
     builder = CertificateBuilder(network_sha256, property_sha256, relu_layers, producer)
+    for region, slopes in (root_slopes or {}).items():
+        builder.set_root_slopes(region, slopes)
     for proof in proofs:
         target = builder.target(int(proof["region"]), int(proof["disjunct"]))
+        target.root = str(proof.get("root", "crown"))
         tree = proof.get("tree")
         if tree is None:
             target.close(0, **proof.get("evidence", {}))

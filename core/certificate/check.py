@@ -57,7 +57,8 @@ def check(network: bytes | str | Path, prop: Property | bytes | str | Path,
         _check_binding(data, prop, certificate, chain)
         shared: dict[bytes, NetworkBoxes] = {}
         for target in certificate.targets:
-            leaves += _check_target(chain, prop, certificate.relu_layers, target, shared, certificate.version)
+            leaves += _check_target(chain, prop, certificate.relu_layers, target, shared, certificate.version,
+                                    _root_slopes(chain, certificate, target))
     except (Invalid, Unsupported, ValueError, OSError, EOFError) as exc:
         return CheckResult(False, str(exc), time.monotonic() - started, leaves)
     except (IndexError, KeyError, TypeError) as exc:  # arrays of the wrong shape or type in the file
@@ -86,11 +87,12 @@ def _check_binding(data: bytes, prop: Property, certificate: Certificate, chain:
 
 
 def _check_target(chain: Chain, prop: Property, relu_layers: list[str], target: TargetProof,
-                  shared: dict[bytes, NetworkBoxes], version: int) -> int:
+                  shared: dict[bytes, NetworkBoxes], version: int, slopes: dict[int, dict[int, np.ndarray]] | None) -> int:
     """Check one target's tree and leaves, level by level from the root: every node's ReLU
     boxes are its parent's (INHERIT) or those intersected with its own (RECOMPUTE), then
     its split. `shared` keeps root boxes per region box, so the disjuncts of a region
-    (often closed at the root) bound the network once."""
+    (often closed at the root) bound the network once. `slopes`: the root's CROWN slopes
+    (`_root_slopes`; None: adaptive)."""
     if target.intermediate not in (RECOMPUTE, WITHIN, INHERIT):
         raise Invalid(f"region {target.region} disjunct {target.disjunct}: intermediate bounds "
                       f"{target.intermediate!r}, expected {RECOMPUTE!r}, {WITHIN!r} or {INHERIT!r}")
@@ -117,7 +119,7 @@ def _check_target(chain: Chain, prop: Property, relu_layers: list[str], target: 
         for start in range(0, len(level), chunk):
             nodes = level[start:start + chunk]
             if above is None:
-                net = _root_boxes(chain, _rows(domains, nodes), shared, every_neuron)
+                net = _root_boxes(chain, _rows(domains, nodes), shared, every_neuron, slopes)
             else:
                 rows = row_of[parent[nodes]]
                 net = network_boxes(chain, _rows(domains, nodes), {i: (lo[rows], hi[rows]) for i, (lo, hi) in above.items()},
@@ -130,11 +132,46 @@ def _check_target(chain: Chain, prop: Property, relu_layers: list[str], target: 
     return target.n_leaves
 
 
-def _root_boxes(chain: Chain, domains: Domains, shared: dict[bytes, NetworkBoxes], every_neuron: bool) -> NetworkBoxes:
-    key = _key(domains)
+def _root_boxes(chain: Chain, domains: Domains, shared: dict[bytes, NetworkBoxes], every_neuron: bool,
+                slopes: dict[int, dict[int, np.ndarray]] | None) -> NetworkBoxes:
+    """The root's boxes, computed once per region box (and slopes): CROWN's, or with `slopes`
+    those of CROWN passes with the given slopes over the boxes found so far, intersected
+    with CROWN's (as `core.bounds.intermediate_alpha` derives them)."""
+    if not slopes:
+        key = _key(domains)
+        if key not in shared:
+            shared[key] = network_boxes(chain, domains, every_neuron=every_neuron)
+        return shared[key]
+    digest = hashlib.sha256(b"slopes")
+    for i, j in sorted((i, j) for i, by in slopes.items() for j in by):
+        digest.update(f"{i}/{j}".encode() + slopes[i][j].tobytes())
+    key = _key(domains) + digest.digest()
     if key not in shared:
-        shared[key] = network_boxes(chain, domains, every_neuron=every_neuron)
+        plain = _root_boxes(chain, domains, shared, every_neuron, None)
+        crown = {i: plain.boxes[i] for i in plain.relax}
+        shared[key] = network_boxes(chain, domains, crown, True, every_neuron, slopes=slopes)
     return shared[key]
+
+
+def _root_slopes(chain: Chain, certificate: Certificate, target: TargetProof) -> dict[int, dict[int, np.ndarray]] | None:
+    """The region's root slopes by chain step, `slopes[i][j]` [2 n_i, n_j] float64, for a
+    target whose root uses them (None for "crown"); shapes and layer order checked."""
+    if target.root == "crown":
+        return None
+    if target.root != "alpha":
+        raise Invalid(f"region {target.region} disjunct {target.disjunct}: root {target.root!r}, expected 'crown' or 'alpha'")
+    step = chain.relus
+    out: dict[int, dict[int, np.ndarray]] = {}
+    for relu, by in certificate.root_slopes.get(target.region, {}).items():
+        for earlier, value in by.items():
+            if relu not in step or earlier not in step or step[earlier] >= step[relu]:
+                raise Invalid(f"root slopes of {earlier!r} for {relu!r}: not an earlier ReLU layer of the network")
+            i, j = step[relu], step[earlier]
+            if value.shape != (2 * chain.sizes[i], chain.sizes[j]):
+                raise Invalid(f"root slopes of {earlier!r} for {relu!r} have shape {value.shape}, expected "
+                              f"[{2 * chain.sizes[i]}, {chain.sizes[j]}]")
+            out.setdefault(i, {})[j] = np.asarray(value, np.float64)
+    return out
 
 
 def _check_leaves(chain: Chain, target: TargetProof, conjunction: Conjunction, net: NetworkBoxes,

@@ -47,6 +47,8 @@ class TargetProof:
     verifier used at the leaf (optional; NaN = none): the checker bounds with the hull of
     these and its own proven bounds, which is sound whatever they say.
     `intermediate`: RECOMPUTE, WITHIN or INHERIT, how nodes below the root get their bounds.
+    `root`: "crown" (CROWN's adaptive slopes at the root) or "alpha" (the root's CROWN
+    passes use the region's `Certificate.root_slopes`).
     """
 
     region: int
@@ -65,6 +67,7 @@ class TargetProof:
     pre_lower: dict[str, np.ndarray] = field(default_factory=dict)
     pre_upper: dict[str, np.ndarray] = field(default_factory=dict)
     intermediate: str = RECOMPUTE
+    root: str = "crown"
 
     @property
     def n_nodes(self) -> int:
@@ -95,7 +98,11 @@ class Certificate:
     `network_sha256`: digest of the decompressed ONNX bytes; `property_sha256`: see
     `property_digest`; `relu_layers`: the ReLU layers by ONNX output tensor name (what
     `split_layer` indexes); `targets`: one proof per (region, disjunct) of the property;
-    `version`: the format version it was read as (it fixes how intermediate bounds are derived).
+    `version`: the format version it was read as (it fixes how intermediate bounds are derived);
+    `root_slopes[region][relu][earlier]` [2 n, m]: per region, the lower slopes of ReLU layer
+    `earlier` (m neurons) on the CROWN pass that bounds ReLU layer `relu`'s input (n
+    neurons) at the root, row j < n for neuron j's lower bound and n + j for its upper
+    bound (NaN: the adaptive slope); targets with `root = "alpha"` use them.
     """
 
     network_sha256: str
@@ -104,6 +111,7 @@ class Certificate:
     targets: list[TargetProof]
     producer: dict = field(default_factory=dict)
     version: int = VERSION
+    root_slopes: dict[int, dict[str, dict[str, np.ndarray]]] = field(default_factory=dict)
 
     def save(self, path: str | Path) -> int:
         """Write the certificate to `path`; returns its size in bytes."""
@@ -118,11 +126,18 @@ class Certificate:
             targets.append({"region": target.region, "disjunct": target.disjunct, "nodes": target.n_nodes,
                             "leaves": target.n_leaves, "alpha": sorted(target.alpha), "beta": sorted(target.beta),
                             "pre": sorted(target.pre_lower),
-                            "rows": target.rows is not None, "intermediate": target.intermediate})
+                            "rows": target.rows is not None, "intermediate": target.intermediate,
+                            "root": target.root})
             arrays.update({f"t{i}/{k}": v for k, v in target.arrays().items()})
+        layer = {name: i for i, name in enumerate(self.relu_layers)}
+        root_slopes = {}
+        for region, per in sorted(self.root_slopes.items()):
+            pairs = sorted((layer[relu], layer[earlier]) for relu, by in per.items() for earlier in by)
+            root_slopes[str(region)] = [list(pair) for pair in pairs]
+            arrays.update({f"r{region}/slopes/{i}/{j}": per[self.relu_layers[i]][self.relu_layers[j]] for i, j in pairs})
         manifest = {"format": FORMAT, "version": self.version, "network_sha256": self.network_sha256,
                     "property_sha256": self.property_sha256, "relu_layers": self.relu_layers,
-                    "targets": targets, "producer": self.producer}
+                    "targets": targets, "producer": self.producer, "root_slopes": root_slopes}
         tensors = io.BytesIO()
         np.savez_compressed(tensors, **arrays)
         out = io.BytesIO()
@@ -147,9 +162,14 @@ class Certificate:
                              f"this checker reads {FORMAT!r} versions {', '.join(map(str, READS))}")
         try:
             targets = [_target_from(i, entry, arrays) for i, entry in enumerate(manifest["targets"])]
-            return Certificate(str(manifest["network_sha256"]), str(manifest["property_sha256"]),
-                               [str(n) for n in manifest["relu_layers"]], targets, dict(manifest.get("producer", {})),
-                               int(manifest["version"]))
+            layers = [str(n) for n in manifest["relu_layers"]]
+            root_slopes: dict[int, dict[str, dict[str, np.ndarray]]] = {}
+            for region, pairs in manifest.get("root_slopes", {}).items():
+                per = root_slopes.setdefault(int(region), {})
+                for i, j in pairs:
+                    per.setdefault(layers[int(i)], {})[layers[int(j)]] = arrays[f"r{int(region)}/slopes/{int(i)}/{int(j)}"]
+            return Certificate(str(manifest["network_sha256"]), str(manifest["property_sha256"]), layers, targets,
+                               dict(manifest.get("producer", {})), int(manifest["version"]), root_slopes)
         except (KeyError, TypeError) as exc:
             raise ValueError(f"certificate manifest or tensors incomplete: missing {exc}") from None
 
@@ -162,7 +182,7 @@ def _target_from(i: int, entry: dict, arrays: dict[str, np.ndarray]) -> TargetPr
     rows = arrays[prefix + "rows"] if entry["rows"] else None
     pre = entry.get("pre", [])
     return TargetProof(int(entry["region"]), int(entry["disjunct"]), alpha=alpha, beta=beta, rows=rows,
-                       intermediate=str(entry.get("intermediate", RECOMPUTE)),
+                       intermediate=str(entry.get("intermediate", RECOMPUTE)), root=str(entry.get("root", "crown")),
                        pre_lower={name: arrays[f"{prefix}pre_lower/{name}"] for name in pre},
                        pre_upper={name: arrays[f"{prefix}pre_upper/{name}"] for name in pre}, **tree)
 

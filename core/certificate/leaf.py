@@ -34,12 +34,15 @@ class NetworkBoxes:
 
 
 def network_boxes(chain: Chain, domains: Domains, inherited: dict[int, tuple] | None = None,
-                  recompute: bool = True, every_neuron: bool = False, within: bool = False) -> NetworkBoxes:
+                  recompute: bool = True, every_neuron: bool = False, within: bool = False,
+                  slopes: dict[int, dict[int, np.ndarray]] | None = None) -> NetworkBoxes:
     """The boxes of a batch of domains. `inherited[i]`: the parents' boxes at ReLU i, valid
     here too (a child's domain lies inside its parent's): intersected with the node's own
     (`recompute`) or taken as they are. CROWN bounds the neurons the interval box leaves
     unstable (`every_neuron`: all of them, as format version 1 says; `within`: the interval
-    box intersected with the parents' first, so neurons they prove stable get no pass)."""
+    box intersected with the parents' first, so neurons they prove stable get no pass).
+    `slopes[i][j]` [2 n, m]: the lower slopes of ReLU step j on the pass bounding step i's
+    input, one row per bound (`_tighten`); absent: the adaptive slopes."""
     boxes, relax, empty = [], {}, np.zeros(len(domains.lower), dtype=bool)
     lo, hi = domains.lower, domains.upper
     for i, step in enumerate(chain.steps):
@@ -51,7 +54,7 @@ def network_boxes(chain: Chain, domains: Domains, inherited: dict[int, tuple] | 
                 if inherited is not None and within:
                     lo, hi = np.maximum(lo, inherited[i][0]), np.minimum(hi, inherited[i][1])
                 # the verifier bounds every neuron of a Sigmoid/Tanh input (none is "stable")
-                lo, hi = _tighten(chain.steps, boxes, relax, i, lo, hi, every_neuron or not relu)
+                lo, hi = _tighten(chain.steps, boxes, relax, i, lo, hi, every_neuron or not relu, (slopes or {}).get(i))
             if inherited is not None:
                 lo, hi = np.maximum(lo, inherited[i][0]), np.minimum(hi, inherited[i][1])
             if relu:
@@ -107,11 +110,14 @@ def lines(step: Activation, lo: np.ndarray, hi: np.ndarray, alpha: np.ndarray | 
     return s_lines(step, lo, hi, alpha)
 
 
-def _tighten(steps, boxes, relax, i, lo, hi, every_neuron: bool) -> tuple[np.ndarray, np.ndarray]:
+def _tighten(steps, boxes, relax, i, lo, hi, every_neuron: bool,
+             slopes: dict[int, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Intersect the interval box of step i's input with CROWN's (adaptive slopes), on the
     neurons it leaves unstable (a stable neuron's relaxation is exact whatever its box;
     the verifier keeps the interval box there, and CROWN is not monotone in the boxes,
-    so re-deriving its bounds means doing the same)."""
+    so re-deriving its bounds means doing the same). `slopes[j]` [2 n, m]: each bound's own
+    lower slopes at ReLU step j (row r < n: neuron r's lower bound, n + r: its upper bound;
+    NaN adaptive, others clamped to [0, 1] by `lines`), the α-CROWN intermediate bounds."""
     band = TIE * (hi - lo)
     keep = np.zeros(lo.shape, dtype=bool) if every_neuron else (lo >= band) | (hi <= -band)
     neurons = np.flatnonzero(~keep.all(axis=0))
@@ -121,6 +127,11 @@ def _tighten(steps, boxes, relax, i, lo, hi, every_neuron: bool) -> tuple[np.nda
     both = np.zeros((2 * k, lo.shape[1]))
     both[np.arange(k), neurons] = 1.0
     both[k + np.arange(k), neurons] = -1.0
+    if slopes:
+        rows = np.concatenate([neurons, lo.shape[1] + neurons])
+        relax = dict(relax)
+        for j, slope in slopes.items():
+            relax[j] = lines(steps[j], boxes[j][0][:, None, :], boxes[j][1][:, None, :], slope[rows][None])
     bound = backward(steps, boxes, np.broadcast_to(both, (len(lo), 2 * k, lo.shape[1])), i, relax, {})
     lo, hi = lo.copy(), hi.copy()
     lo[:, neurons] = np.where(keep[:, neurons], lo[:, neurons], np.maximum(lo[:, neurons], bound[:, :k]))
