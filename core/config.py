@@ -47,7 +47,7 @@ class VerifyConfig(BaseModel):
     attack_restarts: int | None = Field(
         None, ge=0, description="PGD random restarts per disjunct; None: scaled to the network's "
         "size, from 1000 on ACAS Xu-sized networks down to 16 on large ones.")
-    attack_steps: int = Field(100, ge=1, description="PGD steps per restart (50 missed thin unsafe sets, see pgd.py).")
+    attack_steps: int = Field(50, ge=1, description="PGD steps per restart.")
     alpha_iterations: int = Field(20, ge=0, description="Optimisation steps of α (and β) per bound call.")
     batch_size: int | None = Field(None, ge=1, description="Domains bounded per step; None adapts it.")
     memory_cap_mb: float | None = Field(

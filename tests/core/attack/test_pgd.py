@@ -78,6 +78,6 @@ def test_pgd_finds_the_thin_conjunction_of_reach_prob_density_robot_0_for_every_
     prop = load_property(folder / "vnnlib/robot_0.vnnlib.gz")
     lower, upper, C, d = stack_padded(targets_of(prop, "cpu", torch.float64))
     for seed in range(3):
-        result = pgd(graph, lower, upper, C, d, restarts=1000, steps=100, generator=torch.Generator().manual_seed(seed))
+        result = pgd(graph, lower, upper, C, d, restarts=1000, steps=50, generator=torch.Generator().manual_seed(seed))
         assert float(result.margin.min()) <= 0, seed
         assert prop.regions[0].unsafe[0].holds(graph.forward(result.x).reshape(-1).numpy())
