@@ -49,6 +49,9 @@ class VerifyConfig(BaseModel):
         "size, from 1000 on ACAS Xu-sized networks down to 16 on large ones.")
     attack_steps: int = Field(50, ge=1, description="PGD steps per restart.")
     alpha_iterations: int = Field(20, ge=0, description="Optimisation steps of α (and β) per bound call.")
+    intermediate_alpha_iterations: int = Field(
+        20, ge=0, description="Before ReLU splitting, α-CROWN steps on every intermediate bound of the "
+        "root (each neuron's own slopes), once per region; 0 keeps CROWN's boxes.")
     batch_size: int | None = Field(None, ge=1, description="Domains bounded per step; None adapts it.")
     memory_cap_mb: float | None = Field(
         None, gt=0, description="Cap on the domain pool's tensor memory; None: a quarter of the memory "

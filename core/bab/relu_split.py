@@ -117,12 +117,20 @@ class ReluSplitSearch(Search):
             batch[WARM + key] = value.detach()
         return batch, candidates, decided
 
-    def run(self, lower: torch.Tensor, upper: torch.Tensor) -> Outcome:
+    def run(self, lower: torch.Tensor, upper: torch.Tensor, root_rows: ReluRows | None = None) -> Outcome:
+        """Search the box lower/upper [n]; `root_rows` [1, N]: the root's pre-activation bounds
+        when the caller has tighter ones than CROWN's (`core.verifier.roots`), which every
+        domain then inherits."""
         self.lower, self.upper = lower[None], upper[None]
         split = torch.zeros(1, self.width, dtype=torch.int8, device=lower.device)
-        out = bound_domains(self.beta_graph, self.lower, self.upper, self.C, self.d, "alpha",
-                            alpha_iterations=self.config.alpha_iterations)
-        root, candidates, decided = self.evaluate(split, ReluRows.of(self.graph, out.pre), out.warm, out.lb)
+        if root_rows is None:
+            out = bound_domains(self.beta_graph, self.lower, self.upper, self.C, self.d, "alpha",
+                                alpha_iterations=self.config.alpha_iterations)
+            root_rows, lb, warm = ReluRows.of(self.graph, out.pre), out.lb, out.warm
+        else:
+            lb, warm = optimise_from_rows(self.beta_graph, self.lower, self.upper, root_rows, self.C, self.d, None,
+                                          self.config.alpha_iterations, interrupt=self.budget.check)
+        root, candidates, decided = self.evaluate(split, root_rows, warm, lb)
         root["id"] = torch.zeros(1, dtype=torch.long, device=lower.device)
         if self._settle(root, candidates, decided):
             return self.outcome("sat")

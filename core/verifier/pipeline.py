@@ -23,6 +23,7 @@ from core.result import ProgressCallback, Verdict, VerifyResult
 from core.spec.property import Property
 from core.verifier.confirm import CounterexampleFinder
 from core.verifier.certify import alpha_evidence
+from core.verifier.roots import RootBoxes, tighten_root
 from core.verifier.targets import Target, stack_padded, targets_of
 
 # α-CROWN steps between two budget checks in the incomplete phase.
@@ -62,6 +63,7 @@ class Run:
         self.generator = torch.Generator().manual_seed(self.config.seed)
         self.targets = targets_of(prop, self.device, self.dtype)
         self.proofs: list[dict] = []
+        self.roots: dict[int, RootBoxes] = {}  # per region, α-tightened root boxes for ReLU splitting
 
     def attack(self, lower, upper, C, d, restarts: int, steps: int) -> bool:
         """PGD on boxes [K, n] against disjuncts C [K, r, m]; True once a counterexample is confirmed."""
@@ -103,21 +105,51 @@ class Run:
                     evidence = {int(i): alpha_evidence(out.warm, j, self.targets[i].C.shape[0])
                                 for j, i in enumerate(idx.tolist())}
             self._record_proofs(torch.where(open_, best, torch.full_like(best, -float("inf"))), "alpha", evidence)
+        if self.config.branching == "relu" and self.config.intermediate_alpha_iterations:
+            self.tighten_roots(best, lower, upper, C, d)
         self.budget.lower_bound = float(best.min())
         remaining = [(self.targets[i], float(best[i])) for i in (best <= self.margin).nonzero().squeeze(1).tolist()]
         return sorted(remaining, key=lambda tb: tb[1])
 
-    def _record_proofs(self, lb: torch.Tensor, method: str, evidence: dict[int, dict] | None = None) -> None:
+    def tighten_roots(self, best: torch.Tensor, lower, upper, C, d) -> None:
+        """For each region with open targets: α-CROWN on the root's intermediate bounds
+        (`core.verifier.roots`), then α-CROWN on those targets from the tightened boxes;
+        `best` [K] is raised in place and the targets it closes are recorded. The boxes are
+        kept for branch and bound."""
+        open_ = (best <= self.margin).nonzero().squeeze(1).tolist()
+        for region in sorted({self.targets[i].region for i in open_}):
+            idx = [i for i in open_ if self.targets[i].region == region]
+            root = tighten_root(self.graph, lower[idx[0]], upper[idx[0]], self.config.intermediate_alpha_iterations,
+                                self.budget.check)
+            self.roots[region] = root
+            rows = ReluRows(root.rows.lower.expand(len(idx), -1), root.rows.upper.expand(len(idx), -1))
+            lb, warm = optimise_from_rows(self.graph, lower[idx], upper[idx], rows, C[idx], d[idx], None,
+                                          self.config.alpha_iterations, interrupt=self.budget.check)
+            lb = lb.amax(dim=1)
+            closed = torch.full_like(best, -float("inf"))
+            closed[idx] = lb
+            best[idx] = torch.maximum(best[idx], lb)
+            evidence = {i: alpha_evidence(warm, j, self.targets[i].C.shape[0]) for j, i in enumerate(idx)}
+            self._record_proofs(closed, "alpha", evidence, root="alpha")
+
+    def _record_proofs(self, lb: torch.Tensor, method: str, evidence: dict[int, dict] | None = None,
+                       root: str = "crown") -> None:
+        """`root`: how the root's intermediate bounds were derived ("crown", or "alpha" with the
+        region's `root_slopes`)."""
         for i in (lb > self.margin).nonzero().squeeze(1).tolist():
             t = self.targets[i]
             self.proofs.append({"region": t.region, "disjunct": t.disjunct, "closed_by": method,
-                                "lower_bound": float(lb[i]), "evidence": (evidence or {}).get(i, {})})
+                                "lower_bound": float(lb[i]), "evidence": (evidence or {}).get(i, {}), "root": root})
 
     def branch_and_bound(self, target: Target) -> Outcome | None:
         """The search the configuration picks for this target (None when branching is off)."""
         search = make_search(self.graph, target.C[None], target.d[None], self.config, self.finder, self.budget,
                              self.margin, self.generator)
-        return None if search is None else search.run(target.lower, target.upper)
+        if search is None:
+            return None
+        if target.region in self.roots:
+            return search.run(target.lower, target.upper, self.roots[target.region].rows)
+        return search.run(target.lower, target.upper)
 
     def execute(self) -> VerifyResult:
         self.budget.enter("attack")
@@ -151,7 +183,8 @@ class Run:
                     return self.result(Verdict.SAT)
                 if outcome is not None and outcome.status == "unsat":
                     self.proofs.append({"region": target.region, "disjunct": target.disjunct, "closed_by": "bab",
-                                        "tree": outcome.tree.to_dict()})
+                                        "tree": outcome.tree.to_dict(),
+                                        "root": "alpha" if target.region in self.roots else "crown"})
                 else:
                     reason = outcome.stats.get("reason", "") if outcome else "no branching for this network"
                     undecided.append(f"{target.label}: {reason}")
@@ -162,7 +195,10 @@ class Run:
 
     def result(self, verdict: Verdict, message: str = "") -> VerifyResult:
         self.budget.phase = "done"
-        certificate = {"targets": self.proofs} if verdict == Verdict.UNSAT else None
+        certificate = None
+        if verdict == Verdict.UNSAT:
+            certificate = {"targets": self.proofs,
+                           "root_slopes": {region: root.slopes for region, root in self.roots.items()}}
         stats = {"device": self.config.device, "dtype": self.config.dtype, "branching": self.config.branching,
                  "replayed": self.finder.replayed}
         return VerifyResult(verdict, self.finder.found if verdict == Verdict.SAT else None, certificate,
