@@ -1,7 +1,7 @@
 """A fast slice of the shared VNN-COMP benchmarks: every answer must be the known one.
 
-A few ACAS Xu, rl_benchmarks and mnist_fc instances (sat and unsat) with their
-competition timeouts; together they take a minute or two on two CPU cores.
+A few ACAS Xu, rl_benchmarks, reach_prob_density and mnist_fc instances (sat and
+unsat) with their competition timeouts; together they take a minute or two on two CPU cores.
 """
 
 import csv
@@ -22,6 +22,8 @@ SLICE = [
     ("rl_benchmarks", "onnx/cartpole.onnx.gz", "vnnlib/cartpole_case_safe_45.vnnlib.gz"),
     ("rl_benchmarks", "onnx/dubinsrejoin.onnx.gz", "vnnlib/dubinsrejoin_case_unsafe_5.vnnlib.gz"),
     ("rl_benchmarks", "onnx/lunarlander.onnx.gz", "vnnlib/lunarlander_case_safe_7.vnnlib.gz"),
+    ("reach_prob_density", "onnx/robot.onnx.gz", "vnnlib/robot_0.vnnlib.gz"),
+    ("reach_prob_density", "onnx/gcas.onnx.gz", "vnnlib/gcas_8.vnnlib.gz"),
     ("mnist_fc", "onnx/mnist-net_256x2.onnx.gz", "vnnlib/prop_0_0.05.vnnlib.gz"),
     ("mnist_fc", "onnx/mnist-net_256x2.onnx.gz", "vnnlib/prop_11_0.05.vnnlib.gz"),
     ("mnist_fc", "onnx/mnist-net_256x4.onnx.gz", "vnnlib/prop_0_0.03.vnnlib.gz"),
