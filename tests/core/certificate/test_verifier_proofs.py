@@ -76,6 +76,14 @@ def test_relu_splitting_proofs_check_with_their_alpha_beta_and_lp_duals(relu_pro
     assert not check(network.onnx_bytes, prop, stripped).valid
 
 
+def test_relu_splitting_starts_from_alpha_intermediate_bounds_whose_slopes_the_certificate_carries(relu_proof):
+    network, prop, result, certified = relu_proof
+    assert all(p["root"] == "alpha" for p in result.certificate["targets"])
+    certificate = certified.certificate
+    assert certificate.targets[0].root == "alpha" and certificate.root_slopes[0]
+    assert certified.check.valid  # (that a proof can need them: test_root_slopes.py)
+
+
 def test_relu_split_parameters_past_their_range_are_clamped(relu_proof):
     network, prop, _, certified = relu_proof
     for alpha, beta in ((5.0, None), (-2.0, None), (None, -3.0), (None, 1e9)):
