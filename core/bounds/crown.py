@@ -40,10 +40,15 @@ def backward_bound(plan: Plan, target: str, A: torch.Tensor, boxes: dict[str, In
         coefficient = pending.pop(node.name, None)
         if coefficient is None:
             continue
-        if unit is not None and node.name == target and isinstance(node.op, Linear) and A.dim() == 3:
-            coefficients, step_bias = _unit_rows_through(node.op, A, unit)
-        elif isinstance(node.op, Affine):
-            coefficients, step_bias = node.op.linear_backward(coefficient)
+        inputs = node.inputs
+        op = node.op
+        if node.name in plan.chains:  # a chain of Linears ending here: one product, straight to its input
+            op, source = plan.chains[node.name]
+            inputs = [source]
+        if unit is not None and node.name == target and isinstance(op, Linear) and A.dim() == 3:
+            coefficients, step_bias = _unit_rows_through(op, A, unit)
+        elif isinstance(op, Affine):
+            coefficients, step_bias = op.linear_backward(coefficient)
         else:
             alpha = None if alphas is None else alphas.get(node.name)
             if record is not None:
@@ -51,7 +56,7 @@ def backward_bound(plan: Plan, target: str, A: torch.Tensor, boxes: dict[str, In
             step = node.op.backward(coefficient, None, [boxes[node.inputs[0]]], alpha)
             coefficients, step_bias = [lA for lA, _ in step.coefficients], step.lower_bias
         bias = bias + step_bias
-        for name, c in zip(node.inputs, coefficients):
+        for name, c in zip(inputs, coefficients):
             pending[name] = pending[name] + c if name in pending else c
     box = boxes[graph.input_name]
     result = torch.zeros(A.shape[:2], dtype=A.dtype, device=A.device) + bias

@@ -6,9 +6,12 @@ import math
 from collections import OrderedDict
 from dataclasses import dataclass
 
+import torch
+
 from core.model.ir import Graph, Node
 from core.model.operator import Activation, Affine
 from core.model.ops.leaky_relu import LeakyRelu
+from core.model.ops.linear import Linear
 from core.model.ops.relu import Relu
 
 
@@ -19,7 +22,9 @@ class Plan:
     `nonlinear` are the nodes that need bounds on their input (everything not `Affine`),
     in topological order; `walk[t]` lists, in reverse topological order, the nodes a
     backward pass from tensor `t` must visit (t's ancestors, t included); `hinge_inputs`
-    are the tensors read by ReLU / LeakyReLU nodes and no other nonlinear node.
+    are the tensors read by ReLU / LeakyReLU nodes and no other nonlinear node;
+    `chains[n]` is (one Linear, the chain's input) for a Linear node n fed by other
+    Linears that nothing else reads (see `linear_chains`).
     """
 
     graph: Graph
@@ -27,6 +32,7 @@ class Plan:
     walk: dict[str, tuple[Node, ...]]
     numel: dict[str, int]
     hinge_inputs: frozenset[str]
+    chains: dict[str, tuple[Linear, str]]
 
     @property
     def activations(self) -> tuple[Node, ...]:
@@ -68,7 +74,45 @@ def _build(graph: Graph) -> Plan:
     numel = {graph.input_name: math.prod(graph.input_shape)}
     numel.update({n.name: math.prod(n.shape) for n in graph.nodes})
     hinge = {n.inputs[0] for n in nonlinear} - {n.inputs[0] for n in nonlinear if not _is_hinge(n.op)}
-    return Plan(graph, tuple(nonlinear), walk, numel, frozenset(hinge))
+    return Plan(graph, tuple(nonlinear), walk, numel, frozenset(hinge), linear_chains(graph))
+
+
+def linear_chains(graph: Graph) -> dict[str, tuple[Linear, str]]:
+    """For the last Linear of each chain of Linears on flat features whose inner tensors
+    nothing else reads: the chain as one Linear (composed in float64) and the chain's input.
+
+    tllverifybench's networks put two or three MatMuls between ReLUs (2 -> 48 -> 2304 ->
+    4608); a backward pass multiplied its coefficients by each factor in turn, and the
+    bound on one neuron of a 2304-wide layer paid for a 4608 x 1152 x 4608 product. Only
+    the backward passes use the composition: the graph, its forward pass and its interval
+    bounds stay layer by layer, as the certificate checker computes them.
+    """
+    users = graph.consumers()
+    by_name = {n.name: n for n in graph.nodes}
+
+    def feeds_a_chain(node: Node) -> bool:
+        return (isinstance(node.op, Linear) and len(node.shape) == 1 and len(users[node.name]) == 1
+                and node.name != graph.output_name and isinstance(users[node.name][0].op, Linear))
+
+    chains = {}
+    for node in graph.nodes:
+        if not isinstance(node.op, Linear) or len(node.shape) != 1 or feeds_a_chain(node):
+            continue
+        weight, bias, source = node.op.weight.double(), _bias(node.op), node.inputs[0]
+        while source in by_name and feeds_a_chain(by_name[source]):
+            inner = by_name[source].op
+            bias = bias + weight @ _bias(inner)
+            weight = weight @ inner.weight.double()
+            source = by_name[source].inputs[0]
+        if source != node.inputs[0]:
+            like = node.op.weight
+            chains[node.name] = (Linear(weight.to(like.dtype), bias.to(like.dtype)), source)
+    return chains
+
+
+def _bias(op: Linear) -> torch.Tensor:
+    return torch.zeros(op.weight.shape[0], dtype=torch.float64, device=op.weight.device) if op.bias is None \
+        else op.bias.double()
 
 
 # The last few graphs' plans. Graphs are unhashable dataclasses, so the cache is keyed by

@@ -69,6 +69,19 @@ def fc_net(seed: int, n_in: int, widths: list[int], n_out: int, activation: str 
     return b.model([1, n_in], b.gemm(x, size, n_out), n_out)
 
 
+def chained_net(seed: int, n_in: int, chains: list[list[int]], n_out: int) -> bytes:
+    """Like `fc_net`, but each hidden layer is a chain of Gemms (widths in order) before
+    its ReLU, as tllverifybench's networks are: [[8, 30, 20], [12, 16]] is x -> 8 -> 30
+    -> 20 -> ReLU -> 12 -> 16 -> ReLU -> n_out."""
+    b = _Builder(seed, "Relu")
+    x, size = "x", n_in
+    for chain in chains:
+        for w in chain:
+            x, size = b.gemm(x, size, w), w
+        x = b.act(x)
+    return b.model([1, n_in], b.gemm(x, size, n_out), n_out)
+
+
 def residual_net(seed: int, n_in: int, width: int, n_out: int, activation: str = "Relu") -> bytes:
     """h = act(Gemm x); r = act(Gemm(act(Gemm h)) + h); out = Gemm r: a DAG with a skip connection."""
     b = _Builder(seed, activation)
