@@ -87,7 +87,8 @@ def _check_binding(data: bytes, prop: Property, certificate: Certificate, chain:
 
 
 def _check_target(chain: Chain, prop: Property, relu_layers: list[str], target: TargetProof,
-                  shared: dict[bytes, NetworkBoxes], version: int, slopes: dict[int, dict[int, np.ndarray]] | None) -> int:
+                  shared: dict[bytes, NetworkBoxes], version: int,
+                  slopes: dict[int, dict[int, np.ndarray]] | None) -> int:
     """Check one target's tree and leaves, level by level from the root: every node's ReLU
     boxes are its parent's (INHERIT) or those intersected with its own (RECOMPUTE), then
     its split. `shared` keeps root boxes per region box, so the disjuncts of a region
@@ -153,13 +154,15 @@ def _root_boxes(chain: Chain, domains: Domains, shared: dict[bytes, NetworkBoxes
     return shared[key]
 
 
-def _root_slopes(chain: Chain, certificate: Certificate, target: TargetProof) -> dict[int, dict[int, np.ndarray]] | None:
+def _root_slopes(chain: Chain, certificate: Certificate,
+                 target: TargetProof) -> dict[int, dict[int, np.ndarray]] | None:
     """The region's root slopes by chain step, `slopes[i][j]` [2 n_i, n_j] float64, for a
     target whose root uses them (None for "crown"); shapes and layer order checked."""
     if target.root == "crown":
         return None
     if target.root != "alpha":
-        raise Invalid(f"region {target.region} disjunct {target.disjunct}: root {target.root!r}, expected 'crown' or 'alpha'")
+        raise Invalid(f"region {target.region} disjunct {target.disjunct}: root {target.root!r}, "
+                      "expected 'crown' or 'alpha'")
     step = chain.relus
     out: dict[int, dict[int, np.ndarray]] = {}
     for relu, by in certificate.root_slopes.get(target.region, {}).items():

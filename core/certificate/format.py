@@ -134,7 +134,8 @@ class Certificate:
         for region, per in sorted(self.root_slopes.items()):
             pairs = sorted((layer[relu], layer[earlier]) for relu, by in per.items() for earlier in by)
             root_slopes[str(region)] = [list(pair) for pair in pairs]
-            arrays.update({f"r{region}/slopes/{i}/{j}": per[self.relu_layers[i]][self.relu_layers[j]] for i, j in pairs})
+            arrays.update({f"r{region}/slopes/{i}/{j}": per[self.relu_layers[i]][self.relu_layers[j]]
+                           for i, j in pairs})
         manifest = {"format": FORMAT, "version": self.version, "network_sha256": self.network_sha256,
                     "property_sha256": self.property_sha256, "relu_layers": self.relu_layers,
                     "targets": targets, "producer": self.producer, "root_slopes": root_slopes}
@@ -167,7 +168,8 @@ class Certificate:
             for region, pairs in manifest.get("root_slopes", {}).items():
                 per = root_slopes.setdefault(int(region), {})
                 for i, j in pairs:
-                    per.setdefault(layers[int(i)], {})[layers[int(j)]] = arrays[f"r{int(region)}/slopes/{int(i)}/{int(j)}"]
+                    name = f"r{int(region)}/slopes/{int(i)}/{int(j)}"
+                    per.setdefault(layers[int(i)], {})[layers[int(j)]] = arrays[name]
             return Certificate(str(manifest["network_sha256"]), str(manifest["property_sha256"]), layers, targets,
                                dict(manifest.get("producer", {})), int(manifest["version"]), root_slopes)
         except (KeyError, TypeError) as exc:

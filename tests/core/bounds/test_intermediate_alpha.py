@@ -94,7 +94,8 @@ def test_recorded_slopes_reproduce_each_tightened_bound():
             value = float(backward_bound(plan, target, A, found.boxes, alphas))
             # the box is the better of that bound and plain CROWN's
             crown = found.crown[target]
-            expected = max(value, float(crown.lower[0, row])) if row < n else max(value, -float(crown.upper[0, row - n]))
+            plain = float(crown.lower[0, row]) if row < n else -float(crown.upper[0, row - n])
+            expected = max(value, plain)
             got = float(box.lower[0, row]) if row < n else -float(box.upper[0, row - n])
             assert abs(got - expected) <= 1e-9 * (1 + abs(got)), (name, row, got, expected)
             checked += 1

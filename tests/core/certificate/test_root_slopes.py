@@ -26,7 +26,8 @@ SIZES = [3, 8, 8, 8, 8, 1]
 def _final_alpha(plan, boxes):
     """α-CROWN on y (one output) over `boxes`: the bound and its slopes [1, size] per ReLU."""
     A = torch.ones(1, 1, 1, dtype=torch.float64)
-    best, params = optimise(plan, boxes, A, torch.zeros(1, 1, dtype=torch.float64), initial_alphas(plan, boxes, 1), 40, 0.2)
+    zero = torch.zeros(1, 1, dtype=torch.float64)
+    best, params = optimise(plan, boxes, A, zero, initial_alphas(plan, boxes, 1), 40, 0.2)
     return float(best), {name: v[:, 0].reshape(1, -1).numpy() for name, v in params.items()}
 
 
