@@ -66,12 +66,10 @@ def backward_bound(plan: Plan, target: str, A: torch.Tensor, boxes: dict[str, In
     return result
 
 
-def _unit_rows_through(op: Linear, A: torch.Tensor, unit: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+def _unit_rows_through(op: Linear, A: torch.Tensor, unit: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor | float]:
     """`op.linear_backward(A)` for A [S, B, out] whose row (s, b) is zero but at `unit[s, b]`."""
     scale = A.gather(2, unit.unsqueeze(2))  # [S, B, 1]
-    coefficient = scale * op.weight[unit]
-    step_bias = 0.0 * scale[..., 0] if op.bias is None else scale[..., 0] * op.bias[unit]
-    return [coefficient], step_bias
+    return [scale * op.weight[unit]], 0.0 if op.bias is None else scale[..., 0] * op.bias[unit]
 
 
 def bound_tensor(plan: Plan, target: str, boxes: dict[str, Interval], shape: torch.Size, spec_chunk: int,
