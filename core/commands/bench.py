@@ -16,6 +16,7 @@ from pathlib import Path
 import typer
 
 FIELDS = ["benchmark", "onnx", "vnnlib", "timeout", "verdict", "time_s", "domains", "expected", "correct"]
+CERTIFICATE_FIELDS = ["certificate_bytes", "check_s", "check"]
 
 
 @dataclass
@@ -59,28 +60,45 @@ def score(verdict: str, expected: str) -> str:
     return "yes" if verdict == expected else "WRONG"
 
 
-def run_instance(inst: Instance, timeout_scale: float, device: str, threads: int | None) -> dict:
+def run_instance(inst: Instance, timeout_scale: float, device: str, threads: int | None,
+                 certify: bool = False) -> dict:
+    """Verify one instance; with `certify`, an `unsat` counts only once its certificate is
+    built and the independent checker accepts it (as `certbound verify --certificate`)."""
     from core.config import VerifyConfig
     from core.model import load_network
     from core.spec import load_property
     from core.verifier import verify
+    from core.verifier.certify import certified_result
 
     timeout = inst.timeout * timeout_scale
+    checked = {}
     try:
         network = load_network(inst.folder / inst.onnx)
         prop = load_property(inst.folder / inst.vnnlib)
         result = verify(network, prop, VerifyConfig(timeout_s=timeout, device=device, threads=threads))
+        if certify:
+            result, certified = certified_result(network, prop, result)
+            if certified is not None:
+                checked = {"certificate_bytes": len(certified.data), "check_s": round(certified.check.time_s, 3),
+                           "check": str(certified.check)}
+            elif result.message.startswith("unsat not reported"):
+                checked = {"check": result.message}
         verdict, elapsed, domains = result.verdict.value, result.elapsed_s, result.domains_visited
     except (OSError, ValueError) as exc:
         verdict, elapsed, domains = "error", 0.0, 0
         typer.echo(f"error: {inst.key}: {str(exc).splitlines()[0]}", err=True)
-    return {"benchmark": inst.benchmark, "onnx": inst.onnx, "vnnlib": inst.vnnlib, "timeout": timeout,
-            "verdict": verdict, "time_s": round(elapsed, 3), "domains": domains, "expected": inst.expected,
-            "correct": score(verdict, inst.expected)}
+    row = {"benchmark": inst.benchmark, "onnx": inst.onnx, "vnnlib": inst.vnnlib, "timeout": timeout,
+           "verdict": verdict, "time_s": round(elapsed, 3), "domains": domains, "expected": inst.expected,
+           "correct": score(verdict, inst.expected)}
+    if certify:
+        row |= {field: checked.get(field, "") for field in CERTIFICATE_FIELDS}
+    return row
 
 
 def summarise(rows: list[dict]) -> list[list[str]]:
-    """Per benchmark: instances, solved, wrong, unknown/timeout, median and total time."""
+    """Per benchmark: instances, solved, wrong, unknown/timeout, median and total time; with
+    certificates, also how many `unsat` answers the checker accepted and the median check time
+    as a share of the verify time."""
     table = []
     for name in sorted({r["benchmark"] for r in rows}):
         mine = [r for r in rows if r["benchmark"] == name]
@@ -89,9 +107,24 @@ def summarise(rows: list[dict]) -> list[list[str]]:
         open_ = sum(r["verdict"] not in ("sat", "unsat") for r in mine)
         times = [r["time_s"] for r in solved]
         median = f"{statistics.median(times):.2f}" if times else "-"
-        table.append([name, str(len(mine)), str(len(solved)), str(wrong), str(open_), median,
-                      f"{sum(r['time_s'] for r in mine):.1f}"])
+        line = [name, str(len(mine)), str(len(solved)), str(wrong), str(open_), median,
+                f"{sum(r['time_s'] for r in mine):.1f}"]
+        if "check" in mine[0]:
+            line += certificate_summary(mine)
+        table.append(line)
     return table
+
+
+def certificate_summary(rows: list[dict]) -> list[str]:
+    """"accepted/checked" over the rows whose certificate was checked, then the check time as a
+    share of the verify time: the median over those instances, and all checks over all verifies."""
+    checked = [r for r in rows if r["check"]]
+    accepted = [r for r in checked if r["check"] == "valid"]
+    shares = [r["check_s"] / r["time_s"] for r in accepted if r["time_s"] > 0]
+    verify_s = sum(r["time_s"] for r in accepted)
+    total = sum(r["check_s"] for r in accepted) / verify_s if verify_s > 0 else None
+    return [f"{len(accepted)}/{len(checked)}", f"{statistics.median(shares):.1%}" if shares else "-",
+            f"{total:.1%}" if total is not None else "-"]
 
 
 def bench(
@@ -101,6 +134,7 @@ def bench(
     out: Path | None = typer.Option(None, "--out", help="Write one CSV row per instance here."),
     device: str = typer.Option("auto", "--device", help="cpu, cuda or auto."),
     threads: int | None = typer.Option(None, "--threads", min=1, help="CPU threads (default: torch's choice)."),
+    certify: bool = typer.Option(False, "--certify", help="Check a certificate for every unsat; unsat counts only if valid."),
 ) -> None:
     """Run every instance, print a row each and a summary per benchmark; exit 1 on any wrong answer."""
     from rich.console import Console
@@ -122,21 +156,23 @@ def bench(
     console = Console()
     rows = []
     with open(out, "w", newline="") if out else contextlib.nullcontext() as sink, Progress(console=console) as bar:
-        writer = csv.DictWriter(sink, FIELDS) if out else None
+        writer = csv.DictWriter(sink, FIELDS + CERTIFICATE_FIELDS * certify) if out else None
         if writer:
             writer.writeheader()
         task = bar.add_task("bench", total=len(instances))
         for inst in instances:
             bar.update(task, description=inst.key[-60:])
-            row = run_instance(inst, timeout_scale, device, threads)
+            row = run_instance(inst, timeout_scale, device, threads, certify)
             rows.append(row)
             if writer:
                 writer.writerow(row)
                 sink.flush()
+            checked = f" check {row['check_s']}s {row['check']}" if certify and row["check"] else ""
             bar.console.print(f"{row['verdict']:8} {row['time_s']:8.2f}s expected={row['expected'] or '?':6} "
-                              f"{row['correct']:5} {inst.key}")
+                              f"{row['correct']:5} {inst.key}{checked}")
             bar.advance(task)
-    table = Table("benchmark", "instances", "solved", "wrong", "unknown/timeout", "median s (solved)", "total s")
+    columns = ["benchmark", "instances", "solved", "wrong", "unknown/timeout", "median s (solved)", "total s"]
+    table = Table(*columns, *(["certificates valid", "check share (median)", "check share (total)"] if certify else []))
     for line in summarise(rows):
         table.add_row(*line)
     console.print(table)

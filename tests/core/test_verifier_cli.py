@@ -63,6 +63,20 @@ def test_bench_scores_every_test_instance_and_writes_the_csv(benchmarks_dir, tmp
     assert "solved" in result.output and "test" in result.output
 
 
+def test_bench_certify_checks_a_certificate_for_every_unsat(benchmarks_dir, tmp_path):
+    out = tmp_path / "results.csv"
+    result = runner.invoke(cli, ["bench", str(benchmarks_dir / "test"), "--certify", "--out", str(out)],
+                           env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    with open(out, newline="") as f:
+        rows = list(csv.DictReader(f))
+    unsat = [r for r in rows if r["verdict"] == "unsat"]
+    assert len(unsat) == 4 and all(r["check"] == "valid" and int(r["certificate_bytes"]) > 0 for r in unsat)
+    assert all(float(r["check_s"]) > 0 for r in unsat)
+    assert [r["check"] for r in rows if r["verdict"] == "sat"] == [""]
+    assert "4/4" in result.output
+
+
 def test_bench_filter_selects_instances_and_rejects_a_bad_pattern(benchmarks_dir, tmp_path):
     out = tmp_path / "results.csv"
     result = runner.invoke(cli, ["bench", str(benchmarks_dir), "--filter", "test/onnx/test_nano", "--out", str(out)])
