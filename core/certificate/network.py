@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import ClassVar
 
@@ -113,6 +114,14 @@ class Chain:
 
     steps: list[Step]
     sizes: list[int]
+
+    @cached_property
+    def runs(self) -> dict:
+        """Runs of affine steps worth composing for backward passes, by their last step
+        (`compose.composed_runs`; computed once per chain)."""
+        from core.certificate.compose import composed_runs  # compose builds on this module's steps
+
+        return composed_runs(self.steps)
 
     @property
     def relus(self) -> dict[str, int]:

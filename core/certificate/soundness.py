@@ -99,22 +99,36 @@ def sign_of(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 
 
 def backward(steps: list[Step], boxes: list[tuple[np.ndarray, np.ndarray]], lam: np.ndarray, start: int,
-             relax: dict[int, tuple], beta: dict[int, np.ndarray]) -> np.ndarray:
+             relax: dict[int, tuple], beta: dict[int, np.ndarray], runs: dict | None = None) -> np.ndarray:
     """Sound lower bounds [L, R] of sum(lam * t) over the leaves' domains, t the input of step
     `start` (len(steps) for the output); lam [L, R, size].
 
     `boxes[i]` bounds the input of step i (for ReLUs: after the splits); `relax[i]` the lines
     (lw, lb, uw, ub) of the activation at step i, lw*z + lb <= f(z) <= uw*z + ub (each may carry a
     row dimension; a ReLU's lb is 0 and its ub >= 0); `beta[i]` [L, R, size] clamped
-    multipliers of the split constraints at ReLU i (absent: zero).
+    multipliers of the split constraints at ReLU i (absent: zero). `runs[i]`: the run of
+    affine steps ending at step i as one (`compose.Composed`), taken in a single product
+    with its composition error added.
     """
     const = np.zeros(lam.shape[:2])
     err = np.zeros(lam.shape[:2])
     const_mag = np.zeros(lam.shape[:2])
-    for i in range(start - 1, -1, -1):
+    i = start
+    while i > 0:
+        i -= 1
+        run = (runs or {}).get(i)
+        if run is not None:
+            i = run.first
         step, (lo, hi) = steps[i], boxes[i]
         radius = np.maximum(np.abs(lo), np.abs(hi))[:, None, :]
-        if isinstance(step, Linear):
+        if run is not None:
+            added = dot(lam, run.b)
+            # the product's rounding as for a Linear, plus |composed - exact| <= E |x| + e
+            scale = radius[:, 0, :] @ (gamma(run.W.shape[0]) * np.abs(run.W) + run.E).T \
+                + gamma(run.W.shape[0]) * np.abs(run.b) + run.e
+            err += dot(np.abs(lam), scale[:, None, :])
+            lam = lam @ run.W
+        elif isinstance(step, Linear):
             added = dot(lam, step.b)
             # sum_in (|lam| @ |W|)_in * radius_in, regrouped as |lam| · (|W| @ radius): no second big product
             scale = radius[:, 0, :] @ np.abs(step.W).T + np.abs(step.b)

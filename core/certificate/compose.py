@@ -1,0 +1,76 @@
+"""Runs of affine steps composed into one, for backward passes, with a rigorous error bound.
+
+tllverifybench's networks put two or three Linear steps between ReLUs (2 -> 16 -> 256 ->
+512); a backward pass through them one at a time multiplies every row by each matrix in
+turn, where one 512 x 2 product would do. The composed matrix is computed in float64,
+so it is not the exact product: each run also carries an elementwise bound on the
+difference, `|(W x + b) - (exact run)(x)| <= E |x| + e`, which `soundness.backward` adds
+to its error term. Forward (interval) passes keep going step by step, since their boxes
+must be the verifier's.
+
+The bound, for one more Linear `S x + c` after a run computed as `W`, `b` (exact `T`,
+`t`, with `|W - T| <= E`, `|b - t| <= e`): `fl(S W) = S W + D`, `|D| <= gamma_k |S| |W|`
+(k = the inner length), so `|fl(S W) - S T| <= gamma_k |S||W| + |S| E`; likewise for
+the offset `fl(S b + c)`. A Bias adds one rounding, `|fl(b + c) - (b + c)| <= 2u |fl(b + c)|`.
+E and e are sums of nonnegative products, computed in float64 to within a relative
+`gamma_k`; the final factor `1 + 1e-6` covers that for any run of fewer than 10^5 steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.certificate.network import Bias, Linear, Step
+from core.certificate.soundness import TINY, U, gamma
+
+
+@dataclass(frozen=True)
+class Composed:
+    """Steps `first`..`last` as `W x + b`, within `E |x| + e` of the exact steps, elementwise."""
+
+    first: int
+    last: int
+    W: np.ndarray
+    b: np.ndarray
+    E: np.ndarray
+    e: np.ndarray
+
+
+def composed_runs(steps: list[Step]) -> dict[int, Composed]:
+    """The runs of Linear and Bias steps worth composing, by their last step's index: those
+    with two Linears or more whose product is smaller than the matrices it replaces."""
+    runs, i = {}, 0
+    while i < len(steps):
+        if not isinstance(steps[i], Linear):  # a run starts at a Linear (a Bias before it stays apart)
+            i += 1
+            continue
+        j = i + 1
+        while j < len(steps) and isinstance(steps[j], (Linear, Bias)):
+            j += 1
+        matrices = [s.W for s in steps[i:j] if isinstance(s, Linear)]
+        if len(matrices) > 1 and matrices[-1].shape[0] * matrices[0].shape[1] < sum(W.size for W in matrices):
+            runs[j - 1] = compose(steps[i:j], i)
+        i = j
+    return runs
+
+
+def compose(run: list[Step], first: int) -> Composed:
+    """One Linear for a run of Linear and Bias steps starting with a Linear, and its error bound."""
+    head = run[0]
+    if not isinstance(head, Linear):
+        raise ValueError("a composed run starts with a Linear step")
+    W, b = head.W.copy(), head.b.copy()
+    E, e = np.zeros_like(W), np.zeros_like(b)
+    for step in run[1:]:
+        if isinstance(step, Bias):
+            b = b + step.b
+            e = e + 2 * U * np.abs(b)
+            continue
+        S = np.abs(step.W)
+        k = step.W.shape[1]
+        E = S @ E + gamma(k) * (S @ np.abs(W))
+        e = S @ e + gamma(k + 1) * (S @ np.abs(b) + np.abs(step.b))
+        W, b = step.W @ W, step.W @ b + step.b
+    return Composed(first, first + len(run) - 1, W, b, E * (1 + 1e-6) + TINY, e * (1 + 1e-6) + TINY)
