@@ -28,7 +28,11 @@ from core.certificate.soundness import TINY, U, gamma
 
 @dataclass(frozen=True)
 class Composed:
-    """Steps `first`..`last` as `W x + b`, within `E |x| + e` of the exact steps, elementwise."""
+    """Steps `first`..`last` as `W x + b`, within `E |x| + e` of the exact steps, elementwise.
+
+    `G`, `g`: what a backward pass multiplies `|lam|` by (with the input's radius r,
+    `G r + g`) to cover both this error and the rounding of `lam @ W` and `lam · b`:
+    `G = gamma_n |W| + E`, `g = gamma_n |b| + e` (n = the output length, the sums' length)."""
 
     first: int
     last: int
@@ -36,11 +40,14 @@ class Composed:
     b: np.ndarray
     E: np.ndarray
     e: np.ndarray
+    G: np.ndarray
+    g: np.ndarray
 
 
 def composed_runs(steps: list[Step]) -> dict[int, Composed]:
-    """The runs of Linear and Bias steps worth composing, by their last step's index: those
-    with two Linears or more whose product is smaller than the matrices it replaces."""
+    """Runs of Linear and Bias steps as single steps, by their last step's index: a whole run
+    where its product is smaller than the matrices it replaces, otherwise each Linear with
+    the Biases after it (ONNX's MatMul + Add: one step instead of two)."""
     runs, i = {}, 0
     while i < len(steps):
         if not isinstance(steps[i], Linear):  # a run starts at a Linear (a Bias before it stays apart)
@@ -50,8 +57,11 @@ def composed_runs(steps: list[Step]) -> dict[int, Composed]:
         while j < len(steps) and isinstance(steps[j], (Linear, Bias)):
             j += 1
         matrices = [s.W for s in steps[i:j] if isinstance(s, Linear)]
-        if len(matrices) > 1 and matrices[-1].shape[0] * matrices[0].shape[1] < sum(W.size for W in matrices):
+        if matrices[-1].shape[0] * matrices[0].shape[1] < sum(W.size for W in matrices):
             runs[j - 1] = compose(steps[i:j], i)
+        else:
+            heads = [k for k in range(i, j) if isinstance(steps[k], Linear)] + [j]
+            runs |= {end - 1: compose(steps[start:end], start) for start, end in zip(heads, heads[1:])}
         i = j
     return runs
 
@@ -61,7 +71,7 @@ def compose(run: list[Step], first: int) -> Composed:
     head = run[0]
     if not isinstance(head, Linear):
         raise ValueError("a composed run starts with a Linear step")
-    W, b = head.W.copy(), head.b.copy()
+    W, b = head.W, head.b.copy()
     E, e = np.zeros_like(W), np.zeros_like(b)
     for step in run[1:]:
         if isinstance(step, Bias):
@@ -73,4 +83,6 @@ def compose(run: list[Step], first: int) -> Composed:
         E = S @ E + gamma(k) * (S @ np.abs(W))
         e = S @ e + gamma(k + 1) * (S @ np.abs(b) + np.abs(step.b))
         W, b = step.W @ W, step.W @ b + step.b
-    return Composed(first, first + len(run) - 1, W, b, E * (1 + 1e-6) + TINY, e * (1 + 1e-6) + TINY)
+    E, e = E * (1 + 1e-6) + TINY, e * (1 + 1e-6) + TINY
+    n = gamma(W.shape[0])
+    return Composed(first, first + len(run) - 1, W, b, E, e, n * np.abs(W) + E, n * np.abs(b) + e)

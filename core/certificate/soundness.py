@@ -113,6 +113,7 @@ def backward(steps: list[Step], boxes: list[tuple[np.ndarray, np.ndarray]], lam:
     const = np.zeros(lam.shape[:2])
     err = np.zeros(lam.shape[:2])
     const_mag = np.zeros(lam.shape[:2])
+    magnitude = None  # |lam|, where the step before computed it
     i = start
     while i > 0:
         i -= 1
@@ -121,18 +122,17 @@ def backward(steps: list[Step], boxes: list[tuple[np.ndarray, np.ndarray]], lam:
             i = run.first
         step, (lo, hi) = steps[i], boxes[i]
         radius = np.maximum(np.abs(lo), np.abs(hi))[:, None, :]
+        size = None  # |lam| after this step, where it computes it
         if run is not None:
             added = dot(lam, run.b)
-            # the product's rounding as for a Linear, plus |composed - exact| <= E |x| + e
-            scale = radius[:, 0, :] @ (gamma(run.W.shape[0]) * np.abs(run.W) + run.E).T \
-                + gamma(run.W.shape[0]) * np.abs(run.b) + run.e
-            err += dot(np.abs(lam), scale[:, None, :])
+            # the products' rounding and |composed - exact| <= E |x| + e, as |lam| · (G r + g)
+            err += dot(np.abs(lam) if magnitude is None else magnitude, (radius[:, 0, :] @ run.G.T + run.g)[:, None, :])
             lam = lam @ run.W
         elif isinstance(step, Linear):
             added = dot(lam, step.b)
             # sum_in (|lam| @ |W|)_in * radius_in, regrouped as |lam| · (|W| @ radius): no second big product
             scale = radius[:, 0, :] @ np.abs(step.W).T + np.abs(step.b)
-            err += gamma(step.W.shape[0]) * dot(np.abs(lam), scale[:, None, :])
+            err += gamma(step.W.shape[0]) * dot(np.abs(lam) if magnitude is None else magnitude, scale[:, None, :])
             lam = lam @ step.W
         elif isinstance(step, Bias):
             added = dot(lam, step.b)
@@ -156,14 +156,21 @@ def backward(steps: list[Step], boxes: list[tuple[np.ndarray, np.ndarray]], lam:
                 offset = np.where(lam > 0.0, lb, ub)
                 added = dot(lam, offset)
                 err += gamma(lam.shape[2]) * dot(np.abs(lam), np.abs(offset))
-            scaled = np.where(lam > 0.0, lw, uw)  # the lower line's slope where lam > 0, else the upper's
+            # the lower line's slope where lam > 0, else the upper's (one term is exactly 0: no
+            # rounding; faster than np.where on broadcast operands)
+            positive = lam > 0.0
+            scaled = positive * lw
+            scaled += ~positive * uw
             scaled *= lam  # one rounding
-            err += 3 * U * dot(np.abs(scaled), radius)
+            size = np.abs(scaled)
+            err += 3 * U * dot(size, radius)
             if b is not None:
                 lam = scaled - b * sign_of(lo, hi)[:, None, :]
                 err += 3 * U * dot(np.abs(b), radius)
+                size = None
             else:
                 lam = scaled
+        magnitude = size
         const = const + added
         const_mag = const_mag + np.abs(added)
     lo, hi = boxes[0]

@@ -57,13 +57,15 @@ def test_the_error_bound_covers_the_exact_composition():
     assert rounded > 0  # the runs do round
 
 
-def test_runs_are_composed_where_the_product_is_smaller():
+def test_runs_are_composed_where_the_product_is_smaller_else_each_linear_with_its_biases():
     rng = np.random.default_rng(1)
     widen = [Linear(rng.normal(size=(16, 2)), np.zeros(16)), Bias(np.ones(16)),
              Linear(rng.normal(size=(256, 16)), np.zeros(256)), Linear(rng.normal(size=(512, 256)), np.zeros(512))]
-    narrow = [Linear(rng.normal(size=(128, 512)), np.zeros(128)), Linear(rng.normal(size=(256, 128)), np.zeros(256))]
+    narrow = [Linear(rng.normal(size=(128, 512)), np.zeros(128)), Linear(rng.normal(size=(256, 128)), np.zeros(256)),
+              Bias(np.ones(256))]
     runs = composed_runs([Bias(np.zeros(2))] + widen + [Relu("r")] + narrow + [Relu("s")])
-    assert list(runs) == [4] and (runs[4].first, runs[4].W.shape) == (1, (512, 2))
+    assert {k: (r.first, r.W.shape) for k, r in runs.items()} == {4: (1, (512, 2)), 6: (6, (128, 512)), 8: (7, (256, 128))}
+    assert runs[6].E.max() < 1e-280 < runs[8].e.min()  # one Linear is exact; a Bias after it rounds
 
 
 def _net(rng, sizes, relu_after):
