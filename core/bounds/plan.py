@@ -79,13 +79,16 @@ def _build(graph: Graph) -> Plan:
 
 def linear_chains(graph: Graph) -> dict[str, tuple[Linear, str]]:
     """For the last Linear of each chain of Linears on flat features whose inner tensors
-    nothing else reads: the chain as one Linear (composed in float64) and the chain's input.
+    nothing else reads, where one product is smaller than the chain's matrices: the chain
+    as one Linear (composed in float64) and the chain's input.
 
     tllverifybench's networks put two or three MatMuls between ReLUs (2 -> 48 -> 2304 ->
     4608); a backward pass multiplied its coefficients by each factor in turn, and the
-    bound on one neuron of a 2304-wide layer paid for a 4608 x 1152 x 4608 product. Only
-    the backward passes use the composition: the graph, its forward pass and its interval
-    bounds stay layer by layer, as the certificate checker computes them.
+    bound on one neuron of a 2304-wide layer paid for a 4608 x 1152 x 4608 product. A
+    chain that narrows and widens again (4608 -> 1152 -> 2304) stays as it is: its product
+    would be larger, and composing the N=64 network's chains took 7 s. Only the backward
+    passes use the composition: the graph, its forward pass and its interval bounds stay
+    layer by layer, as the certificate checker computes them.
     """
     users = graph.consumers()
     by_name = {n.name: n for n in graph.nodes}
@@ -98,15 +101,18 @@ def linear_chains(graph: Graph) -> dict[str, tuple[Linear, str]]:
     for node in graph.nodes:
         if not isinstance(node.op, Linear) or len(node.shape) != 1 or feeds_a_chain(node):
             continue
-        weight, bias, source = node.op.weight.double(), _bias(node.op), node.inputs[0]
+        ops, source = [node.op], node.inputs[0]
         while source in by_name and feeds_a_chain(by_name[source]):
-            inner = by_name[source].op
+            ops.append(by_name[source].op)
+            source = by_name[source].inputs[0]
+        if len(ops) < 2 or ops[0].weight.shape[0] * ops[-1].weight.shape[1] >= sum(op.weight.numel() for op in ops):
+            continue
+        weight, bias = ops[0].weight.double(), _bias(ops[0])
+        for inner in ops[1:]:
             bias = bias + weight @ _bias(inner)
             weight = weight @ inner.weight.double()
-            source = by_name[source].inputs[0]
-        if source != node.inputs[0]:
-            like = node.op.weight
-            chains[node.name] = (Linear(weight.to(like.dtype), bias.to(like.dtype)), source)
+        like = node.op.weight
+        chains[node.name] = (Linear(weight.to(like.dtype), bias.to(like.dtype)), source)
     return chains
 
 

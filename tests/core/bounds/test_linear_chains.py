@@ -22,6 +22,12 @@ def test_only_the_last_linear_of_each_chain_is_composed_down_to_the_chains_input
     assert torch.allclose(composed.forward(x), direct, rtol=1e-12, atol=1e-12)
 
 
+def test_a_chain_whose_product_would_be_larger_stays_layer_by_layer():
+    graph = nets.load(nets.chained_net(0, 3, [[8, 30, 20], [4, 30]], 2))  # 20 -> 4 -> 30: 600 > 80 + 120
+    linears = [n for n in graph.nodes if type(n.op).__name__ == "Linear"]
+    assert set(plan_for(graph).chains) == {linears[2].name}
+
+
 def test_bounds_with_composed_chains_equal_those_layer_by_layer_and_hold(monkeypatch):
     graph = nets.load(nets.chained_net(1, 4, [[6, 24, 18], [10, 14], [12]], 3))
     g = torch.Generator().manual_seed(2)
