@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.certificate.network import Activation, Chain, Linear, Relu
-from core.certificate.soundness import TIE, backward, forward, relu_lines
+from core.certificate.soundness import TIE, UnitRows, backward, forward, relu_lines
 from core.certificate.sshaped import s_lines
 from core.certificate.tree import Domains
 from core.spec.property import Conjunction
@@ -128,10 +128,8 @@ def _tighten(chain: Chain, boxes, relax, i, lo, hi, every_neuron: bool,
     n = lo.shape[1]
     for members, neurons, valid in _groups(open_):
         g, k = neurons.shape
-        unit = np.zeros((g, 2 * k, n))
-        rows = np.arange(g)[:, None]
-        unit[rows, np.arange(k), neurons] = 1.0
-        unit[rows, k + np.arange(k), neurons] = -1.0
+        unit = UnitRows(np.concatenate([neurons, neurons], axis=1),
+                        np.broadcast_to(np.repeat([1.0, -1.0], k), (g, 2 * k)), n)
         mine = [(b_lo[members], b_hi[members]) for b_lo, b_hi in boxes]
         lines_of = {j: tuple(a[members] for a in r) for j, r in relax.items()}
         for j, slope in (slopes or {}).items():

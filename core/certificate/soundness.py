@@ -98,7 +98,20 @@ def sign_of(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return np.where(lo >= 0, 1.0, np.where(hi <= 0, -1.0, 0.0))
 
 
-def backward(steps: list[Step], boxes: list[tuple[np.ndarray, np.ndarray]], lam: np.ndarray, start: int,
+class UnitRows:
+    """lam whose rows are signed unit vectors: row r of domain l is `signs[l, r]` (±1) times
+    the unit vector of `neurons[l, r]`, over `size` neurons (single-neuron bounds)."""
+
+    def __init__(self, neurons: np.ndarray, signs: np.ndarray, size: int):
+        self.neurons, self.signs, self.shape = neurons, signs, neurons.shape + (size,)
+
+    def dense(self) -> np.ndarray:
+        out = np.zeros(self.shape)
+        np.put_along_axis(out, self.neurons[..., None], self.signs[..., None], axis=2)
+        return out
+
+
+def backward(steps: list[Step], boxes: list[tuple[np.ndarray, np.ndarray]], lam: np.ndarray | UnitRows, start: int,
              relax: dict[int, tuple], beta: dict[int, np.ndarray], runs: dict | None = None) -> np.ndarray:
     """Sound lower bounds [L, R] of sum(lam * t) over the leaves' domains, t the input of step
     `start` (len(steps) for the output); lam [L, R, size].
@@ -108,8 +121,11 @@ def backward(steps: list[Step], boxes: list[tuple[np.ndarray, np.ndarray]], lam:
     row dimension; a ReLU's lb is 0 and its ub >= 0); `beta[i]` [L, R, size] clamped
     multipliers of the split constraints at ReLU i (absent: zero). `runs[i]`: the run of
     affine steps ending at step i as one (`compose.Composed`), taken in a single product
-    with its composition error added.
+    with its composition error added. `lam` as `UnitRows` through such a run first reads
+    rows of its matrix (exact: a product with ±1) instead of multiplying by it.
     """
+    if isinstance(lam, UnitRows) and (runs or {}).get(start - 1) is None:
+        lam = lam.dense()  # no affine run right before `start`: multiply as usual
     const = np.zeros(lam.shape[:2])
     err = np.zeros(lam.shape[:2])
     const_mag = np.zeros(lam.shape[:2])
@@ -123,7 +139,12 @@ def backward(steps: list[Step], boxes: list[tuple[np.ndarray, np.ndarray]], lam:
         step, (lo, hi) = steps[i], boxes[i]
         radius = np.maximum(np.abs(lo), np.abs(hi))[:, None, :]
         size = None  # |lam| after this step, where it computes it
-        if run is not None:
+        if isinstance(lam, UnitRows) and run is not None:
+            rows, signs = lam.neurons, lam.signs
+            added = signs * run.b[rows]
+            err += np.take_along_axis(radius[:, 0, :] @ run.G.T + run.g, rows, axis=1)  # |lam| · (G r + g)
+            lam = signs[..., None] * run.W[rows]
+        elif run is not None:
             added = dot(lam, run.b)
             # the products' rounding and |composed - exact| <= E |x| + e, as |lam| · (G r + g)
             err += dot(np.abs(lam) if magnitude is None else magnitude, (radius[:, 0, :] @ run.G.T + run.g)[:, None, :])

@@ -4,6 +4,7 @@ by count (`leaf._groups`), so a domain's boxes must not depend on the batch arou
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from core.certificate import leaf
 from core.certificate.leaf import network_boxes
@@ -32,3 +33,23 @@ def test_a_domains_boxes_are_the_same_alone_as_in_a_batch(monkeypatch):
         for (lo, hi), (lo1, hi1) in zip(batch.boxes, alone.boxes):
             np.testing.assert_allclose(lo[k], lo1[0], rtol=1e-12, atol=1e-12)
             np.testing.assert_allclose(hi[k], hi1[0], rtol=1e-12, atol=1e-12)
+
+
+def test_unit_rows_read_the_matrix_rows_and_bound_as_the_dense_rows_do(monkeypatch):
+    from core.certificate.soundness import UnitRows, backward
+
+    rng = np.random.default_rng(1)
+    chain = chain_of(read_onnx(onnx_bytes(random_layers(rng, [4, 24, 24, 2])))[1])
+    lower = rng.uniform(-1, 0, (6, 4))
+    net = network_boxes(chain, _domains(lower, lower + 0.5, chain))
+    i = chain.relus["relu1"]
+    assert i - 1 in chain.runs  # the Gemm before the ReLU: the unit rows take the row-reading path
+    neurons = rng.integers(0, 24, (6, 5))
+    signs = rng.choice([-1.0, 1.0], (6, 5))
+    unit = UnitRows(neurons, signs, 24)
+    dense = unit.dense()
+    assert np.array_equal(np.abs(dense).sum(axis=2), np.ones((6, 5)))
+    slow = backward(chain.steps, net.boxes, dense, i, net.relax, {}, chain.runs)
+    monkeypatch.setattr(UnitRows, "dense", lambda self: pytest.fail("the unit rows were multiplied out"))
+    fast = backward(chain.steps, net.boxes, unit, i, net.relax, {}, chain.runs)
+    np.testing.assert_allclose(fast, slow, rtol=1e-12, atol=1e-12)
