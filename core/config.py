@@ -14,8 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 # Inputs up to this many dimensions are split in the input space; beyond it, ReLUs are.
 INPUT_SPLIT_MAX_DIM = 16
-# Restarts x weights that one attack may cost by default.
-ATTACK_WEIGHT_BUDGET = 20_000_000
+# Restarts x multiply-accumulates of one forward pass that one attack may cost by default
+# (on fully connected networks one forward pass costs as many as there are weights).
+ATTACK_MAC_BUDGET = 20_000_000
 
 
 def available_mb(device: str) -> float:
@@ -45,8 +46,8 @@ class VerifyConfig(BaseModel):
     relu_heuristic: Literal["babsr", "fsb", "upb"] = Field("fsb", description="ReLU split choice.")
     fsb_candidates: int = Field(3, ge=1, description="FSB: neurons per layer scored by a real bound.")
     attack_restarts: int | None = Field(
-        None, ge=0, description="PGD random restarts per disjunct; None: scaled to the network's "
-        "size, from 1000 on ACAS Xu-sized networks down to 16 on large ones.")
+        None, ge=0, description="PGD random restarts per disjunct; None: scaled to the cost of a "
+        "forward pass, from 1000 on ACAS Xu-sized networks down to 16 on large ones.")
     attack_steps: int = Field(50, ge=1, description="PGD steps per restart.")
     alpha_iterations: int = Field(20, ge=0, description="Optimisation steps of α (and β) per bound call.")
     intermediate_alpha_iterations: int = Field(
@@ -63,7 +64,8 @@ class VerifyConfig(BaseModel):
         0.0, ge=0, description="A bound must exceed this to count as a proof (on top of the "
         "dtype's rounding margin).")
 
-    def resolve(self, input_size: int, has_only_relu: bool, on_cuda: bool, n_weights: int) -> "VerifyConfig":
+    def resolve(self, input_size: int, has_only_relu: bool, on_cuda: bool, n_weights: int,
+                forward_macs: int | None = None) -> "VerifyConfig":
         """A copy with every "auto" replaced by the choice for this network and property."""
         changes: dict[str, object] = {}
         if self.device == "auto":
@@ -79,7 +81,9 @@ class VerifyConfig(BaseModel):
         if self.memory_cap_mb is None:
             changes["memory_cap_mb"] = available_mb(str(changes.get("device", self.device))) / 4
         if self.attack_restarts is None:
-            changes["attack_restarts"] = int(min(1000, max(16, ATTACK_WEIGHT_BUDGET // max(n_weights, 1))))
+            # a convolution reuses each weight at every position: its forward pass costs more
+            cost = max(forward_macs or n_weights, 1)
+            changes["attack_restarts"] = int(min(1000, max(16, ATTACK_MAC_BUDGET // cost)))
         if self.branching == "auto":
             if input_size <= INPUT_SPLIT_MAX_DIM:
                 changes["branching"] = "input"

@@ -34,3 +34,15 @@ def test_the_pool_memory_cap_defaults_to_a_quarter_of_free_memory():
     cap = VerifyConfig().resolve(5, True, False, 100).memory_cap_mb
     assert 0 < cap < 2**30
     assert VerifyConfig(memory_cap_mb=64).resolve(5, True, False, 100).memory_cap_mb == 64
+
+
+def test_attack_restarts_follow_the_cost_of_a_forward_pass_not_the_weight_count():
+    from core.verifier.pipeline import _forward_macs, _weights
+    from tests.core.bounds import nets
+
+    graph = nets.load(nets.conv_net(0, channels=4, n_out=3))  # 3x3 conv, 4 channels, on 6x6; 144 -> 8 -> 3
+    assert _forward_macs(graph) == 4 * 9 * 36 + 144 * 8 + 8 * 3 > _weights(graph)
+    dense = VerifyConfig().resolve(784, True, False, n_weights=400_000, forward_macs=400_000)
+    conv = VerifyConfig().resolve(3072, True, False, n_weights=55_000, forward_macs=511_000)  # oval21's deep net
+    assert (dense.attack_restarts, conv.attack_restarts) == (50, 39)
+    assert VerifyConfig().resolve(5, True, False, n_weights=13_000).attack_restarts == 1000  # ACAS Xu: capped
