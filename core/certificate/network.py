@@ -31,6 +31,11 @@ class Linear:
     W: np.ndarray
     b: np.ndarray
 
+    @cached_property
+    def signed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """max(W, 0), min(W, 0) and |W| (exact), computed once: every bound reads them."""
+        return np.maximum(self.W, 0), np.minimum(self.W, 0), np.abs(self.W)
+
 
 @dataclass(frozen=True)
 class Bias:

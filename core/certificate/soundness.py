@@ -48,9 +48,9 @@ def up(x: np.ndarray) -> np.ndarray:
 def forward(step: Step, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A sound box [L, out] around the step's output for inputs in lo..hi [L, in]."""
     if isinstance(step, Linear):
-        Wp, Wn = np.maximum(step.W, 0), np.minimum(step.W, 0)
+        Wp, Wn, magnitude = step.signed
         radius = np.maximum(np.abs(lo), np.abs(hi))
-        err = gamma(2 * step.W.shape[1] + 1) * (radius @ np.abs(step.W).T + np.abs(step.b)) * (1 + 1e-6) + TINY
+        err = gamma(2 * step.W.shape[1] + 1) * (radius @ magnitude.T + np.abs(step.b)) * (1 + 1e-6) + TINY
         return lo @ Wp.T + hi @ Wn.T + step.b - err, hi @ Wp.T + lo @ Wn.T + step.b + err
     if isinstance(step, Bias):
         return down(lo + step.b), up(hi + step.b)
@@ -152,7 +152,7 @@ def backward(steps: list[Step], boxes: list[tuple[np.ndarray, np.ndarray]], lam:
         elif isinstance(step, Linear):
             added = dot(lam, step.b)
             # sum_in (|lam| @ |W|)_in * radius_in, regrouped as |lam| · (|W| @ radius): no second big product
-            scale = radius[:, 0, :] @ np.abs(step.W).T + np.abs(step.b)
+            scale = radius[:, 0, :] @ step.signed[2].T + np.abs(step.b)
             err += gamma(step.W.shape[0]) * dot(np.abs(lam) if magnitude is None else magnitude, scale[:, None, :])
             lam = lam @ step.W
         elif isinstance(step, Bias):
