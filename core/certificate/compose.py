@@ -28,7 +28,8 @@ from core.certificate.soundness import TINY, U, gamma
 
 @dataclass(frozen=True)
 class Composed:
-    """Steps `first`..`last` as `W x + b`, within `E |x| + e` of the exact steps, elementwise.
+    """Steps `first`..`last` as `W x + b`, within `E |x| + e` of the exact steps, elementwise
+    (E None: W is exact).
 
     `G`, `g`: what a backward pass multiplies `|lam|` by (with the input's radius r,
     `G r + g`) to cover both this error and the rounding of `lam @ W` and `lam · b`:
@@ -38,7 +39,7 @@ class Composed:
     last: int
     W: np.ndarray
     b: np.ndarray
-    E: np.ndarray
+    E: np.ndarray | None
     e: np.ndarray
     G: np.ndarray
     g: np.ndarray
@@ -57,7 +58,8 @@ def composed_runs(steps: list[Step]) -> dict[int, Composed]:
         while j < len(steps) and isinstance(steps[j], (Linear, Bias)):
             j += 1
         matrices = [s.W for s in steps[i:j] if isinstance(s, Linear)]
-        if matrices[-1].shape[0] * matrices[0].shape[1] < sum(W.size for W in matrices):
+        dense = all(isinstance(W, np.ndarray) for W in matrices)  # sparse (convolutions) stay apart
+        if dense and matrices[-1].shape[0] * matrices[0].shape[1] < sum(W.size for W in matrices):
             runs[j - 1] = compose(steps[i:j], i)
         else:
             heads = [k for k in range(i, j) if isinstance(steps[k], Linear)] + [j]
@@ -67,12 +69,13 @@ def composed_runs(steps: list[Step]) -> dict[int, Composed]:
 
 
 def compose(run: list[Step], first: int) -> Composed:
-    """One Linear for a run of Linear and Bias steps starting with a Linear, and its error bound."""
+    """One Linear for a run of Linear and Bias steps starting with a Linear, and its error bound
+    (E None while the run has one Linear: its matrix is the file's, exact; it may be sparse)."""
     head = run[0]
     if not isinstance(head, Linear):
         raise ValueError("a composed run starts with a Linear step")
     W, b = head.W, head.b.copy()
-    E, e = np.zeros_like(W), np.zeros_like(b)
+    E, e = None, np.zeros_like(b)
     for step in run[1:]:
         if isinstance(step, Bias):
             b = b + step.b
@@ -80,9 +83,12 @@ def compose(run: list[Step], first: int) -> Composed:
             continue
         S = np.abs(step.W)
         k = step.W.shape[1]
-        E = S @ E + gamma(k) * (S @ np.abs(W))
+        E = (0.0 if E is None else S @ E) + gamma(k) * (S @ np.abs(W))
         e = S @ e + gamma(k + 1) * (S @ np.abs(b) + np.abs(step.b))
         W, b = step.W @ W, step.W @ b + step.b
-    E, e = E * (1 + 1e-6) + TINY, e * (1 + 1e-6) + TINY
+    e = e * (1 + 1e-6) + TINY
     n = gamma(W.shape[0])
+    if E is None:
+        return Composed(first, first + len(run) - 1, W, b, None, e, n * abs(W), n * np.abs(b) + e)
+    E = E * (1 + 1e-6) + TINY
     return Composed(first, first + len(run) - 1, W, b, E, e, n * np.abs(W) + E, n * np.abs(b) + e)

@@ -18,6 +18,7 @@ from typing import ClassVar
 import numpy as np
 import onnx
 from onnx import numpy_helper
+from scipy import sparse
 
 
 class Unsupported(ValueError):
@@ -26,7 +27,7 @@ class Unsupported(ValueError):
 
 @dataclass(frozen=True)
 class Linear:
-    """y = W x + b; W [out, in], b [out]."""
+    """y = W x + b; W [out, in] (an array, or a scipy sparse array for convolutions), b [out]."""
 
     W: np.ndarray
     b: np.ndarray
@@ -34,6 +35,8 @@ class Linear:
     @cached_property
     def signed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """max(W, 0), min(W, 0) and |W| (exact), computed once: every bound reads them."""
+        if sparse.issparse(self.W):
+            return self.W.maximum(0), self.W.minimum(0), abs(self.W)
         return np.maximum(self.W, 0), np.minimum(self.W, 0), np.abs(self.W)
 
 
@@ -261,9 +264,10 @@ def _gemm(node, shape: tuple, args: list) -> tuple[Step, tuple]:
 
 
 def _conv(node, shape: tuple, args: list) -> tuple[Step, tuple]:
-    """A 2-D convolution (one image, group 1, explicit pads) as the dense matrix it is: entry
+    """A 2-D convolution (one image, group 1, explicit pads) as the matrix it is, stored
+    sparse (a 4x4 kernel on 3 channels leaves 48 of 3072 entries in a row): entry
     ((m, oy, ox), (c, iy, ix)) is kernel[m, c, ky, kx] where iy = oy*stride - pad + ky*dilation
-    (same for x), so the step stays one exact `Linear` of the file's weights."""
+    (same for x), each position once, so the step stays one exact `Linear` of the file's weights."""
     kernel = args[1]
     if kernel is None or len(shape) != 4 or shape[0] != 1 or kernel.ndim != 4 or _attr(node, "group", 1) != 1 \
             or _attr(node, "auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
@@ -280,8 +284,11 @@ def _conv(node, shape: tuple, args: list) -> tuple[Step, tuple]:
                                                          indexing="ij"))
     iy, ix = oy * sh - top + ky * dh, ox * sw - left + kx * dw
     inside = (iy >= 0) & (iy < H) & (ix >= 0) & (ix < W)
-    dense = np.zeros((OH, OW, H, W, M, C))
-    dense[oy[inside], ox[inside], iy[inside], ix[inside]] = kernel[:, :, ky[inside], kx[inside]].transpose(2, 0, 1)
-    matrix = dense.transpose(4, 0, 1, 5, 2, 3).reshape(M * OH * OW, C * H * W)
+    out_at, in_at = (oy * OW + ox)[inside], (iy * W + ix)[inside]  # positions within a channel
+    m, c = np.arange(M)[:, None, None], np.arange(C)[None, :, None]
+    rows = np.broadcast_to(m * OH * OW + out_at, (M, C, len(out_at)))
+    cols = np.broadcast_to(c * H * W + in_at, (M, C, len(in_at)))
+    values = kernel[:, :, ky[inside], kx[inside]].astype(np.float64)
+    matrix = sparse.csr_array((values.reshape(-1), (rows.reshape(-1), cols.reshape(-1))), shape=(M * OH * OW, C * H * W))
     bias = np.zeros(M) if len(args) < 3 or args[2] is None else args[2]
-    return Linear(np.ascontiguousarray(matrix), np.repeat(bias, OH * OW)), (1, M, OH, OW)
+    return Linear(matrix, np.repeat(bias, OH * OW)), (1, M, OH, OW)

@@ -16,6 +16,7 @@ chord; Sigmoid/Tanh: `sshaped.py`).
 from __future__ import annotations
 
 import numpy as np
+from scipy import sparse
 
 from core.certificate.network import Bias, Linear, Permute, Relu, Scale, SShaped, Step
 
@@ -143,18 +144,18 @@ def backward(steps: list[Step], boxes: list[tuple[np.ndarray, np.ndarray]], lam:
             rows, signs = lam.neurons, lam.signs
             added = signs * run.b[rows]
             err += np.take_along_axis(radius[:, 0, :] @ run.G.T + run.g, rows, axis=1)  # |lam| · (G r + g)
-            lam = signs[..., None] * run.W[rows]
+            lam = signs[..., None] * rows_of(run.W, rows)
         elif run is not None:
             added = dot(lam, run.b)
             # the products' rounding and |composed - exact| <= E |x| + e, as |lam| · (G r + g)
             err += dot(np.abs(lam) if magnitude is None else magnitude, (radius[:, 0, :] @ run.G.T + run.g)[:, None, :])
-            lam = lam @ run.W
+            lam = times(lam, run.W)
         elif isinstance(step, Linear):
             added = dot(lam, step.b)
             # sum_in (|lam| @ |W|)_in * radius_in, regrouped as |lam| · (|W| @ radius): no second big product
             scale = radius[:, 0, :] @ step.signed[2].T + np.abs(step.b)
             err += gamma(step.W.shape[0]) * dot(np.abs(lam) if magnitude is None else magnitude, scale[:, None, :])
-            lam = lam @ step.W
+            lam = times(lam, step.W)
         elif isinstance(step, Bias):
             added = dot(lam, step.b)
             err += gamma(len(step.b)) * dot(np.abs(lam), np.abs(step.b))
@@ -199,6 +200,20 @@ def backward(steps: list[Step], boxes: list[tuple[np.ndarray, np.ndarray]], lam:
     value = const + dot(np.maximum(lam, 0.0), lo[:, None, :]) + dot(np.minimum(lam, 0.0), hi[:, None, :])
     err += gamma(lam.shape[2] + 1) * dot(np.abs(lam), radius) + gamma(start + 2) * (const_mag + np.abs(value))
     return value - (err * (1 + 1e-6) + TINY * (start + 1))
+
+
+def times(lam: np.ndarray, W) -> np.ndarray:
+    """lam [..., out] @ W [out, in], W an array or a scipy sparse array (2-D products only)."""
+    if sparse.issparse(W):
+        return (lam.reshape(-1, lam.shape[-1]) @ W).reshape(lam.shape[:-1] + (W.shape[1],))
+    return lam @ W
+
+
+def rows_of(W, rows: np.ndarray) -> np.ndarray:
+    """W[rows] as an array [*rows.shape, in], W an array or a scipy sparse array."""
+    if sparse.issparse(W):
+        return W[rows.reshape(-1)].toarray().reshape(rows.shape + (W.shape[1],))
+    return W[rows]
 
 
 def dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -48,6 +48,16 @@ def test_point_boxes_contain_onnxruntime_outputs(benchmarks_dir, name):
         assert np.all(hi - lo <= 1e-5 * (1 + np.abs(lo))), relative
 
 
+def test_convolutions_are_read_as_sparse_matrices_of_the_kernel_taps(benchmarks_dir):
+    from scipy import sparse
+
+    _, model = read_onnx(benchmarks_dir / "oval21/onnx/cifar_base_kw.onnx.gz")
+    first = chain_of(model).steps[0]  # Conv 3 -> 8 channels, 4x4 kernel, stride 2, pad 1, on 32x32
+    assert sparse.issparse(first.W) and first.W.shape == (8 * 16 * 16, 3 * 32 * 32)
+    taps = sum(1 for o in range(16) for k in range(4) if 0 <= 2 * o - 1 + k < 32) ** 2  # (out position, tap) pairs
+    assert first.W.nnz == 8 * 3 * taps
+
+
 @pytest.mark.parametrize("operator", ["Elu", "Softplus"])
 def test_unsupported_operators_are_named(operator):
     from onnx import TensorProto, helper
