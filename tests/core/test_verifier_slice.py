@@ -1,7 +1,9 @@
-"""A fast slice of the shared VNN-COMP benchmarks: every answer must be the known one.
+"""A fast slice of the shared VNN-COMP benchmarks: every answer must be the known one,
+and every `unsat` must carry a certificate the independent checker accepts.
 
-A few ACAS Xu, rl_benchmarks, reach_prob_density and mnist_fc instances (sat and
-unsat) with their competition timeouts; together they take a minute or two on two CPU cores.
+A few ACAS Xu, rl_benchmarks, reach_prob_density, mnist_fc and oval21 (convolutional)
+instances, sat and unsat, with their competition timeouts; together they take a minute
+or two on two CPU cores.
 """
 
 import csv
@@ -12,6 +14,7 @@ from core.config import VerifyConfig
 from core.model import load_network
 from core.spec import load_property
 from core.verifier import verify
+from core.verifier.certify import certify
 
 SLICE = [
     ("acasxu", "onnx/ACASXU_run2a_1_1_batch_2000.onnx.gz", "vnnlib/prop_1.vnnlib.gz"),
@@ -27,6 +30,8 @@ SLICE = [
     ("mnist_fc", "onnx/mnist-net_256x2.onnx.gz", "vnnlib/prop_0_0.05.vnnlib.gz"),
     ("mnist_fc", "onnx/mnist-net_256x2.onnx.gz", "vnnlib/prop_11_0.05.vnnlib.gz"),
     ("mnist_fc", "onnx/mnist-net_256x4.onnx.gz", "vnnlib/prop_0_0.03.vnnlib.gz"),
+    ("oval21", "onnx/cifar_base_kw.onnx.gz", "vnnlib/cifar_base_kw-img1697-eps0.0014379084967320263.vnnlib.gz"),
+    ("oval21", "onnx/cifar_deep_kw.onnx.gz", "vnnlib/cifar_deep_kw-img8406-eps0.00392156862745098.vnnlib.gz"),
 ]
 
 
@@ -43,6 +48,9 @@ def test_slice_instance_is_answered_correctly_within_its_timeout(benchmarks_dir,
     folder = benchmarks_dir / benchmark
     answer, timeout = expected(folder, onnx, vnnlib)
     assert answer in ("sat", "unsat")
-    result = verify(load_network(folder / onnx), load_property(folder / vnnlib), VerifyConfig(timeout_s=timeout, threads=1))
+    network, prop = load_network(folder / onnx), load_property(folder / vnnlib)
+    result = verify(network, prop, VerifyConfig(timeout_s=timeout, threads=1))
     assert result.verdict.value == answer, result.message
     assert result.elapsed_s <= timeout + 2
+    if answer == "unsat":
+        assert certify(network, prop, result).check.valid
