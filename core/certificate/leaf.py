@@ -157,13 +157,11 @@ def _groups(open_: np.ndarray):
     if not len(order):
         return
 
-    def split(g: int) -> list[np.ndarray]:
-        return np.array_split(order, g)
-
     def cost(parts: list[np.ndarray]) -> int:
         return sum(len(m) * int(counts[m[-1]]) + CALL_COST for m in parts)
 
-    for members in min((split(g) for g in range(1, min(GROUPS, len(order)) + 1)), key=cost):
+    splits = (np.array_split(order, g) for g in range(1, min(GROUPS, len(order)) + 1))
+    for members in min(splits, key=cost):
         k = int(counts[members[-1]])
         neurons = np.argsort(~open_[members], axis=1, kind="stable")[:, :k]
         yield members, neurons, np.take_along_axis(open_[members], neurons, axis=1)
