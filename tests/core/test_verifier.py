@@ -40,6 +40,8 @@ def test_every_instance_of_the_test_benchmark_is_answered_correctly(benchmarks_d
 
 @pytest.fixture(scope="module")
 def hard_instance(benchmarks_dir):
+    """An instance well beyond the budgets below: it verifies in about 15 s (input splitting,
+    one thread), five times the 3 s timeout test."""
     folder = benchmarks_dir / "acasxu"
     network = load_network(folder / "onnx/ACASXU_run2a_4_2_batch_2000.onnx.gz")
     return network, load_property(folder / "vnnlib/prop_2.vnnlib.gz")
@@ -48,10 +50,10 @@ def hard_instance(benchmarks_dir):
 def test_timeout_comes_on_time_and_progress_arrives_every_second(hard_instance):
     events = []
     started = time.monotonic()
-    result = verify(*hard_instance, VerifyConfig(timeout_s=6, threads=1), progress=events.append)
+    result = verify(*hard_instance, VerifyConfig(timeout_s=3, threads=1), progress=events.append)
     took = time.monotonic() - started
     assert result.verdict == Verdict.TIMEOUT
-    assert took < 6 + 1.5
+    assert took < 3 + 1.5
     stamps = [e.elapsed_s for e in events]
     assert max(np.diff([0.0] + stamps + [took])) < 1.0
     assert {e.phase for e in events} >= {"attack", "incomplete", "bab", "done"}
