@@ -1,5 +1,6 @@
 """α-CROWN on the intermediate bounds: every unstable pre-activation neuron's lower and
-upper bound optimised with its own relaxation slopes of every earlier activation.
+upper bound optimised with its own relaxation slopes (Sigmoid / Tanh: tangent points) of
+every earlier activation.
 
 CROWN's intermediate bounds use the adaptive slope everywhere, and on deep networks they
 loosen layer by layer: on mnist_fc 256x6 prop_3 (eps 0.05) every neuron of the last two
@@ -7,11 +8,13 @@ hidden layers is unstable under CROWN and the final α-CROWN bound is about -270
 these boxes 80 and 256 are, and it is about -15. α-CROWN on the final bound alone
 (`core.bounds.alpha`) cannot recover what the boxes lost.
 
-Each ReLU input's box is CROWN's (`crown_refiner`) over the tightened boxes before it,
-then, on the neurons that leaves unstable, intersected with the best of `iterations` Adam
+Each activation input's box is CROWN's (`crown_refiner`) over the tightened boxes before
+it, then, on the neurons that leaves unstable (Sigmoid / Tanh: all), intersected with the best of `iterations` Adam
 steps on the slopes of every activation before it, one set of slopes per bound (row), from
 the adaptive ones; finally intersected with plain CROWN's box (computed first over CROWN's
-own boxes). CROWN is not monotone in its boxes: over tighter earlier boxes an adaptive
+own boxes). On eran's ffnnSIGMOID 6x200 (idx 3334) the boxes of the last five layers
+narrow from 3.3–12.1 to 1.8–3.2 on average, and the final α-CROWN bound rises from
+-0.14 to 4.98. CROWN is not monotone in its boxes: over tighter earlier boxes an adaptive
 slope can flip and loosen a later bound, so without that last step a box could come out
 looser than CROWN's (it did on a small random network). Every iterate is a sound bound,
 so per row the best is kept with its slopes; `slopes` is what a certificate carries so
@@ -57,8 +60,10 @@ def optimised_boxes(plan: Plan, domains: Domains, iterations: int, lr: float = 0
                     memory_bytes: int | None = None, interrupt: Callable[[], None] | None = None) -> OptimisedBoxes:
     """Boxes of every tensor for `domains`, ReLU inputs bounded by α-CROWN (see the module).
 
-    Only inputs read by ReLU / LeakyReLU alone are optimised (others keep CROWN's box).
-    `interrupt` is called before every Adam step and may raise (a deadline)."""
+    Inputs read by activations alone are optimised: of a ReLU / LeakyReLU input the neurons
+    CROWN leaves unstable, of a Sigmoid / Tanh input every neuron (no box makes their
+    relaxation exact); other inputs keep CROWN's box. `interrupt` is called before every
+    Adam step and may raise (a deadline)."""
     budget = budget_bytes(domains.lower.device, memory_bytes)
     crown = crown_refiner(plan, budget)
     plain, _ = interval_pass(plan, domains, crown)
@@ -67,13 +72,18 @@ def optimised_boxes(plan: Plan, domains: Domains, iterations: int, lr: float = 0
         reader.setdefault(node.inputs[0], node.name)
     slopes: dict[str, dict[str, torch.Tensor]] = {}
     activations = {node.name for node in plan.activations}
+    optimisable = {n.inputs[0] for n in plan.activations} - {n.inputs[0] for n in plan.nonlinear
+                                                             if n.name not in activations}
 
     def refine(name: str, boxes: dict[str, Interval], box: Interval) -> Interval:
         box = crown(name, boxes, box)
         earlier = [n for n in plan.walk[name] if n.name in activations]
-        unstable = ~clearly_stable(box.lower, box.upper).flatten(1)  # [B, n]
+        if name in plan.hinge_inputs:
+            unstable = ~clearly_stable(box.lower, box.upper).flatten(1)  # [B, n]
+        else:
+            unstable = torch.ones(box.lower.shape[0], box.lower[0].numel(), dtype=torch.bool, device=box.lower.device)
         neurons = unstable.any(0).nonzero().squeeze(1)
-        if name in plan.hinge_inputs and earlier and iterations > 0 and neurons.numel():
+        if name in optimisable and earlier and iterations > 0 and neurons.numel():
             box, found = _optimise_neurons(plan, name, boxes, box, unstable, neurons, iterations, lr, budget, interrupt)
             slopes[reader[name]] = found
         return Interval(torch.maximum(box.lower, plain[name].lower), torch.minimum(box.upper, plain[name].upper))

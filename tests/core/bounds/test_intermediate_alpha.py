@@ -110,3 +110,31 @@ def test_final_alpha_bound_from_the_tighter_boxes_stays_below_the_exact_minimum(
     best, _ = optimise(plan, found.boxes, C.reshape(1, 1, 1), torch.zeros(1, 1, dtype=torch.float64), alphas, 30, 0.2)
     exact = exact_min(layers, lower, upper, np.ones(1))
     assert float(best) <= exact + TOL * (1 + abs(exact))
+
+
+@pytest.mark.parametrize("activation", ["Sigmoid", "Tanh"])
+def test_s_shaped_boxes_tighten_every_neuron_and_contain_every_sampled_value(activation):
+    """Sigmoid / Tanh inputs are optimised on every neuron (no box makes their relaxation
+    exact); the boxes lie inside CROWN's and hold every pre-activation value of 20 000
+    sampled inputs and the box's corners."""
+    rng = np.random.default_rng(6)
+    layers = [(W * 4.0, b) for W, b in random_layers(rng, [3, 8, 8, 8, 8, 1])]
+    graph = load_network(onnx_bytes(layers, activation)).graph.to("cpu", torch.float64)
+    plan = plan_for(graph)
+    lower, upper = -np.ones(3), np.ones(3)
+    domains = Domains(torch.as_tensor(lower)[None], torch.as_tensor(upper)[None])
+    found = optimised_boxes(plan, domains, iterations=30, lr=0.2)
+    corners = np.array(np.meshgrid(*zip(lower, upper))).reshape(3, -1).T
+    x = np.concatenate([rng.uniform(lower, upper, (20_000, 3)), corners])
+    squash = (lambda z: 1 / (1 + np.exp(-z))) if activation == "Sigmoid" else np.tanh
+    tighter = 0
+    for k, node in enumerate(plan.nonlinear):
+        box, ref = found.boxes[node.inputs[0]], found.crown[node.inputs[0]]
+        z = x @ layers[k][0].T + layers[k][1]
+        assert np.all(z >= box.lower[0].numpy() - 1e-9) and np.all(z <= box.upper[0].numpy() + 1e-9), k
+        assert torch.all(box.lower >= ref.lower - 1e-12) and torch.all(box.upper <= ref.upper + 1e-12)
+        if k > 0:  # every neuron got its own pass: each row's slopes are recorded
+            assert set(found.slopes[node.name]) == {n.name for n in plan.nonlinear[:k]}
+            tighter += int((box.lower > ref.lower + 1e-9).sum() + (box.upper < ref.upper - 1e-9).sum())
+        x = squash(z)
+    assert tighter > 0
