@@ -51,8 +51,9 @@ class VerifyConfig(BaseModel):
     attack_steps: int = Field(50, ge=1, description="PGD steps per restart.")
     alpha_iterations: int = Field(20, ge=0, description="Optimisation steps of α (and β) per bound call.")
     intermediate_alpha_iterations: int = Field(
-        20, ge=0, description="Before ReLU splitting, α-CROWN steps on every intermediate bound of the "
-        "root (each neuron's own slopes), once per region; 0 keeps CROWN's boxes.")
+        20, ge=0, description="After α-CROWN, for regions with open disjuncts (unless input splitting "
+        "follows): α-CROWN steps on every intermediate bound of the root (each neuron's own slopes or "
+        "tangent points), once per region; 0 keeps CROWN's boxes.")
     batch_size: int | None = Field(None, ge=1, description="Domains bounded per step; None adapts it.")
     memory_cap_mb: float | None = Field(
         None, gt=0, description="Cap on the domain pool's tensor memory; None: a quarter of the memory "

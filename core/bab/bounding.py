@@ -104,6 +104,22 @@ def optimise_from_rows(graph: Graph, lower: torch.Tensor, upper: torch.Tensor, r
     return best.T, batch_first(best_alphas)
 
 
+def optimise_over_boxes(graph: Graph, boxes: dict[str, Interval], C: torch.Tensor, d: torch.Tensor,
+                        iterations: int, lr: float = 0.1, interrupt: Callable[[], None] | None = None
+                        ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """α-CROWN lower bounds [B, r] of C [B, r, m] · y − d over one domain whose tensors'
+    boxes `boxes` [1, *shape] are kept fixed (any activations: the root boxes of
+    `core.verifier.roots` on Sigmoid/Tanh networks), and the best parameters (batch first)."""
+    plan = plan_for(graph)
+    B = C.shape[0]
+    shared = {name: Interval(box.lower.expand(B, *box.lower.shape[1:]), box.upper.expand(B, *box.upper.shape[1:]))
+              for name, box in boxes.items()}
+    A = spec_coefficients(C, B, graph.output_shape)
+    alphas = initial_alphas(plan, shared, A.shape[0])
+    best, best_alphas = optimise(plan, shared, A, d.expand(B, -1).T, alphas, iterations, lr, interrupt)
+    return best.T, batch_first(best_alphas)
+
+
 @torch.no_grad()
 def backward_from_rows(graph: Graph, lower: torch.Tensor, upper: torch.Tensor, rows: ReluRows, C: torch.Tensor,
                        d: torch.Tensor, warm: dict[str, torch.Tensor] | None,

@@ -163,15 +163,15 @@ def _root_slopes(chain: Chain, certificate: Certificate,
     if target.root != "alpha":
         raise Invalid(f"region {target.region} disjunct {target.disjunct}: root {target.root!r}, "
                       "expected 'crown' or 'alpha'")
-    step = chain.relus
+    step = chain.activations
     out: dict[int, dict[int, np.ndarray]] = {}
-    for relu, by in certificate.root_slopes.get(target.region, {}).items():
+    for act, by in certificate.root_slopes.get(target.region, {}).items():
         for earlier, value in by.items():
-            if relu not in step or earlier not in step or step[earlier] >= step[relu]:
-                raise Invalid(f"root slopes of {earlier!r} for {relu!r}: not an earlier ReLU layer of the network")
-            i, j = step[relu], step[earlier]
+            if act not in step or earlier not in step or step[earlier] >= step[act]:
+                raise Invalid(f"root slopes of {earlier!r} for {act!r}: not an earlier activation layer of the network")
+            i, j = step[act], step[earlier]
             if value.shape != (2 * chain.sizes[i], chain.sizes[j]):
-                raise Invalid(f"root slopes of {earlier!r} for {relu!r} have shape {value.shape}, expected "
+                raise Invalid(f"root slopes of {earlier!r} for {act!r} have shape {value.shape}, expected "
                               f"[{2 * chain.sizes[i]}, {chain.sizes[j]}]")
             out.setdefault(i, {})[j] = np.asarray(value, np.float64)
     return out

@@ -99,10 +99,12 @@ class Certificate:
     `property_digest`; `relu_layers`: the ReLU layers by ONNX output tensor name (what
     `split_layer` indexes); `targets`: one proof per (region, disjunct) of the property;
     `version`: the format version it was read as (it fixes how intermediate bounds are derived);
-    `root_slopes[region][relu][earlier]` [2 n, m]: per region, the lower slopes of ReLU layer
-    `earlier` (m neurons) on the CROWN pass that bounds ReLU layer `relu`'s input (n
-    neurons) at the root, row j < n for neuron j's lower bound and n + j for its upper
-    bound (NaN: the adaptive slope); targets with `root = "alpha"` use them.
+    `root_slopes[region][act][earlier]` [2 n, m]: per region, the parameters of activation
+    layer `earlier` (m neurons; ReLU: lower slopes, Sigmoid/Tanh: tangent points) on the
+    CROWN pass that bounds activation layer `act`'s input (n neurons) at the root, row
+    j < n for neuron j's lower bound and n + j for its upper bound (NaN: the default);
+    targets with `root = "alpha"` use them. In the file they are indexed by position in
+    `slope_layers` (the ReLU layers, then any other activation layer they name).
     """
 
     network_sha256: str
@@ -129,16 +131,18 @@ class Certificate:
                             "rows": target.rows is not None, "intermediate": target.intermediate,
                             "root": target.root})
             arrays.update({f"t{i}/{k}": v for k, v in target.arrays().items()})
-        layer = {name: i for i, name in enumerate(self.relu_layers)}
+        named = {name for per in self.root_slopes.values() for act, by in per.items() for name in (act, *by)}
+        slope_layers = self.relu_layers + sorted(named - set(self.relu_layers))  # + Sigmoid/Tanh layers
+        layer = {name: i for i, name in enumerate(slope_layers)}
         root_slopes = {}
         for region, per in sorted(self.root_slopes.items()):
-            pairs = sorted((layer[relu], layer[earlier]) for relu, by in per.items() for earlier in by)
+            pairs = sorted((layer[act], layer[earlier]) for act, by in per.items() for earlier in by)
             root_slopes[str(region)] = [list(pair) for pair in pairs]
-            arrays.update({f"r{region}/slopes/{i}/{j}": per[self.relu_layers[i]][self.relu_layers[j]]
-                           for i, j in pairs})
+            arrays.update({f"r{region}/slopes/{i}/{j}": per[slope_layers[i]][slope_layers[j]] for i, j in pairs})
         manifest = {"format": FORMAT, "version": self.version, "network_sha256": self.network_sha256,
                     "property_sha256": self.property_sha256, "relu_layers": self.relu_layers,
-                    "targets": targets, "producer": self.producer, "root_slopes": root_slopes}
+                    "targets": targets, "producer": self.producer, "root_slopes": root_slopes,
+                    "slope_layers": slope_layers}
         tensors = io.BytesIO()
         np.savez_compressed(tensors, **arrays)
         out = io.BytesIO()
@@ -164,12 +168,13 @@ class Certificate:
         try:
             targets = [_target_from(i, entry, arrays) for i, entry in enumerate(manifest["targets"])]
             layers = [str(n) for n in manifest["relu_layers"]]
+            slope_layers = [str(n) for n in manifest.get("slope_layers", layers)]
             root_slopes: dict[int, dict[str, dict[str, np.ndarray]]] = {}
             for region, pairs in manifest.get("root_slopes", {}).items():
                 per = root_slopes.setdefault(int(region), {})
                 for i, j in pairs:
                     name = f"r{int(region)}/slopes/{int(i)}/{int(j)}"
-                    per.setdefault(layers[int(i)], {})[layers[int(j)]] = arrays[name]
+                    per.setdefault(slope_layers[int(i)], {})[slope_layers[int(j)]] = arrays[name]
             return Certificate(str(manifest["network_sha256"]), str(manifest["property_sha256"]), layers, targets,
                                dict(manifest.get("producer", {})), int(manifest["version"]), root_slopes)
         except (KeyError, TypeError) as exc:

@@ -13,7 +13,7 @@ import time
 import torch
 
 from core.attack.pgd import pgd
-from core.bab.bounding import ReluRows, bound_domains, optimise_from_rows
+from core.bab.bounding import ReluRows, bound_domains, optimise_from_rows, optimise_over_boxes
 from core.bab.budget import Budget, Stop
 from core.bab.choose import make_search
 from core.bab.outcome import Outcome
@@ -79,7 +79,7 @@ class Run:
         self.generator = torch.Generator().manual_seed(self.config.seed)
         self.targets = targets_of(prop, self.device, self.dtype)
         self.proofs: list[dict] = []
-        self.roots: dict[int, RootBoxes] = {}  # per region, α-tightened root boxes for ReLU splitting
+        self.roots: dict[int, RootBoxes] = {}  # per region, α-tightened root boxes
 
     def attack(self, lower, upper, C, d, restarts: int, steps: int) -> bool:
         """PGD on boxes [K, n] against disjuncts C [K, r, m]; True once a counterexample is confirmed."""
@@ -122,7 +122,7 @@ class Run:
                     evidence = {int(i): alpha_evidence(out.warm, j, self.targets[i].C.shape[0])
                                 for j, i in enumerate(idx.tolist())}
             self._record_proofs(torch.where(open_, best, torch.full_like(best, -float("inf"))), "alpha", evidence)
-        if self.config.branching == "relu" and self.config.intermediate_alpha_iterations:
+        if self.config.branching != "input" and self.config.intermediate_alpha_iterations:
             self.tighten_roots(best, lower, upper, C, d)
         self.budget.lower_bound = float(best.min())
         remaining = [(self.targets[i], float(best[i])) for i in (best <= self.margin).nonzero().squeeze(1).tolist()]
@@ -139,9 +139,13 @@ class Run:
             root = tighten_root(self.graph, lower[idx[0]], upper[idx[0]], self.config.intermediate_alpha_iterations,
                                 self.budget.check)
             self.roots[region] = root
-            rows = ReluRows(root.rows.lower.expand(len(idx), -1), root.rows.upper.expand(len(idx), -1))
-            lb, warm = optimise_from_rows(self.graph, lower[idx], upper[idx], rows, C[idx], d[idx], None,
-                                          self.config.alpha_iterations, interrupt=self.budget.check)
+            if root.rows is not None:
+                rows = ReluRows(root.rows.lower.expand(len(idx), -1), root.rows.upper.expand(len(idx), -1))
+                lb, warm = optimise_from_rows(self.graph, lower[idx], upper[idx], rows, C[idx], d[idx], None,
+                                              self.config.alpha_iterations, interrupt=self.budget.check)
+            else:  # Sigmoid / Tanh networks: no branching follows, the boxes are what they gain
+                lb, warm = optimise_over_boxes(self.graph, root.boxes, C[idx], d[idx], self.config.alpha_iterations,
+                                               interrupt=self.budget.check)
             lb = lb.amax(dim=1)
             closed = torch.full_like(best, -float("inf"))
             closed[idx] = lb

@@ -1,10 +1,10 @@
-"""A region's root boxes for ReLU splitting, tightened once by α-CROWN on every
-intermediate bound, with the slopes a certificate needs to re-derive them.
+"""A region's root boxes, tightened once by α-CROWN on every intermediate bound, with the
+slopes a certificate needs to re-derive them.
 
 The boxes depend only on the region's input box, not on the disjunct, so every target of
-the region shares them: branch and bound starts from them (children inherit them, clamped
-at their splits), and the certificate carries the slopes once per region
-(`root_slopes`, docs/certificate.md).
+the region shares them: the targets still open after α-CROWN are bounded again over them,
+ReLU splitting starts from them (children inherit them, clamped at their splits), and
+the certificate carries the slopes once per region (`root_slopes`, docs/certificate.md).
 """
 
 from __future__ import annotations
@@ -15,21 +15,24 @@ from typing import Callable
 import numpy as np
 import torch
 
-from core.bab.bounding import ReluRows
+from core.bab.bounding import ReluRows, relu_layout
 from core.bounds.domains import Domains
 from core.bounds.intermediate_alpha import optimised_boxes
 from core.bounds.plan import plan_for
-from core.model.ir import Graph
+from core.model.ir import Graph, Interval
 
 
 @dataclass
 class RootBoxes:
-    """`rows` [1, N]: the root's ReLU input bounds (`ReluRows`); `slopes[relu][earlier]`
-    [2 n, m]: the lower slopes of ReLU layer `earlier` that bound `relu`'s input (NaN: the
-    adaptive slope), as a certificate stores them."""
+    """`boxes[tensor]` [1, *shape]: every tensor's box; `slopes[act][earlier]` [2 n, m]: the
+    parameters of activation layer `earlier` (ReLU: lower slopes, Sigmoid/Tanh: tangent
+    points; NaN: the default) that bound `act`'s input, as a certificate stores them;
+    `rows` [1, N]: the ReLU input bounds as ReLU splitting takes them (`ReluRows`; None
+    when the network has other activations)."""
 
-    rows: ReluRows
+    boxes: dict[str, Interval]
     slopes: dict[str, dict[str, np.ndarray]]
+    rows: ReluRows | None
 
 
 def tighten_root(graph: Graph, lower: torch.Tensor, upper: torch.Tensor, iterations: int,
@@ -39,6 +42,8 @@ def tighten_root(graph: Graph, lower: torch.Tensor, upper: torch.Tensor, iterati
     plan = plan_for(graph)
     domains = Domains(lower.reshape(1, *graph.input_shape), upper.reshape(1, *graph.input_shape))
     found = optimised_boxes(plan, domains, iterations, interrupt=interrupt)
-    rows = ReluRows.of(graph, {node.name: found.boxes[node.inputs[0]] for node in plan.nonlinear})
-    slopes = {relu: {earlier: v[0].cpu().numpy() for earlier, v in per.items()} for relu, per in found.slopes.items()}
-    return RootBoxes(rows, slopes)
+    rows = None
+    if len(relu_layout(graph)) == len(plan.nonlinear):
+        rows = ReluRows.of(graph, {node.name: found.boxes[node.inputs[0]] for node in plan.nonlinear})
+    slopes = {act: {earlier: v[0].cpu().numpy() for earlier, v in per.items()} for act, per in found.slopes.items()}
+    return RootBoxes(found.boxes, slopes, rows)

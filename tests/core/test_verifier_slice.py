@@ -1,9 +1,9 @@
 """A fast slice of the shared VNN-COMP benchmarks: every answer must be the known one,
 and every `unsat` must carry a certificate the independent checker accepts.
 
-A few ACAS Xu, rl_benchmarks, reach_prob_density, mnist_fc and oval21 (convolutional)
-instances, sat and unsat, with their competition timeouts; together they take a minute
-or two on two CPU cores.
+A few ACAS Xu, rl_benchmarks, reach_prob_density, mnist_fc, oval21 (convolutional) and
+eran (sigmoid) instances, sat and unsat, with their competition timeouts; together they
+take a minute or two on two CPU cores.
 """
 
 import csv
@@ -32,6 +32,7 @@ SLICE = [
     ("mnist_fc", "onnx/mnist-net_256x4.onnx.gz", "vnnlib/prop_0_0.03.vnnlib.gz"),
     ("oval21", "onnx/cifar_base_kw.onnx.gz", "vnnlib/cifar_base_kw-img1697-eps0.0014379084967320263.vnnlib.gz"),
     ("oval21", "onnx/cifar_deep_kw.onnx.gz", "vnnlib/cifar_deep_kw-img8406-eps0.00392156862745098.vnnlib.gz"),
+    ("eran", "onnx/ffnnSIGMOID__Point_6x200.onnx.gz", "vnnlib/mnist_spec_idx_6981_eps_0.01200.vnnlib.gz"),
 ]
 
 

@@ -1,7 +1,8 @@
 """Root slopes: a certificate whose root boxes come from α-CROWN intermediate bounds
-(`core.bounds.intermediate_alpha`) carries their slopes once per region; the checker
-re-derives the boxes from them, so a proof that needs those boxes checks with them and
-fails without them, and no slopes, however forged, prove a violated property."""
+(`core.bounds.intermediate_alpha`) carries their slopes once per region (ReLU: lower
+slopes; Sigmoid: tangent points); the checker re-derives the boxes from them, so a proof
+that needs those boxes checks with them and fails without them, and no slopes, however
+forged, prove a violated property."""
 
 from __future__ import annotations
 
@@ -17,10 +18,14 @@ from core.bounds.intermediate_alpha import optimised_boxes
 from core.bounds.plan import plan_for
 from core.certificate import Certificate, CertificateBuilder, check, property_digest
 from core.model import load_network
+from core.model.operator import Activation
 from core.model.ops.relu import Relu
 from tests.core.certificate.nets import exact_min, onnx_bytes, one_row_property, random_layers
 
 SIZES = [3, 8, 8, 8, 8, 1]
+# (activation, weight scale, seed) of nets that need the tighter boxes: final bounds -1.70
+# from them against -2.89 from CROWN's (ReLU), -0.35 against -1.19 (Sigmoid)
+NETS = {"Relu": (1.0, 13), "Sigmoid": (4.0, 6)}
 
 
 def _final_alpha(plan, boxes):
@@ -31,13 +36,14 @@ def _final_alpha(plan, boxes):
     return float(best), {name: v[:, 0].reshape(1, -1).numpy() for name, v in params.items()}
 
 
-@pytest.fixture(scope="module")
-def needs_root_slopes():
+@pytest.fixture(scope="module", params=sorted(NETS))
+def needs_root_slopes(request):
     """(onnx bytes, layers, box, certificate builder inputs): a deep narrow net whose output is
     bounded above 0 by α-CROWN from the α-tightened root boxes but not from CROWN's."""
-    rng = np.random.default_rng(13)
-    layers = random_layers(rng, SIZES)
-    data = onnx_bytes(layers)
+    scale, seed = NETS[request.param]
+    rng = np.random.default_rng(seed)
+    layers = [(W * scale, b) for W, b in random_layers(rng, SIZES)]  # a power of 2: still float32
+    data = onnx_bytes(layers, request.param)
     network = load_network(data)
     graph = network.graph.to("cpu", torch.float64)
     plan = plan_for(graph)
@@ -46,10 +52,24 @@ def needs_root_slopes():
     found = optimised_boxes(plan, domains, iterations=40, lr=0.2)
     tight, alpha = _final_alpha(plan, found.boxes)
     loose, _ = _final_alpha(plan, found.crown)
-    assert tight > loose + 0.5, (tight, loose)  # the network must need the tighter boxes (-1.70 and -2.89)
+    assert tight > loose + 0.5, (tight, loose)  # the network must need the tighter boxes
+    assert len(found.slopes) == len(SIZES) - 3  # every activation input but the first's is optimised
     relus = [n.name for n in graph.nodes if isinstance(n.op, Relu)]
-    slopes = {relu: {earlier: v[0].numpy() for earlier, v in per.items()} for relu, per in found.slopes.items()}
+    slopes = {act: {earlier: v[0].numpy() for earlier, v in per.items()} for act, per in found.slopes.items()}
     return data, network, layers, lower, upper, relus, slopes, alpha, tight, loose
+
+
+def _minimum(network, layers, lower, upper) -> float:
+    """The exact minimum of the single output (MILP) for ReLU, else the least of 20 000
+    sampled points and the box's corners (an upper bound on it: a property whose threshold
+    exceeds it is violated at that point)."""
+    if all(isinstance(n.op, Relu) for n in network.graph.nodes if isinstance(n.op, Activation)):
+        return exact_min(layers, lower, upper, np.ones(1))
+    rng = np.random.default_rng(1)
+    corners = np.array(np.meshgrid(*zip(lower, upper))).reshape(len(lower), -1).T
+    x = np.concatenate([rng.uniform(lower, upper, (20_000, len(lower))), corners])
+    with torch.no_grad():
+        return float(network.graph.to("cpu", torch.float64).forward(torch.as_tensor(x)).min())
 
 
 def _certificate(network, prop, relus, slopes, alpha, root="alpha") -> Certificate:
@@ -84,8 +104,7 @@ def test_the_file_keeps_root_slopes_once_per_region(needs_root_slopes):
 
 def test_forged_root_slopes_cannot_prove_a_violated_property(needs_root_slopes):
     data, network, layers, lower, upper, relus, slopes, alpha, _, _ = needs_root_slopes
-    exact = exact_min(layers, lower, upper, np.ones(1))
-    prop = one_row_property(lower, upper, [1.0], exact + 0.02)  # some input reaches y <= d
+    prop = one_row_property(lower, upper, [1.0], _minimum(network, layers, lower, upper) + 0.02)  # some y <= d
     rng = np.random.default_rng(0)
     for trial in range(8):
         forged = {}
@@ -112,4 +131,4 @@ def test_root_slopes_of_the_wrong_shape_or_order_are_refused(needs_root_slopes):
     assert not result.valid and "shape" in result.reason, result.reason
     backwards = {earlier: {relu: np.zeros((2 * 8, 8))}}  # a later layer's slopes for an earlier one
     result = check(data, prop, _certificate(network, prop, relus, backwards, alpha))
-    assert not result.valid and "not an earlier ReLU layer" in result.reason, result.reason
+    assert not result.valid and "not an earlier activation layer" in result.reason, result.reason

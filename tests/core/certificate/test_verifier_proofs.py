@@ -110,3 +110,20 @@ def test_relu_splitting_and_alpha_closures_on_mnist_check(benchmarks_dir):
         if proof["closed_by"] == "alpha":
             target.alpha = {}
     assert not check(network.onnx_bytes, prop, without).valid  # the default slopes do not close them
+
+
+def test_sigmoid_root_proofs_from_alpha_intermediate_bounds_check_and_need_their_slopes(benchmarks_dir):
+    """eran's ffnnSIGMOID 6x200, idx 3334: α-CROWN from CROWN's boxes leaves a disjunct at
+    -0.14; from the α-tightened root boxes every disjunct closes (the lowest at 4.98)."""
+    folder = benchmarks_dir / "eran"
+    network = load_network(folder / "onnx/ffnnSIGMOID__Point_6x200.onnx.gz")
+    prop = load_property(folder / "vnnlib/mnist_spec_idx_3334_eps_0.01200.vnnlib.gz")
+    result, certified = _certified(network, prop)
+    roots = {p["root"] for p in result.certificate["targets"]}
+    assert "alpha" in roots and certified.certificate.root_slopes[0]
+    crown_roots = copy.deepcopy(certified.certificate)
+    for target in crown_roots.targets:
+        target.root = "crown"
+    assert not check(network.onnx_bytes, prop, crown_roots).valid
+    plain = verify(network, prop, VerifyConfig(timeout_s=60, device="cpu", threads=1, intermediate_alpha_iterations=0))
+    assert plain.verdict is Verdict.UNKNOWN
