@@ -71,6 +71,8 @@ def optimise(plan: Plan, boxes: dict[str, Interval], A: torch.Tensor, d: torch.T
             for node_name, v in params.items():
                 low, high = plan.graph.node(node_name).op.alpha_range
                 v.clamp_(low, high)
+                if v.dtype == torch.float64:  # float32-representable: a certificate stores them in half the bytes
+                    v.copy_(v.to(torch.float32))
     return best, best_params
 
 

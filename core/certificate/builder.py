@@ -20,10 +20,17 @@ from core.certificate.format import INPUT_SPLIT, RECOMPUTE, RELU_SPLIT, Certific
 
 
 def _array(value) -> np.ndarray:
+    """float32 where that holds every value exactly (the verifier's α/β steps keep theirs
+    float32-representable), else float64: half the bytes, and nothing the checker reads
+    changes."""
     if hasattr(value, "detach"):
         value = value.detach().cpu().numpy()
     array = np.array(value)
-    return array.astype(np.float32 if array.dtype == np.float32 else np.float64)
+    if array.dtype == np.float32:
+        return array
+    array = array.astype(np.float64)
+    narrow = array.astype(np.float32)
+    return narrow if np.array_equal(narrow.astype(np.float64), array, equal_nan=True) else array
 
 
 class TargetBuilder:

@@ -63,3 +63,26 @@ def test_mistakes_are_named():
     proof = builder.finish().targets[0]  # fewer combinations are padded with NaN: the defaults
     assert proof.beta["relu0"].shape == (2, 2, 4) and np.isnan(proof.beta["relu0"][1]).all()
     assert proof.rows.shape == (2, 2, 1) and proof.rows[1, 0, 0] == 1 and np.isnan(proof.rows[1, 1, 0])
+
+
+def test_parameters_are_stored_as_float32_exactly_when_that_loses_nothing():
+    """The verifier's α/β steps keep their values float32-representable (core.bounds.alpha),
+    so the file holds them in half the bytes; any other value stays float64, bit for bit."""
+    from core.bounds import AlphaState, BoundOptions, Domains, bound
+    from core.model import load_network
+
+    data, prop = _instance()
+    graph = load_network(data).graph.to("cpu", torch.float64)
+    box = Domains(-torch.ones(1, 2, dtype=torch.float64), torch.ones(1, 2, dtype=torch.float64))
+    result = bound(graph, box, torch.ones(1, 1, 1), torch.zeros(1, 1), "alpha", BoundOptions(alpha_iterations=5))
+    assert isinstance(result.warm_start, AlphaState)
+    optimised = next(iter(result.warm_start.alphas.values()))[:, 0]  # [1, size], float64
+    assert optimised.dtype == torch.float64 and torch.equal(optimised, optimised.float().double())
+    odd = np.full((1, 4), 0.1)  # 0.1 has no float32 form
+    builder = CertificateBuilder(network_digest(data), property_digest(prop), ["relu0"])
+    target = builder.target(0, 0)
+    target.close(0, alpha={"relu0": optimised}, beta={"relu0": odd})
+    loaded = type(builder.finish()).load(builder.finish().to_bytes()).targets[0]
+    assert loaded.alpha["relu0"].dtype == np.float32 and loaded.beta["relu0"].dtype == np.float64
+    np.testing.assert_array_equal(loaded.alpha["relu0"][0, 0], optimised[0].numpy())
+    np.testing.assert_array_equal(loaded.beta["relu0"], odd[None])
