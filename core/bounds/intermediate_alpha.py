@@ -9,10 +9,10 @@ these boxes 80 and 256 are, and it is about -15. α-CROWN on the final bound alo
 (`core.bounds.alpha`) cannot recover what the boxes lost.
 
 Each activation input's box is CROWN's (`crown_refiner`) over the tightened boxes before
-it, then, on the neurons that leaves unstable (Sigmoid / Tanh: all), intersected with the best of `iterations` Adam
-steps on the slopes of every activation before it, one set of slopes per bound (row), from
-the adaptive ones; finally intersected with plain CROWN's box (computed first over CROWN's
-own boxes). On eran's ffnnSIGMOID 6x200 (idx 3334) the boxes of the last five layers
+it, then, on the neurons that leaves unstable (Sigmoid / Tanh: all), intersected with the
+best of `iterations` Adam steps on the slopes of every activation before it, one set of
+slopes per bound (row), from the adaptive ones; finally intersected with plain CROWN's box
+(computed first over CROWN's own boxes). On eran's ffnnSIGMOID 6x200 (idx 3334) the boxes of the last five layers
 narrow from 3.3–12.1 to 1.8–3.2 on average, and the final α-CROWN bound rises from
 -0.14 to 4.98. CROWN is not monotone in its boxes: over tighter earlier boxes an adaptive
 slope can flip and loosen a later bound, so without that last step a box could come out
@@ -58,7 +58,7 @@ class OptimisedBoxes:
 
 def optimised_boxes(plan: Plan, domains: Domains, iterations: int, lr: float = 0.1,
                     memory_bytes: int | None = None, interrupt: Callable[[], None] | None = None) -> OptimisedBoxes:
-    """Boxes of every tensor for `domains`, ReLU inputs bounded by α-CROWN (see the module).
+    """Boxes of every tensor for `domains`, activation inputs bounded by α-CROWN (see the module).
 
     Inputs read by activations alone are optimised: of a ReLU / LeakyReLU input the neurons
     CROWN leaves unstable, of a Sigmoid / Tanh input every neuron (no box makes their

@@ -143,7 +143,7 @@ class Run:
                 rows = ReluRows(root.rows.lower.expand(len(idx), -1), root.rows.upper.expand(len(idx), -1))
                 lb, warm = optimise_from_rows(self.graph, lower[idx], upper[idx], rows, C[idx], d[idx], None,
                                               self.config.alpha_iterations, interrupt=self.budget.check)
-            else:  # Sigmoid / Tanh networks: no branching follows, the boxes are what they gain
+            else:  # other activations (Sigmoid, Tanh) or pooling: no branching follows, the boxes are the gain
                 lb, warm = optimise_over_boxes(self.graph, root.boxes, C[idx], d[idx], self.config.alpha_iterations,
                                                interrupt=self.budget.check)
             lb = lb.amax(dim=1)
