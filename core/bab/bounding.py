@@ -95,28 +95,23 @@ def optimise_from_rows(graph: Graph, lower: torch.Tensor, upper: torch.Tensor, r
     child domain reuses its parent's, tightened at the split neuron), and the best α/β
     (batch first). No intermediate pass: this is what makes a branch-and-bound step cheap.
     `interrupt` is called before every α step (see `core.bounds.alpha.optimise`)."""
-    plan = plan_for(graph)
-    boxes = rows.boxes(graph, lower, upper)
-    B = rows.lower.shape[0]
-    A = spec_coefficients(C, B, graph.output_shape)
-    alphas = initial_alphas(plan, boxes, A.shape[0], None if warm is None else batch_first(warm))
-    best, best_alphas = optimise(plan, boxes, A, d.expand(B, -1).T, alphas, iterations, lr, interrupt)
-    return best.T, batch_first(best_alphas)
+    return optimise_over_boxes(graph, rows.boxes(graph, lower, upper), C, d, warm, iterations, lr, interrupt)
 
 
 def optimise_over_boxes(graph: Graph, boxes: dict[str, Interval], C: torch.Tensor, d: torch.Tensor,
-                        iterations: int, lr: float = 0.1, interrupt: Callable[[], None] | None = None
-                        ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """α-CROWN lower bounds [B, r] of C [B, r, m] · y − d over one domain whose tensors'
-    boxes `boxes` [1, *shape] are kept fixed (any activations: the root boxes of
-    `core.verifier.roots` on Sigmoid/Tanh networks), and the best parameters (batch first)."""
+                        warm: dict[str, torch.Tensor] | None, iterations: int, lr: float = 0.1,
+                        interrupt: Callable[[], None] | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """α(β)-CROWN lower bounds [B, r] of C [1 or B, r, m] · y − d with the boxes `boxes`
+    [1 or B, *shape] of the input and every nonlinear node's input kept fixed (any
+    activations), from the parameters `warm` (batch first) or the defaults; and the best
+    parameters (batch first)."""
     plan = plan_for(graph)
-    B = C.shape[0]
-    shared = {name: Interval(box.lower.expand(B, *box.lower.shape[1:]), box.upper.expand(B, *box.upper.shape[1:]))
-              for name, box in boxes.items()}
+    B = max([C.shape[0]] + [box.lower.shape[0] for box in boxes.values()])
+    boxes = {name: Interval(box.lower.expand(B, *box.lower.shape[1:]), box.upper.expand(B, *box.upper.shape[1:]))
+             for name, box in boxes.items()}
     A = spec_coefficients(C, B, graph.output_shape)
-    alphas = initial_alphas(plan, shared, A.shape[0])
-    best, best_alphas = optimise(plan, shared, A, d.expand(B, -1).T, alphas, iterations, lr, interrupt)
+    alphas = initial_alphas(plan, boxes, A.shape[0], None if warm is None else batch_first(warm))
+    best, best_alphas = optimise(plan, boxes, A, d.expand(B, -1).T, alphas, iterations, lr, interrupt)
     return best.T, batch_first(best_alphas)
 
 

@@ -139,13 +139,8 @@ class Run:
             root = tighten_root(self.graph, lower[idx[0]], upper[idx[0]], self.config.intermediate_alpha_iterations,
                                 self.budget.check)
             self.roots[region] = root
-            if root.rows is not None:
-                rows = ReluRows(root.rows.lower.expand(len(idx), -1), root.rows.upper.expand(len(idx), -1))
-                lb, warm = optimise_from_rows(self.graph, lower[idx], upper[idx], rows, C[idx], d[idx], None,
-                                              self.config.alpha_iterations, interrupt=self.budget.check)
-            else:  # other activations (Sigmoid, Tanh) or pooling: no branching follows, the boxes are the gain
-                lb, warm = optimise_over_boxes(self.graph, root.boxes, C[idx], d[idx], self.config.alpha_iterations,
-                                               interrupt=self.budget.check)
+            lb, warm = optimise_over_boxes(self.graph, root.boxes, C[idx], d[idx], None, self.config.alpha_iterations,
+                                           interrupt=self.budget.check)
             lb = lb.amax(dim=1)
             closed = torch.full_like(best, -float("inf"))
             closed[idx] = lb
