@@ -25,6 +25,10 @@ in [0, 1] (the tangent point's position; NaN: the default).
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
+
 import numpy as np
 
 from core.certificate.network import SShaped
@@ -79,19 +83,54 @@ def slopes(step: SShaped, lo: np.ndarray, hi: np.ndarray, alpha: np.ndarray | No
     (clamped to [0, 1]; NaN or None: 0 where [lo, hi] crosses 0, else 0.5)."""
     default = np.where((lo < 0) & (hi > 0), 0.0, 0.5)
     a = default if alpha is None else np.where(np.isnan(alpha), default, np.clip(alpha, 0.0, 1.0))
-    upper = _upper_slope(step.f, step.df, lo, hi, a)
-    lower = _upper_slope(lambda y: -step.f(-y), step.df, -hi, -lo, a)
+    upper = _upper_slope(step, False, lo, hi, a)
+    lower = _upper_slope(step, True, -hi, -lo, a)
     flat = hi - lo <= FLAT_WIDTH
     return np.where(flat, 0.0, lower), np.where(flat, 0.0, upper)
 
 
-def _upper_slope(f, df, l: np.ndarray, u: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """The slope of the verifier's upper line of f over [l, u]: the secant where f is convex
+def _upper_slope(step: SShaped, reflect: bool, l: np.ndarray, u: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """The slope of the verifier's upper line over [l, u] of f, or with `reflect` of
+    g(y) = -f(-y) (S-shaped too, with g' = f'): the secant where the function is convex
     there; where it is concave, the tangent at l + a(u - l); where [l, u] crosses 0, the
     tangent at d + a(u - d), d the smallest point of [0, u] whose tangent passes above
     (l, f(l)), or the secant when even the tangent at u passes below it."""
-    def gap(d):  # how far the tangent at d passes above (l, f(l))
-        return f(d) + df(d) * (l - d) - f(l)
+    start, use_tangent, secant = _box_part(step, reflect, l, u)
+    return np.where(use_tangent, step.df(start + a * (u - start)), secant)
+
+
+MEMO_ELEMENTS = 1 << 16  # boxes up to this size have their box part memoised
+MEMO_ENTRIES = 64
+_memo: OrderedDict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = OrderedDict()
+_memo_lock = threading.Lock()
+
+
+def _box_part(step: SShaped, reflect: bool, l: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What `_upper_slope` needs of the box alone, (start, use_tangent, secant); memoised for
+    small boxes: a region's root boxes are relaxed again for every later layer's bounds and
+    every disjunct's final bound, with other tangent points but the same bisection."""
+    if l.size > MEMO_ELEMENTS:
+        return _box_part_of(step, reflect, l, u)
+    digest = hashlib.sha256(np.ascontiguousarray(l).tobytes() + np.ascontiguousarray(u).tobytes()).digest()
+    key = (type(step), reflect, l.shape, u.shape, digest)
+    with _memo_lock:
+        if key in _memo:
+            _memo.move_to_end(key)
+            return _memo[key]
+    value = _box_part_of(step, reflect, l, u)
+    with _memo_lock:
+        _memo[key] = value
+        while len(_memo) > MEMO_ENTRIES:
+            _memo.popitem(last=False)
+    return value
+
+
+def _box_part_of(step: SShaped, reflect: bool, l: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    f = (lambda y: -step.f(-y)) if reflect else step.f
+    fl = f(l)
+
+    def gap(d):  # how far the tangent at d passes above (l, f(l)) (f(l) computed once)
+        return f(d) + step.df(d) * (l - d) - fl
 
     crossing = (l < 0) & (u > 0)
     below, above = np.zeros_like(u), np.maximum(u, 0.0)
@@ -100,6 +139,5 @@ def _upper_slope(f, df, l: np.ndarray, u: np.ndarray, a: np.ndarray) -> np.ndarr
         ok = gap(mid) >= 0
         above, below = np.where(ok, mid, above), np.where(ok, below, mid)
     start = np.where(crossing, above, l)
-    tangent = df(start + a * (u - start))
-    secant = (f(u) - f(l)) / np.maximum(u - l, FLAT_WIDTH)
-    return np.where((l >= 0) | (crossing & (gap(u) >= 0)), tangent, secant)
+    secant = (f(u) - fl) / np.maximum(u - l, FLAT_WIDTH)
+    return start, (l >= 0) | (crossing & (gap(u) >= 0)), secant

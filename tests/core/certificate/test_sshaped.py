@@ -24,6 +24,7 @@ from core.bab.bounding import bound_domains
 from core.certificate import check, network_digest, property_digest
 from core.certificate.network import Sigmoid, Tanh
 from core.certificate.soundness import FN_ERR, TINY, s_image
+from core.certificate import sshaped
 from core.certificate.sshaped import lines_with_slopes, s_lines
 from core.config import VerifyConfig
 from core.model import load_network
@@ -71,6 +72,23 @@ def test_lines_hold_for_any_slope_and_touch_the_function(activation):
             assert np.all(closest >= 0), closest.min()
             # tight: the line touches f up to the rounding allowance (|f| <= 1, |a x| <= 30 peak)
             assert np.all(closest <= 1e-11 * (1 + 30 * step.peak)), closest.max()
+
+
+@each
+def test_a_memoised_box_part_is_that_box_s_own(activation):
+    """The bisection's result is reused by the box's digest: boxes of one shape never swap
+    results, and what comes back equals a fresh computation."""
+    step = STEPS[activation]
+    lo, hi = _intervals(np.random.default_rng(SEEDS[activation][0]), 300)
+    boxes = [(lo, hi), (lo - 0.5, hi + 0.25), (lo[::-1].copy(), hi[::-1].copy()), (lo, hi)]
+    for l, u in boxes:
+        for reflect in (False, True):
+            for memoised, fresh in zip(sshaped._box_part(step, reflect, l, u), sshaped._box_part_of(step, reflect, l, u)):
+                np.testing.assert_array_equal(memoised, fresh)
+    first, again = (s_lines(step, l, u, np.full(l.shape, 0.3)) for l, u in (boxes[0], boxes[3]))
+    second = s_lines(step, *boxes[1], np.full(lo.shape, 0.3))
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert not np.array_equal(first[1], second[1])
 
 
 @each
