@@ -171,19 +171,21 @@ def backward(steps: list[Step], boxes: list[tuple[np.ndarray, np.ndarray]], lam:
         else:
             lw, lb, uw, ub = relax[i]
             b = beta.get(i)
+            negative = np.minimum(lam, 0.0)
             if isinstance(step, Relu):
-                added = dot(np.minimum(lam, 0.0), ub)  # ub >= 0, so |terms| sums to |added|
+                added = dot(negative, ub)  # ub >= 0, so |terms| sums to |added|
                 err += gamma(lam.shape[2]) * np.abs(added)
             else:
                 offset = np.where(lam > 0.0, lb, ub)
                 added = dot(lam, offset)
                 err += gamma(lam.shape[2]) * dot(np.abs(lam), np.abs(offset))
-            # the lower line's slope where lam > 0, else the upper's (one term is exactly 0: no
-            # rounding; faster than np.where on broadcast operands)
-            positive = lam > 0.0
-            scaled = positive * lw
-            scaled += ~positive * uw
-            scaled *= lam  # one rounding
+            # max(lam, 0) times the lower line's slope plus min(lam, 0) times the upper's: one
+            # rounding each, and one of the two is exactly 0, so the sum adds none (in place:
+            # fewer passes over lam than np.where on broadcast operands)
+            scaled = np.maximum(lam, 0.0)
+            scaled *= lw
+            negative *= uw
+            scaled += negative
             size = np.abs(scaled)
             err += 3 * U * dot(size, radius)
             if b is not None:
