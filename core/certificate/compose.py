@@ -29,20 +29,26 @@ from core.certificate.soundness import TINY, U, gamma
 @dataclass(frozen=True)
 class Composed:
     """Steps `first`..`last` as `W x + b`, within `E |x| + e` of the exact steps, elementwise
-    (E None: W is exact).
+    (E None: W is exact, the file's matrix, and `magnitude` the step's own cached |W|).
 
-    `G`, `g`: what a backward pass multiplies `|lam|` by (with the input's radius r,
-    `G r + g`) to cover both this error and the rounding of `lam @ W` and `lam · b`:
-    `G = gamma_n |W| + E`, `g = gamma_n |b| + e` (n = the output length, the sums' length)."""
+    `error(r)` is what a backward pass multiplies `|lam|` by, with the input's radius r:
+    `G r + g` for `G = gamma_n |W| + E`, `g = gamma_n |b| + e` (n = the output length, the
+    sums' length), covering both this error and the rounding of `lam @ W` and `lam · b`.
+    G is not stored: for a single Linear it would be a scaled copy of |W|."""
 
     first: int
     last: int
     W: np.ndarray
     b: np.ndarray
+    magnitude: np.ndarray
     E: np.ndarray | None
     e: np.ndarray
-    G: np.ndarray
-    g: np.ndarray
+
+    def error(self, r: np.ndarray) -> np.ndarray:
+        """G r + g for radii r [L, in]: [L, out]."""
+        n = gamma(self.W.shape[0])
+        out = n * (r @ self.magnitude.T) + (n * np.abs(self.b) + self.e)
+        return out if self.E is None else out + r @ self.E.T
 
 
 def composed_runs(steps: list[Step]) -> dict[int, Composed]:
@@ -87,8 +93,7 @@ def compose(run: list[Step], first: int) -> Composed:
         e = S @ e + gamma(k + 1) * (S @ np.abs(b) + np.abs(step.b))
         W, b = step.W @ W, step.W @ b + step.b
     e = e * (1 + 1e-6) + TINY
-    n = gamma(W.shape[0])
+    last = first + len(run) - 1
     if E is None:
-        return Composed(first, first + len(run) - 1, W, b, None, e, n * abs(W), n * np.abs(b) + e)
-    E = E * (1 + 1e-6) + TINY
-    return Composed(first, first + len(run) - 1, W, b, E, e, n * np.abs(W) + E, n * np.abs(b) + e)
+        return Composed(first, last, W, b, head.magnitude, None, e)
+    return Composed(first, last, W, b, np.abs(W), E * (1 + 1e-6) + TINY, e)

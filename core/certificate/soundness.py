@@ -49,10 +49,13 @@ def up(x: np.ndarray) -> np.ndarray:
 def forward(step: Step, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A sound box [L, out] around the step's output for inputs in lo..hi [L, in]."""
     if isinstance(step, Linear):
-        Wp, Wn, magnitude = step.signed
-        radius = np.maximum(np.abs(lo), np.abs(hi))
-        err = gamma(2 * step.W.shape[1] + 1) * (radius @ magnitude.T + np.abs(step.b)) * (1 + 1e-6) + TINY
-        return lo @ Wp.T + hi @ Wn.T + step.b - err, hi @ Wp.T + lo @ Wn.T + step.b + err
+        # x = mid + t with |t| <= rad (rad rounded up, so it holds whatever mid's rounding):
+        # W x + b is within |W| rad of W mid + b
+        mid = 0.5 * lo + 0.5 * hi
+        rad = np.maximum(up(hi - mid), up(mid - lo))
+        centre, spread = mid @ step.W.T + step.b, rad @ step.magnitude.T
+        err = gamma(2 * step.W.shape[1] + 1) * ((np.abs(mid) + rad) @ step.magnitude.T + np.abs(step.b)) * (1 + 1e-6) + TINY
+        return centre - spread - err, centre + spread + err
     if isinstance(step, Bias):
         return down(lo + step.b), up(hi + step.b)
     if isinstance(step, Scale):
@@ -143,17 +146,17 @@ def backward(steps: list[Step], boxes: list[tuple[np.ndarray, np.ndarray]], lam:
         if isinstance(lam, UnitRows) and run is not None:
             rows, signs = lam.neurons, lam.signs
             added = signs * run.b[rows]
-            err += np.take_along_axis(radius[:, 0, :] @ run.G.T + run.g, rows, axis=1)  # |lam| · (G r + g)
+            err += np.take_along_axis(run.error(radius[:, 0, :]), rows, axis=1)  # |lam| · (G r + g)
             lam = signs[..., None] * rows_of(run.W, rows)
         elif run is not None:
             added = dot(lam, run.b)
             # the products' rounding and |composed - exact| <= E |x| + e, as |lam| · (G r + g)
-            err += dot(np.abs(lam) if magnitude is None else magnitude, (radius[:, 0, :] @ run.G.T + run.g)[:, None, :])
+            err += dot(np.abs(lam) if magnitude is None else magnitude, run.error(radius[:, 0, :])[:, None, :])
             lam = times(lam, run.W)
         elif isinstance(step, Linear):
             added = dot(lam, step.b)
             # sum_in (|lam| @ |W|)_in * radius_in, regrouped as |lam| · (|W| @ radius): no second big product
-            scale = radius[:, 0, :] @ step.signed[2].T + np.abs(step.b)
+            scale = radius[:, 0, :] @ step.magnitude.T + np.abs(step.b)
             err += gamma(step.W.shape[0]) * dot(np.abs(lam) if magnitude is None else magnitude, scale[:, None, :])
             lam = times(lam, step.W)
         elif isinstance(step, Bias):
