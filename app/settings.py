@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     # the hard limit kills a process that ignored even that.
     soft_limit_grace_s: float = Field(15.0, ge=0)
     hard_limit_grace_s: float = Field(30.0, gt=0)
+    # An unsat is reported only once the independent checker accepts its certificate; that
+    # check may take this many times the job's timeout (measured up to 1.9 times the verify
+    # time, tllverifybench N=48), after which the job says unknown and keeps the certificate.
+    check_time_factor: float = Field(2.0, ge=0)
 
     heartbeat_interval_s: float = Field(2.0, gt=0)
     heartbeat_stale_s: float = Field(30.0, gt=0)
@@ -62,11 +66,15 @@ class Settings(BaseSettings):
     def token_file(self) -> Path:
         return self.data_dir / "token"
 
+    def check_time_limit(self, timeout_s: float) -> float:
+        """How long the certificate check of a job with this timeout may run."""
+        return timeout_s * self.check_time_factor
+
     def soft_time_limit(self, timeout_s: float) -> float:
-        return timeout_s + self.soft_limit_grace_s
+        return timeout_s + self.check_time_limit(timeout_s) + self.soft_limit_grace_s
 
     def hard_time_limit(self, timeout_s: float) -> float:
-        return timeout_s + self.soft_limit_grace_s + self.hard_limit_grace_s
+        return self.soft_time_limit(timeout_s) + self.hard_limit_grace_s
 
     @property
     def visibility_timeout_s(self) -> int:

@@ -48,19 +48,22 @@ def certificate_artifact(data: bytes) -> dict[str, Any]:
             "zip_base64": base64.b64encode(data).decode("ascii")}
 
 
-def _verify_outcome(network: "Network", prop: "Property", result: VerifyResult) -> Outcome:
+def _verify_outcome(network: "Network", prop: "Property", result: VerifyResult,
+                    check_time_limit_s: float | None = None) -> Outcome:
     """The outcome of a verify job; `result["check"]` says whether what backs the verdict
     held up: the independent checker on an unsat's certificate, onnxruntime on a sat's point.
-    An unsat whose certificate fails the check is reported as unknown, saying so."""
+    An unsat whose certificate fails the check is reported as unknown, saying so; one whose
+    check ran past `check_time_limit_s` too, with the certificate kept to check offline."""
     from core.verifier.certify import certified_result, replay
 
     artifacts = {}
-    result, certified = certified_result(network, prop, result)  # an unsat that does not check is unknown
+    # an unsat that does not check is unknown
+    result, certified = certified_result(network, prop, result, check_time_limit_s)
     summary = {"message": result.message, "elapsed_s": result.elapsed_s,
                "domains_visited": result.domains_visited, "stats": jsonable(result.stats)}
     if certified is not None:
         summary["check"] = certified.summary()
-        if result.verdict is Verdict.UNSAT:
+        if result.verdict is Verdict.UNSAT or certified.check.stopped:
             artifacts["certificate"] = certificate_artifact(certified.data)
     if result.verdict is Verdict.SAT and result.counterexample is not None:
         artifacts["counterexample"] = {"x": result.counterexample.x.tolist(), "y": result.counterexample.y.tolist()}
@@ -85,7 +88,9 @@ def verify(context: "JobContext") -> Outcome:
     network = load_network(context.model_bytes())
     prop = load_property(context.property_bytes())
     result = run_verifier(network, prop, config, progress=context.progress)
-    return _verify_outcome(network, prop, result)
+    if result.verdict is Verdict.UNSAT:
+        context.progress(Progress(phase="checking", elapsed_s=result.elapsed_s))
+    return _verify_outcome(network, prop, result, context.settings.check_time_limit(job.timeout_s))
 
 
 def inspect(context: "JobContext") -> Outcome:

@@ -177,14 +177,20 @@ def job_events(session: Session, owner: Token, job_id: str, after: int = 0) -> l
     return list(session.scalars(query))
 
 
+def evidence_artifact(session: Session, job: Job) -> Artifact | None:
+    """What backs the job's verdict: a sat's counterexample, an unsat's certificate, or the
+    certificate of an unknown whose check ran out of time (kept to check offline)."""
+    kind = "counterexample" if job.verdict == "sat" else "certificate"
+    return session.scalars(select(Artifact).where(Artifact.job_id == job.id, Artifact.kind == kind)).first()
+
+
 def job_certificate(session: Session, store: ArtifactStore, owner: Token, job_id: str) -> dict[str, Any]:
-    """The proof (unsat) or counterexample (sat) a job stored; NotFound when there is none."""
+    """The evidence a job stored (`evidence_artifact`); NotFound when there is none."""
     job = get_job(session, owner, job_id)
-    kind = {"unsat": "certificate", "sat": "counterexample"}.get(job.verdict or "")
-    artifact = session.scalars(select(Artifact).where(Artifact.job_id == job.id, Artifact.kind == kind)).first()
+    artifact = evidence_artifact(session, job)
     if artifact is None:
         raise NotFound("certificate of job", job_id)
-    return {"job_id": job.id, "verdict": job.verdict, "kind": kind, "sha256": artifact.sha256,
+    return {"job_id": job.id, "verdict": job.verdict, "kind": artifact.kind, "sha256": artifact.sha256,
             "data": json.loads(store.read(artifact.sha256))}
 
 

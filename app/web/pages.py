@@ -7,21 +7,19 @@ from typing import Literal, get_args
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlalchemy import select
 
-from app.db.models import Artifact, Model, Property
+from app.db.models import Model, Property
 from app.dependencies import SessionDep, SettingsDep
 from app.services.dashboard import count_jobs, input_names, jobs_of_model, progress_series, queue_figures
 from app.services.health import live_workers
 from app.services.job_state import TERMINAL
-from app.services.jobs import JobKind, JobStatus, get_job, job_events, job_json, list_jobs
+from app.services.jobs import JobKind, JobStatus, evidence_artifact, get_job, job_events, job_json, list_jobs
 from app.services.uploads import get_owned
 from app.web.rendering import PageRoute, render
 from app.web.session import PageOwnerDep
 
 router = APIRouter(route_class=PageRoute)
 PAGE_SIZE = 50
-ARTIFACT_FOR = {"unsat": "certificate", "sat": "counterexample"}
 
 
 @router.get("/")
@@ -43,9 +41,7 @@ def jobs_page(request: Request, owner: PageOwnerDep, session: SessionDep, status
 
 def _job_context(session, owner, job_id: str) -> dict:
     job = get_job(session, owner, job_id)
-    artifact_kind = ARTIFACT_FOR.get(job.verdict or "")
-    artifact = session.scalars(select(Artifact).where(Artifact.job_id == job.id, Artifact.kind == artifact_kind)).first()
-    return {"job": job, "artifact": artifact, "finished": job.status in TERMINAL, "progress": job_json(job)["progress"],
+    return {"job": job, "artifact": evidence_artifact(session, job), "finished": job.status in TERMINAL, "progress": job_json(job)["progress"],
             "model": session.get(Model, job.model_id) if job.model_id else None,
             "prop": session.get(Property, job.property_id) if job.property_id else None}
 

@@ -13,6 +13,7 @@ import hashlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -27,24 +28,40 @@ WORK_ELEMENTS = 2 ** 24  # float64 elements of one backward pass's coefficients 
 
 @dataclass(frozen=True)
 class CheckResult:
-    """`valid` with `reason` "" , or not valid with the first reason; `time_s` the checking time."""
+    """`valid` with `reason` "" , or not valid with the first reason; `time_s` the checking
+    time. `stopped`: the check ran out of its time limit, so it decided nothing (`reason`
+    says so): not valid, but not shown invalid either."""
 
     valid: bool
     reason: str
     time_s: float
     leaves: int = 0
+    stopped: bool = False
 
     def __str__(self) -> str:
-        return "valid" if self.valid else f"invalid: {self.reason}"
+        if self.valid:
+            return "valid"
+        return f"stopped: {self.reason}" if self.stopped else f"invalid: {self.reason}"
+
+
+class TimeLimit(Exception):
+    """The check passed its time limit before deciding (the message says which)."""
 
 
 def check(network: bytes | str | Path, prop: Property | bytes | str | Path,
-          certificate: Certificate | bytes | str | Path) -> CheckResult:
+          certificate: Certificate | bytes | str | Path, time_limit_s: float | None = None) -> CheckResult:
     """Decide whether `certificate` proves that no input in `prop`'s boxes reaches its unsafe
     set through `network` (ONNX path or bytes, plain or gzipped; `prop` a Property or a
-    VNN-LIB path/bytes; `certificate` a Certificate or its file)."""
+    VNN-LIB path/bytes; `certificate` a Certificate or its file). With `time_limit_s` the
+    check stops, `stopped`, once it has run that long (looked at before every layer's bounds)."""
     started = time.monotonic()
     leaves = 0
+
+    def tick() -> None:
+        if time_limit_s is not None and time.monotonic() - started > time_limit_s:
+            raise TimeLimit(f"the check did not finish within its time limit of {time_limit_s:g} s "
+                            f"({leaves} leaves checked)")
+
     try:
         data, model = read_onnx(network)
         if not isinstance(prop, Property):
@@ -58,7 +75,9 @@ def check(network: bytes | str | Path, prop: Property | bytes | str | Path,
         shared: dict[bytes, NetworkBoxes] = {}
         for target in certificate.targets:
             leaves += _check_target(chain, prop, certificate.relu_layers, target, shared, certificate.version,
-                                    _root_slopes(chain, certificate, target))
+                                    _root_slopes(chain, certificate, target), tick)
+    except TimeLimit as exc:
+        return CheckResult(False, str(exc), time.monotonic() - started, leaves, stopped=True)
     except (Invalid, Unsupported, ValueError, OSError, EOFError) as exc:
         return CheckResult(False, str(exc), time.monotonic() - started, leaves)
     except (IndexError, KeyError, TypeError) as exc:  # arrays of the wrong shape or type in the file
@@ -88,12 +107,12 @@ def _check_binding(data: bytes, prop: Property, certificate: Certificate, chain:
 
 def _check_target(chain: Chain, prop: Property, relu_layers: list[str], target: TargetProof,
                   shared: dict[bytes, NetworkBoxes], version: int,
-                  slopes: dict[int, dict[int, np.ndarray]] | None) -> int:
+                  slopes: dict[int, dict[int, np.ndarray]] | None, tick: Callable[[], None]) -> int:
     """Check one target's tree and leaves, level by level from the root: every node's ReLU
     boxes are its parent's (INHERIT) or those intersected with its own (RECOMPUTE), then
     its split. `shared` keeps root boxes per region box, so the disjuncts of a region
     (often closed at the root) bound the network once. `slopes`: the root's CROWN slopes
-    (`_root_slopes`; None: adaptive)."""
+    (`_root_slopes`; None: adaptive). `tick` raises `TimeLimit` once the check's time is up."""
     if target.intermediate not in (RECOMPUTE, WITHIN, INHERIT):
         raise Invalid(f"region {target.region} disjunct {target.disjunct}: intermediate bounds "
                       f"{target.intermediate!r}, expected {RECOMPUTE!r}, {WITHIN!r} or {INHERIT!r}")
@@ -120,11 +139,12 @@ def _check_target(chain: Chain, prop: Property, relu_layers: list[str], target: 
         for start in range(0, len(level), chunk):
             nodes = level[start:start + chunk]
             if above is None:
-                net = _root_boxes(chain, _rows(domains, nodes), shared, every_neuron, slopes)
+                net = _root_boxes(chain, _rows(domains, nodes), shared, every_neuron, slopes, tick)
             else:
                 rows = row_of[parent[nodes]]
                 net = network_boxes(chain, _rows(domains, nodes), {i: (lo[rows], hi[rows]) for i, (lo, hi) in above.items()},
-                                    target.intermediate != INHERIT, every_neuron, target.intermediate == WITHIN)
+                                    target.intermediate != INHERIT, every_neuron, target.intermediate == WITHIN,
+                                    tick=tick)
             for i in net.relax:
                 parts.setdefault(i, []).append(net.boxes[i])
             _check_leaves(chain, target, conjunction, net, nodes, leaf_row, params)
@@ -134,23 +154,23 @@ def _check_target(chain: Chain, prop: Property, relu_layers: list[str], target: 
 
 
 def _root_boxes(chain: Chain, domains: Domains, shared: dict[bytes, NetworkBoxes], every_neuron: bool,
-                slopes: dict[int, dict[int, np.ndarray]] | None) -> NetworkBoxes:
+                slopes: dict[int, dict[int, np.ndarray]] | None, tick: Callable[[], None]) -> NetworkBoxes:
     """The root's boxes, computed once per region box (and slopes): CROWN's, or with `slopes`
     those of CROWN passes with the given slopes over the boxes found so far, intersected
     with CROWN's (as `core.bounds.intermediate_alpha` derives them)."""
     if not slopes:
         key = _key(domains)
         if key not in shared:
-            shared[key] = network_boxes(chain, domains, every_neuron=every_neuron)
+            shared[key] = network_boxes(chain, domains, every_neuron=every_neuron, tick=tick)
         return shared[key]
     digest = hashlib.sha256(b"slopes")
     for i, j in sorted((i, j) for i, by in slopes.items() for j in by):
         digest.update(f"{i}/{j}".encode() + slopes[i][j].tobytes())
     key = _key(domains) + digest.digest()
     if key not in shared:
-        plain = _root_boxes(chain, domains, shared, every_neuron, None)
+        plain = _root_boxes(chain, domains, shared, every_neuron, None, tick)
         crown = {i: plain.boxes[i] for i in plain.relax}
-        shared[key] = network_boxes(chain, domains, crown, True, every_neuron, slopes=slopes)
+        shared[key] = network_boxes(chain, domains, crown, True, every_neuron, slopes=slopes, tick=tick)
     return shared[key]
 
 

@@ -6,6 +6,7 @@ their valid ranges."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -35,18 +36,22 @@ class NetworkBoxes:
 
 def network_boxes(chain: Chain, domains: Domains, inherited: dict[int, tuple] | None = None,
                   recompute: bool = True, every_neuron: bool = False, within: bool = False,
-                  slopes: dict[int, dict[int, np.ndarray]] | None = None) -> NetworkBoxes:
+                  slopes: dict[int, dict[int, np.ndarray]] | None = None,
+                  tick: Callable[[], None] | None = None) -> NetworkBoxes:
     """The boxes of a batch of domains. `inherited[i]`: the parents' boxes at ReLU i, valid
     here too (a child's domain lies inside its parent's): intersected with the node's own
     (`recompute`) or taken as they are. CROWN bounds the neurons the interval box leaves
     unstable (`every_neuron`: all of them, as format version 1 says; `within`: the interval
     box intersected with the parents' first, so neurons they prove stable get no pass).
     `slopes[i][j]` [2 n, m]: the lower slopes of ReLU step j on the pass bounding step i's
-    input, one row per bound (`_tighten`); absent: the adaptive slopes."""
+    input, one row per bound (`_tighten`); absent: the adaptive slopes. `tick` is called
+    before each activation's bounds (the checker's time limit raises from it)."""
     boxes, relax, empty = [], {}, np.zeros(len(domains.lower), dtype=bool)
     lo, hi = domains.lower, domains.upper
     for i, step in enumerate(chain.steps):
         if isinstance(step, Activation):
+            if tick is not None:
+                tick()
             relu = isinstance(step, Relu)
             if inherited is not None and not recompute:
                 lo, hi = inherited[i]

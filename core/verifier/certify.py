@@ -25,8 +25,9 @@ class Certified:
     check: CheckResult
 
     def summary(self) -> dict:
-        """The check as the job records it: valid, reason, time_s."""
-        return {"valid": self.check.valid, "reason": self.check.reason, "time_s": self.check.time_s}
+        """The check as the job records it: valid, reason, time_s, stopped (at its time limit)."""
+        return {"valid": self.check.valid, "reason": self.check.reason, "time_s": self.check.time_s,
+                "stopped": self.check.stopped}
 
 
 def alpha_evidence(alphas: dict, index: int, rows: int) -> dict:
@@ -49,35 +50,41 @@ def certificate_of(network: Network, prop: Property, result: VerifyResult) -> Ce
                                    result.certificate["targets"], PRODUCER, result.certificate.get("root_slopes"))
 
 
-def certify(network: Network, prop: Property, result: VerifyResult) -> Certified:
-    """Build the certificate of an `unsat` result and run the independent checker on it."""
+def certify(network: Network, prop: Property, result: VerifyResult, time_limit_s: float | None = None) -> Certified:
+    """Build the certificate of an `unsat` result and run the independent checker on it
+    (stopping after `time_limit_s`, when given)."""
     certificate = certificate_of(network, prop, result)
     data = certificate.to_bytes()
-    return Certified(certificate, data, check(network.onnx_bytes, prop, data))
+    return Certified(certificate, data, check(network.onnx_bytes, prop, data, time_limit_s))
 
 
-def certified_result(network: Network, prop: Property, result: VerifyResult) -> tuple[VerifyResult, Certified | None]:
+def certified_result(network: Network, prop: Property, result: VerifyResult,
+                     check_time_limit_s: float | None = None) -> tuple[VerifyResult, Certified | None]:
     """An `unsat` result with its checked certificate; other results pass through (None).
 
     An `unsat` is reported only with evidence: when no certificate can be built, or the
     independent checker rejects it, the result becomes `unknown` with a message saying
     that the certificate check failed and why (the verifier may well be right, but
-    nothing a user can check backs it).
+    nothing a user can check backs it); likewise when the check does not finish within
+    `check_time_limit_s`, saying so (its certificate is still returned, to check offline).
     """
     if result.verdict is not Verdict.UNSAT:
         return result, None
     try:
-        certified = certify(network, prop, result)
+        certified = certify(network, prop, result, check_time_limit_s)
     except ValueError as exc:  # proof records the builder cannot turn into a tree
-        return _unproven(result, f"no certificate: {exc}"), None
+        return _unproven(result, f"failed (no certificate: {exc})"), None
+    if certified.check.stopped:
+        return _unproven(result, f"did not finish ({certified.check.reason}); `certbound check` "
+                                 "can check the certificate without a limit"), certified
     if not certified.check.valid:
-        return _unproven(result, certified.check.reason), certified
+        return _unproven(result, f"failed ({certified.check.reason})"), certified
     return result, certified
 
 
-def _unproven(result: VerifyResult, reason: str) -> VerifyResult:
+def _unproven(result: VerifyResult, what: str) -> VerifyResult:
     return dataclasses.replace(result, verdict=Verdict.UNKNOWN, certificate=None,
-                               message=f"unsat not reported: the certificate check failed ({reason})")
+                               message=f"unsat not reported: the certificate check {what}")
 
 
 def replay(onnx_bytes: bytes, prop: Property, counterexample: Counterexample) -> dict:

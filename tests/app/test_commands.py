@@ -51,6 +51,15 @@ def test_settings_come_from_the_environment(monkeypatch, tmp_path):
     assert settings.visibility_timeout_s > settings.hard_time_limit(settings.max_timeout_s)
 
 
+def test_the_soft_time_limit_leaves_the_certificate_check_its_time(monkeypatch, tmp_path):
+    monkeypatch.setenv("CERTBOUND_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CERTBOUND_CHECK_TIME_FACTOR", "0.5")
+    settings = Settings()
+    assert settings.check_time_limit(100.0) == 50.0
+    assert settings.soft_time_limit(100.0) == 150.0 + settings.soft_limit_grace_s
+    assert settings.hard_time_limit(100.0) > settings.soft_time_limit(100.0)
+
+
 def test_inconsistent_limits_are_refused(tmp_path):
     with pytest.raises(ValueError, match="max_timeout_s"):
         Settings(data_dir=tmp_path, default_timeout_s=100, max_timeout_s=10)

@@ -45,7 +45,7 @@ def test_certify_checks_the_unsat_proof_and_replay_confirms_the_sat_point(benchm
     certified = certify(network, prop, result)
     assert certified.check.valid, certified.check.reason
     assert check(network.onnx_bytes, prop, certified.data).valid
-    assert set(certified.summary()) == {"valid", "reason", "time_s"}
+    assert set(certified.summary()) == {"valid", "reason", "time_s", "stopped"}
     # The same proof bound to another property is rejected.
     other = load_property(folder / "vnnlib/test_prop.vnnlib.gz")
     assert not check(network.onnx_bytes, other, certified.data).valid
@@ -95,3 +95,27 @@ def test_the_verify_job_downgrades_an_unsat_that_does_not_check():
     assert outcome.verdict == "unknown" and outcome.status == "succeeded"
     assert "certificate check failed" in outcome.result["message"]
     assert outcome.result["check"]["valid"] is False and "certificate" not in outcome.artifacts
+
+
+def test_an_unsat_whose_check_runs_out_of_time_is_unknown_and_keeps_its_certificate(benchmarks_dir):
+    """The check has a time limit (a job's timeout times `check_time_factor`): past it the
+    answer is unknown, saying the check did not finish, and the certificate is kept."""
+    import base64
+
+    from core.verifier.certify import certified_result
+    from worker.kinds import _verify_outcome
+
+    folder = benchmarks_dir / "acasxu"
+    network = load_network(folder / "onnx/ACASXU_run2a_1_1_batch_2000.onnx.gz")
+    prop = load_property(folder / "vnnlib/prop_1.vnnlib.gz")
+    result = verify(network, prop, VerifyConfig(timeout_s=60, device="cpu"))
+    assert result.verdict is Verdict.UNSAT
+    late, certified = certified_result(network, prop, result, check_time_limit_s=0.0)
+    assert late.verdict is Verdict.UNKNOWN and "did not finish" in late.message and "certbound check" in late.message
+    assert certified.check.stopped and not certified.check.valid and str(certified.check).startswith("stopped: ")
+    outcome = _verify_outcome(network, prop, result, 0.0)
+    assert outcome.verdict == "unknown" and outcome.result["check"]["stopped"] is True
+    kept = base64.b64decode(outcome.artifacts["certificate"]["zip_base64"])
+    assert check(network.onnx_bytes, prop, kept).valid  # offline, without a limit
+    in_time, certified = certified_result(network, prop, result, check_time_limit_s=600.0)
+    assert in_time.verdict is Verdict.UNSAT and certified.check.valid and not certified.check.stopped

@@ -10,9 +10,11 @@ import pytest
 from billiard.pool import soft_timeout_sighandler
 from celery.exceptions import TimeLimitExceeded
 
-from app.db.models import Job
+from app.db.models import Job, Token
 from app.db.session import session_scope
+from app.services.jobs import job_certificate
 from app.settings import get_settings
+from app.storage import ArtifactStore
 from tests.service.support import make_job, sqlite_settings
 from tests.worker.conftest import UNDECIDABLE
 from worker.runner import fail_after_hard_limit, run_attempt
@@ -58,6 +60,21 @@ def test_config_the_engine_rejects_fails_the_job_with_the_reason(settings, bench
     assert run_attempt(settings, job_id, "w@test") == "failed"
     job = read(settings, job_id)
     assert job.verdict == "error" and "renamed_option" in job.error
+
+
+def test_an_unsat_whose_check_has_no_time_left_is_unknown_with_its_certificate_kept(tmp_path, benchmarks_dir):
+    settings = sqlite_settings(tmp_path, check_time_factor=0.0)  # the check stops at once
+    bench = benchmarks_dir / "test"
+    job_id = make_job(settings, bench / "onnx" / "test_tiny.onnx.gz", bench / "vnnlib" / "test_tiny.vnnlib.gz")
+    assert run_attempt(settings, job_id, "w@test") == "succeeded"
+    job = read(settings, job_id)
+    assert job.verdict == "unknown" and "did not finish" in job.result["message"]
+    assert job.result["check"]["stopped"] is True
+    with session_scope(settings.database_url) as session:
+        owner = session.get(Token, job.owner_id)
+        served = job_certificate(session, ArtifactStore(settings.artifacts_dir), owner, job_id)
+    assert served["verdict"] == "unknown" and served["kind"] == "certificate"
+    assert served["data"]["manifest"]["format"] == "certbound-certificate"
 
 
 def test_soft_time_limit_signal_yields_verdict_timeout(settings, benchmarks_dir):

@@ -27,3 +27,5 @@ def test_check_command_answers_valid_and_invalid(benchmarks_dir, tmp_path):
     assert garbage.exit_code == 1 and garbage.output.startswith("invalid: not a certbound certificate")
     missing = runner.invoke(cli, ["check", str(net), str(prop), str(tmp_path / "none.cert")])
     assert missing.exit_code == 2 and "no such file" in missing.output
+    late = runner.invoke(cli, ["check", str(net), str(prop), str(tmp_path / "small.cert"), "--timeout", "0"])
+    assert late.exit_code == 3 and late.output.startswith("stopped: the check did not finish within"), late.output
