@@ -128,8 +128,11 @@ def _check_target(chain: Chain, prop: Property, relu_layers: list[str], target: 
     leaf_row = np.full(target.n_nodes, -1)
     leaf_row[np.asarray(target.leaf_node, np.int64)] = np.arange(target.n_leaves)
     parent = np.asarray(target.parent, np.int64)
+    # a backward pass's rows per node: 2 per neuron of a layer where boxes are recomputed,
+    # only the final bound's where every node below the root inherits them
     widest = max(chain.sizes + [len(conjunction.d)])
-    chunk = max(1, WORK_ELEMENTS // (2 * widest * widest))
+    rows = params["rows"].shape[1] if target.intermediate == INHERIT else 2 * widest
+    chunk = max(1, WORK_ELEMENTS // (rows * widest))
     level = np.array([0])
     row_of = np.full(target.n_nodes, -1)  # a node's row in its level's arrays
     above: dict[int, tuple[np.ndarray, np.ndarray]] | None = None  # the previous level's ReLU boxes
