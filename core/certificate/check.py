@@ -59,8 +59,7 @@ def check(network: bytes | str | Path, prop: Property | bytes | str | Path,
 
     def tick() -> None:
         if time_limit_s is not None and time.monotonic() - started > time_limit_s:
-            raise TimeLimit(f"the check did not finish within its time limit of {time_limit_s:g} s "
-                            f"({leaves} leaves checked)")
+            raise TimeLimit(f"the check did not finish within its time limit of {time_limit_s:g} s")
 
     try:
         data, model = read_onnx(network)
@@ -131,8 +130,8 @@ def _check_target(chain: Chain, prop: Property, relu_layers: list[str], target: 
     # a backward pass's rows per node: 2 per neuron of a layer where boxes are recomputed,
     # only the final bound's where every node below the root inherits them
     widest = max(chain.sizes + [len(conjunction.d)])
-    rows = params["rows"].shape[1] if target.intermediate == INHERIT else 2 * widest
-    chunk = max(1, WORK_ELEMENTS // (rows * widest))
+    per_node = params["rows"].shape[1] if target.intermediate == INHERIT else 2 * widest
+    chunk = max(1, WORK_ELEMENTS // (per_node * widest))
     level = np.array([0])
     row_of = np.full(target.n_nodes, -1)  # a node's row in its level's arrays
     above: dict[int, tuple[np.ndarray, np.ndarray]] | None = None  # the previous level's ReLU boxes
