@@ -75,8 +75,8 @@ def certified_result(network: Network, prop: Property, result: VerifyResult,
     except ValueError as exc:  # proof records the builder cannot turn into a tree
         return _unproven(result, f"failed (no certificate: {exc})"), None
     if certified.check.stopped:
-        return _unproven(result, f"did not finish ({certified.check.reason}); `certbound check` "
-                                 "can check the certificate without a limit"), certified
+        return _unproven(result, f"did not finish within its time limit of {check_time_limit_s:g} s; "
+                                 "`certbound check` can check the certificate without a limit"), certified
     if not certified.check.valid:
         return _unproven(result, f"failed ({certified.check.reason})"), certified
     return result, certified
