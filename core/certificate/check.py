@@ -18,12 +18,11 @@ from typing import Callable
 import numpy as np
 
 from core.certificate.format import INHERIT, RECOMPUTE, WITHIN, Certificate, TargetProof, network_digest, property_digest
-from core.certificate.leaf import NetworkBoxes, leaf_lower_bounds, network_boxes
+from core.certificate.leaf import WORK_ELEMENTS, NetworkBoxes, leaf_lower_bounds, network_boxes
 from core.certificate.network import Chain, Unsupported, chain_of, read_onnx
 from core.certificate.tree import Domains, Invalid, node_domains
 from core.spec.property import Conjunction, Property
 
-WORK_ELEMENTS = 2 ** 24  # float64 elements of one backward pass's coefficients (chunks the leaves)
 
 
 @dataclass(frozen=True)
