@@ -41,7 +41,8 @@ def jobs_page(request: Request, owner: PageOwnerDep, session: SessionDep, status
 
 def _job_context(session, owner, job_id: str) -> dict:
     job = get_job(session, owner, job_id)
-    return {"job": job, "artifact": evidence_artifact(session, job), "finished": job.status in TERMINAL, "progress": job_json(job)["progress"],
+    return {"job": job, "artifact": evidence_artifact(session, job), "finished": job.status in TERMINAL,
+            "progress": job_json(job)["progress"],
             "model": session.get(Model, job.model_id) if job.model_id else None,
             "prop": session.get(Property, job.property_id) if job.property_id else None}
 

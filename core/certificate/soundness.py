@@ -54,7 +54,8 @@ def forward(step: Step, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.
         mid = 0.5 * lo + 0.5 * hi
         rad = np.maximum(up(hi - mid), up(mid - lo))
         centre, spread = mid @ step.W.T + step.b, rad @ step.magnitude.T
-        err = gamma(2 * step.W.shape[1] + 1) * ((np.abs(mid) + rad) @ step.magnitude.T + np.abs(step.b)) * (1 + 1e-6) + TINY
+        reach = (np.abs(mid) + rad) @ step.magnitude.T + np.abs(step.b)
+        err = gamma(2 * step.W.shape[1] + 1) * reach * (1 + 1e-6) + TINY
         return centre - spread - err, centre + spread + err
     if isinstance(step, Bias):
         return down(lo + step.b), up(hi + step.b)

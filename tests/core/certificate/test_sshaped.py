@@ -21,10 +21,9 @@ import pytest
 import torch
 
 from core.bab.bounding import bound_domains
-from core.certificate import check, network_digest, property_digest
+from core.certificate import check, network_digest, property_digest, sshaped
 from core.certificate.network import Sigmoid, Tanh
 from core.certificate.soundness import FN_ERR, TINY, s_image
-from core.certificate import sshaped
 from core.certificate.sshaped import lines_with_slopes, s_lines
 from core.config import VerifyConfig
 from core.model import load_network
