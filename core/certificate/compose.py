@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
 
 from core.certificate.network import Bias, Linear, Step
 from core.certificate.soundness import TINY, U, gamma
@@ -64,8 +65,8 @@ def composed_runs(steps: list[Step]) -> dict[int, Composed]:
         while j < len(steps) and isinstance(steps[j], (Linear, Bias)):
             j += 1
         matrices = [s.W for s in steps[i:j] if isinstance(s, Linear)]
-        dense = all(isinstance(W, np.ndarray) for W in matrices)  # sparse (convolutions) stay apart
-        if dense and matrices[-1].shape[0] * matrices[0].shape[1] < sum(W.size for W in matrices):
+        stored = sum(W.nnz if sparse.issparse(W) else W.size for W in matrices)
+        if matrices[-1].shape[0] * matrices[0].shape[1] < stored:
             runs[j - 1] = compose(steps[i:j], i)
         else:
             heads = [k for k in range(i, j) if isinstance(steps[k], Linear)] + [j]
@@ -87,13 +88,20 @@ def compose(run: list[Step], first: int) -> Composed:
             b = b + step.b
             e = e + 2 * U * np.abs(b)
             continue
-        S = np.abs(step.W)
+        S = step.magnitude
         k = step.W.shape[1]
-        E = (0.0 if E is None else S @ E) + gamma(k) * (S @ np.abs(W))
+        rounding = gamma(k) * (S @ abs(W))
+        E = _dense(rounding if E is None else S @ E + rounding)
         e = S @ e + gamma(k + 1) * (S @ np.abs(b) + np.abs(step.b))
-        W, b = step.W @ W, step.W @ b + step.b
+        W, b = _dense(step.W @ W), step.W @ b + step.b
     e = e * (1 + 1e-6) + TINY
     last = first + len(run) - 1
     if E is None:
         return Composed(first, last, W, b, head.magnitude, None, e)
     return Composed(first, last, W, b, np.abs(W), E * (1 + 1e-6) + TINY, e)
+
+
+def _dense(M):
+    """A composed product as an array: a run is composed only where its product is smaller
+    than the matrices it replaces, so a sparse factor's product is stored dense."""
+    return M.toarray() if sparse.issparse(M) else M

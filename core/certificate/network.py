@@ -21,13 +21,21 @@ from onnx import numpy_helper
 from scipy import sparse
 
 
+# A matrix at least this large with at most this share of nonzeros is kept sparse (scipy
+# CSR, as convolutions are): tllverifybench's 8192 x 4096 layers hold two nonzeros a row,
+# and dense products of their zeros were most of a check's time.
+SPARSE_MIN_ENTRIES = 2 ** 16
+SPARSE_MAX_DENSITY = 0.01
+
+
 class Unsupported(ValueError):
     """The network uses something the checker does not read (the message says what)."""
 
 
 @dataclass(frozen=True)
 class Linear:
-    """y = W x + b; W [out, in] (an array, or a scipy sparse array for convolutions), b [out]."""
+    """y = W x + b; W [out, in] (an array, or a scipy sparse array for convolutions and
+    large, nearly empty matrices), b [out]."""
 
     W: np.ndarray
     b: np.ndarray
@@ -244,13 +252,13 @@ def _matmul(node, shape: tuple, args: list) -> tuple[Step, tuple]:
     if args[0] is not None and args[0].ndim == 2 and len(shape) in (1, 2) and shape[0] == args[0].shape[1]:
         W, trail = args[0], int(np.prod(shape[1:]))  # W @ x: y[i, p] = sum_j W[i, j] x[j, p]
         dense = np.kron(W, np.eye(trail)) if trail > 1 else W
-        return Linear(np.ascontiguousarray(dense), np.zeros(dense.shape[0])), (W.shape[0],) + shape[1:]
+        return Linear(_matrix(dense), np.zeros(dense.shape[0])), (W.shape[0],) + shape[1:]
     W = args[1]
     if args[0] is not None or W is None or W.ndim != 2 or shape[-1] != W.shape[0]:
         raise Unsupported(f"unsupported operator MatMul of this form ({node.name or node.output[0]})")
     lead = int(np.prod(shape[:-1]))
     dense = np.kron(np.eye(lead), W.T) if lead > 1 else W.T
-    return Linear(np.ascontiguousarray(dense), np.zeros(dense.shape[0])), shape[:-1] + (W.shape[1],)
+    return Linear(_matrix(dense), np.zeros(dense.shape[0])), shape[:-1] + (W.shape[1],)
 
 
 def _gemm(node, shape: tuple, args: list) -> tuple[Step, tuple]:
@@ -259,7 +267,15 @@ def _gemm(node, shape: tuple, args: list) -> tuple[Step, tuple]:
         raise Unsupported(f"unsupported operator Gemm with transA/alpha/beta or batch ({node.name or node.output[0]})")
     B = args[1].T if _attr(node, "transB", 0) else args[1]
     b = np.zeros(B.shape[1]) if len(args) < 3 or args[2] is None else np.broadcast_to(args[2], (1, B.shape[1])).reshape(-1)
-    return Linear(np.ascontiguousarray(B.T), b.astype(np.float64).copy()), (1, B.shape[1])
+    return Linear(_matrix(B.T), b.astype(np.float64).copy()), (1, B.shape[1])
+
+
+def _matrix(W: np.ndarray):
+    """W as stored in a `Linear`: sparse where large and nearly empty (`SPARSE_MIN_ENTRIES`,
+    `SPARSE_MAX_DENSITY`), the same values either way."""
+    if W.size >= SPARSE_MIN_ENTRIES and np.count_nonzero(W) <= SPARSE_MAX_DENSITY * W.size:
+        return sparse.csr_array(W)
+    return np.ascontiguousarray(W)
 
 
 def _conv(node, shape: tuple, args: list) -> tuple[Step, tuple]:

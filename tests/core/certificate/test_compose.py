@@ -7,7 +7,9 @@ from __future__ import annotations
 from fractions import Fraction
 
 import numpy as np
+import pytest
 from onnx import TensorProto, helper, numpy_helper
+from scipy import sparse
 
 from core.certificate import CertificateBuilder, check, network_digest, property_digest
 from core.certificate.compose import compose, composed_runs
@@ -27,20 +29,25 @@ def _exact(run, n_in):
         if isinstance(step, Bias):
             b = [v + Fraction(float(c)) for v, c in zip(b, step.b)]
             continue
-        S = [[Fraction(float(v)) for v in row] for row in step.W]
+        S = [[Fraction(float(v)) for v in row] for row in (step.W.toarray() if sparse.issparse(step.W) else step.W)]
         W = [[sum(s * W[k][j] for k, s in enumerate(row)) for j in range(n_in)] for row in S]
         b = [sum(s * b[k] for k, s in enumerate(row)) + Fraction(float(c)) for row, c in zip(S, step.b)]
     return W, b
 
 
-def test_the_error_bound_covers_the_exact_composition():
+@pytest.mark.parametrize("stored", ["dense", "sparse"])
+def test_the_error_bound_covers_the_exact_composition(stored):
+    """Also where factors are sparse (large, nearly empty matrices are read that way)."""
     rng = np.random.default_rng(0)
     rounded = 0
     for trial in range(20):
         sizes = rng.integers(2, 6, 4)
         run = []
         for a, b in zip(sizes, sizes[1:]):
-            run.append(Linear(_floats(rng, (b, a)), _floats(rng, b)))
+            W = _floats(rng, (b, a))
+            if stored == "sparse":
+                W = sparse.csr_array(np.where(rng.random((b, a)) < 0.5, W, 0.0))
+            run.append(Linear(W, _floats(rng, b)))
             if rng.random() < 0.5:
                 run.append(Bias(_floats(rng, b)))
         done = compose(run, 0)
