@@ -22,8 +22,13 @@ def sum_examples(t: torch.Tensor) -> torch.Tensor:
 
 
 def bias_term(A: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor | float:
-    """sum over an example of A * bias, for A [spec, batch, *out] and bias broadcastable to out."""
-    return 0.0 if bias is None else sum_examples(A * bias)
+    """sum over an example of A * bias, for A [spec, batch, *out] and bias broadcastable to
+    out: one matrix-vector product, without the [spec, batch, *out] temporary of A * bias."""
+    if bias is None:
+        return 0.0
+    if bias.dim() > A.dim() - 2:  # a bias with batch axes of its own
+        return sum_examples(A * bias)
+    return A.reshape(A.shape[0], A.shape[1], -1) @ bias.expand(A.shape[2:]).reshape(-1)
 
 
 def sum_to_shape(A: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:

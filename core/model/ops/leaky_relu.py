@@ -47,12 +47,13 @@ def hinge_relaxation(bounds: Interval, slope: float, alpha: torch.Tensor | None)
         alpha = adaptive_slope(l, u)
     tangent_w = slope + (1 - slope) * alpha
     exact_w = torch.where(active, torch.ones_like(u), torch.full_like(u, slope))
-    zero = torch.zeros_like(exact_w)
-    # chord above and tangent below when convex (slope <= 1); swapped when concave
+    # chord above and tangent below when convex (slope <= 1); swapped when concave. The
+    # tangent and the exact lines pass through the origin: their offset is 0.0.
     above_w, below_w = (chord_w, tangent_w) if slope <= 1 else (tangent_w, chord_w)
-    above_b, below_b = (chord_b, zero) if slope <= 1 else (zero, chord_b)
-    return Relaxation(lw=torch.where(unstable, below_w, exact_w), lb=torch.where(unstable, below_b, zero),
-                      uw=torch.where(unstable, above_w, exact_w), ub=torch.where(unstable, above_b, zero))
+    chord_b = torch.where(unstable, chord_b, torch.zeros_like(chord_b))
+    above_b, below_b = (chord_b, 0.0) if slope <= 1 else (0.0, chord_b)
+    return Relaxation(lw=torch.where(unstable, below_w, exact_w), lb=below_b,
+                      uw=torch.where(unstable, above_w, exact_w), ub=above_b)
 
 
 def hinge_alpha_init(bounds: Interval) -> torch.Tensor:

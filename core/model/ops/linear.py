@@ -34,21 +34,21 @@ class Linear(Affine):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.sparse is None:
             return F.linear(x, self.weight, self.bias)
-        y = _times(self.sparse[0], x)
+        y = _times(x, self.sparse[0])
         return y if self.bias is None else y + self.bias
 
     def interval(self, x: Interval) -> Interval:
         center = self.forward(x.center)
-        radius = F.linear(x.radius, self.weight.abs()) if self.sparse is None else _times(self.sparse[1], x.radius)
+        radius = F.linear(x.radius, self.weight.abs()) if self.sparse is None else _times(x.radius, self.sparse[1])
         return Interval(center - radius, center + radius)
 
     def linear_backward(self, A: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor | float]:
-        product = A.matmul(self.weight) if self.sparse is None else _times(self.sparse[2], A)
+        product = A.matmul(self.weight) if self.sparse is None else _times(A, self.sparse[2])
         return [product], bias_term(A, self.bias)
 
     @cached_property
     def sparse(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
-        """(W, |W|, Wᵀ) in compressed sparse rows where W is large and nearly all zeros
+        """(Wᵀ, |W|ᵀ, W) in compressed sparse rows where W is large and nearly all zeros
         (`SPARSE_MIN_ENTRIES`, `SPARSE_MAX_DENSITY`), else None. Same values, and the same
         products up to summation order, at the cost of the nonzeros only."""
         W = self.weight
@@ -56,7 +56,7 @@ class Linear(Affine):
             return None
         with warnings.catch_warnings():  # torch flags its CSR layout as beta; the products used here are stable
             warnings.simplefilter("ignore", UserWarning)
-            return W.to_sparse_csr(), W.abs().to_sparse_csr(), W.T.contiguous().to_sparse_csr()
+            return W.T.contiguous().to_sparse_csr(), W.abs().T.contiguous().to_sparse_csr(), W.to_sparse_csr()
 
     def describe(self) -> str:
         out, inp = self.weight.shape
@@ -67,10 +67,10 @@ class Linear(Affine):
         return _gemm(node) if node.op_type == "Gemm" else _matmul(node)
 
 
-def _times(matrix: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """x [..., k] times the sparse `matrix`ᵀ ([m, k]): [..., m], differentiable in x."""
-    flat = x.reshape(-1, x.shape[-1]).T.contiguous()
-    return torch.sparse.mm(matrix, flat).T.reshape(*x.shape[:-1], matrix.shape[0])
+def _times(x: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
+    """x [..., k] times the sparse `matrix` [k, m]: [..., m], contiguous (a transposed
+    result made every later elementwise pass several times slower), differentiable in x."""
+    return (x.reshape(-1, x.shape[-1]) @ matrix).reshape(*x.shape[:-1], matrix.shape[1])
 
 
 def _gemm(node: OnnxNode) -> Linear:
