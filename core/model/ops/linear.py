@@ -60,7 +60,8 @@ class Linear(Affine):
 
     def describe(self) -> str:
         out, inp = self.weight.shape
-        return f"Linear {inp} -> {out}" + ("" if self.bias is None else " + bias")
+        stored = "" if self.sparse is None else f" (sparse, {self.sparse[2].values().numel()} nonzeros)"
+        return f"Linear {inp} -> {out}" + ("" if self.bias is None else " + bias") + stored
 
     @classmethod
     def from_onnx(cls, node: OnnxNode) -> "Linear":

@@ -35,11 +35,13 @@ def test_large_sparse_matrix_is_multiplied_in_sparse_form_with_the_dense_results
     """tllverifybench's layers are large and nearly all zeros: Linear keeps them in CSR and
     must give what the dense product gives, gradients included (attacks and the input-split
     heuristic differentiate through it)."""
+    own = np.random.default_rng(7)
     w = np.zeros((256, 512))
-    w[rng.integers(0, 256, 1024), np.repeat(np.arange(512), 2)] = rng.normal(size=1024)
+    w[own.integers(0, 256, 1024), np.repeat(np.arange(512), 2)] = own.normal(size=1024)
     net = check_operator(single("MatMul", [1, 256], {"w": w}))
     op = net.graph.nodes[0].op
     assert isinstance(op, Linear) and op.sparse is not None
+    assert op.describe() == f"Linear 256 -> 512 (sparse, {np.count_nonzero(w)} nonzeros)"
     dense = Linear(op.weight)
     object.__setattr__(dense, "sparse", None)  # the cached property, forced to the dense path
     x = torch.randn(7, 256, dtype=torch.float64, requires_grad=True)
