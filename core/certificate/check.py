@@ -24,7 +24,6 @@ from core.certificate.tree import Domains, Invalid, node_domains
 from core.spec.property import Conjunction, Property
 
 
-
 @dataclass(frozen=True)
 class CheckResult:
     """`valid` with `reason` "" , or not valid with the first reason; `time_s` the checking
