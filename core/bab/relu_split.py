@@ -18,7 +18,7 @@ import torch
 from core.bab.bounding import (ReluRows, backward_from_rows, bound_domains, optimise_from_rows, primal_points,
                                relu_layout)
 from core.bab.branching import HEURISTICS, BranchContext
-from core.bab.budget import Budget
+from core.bab.budget import Budget, Stop
 from core.bab.input_split import PointMargin
 from core.bab.leaf_lp import LP_MARGIN, exact_leaf
 from core.bab.outcome import Outcome, TryCounterexample
@@ -52,6 +52,8 @@ class ReluSplitSearch(Search):
             choose = functools.partial(choose, per_layer=config.fsb_candidates)
         self.choose = choose
         self.undecided = 0
+        # fully split domains neither bound nor LP proved: (ids, bounds, evidence)
+        self.unproven: list[tuple[torch.Tensor, torch.Tensor, list[dict]]] = []
 
     def splits_of(self, split: torch.Tensor) -> dict[str, torch.Tensor]:
         """The [B, N] split rows as the per-node [B, *shape] tensors the bounding interface takes."""
@@ -142,6 +144,9 @@ class ReluSplitSearch(Search):
             warm = {k[len(WARM):]: torch.cat([v, v]) for k, v in batch.items() if k.startswith(WARM)} or None
             try:
                 children, candidates, decided = self.evaluate(split, rows, warm)
+            except Stop:
+                self.pool.push(batch)  # the pool stays the whole frontier: its smallest bound still holds
+                raise
             except torch.OutOfMemoryError:
                 self.pool.push(batch)
                 if not self.back_off():
@@ -174,8 +179,29 @@ class ReluSplitSearch(Search):
         leaves = batch["choice"] < 0
         self.tree.close(batch["id"][proven].cpu(), batch["lb"][proven].cpu(), evidence=_evidence(batch, proven, decided))
         self.undecided += int((leaves & ~proven).sum())
+        stuck = leaves & ~proven
+        if bool(stuck.any()):
+            self.unproven.append((batch["id"][stuck].cpu(), batch["lb"][stuck].cpu(), _evidence(batch, stuck, decided)))
         self.pool.push(select(batch, ~proven & ~leaves))
         return False
+
+    def close_frontier(self) -> float:
+        """Close every domain still open (the pool, and fully split ones left unproven) as a
+        leaf with its bound and evidence, and return the smallest of those bounds (+inf when
+        none is open). The tree then covers the whole box with leaves whose bounds are all
+        at least that: what an intermediate-bound lemma (`core.verifier.lemmas`) proves
+        after a search stopped short of its goal."""
+        open_ = self.unproven
+        if len(self.pool):
+            batch = self.pool.pop(len(self.pool))
+            every = torch.ones_like(batch["lb"], dtype=torch.bool)
+            open_.append((batch["id"].cpu(), batch["lb"].cpu(), _evidence(batch, every, {})))
+        self.unproven = []
+        smallest = float("inf")
+        for ids, bounds, evidence in open_:
+            self.tree.close(ids, bounds, evidence=evidence)
+            smallest = min(smallest, float(bounds.min()))
+        return smallest
 
 
 def _evidence(batch: Batch, proven: torch.Tensor, decided: dict[int, dict]) -> list[dict]:
