@@ -54,6 +54,12 @@ class VerifyConfig(BaseModel):
         20, ge=0, description="After α-CROWN, for regions with open disjuncts (unless input splitting "
         "follows): α-CROWN steps on every intermediate bound of the root (each neuron's own slopes or "
         "tangent points), once per region; 0 keeps CROWN's boxes.")
+    lemma_seconds: float = Field(
+        0.0, ge=0, description="With ReLU splitting on networks of three or more ReLU layers: the "
+        "longest search per neuron that tightens a bound of the second layer's inputs at the root "
+        "(all of them together at most a quarter of the time left); 0 turns lemmas off. Off by "
+        "default until certificates carry lemmas: the checker re-derives the root without them, "
+        "so an `unsat` found with them is reported `unknown` (certificate rejected).")
     batch_size: int | None = Field(None, ge=1, description="Domains bounded per step; None adapts it.")
     memory_cap_mb: float | None = Field(
         None, gt=0, description="Cap on the domain pool's tensor memory; None: a quarter of the memory "

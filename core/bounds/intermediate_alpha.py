@@ -57,13 +57,16 @@ class OptimisedBoxes:
 
 
 def optimised_boxes(plan: Plan, domains: Domains, iterations: int, lr: float = 0.1,
-                    memory_bytes: int | None = None, interrupt: Callable[[], None] | None = None) -> OptimisedBoxes:
+                    memory_bytes: int | None = None, interrupt: Callable[[], None] | None = None,
+                    clamp: Callable[[str, dict[str, Interval], Interval], Interval] | None = None) -> OptimisedBoxes:
     """Boxes of every tensor for `domains`, activation inputs bounded by α-CROWN (see the module).
 
     Inputs read by activations alone are optimised: of a ReLU / LeakyReLU input the neurons
     CROWN leaves unstable, of a Sigmoid / Tanh input every neuron (no box makes their
     relaxation exact); other inputs keep CROWN's box. `interrupt` is called before every
-    Adam step and may raise (a deadline)."""
+    Adam step and may raise (a deadline). `clamp(name, boxes so far, box)`, when given,
+    narrows each activation input's final box further (`core.verifier.lemmas`), before
+    the later boxes are derived from it."""
     budget = budget_bytes(domains.lower.device, memory_bytes)
     crown = crown_refiner(plan, budget)
     plain, _ = interval_pass(plan, domains, crown)
@@ -86,7 +89,8 @@ def optimised_boxes(plan: Plan, domains: Domains, iterations: int, lr: float = 0
         if name in optimisable and earlier and iterations > 0 and neurons.numel():
             box, found = _optimise_neurons(plan, name, boxes, box, unstable, neurons, iterations, lr, budget, interrupt)
             slopes[reader[name]] = found
-        return Interval(torch.maximum(box.lower, plain[name].lower), torch.minimum(box.upper, plain[name].upper))
+        box = Interval(torch.maximum(box.lower, plain[name].lower), torch.minimum(box.upper, plain[name].upper))
+        return box if clamp is None else clamp(name, boxes, box)
 
     boxes, empty = interval_pass(plan, domains, refine)
     return OptimisedBoxes(boxes, empty, plain, slopes)

@@ -26,11 +26,14 @@ from core.result import ProgressCallback, Verdict, VerifyResult
 from core.spec.property import Property
 from core.verifier.confirm import CounterexampleFinder
 from core.verifier.certify import alpha_evidence
-from core.verifier.roots import RootBoxes, tighten_root
+from core.verifier.lemmas import lemma_layer, prove_lemmas
+from core.verifier.roots import LemmaProver, RootBoxes, tighten_root
 from core.verifier.targets import Target, stack_padded, targets_of
 
 # α-CROWN steps between two budget checks in the incomplete phase.
 ALPHA_ROUND = 5
+# Share of the time left that the root's lemmas may take in all (core.verifier.lemmas).
+LEMMA_SHARE = 0.25
 # Rounding slack a bound must clear, per dtype, before it counts as a proof.
 ROUNDING_MARGIN = {torch.float32: 1e-5, torch.float64: 1e-9}
 
@@ -137,7 +140,7 @@ class Run:
         for region in sorted({self.targets[i].region for i in open_}):
             idx = [i for i in open_ if self.targets[i].region == region]
             root = tighten_root(self.graph, lower[idx[0]], upper[idx[0]], self.config.intermediate_alpha_iterations,
-                                self.budget.check)
+                                self.budget.check, self.lemma_provers(lower[idx[0]], upper[idx[0]]))
             self.roots[region] = root
             lb, warm = optimise_over_boxes(self.graph, root.boxes, C[idx], d[idx], None, self.config.alpha_iterations,
                                            interrupt=self.budget.check)
@@ -147,6 +150,19 @@ class Run:
             best[idx] = torch.maximum(best[idx], lb)
             evidence = {i: alpha_evidence(warm, j, self.targets[i].C.shape[0]) for j, i in enumerate(idx)}
             self._record_proofs(closed, "alpha", evidence, root="alpha")
+
+    def lemma_provers(self, lower: torch.Tensor, upper: torch.Tensor) -> dict[str, LemmaProver] | None:
+        """The lemma search for the region box lower/upper [n], by the tensor it narrows
+        (None where lemmas do not apply: no ReLU splitting, or fewer than three ReLU layers)."""
+        layer = lemma_layer(self.graph)
+        if layer is None or self.config.branching != "relu" or not self.config.lemma_seconds:
+            return None
+
+        def prove(boxes, box):
+            return prove_lemmas(self.graph, layer, boxes, box, lower, upper, self.config, self.margin,
+                                LEMMA_SHARE * self.budget.remaining, self.budget)
+
+        return {self.graph.node(layer).inputs[0]: prove}
 
     def _record_proofs(self, lb: torch.Tensor, method: str, evidence: dict[int, dict] | None = None,
                        root: str = "crown") -> None:
@@ -214,7 +230,9 @@ class Run:
         certificate = None
         if verdict == Verdict.UNSAT:
             certificate = {"targets": self.proofs,
-                           "root_slopes": {region: root.slopes for region, root in self.roots.items()}}
+                           "root_slopes": {region: root.slopes for region, root in self.roots.items()},
+                           "lemmas": {region: [lemma.record() for lemma in root.lemmas]
+                                      for region, root in self.roots.items() if root.lemmas}}
         stats = {"device": self.config.device, "dtype": self.config.dtype, "branching": self.config.branching,
                  "replayed": self.finder.replayed}
         return VerifyResult(verdict, self.finder.found if verdict == Verdict.SAT else None, certificate,

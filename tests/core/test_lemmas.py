@@ -1,0 +1,38 @@
+"""Lemmas (core.verifier.lemmas): every proven bound holds at sampled points, and tightens the box."""
+
+import numpy as np
+import pytest
+import torch
+
+from core.config import VerifyConfig
+from core.verifier.lemmas import cut_at, lemma_layer, prove_lemmas
+from core.verifier.roots import tighten_root
+from tests.core.bab.exact import load, random_mlp, relu_mlp
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_lemmas_hold_at_sampled_points(seed):
+    rng = np.random.default_rng(seed)
+    weights, biases = random_mlp(rng, [6, 24, 24, 16, 3])
+    graph = load(relu_mlp(weights, biases)).graph
+    lower, upper = torch.full((6,), -1.0, dtype=torch.float64), torch.full((6,), 1.0, dtype=torch.float64)
+    layer = lemma_layer(graph)
+    tensor = graph.node(layer).inputs[0]
+    config = VerifyConfig(branching="relu", lemma_seconds=0.5).resolve(6, True, False, 1000)
+    found = []
+
+    def prove(boxes, box):
+        narrowed, lemmas = prove_lemmas(graph, layer, boxes, box, lower, upper, config, 1e-9, 10.0)
+        found.append((box, narrowed, lemmas))
+        return narrowed, lemmas
+
+    tighten_root(graph, lower, upper, 5, None, {tensor: prove})
+    (box, narrowed, lemmas) = found[0]
+    assert lemmas, "no lemma on a box that CROWN leaves loose"
+    assert torch.all(narrowed.lower >= box.lower) and torch.all(narrowed.upper <= box.upper)
+    x = lower + (upper - lower) * torch.rand(20000, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
+    z = cut_at(graph, tensor).forward(x).flatten(1)
+    for lemma in lemmas:
+        assert (lemma.side * z[:, lemma.neuron]).min() >= lemma.threshold
+        assert lemma.tree.closed, "a lemma's tree has leaves"
+    assert torch.all(z >= narrowed.lower.flatten() - 1e-9) and torch.all(z <= narrowed.upper.flatten() + 1e-9)
