@@ -72,9 +72,9 @@ def prove_lemmas(graph: Graph, relu: str, boxes: dict[str, Interval], box: Inter
                  budget: Budget | None = None) -> tuple[Interval, list[Lemma]]:
     """`box` [1, *shape] (the input of ReLU `relu` at the root of the box lower/upper [n])
     tightened by lemmas, and the lemmas. `boxes`: the root's boxes of every tensor before
-    it, which the searches start from. Each unstable neuron,
-    nearest to stable first, gets a search on its nearer bound towards 0 of at most `config.lemma_seconds`, all of
-    them together at most `seconds`; `budget` (the run's) is checked between searches."""
+    it, which the searches start from. Each unstable neuron, nearest to stable first, gets
+    a search on its nearer bound towards 0 of at most `config.lemma_seconds`, all of them
+    together at most `seconds`; `budget` (the run's) is checked between searches."""
     cut = cut_at(graph, graph.node(relu).inputs[0])
     rows = ReluRows.of(cut, {node.name: boxes[node.inputs[0]] for node in cut.nodes if isinstance(node.op, Relu)})
     lo, hi = box.lower.flatten().clone(), box.upper.flatten().clone()

@@ -30,7 +30,8 @@ def test_lemmas_hold_at_sampled_points(seed):
     (box, narrowed, lemmas) = found[0]
     assert lemmas, "no lemma on a box that CROWN leaves loose"
     assert torch.all(narrowed.lower >= box.lower) and torch.all(narrowed.upper <= box.upper)
-    x = lower + (upper - lower) * torch.rand(20000, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
+    generator = torch.Generator().manual_seed(seed)
+    x = lower + (upper - lower) * torch.rand(20000, 6, dtype=torch.float64, generator=generator)
     z = cut_at(graph, tensor).forward(x).flatten(1)
     for lemma in lemmas:
         assert (lemma.side * z[:, lemma.neuron]).min() >= lemma.threshold
