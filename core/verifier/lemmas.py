@@ -13,8 +13,9 @@ A lemma is such a search's result: `side * z_j >= threshold` for neuron j of an
 activation's input z, with the search's tree as its proof. A search that reaches 0 (the
 neuron stable) proves that; one cut short by its time proves the smallest bound among its
 open domains, which are then closed as leaves (`ReluSplitSearch.close_frontier`). The
-certificate carries the lemmas of each region, and the checker verifies their trees on the
-cut network before intersecting the root's boxes with them (docs/certificate.md).
+result records the lemmas of each region, but certificates do not carry them yet (the
+checker would verify their trees on the cut network, then intersect the root's boxes
+with them), so `VerifyConfig.lemma_seconds` is 0 by default.
 """
 
 from __future__ import annotations
