@@ -12,6 +12,7 @@ from core.certificate.builder import (
 from core.certificate.check import CheckResult as CheckResult, check as check
 from core.certificate.format import (
     Certificate as Certificate,
+    LemmaProof as LemmaProof,
     TargetProof as TargetProof,
     network_digest as network_digest,
     property_digest as property_digest,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.certificate.format import INPUT_SPLIT, RECOMPUTE, RELU_SPLIT, Certificate, TargetProof
+from core.certificate.format import INPUT_SPLIT, RECOMPUTE, RELU_SPLIT, Certificate, LemmaProof, TargetProof
 
 
 def _array(value) -> np.ndarray:
@@ -132,6 +132,7 @@ class CertificateBuilder:
         self.producer = producer or {}
         self.targets: list[TargetBuilder] = []
         self.root_slopes: dict[int, dict[str, dict[str, np.ndarray]]] = {}
+        self.lemmas: list[tuple[str, int, int, float, TargetBuilder]] = []
 
     def set_root_slopes(self, region: int, slopes: dict) -> None:
         """`slopes[relu][earlier]` [2 n, m]: the region's root slopes (`Certificate.root_slopes`)."""
@@ -143,34 +144,56 @@ class CertificateBuilder:
         self.targets.append(target)
         return target
 
+    def lemma(self, region: int, layer: str, neuron: int, side: int, threshold: float) -> TargetBuilder:
+        """The proof tree of the lemma `side * z[neuron] >= threshold` on the input of activation
+        `layer` at region `region`'s root (`Certificate.lemmas`): closed like a target's, its
+        leaves bounding `side * z[neuron] - threshold` on the network cut at that input."""
+        proof = TargetBuilder(region, 0, self.relu_layers)
+        self.lemmas.append((str(layer), int(neuron), int(side), float(threshold), proof))
+        return proof
+
     def finish(self) -> Certificate:
         used = {t.region for t in self.targets if t.root == "alpha"}
+        used |= {t.region for *_, t in self.lemmas if t.root == "alpha"}
         return Certificate(self.network_sha256, self.property_sha256, self.relu_layers,
                            [t.proof() for t in self.targets], dict(self.producer),
-                           root_slopes={r: v for r, v in self.root_slopes.items() if r in used})
+                           root_slopes={r: v for r, v in self.root_slopes.items() if r in used},
+                           lemmas=[LemmaProof(layer, neuron, side, threshold, t.proof())
+                                   for layer, neuron, side, threshold, t in self.lemmas])
 
 
 def certificate_from_proofs(network_sha256: str, property_sha256: str, relu_layers: list[str],
                             proofs: list[dict], producer: dict | None = None,
-                            root_slopes: dict | None = None) -> Certificate:
+                            root_slopes: dict | None = None, lemmas: dict | None = None) -> Certificate:
     """A certificate from the verifier's proof records (`VerifyResult.certificate["targets"]`):
     each has "region", "disjunct" and, when branch and bound closed it, "tree" (a
     `ProofTree.to_dict()`); otherwise the root was closed by a bound. A leaf's (or a
     root-closed record's) "evidence" holds `TargetBuilder.close`'s keyword arguments;
     without it the leaf gets default parameters. A record's "root" ("crown" or "alpha")
-    says whether its root used the region's `root_slopes[region]` (`set_root_slopes`)."""
+    says whether its root used the region's `root_slopes[region]` (`set_root_slopes`).
+    `lemmas[region]`: the region's lemma records (`core.verifier.lemmas.Lemma.record`:
+    layer, neuron, side, threshold and a search tree whose root is the region's, "alpha")."""
     builder = CertificateBuilder(network_sha256, property_sha256, relu_layers, producer)
     for region, slopes in (root_slopes or {}).items():
         builder.set_root_slopes(region, slopes)
     for proof in proofs:
         target = builder.target(int(proof["region"]), int(proof["disjunct"]))
         target.root = str(proof.get("root", "crown"))
-        tree = proof.get("tree")
-        if tree is None:
+        if proof.get("tree") is None:
             target.close(0, **proof.get("evidence", {}))
-            continue
-        target.add_tree(tree["parent"], tree["branch"], {int(k): tuple(v) for k, v in tree["splits"].items()})
-        target.intermediate = tree.get("intermediate", RECOMPUTE)
-        for leaf in tree["leaves"]:
-            target.close(int(leaf["node"]), **leaf.get("evidence", {}))
+        else:
+            _add_tree(target, proof["tree"])
+    for region, records in (lemmas or {}).items():
+        for record in records:
+            target = builder.lemma(int(region), record["layer"], record["neuron"], record["side"], record["threshold"])
+            target.root = "alpha"
+            _add_tree(target, record["tree"])
     return builder.finish()
+
+
+def _add_tree(target: TargetBuilder, tree: dict) -> None:
+    """A search tree (`ProofTree.to_dict()`) into `target`, its leaves closed with their evidence."""
+    target.add_tree(tree["parent"], tree["branch"], {int(k): tuple(v) for k, v in tree["splits"].items()})
+    target.intermediate = tree.get("intermediate", RECOMPUTE)
+    for leaf in tree["leaves"]:
+        target.close(int(leaf["node"]), **leaf.get("evidence", {}))

@@ -9,6 +9,7 @@ shared with the bounding engine.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from dataclasses import dataclass
@@ -17,11 +18,12 @@ from typing import Callable
 
 import numpy as np
 
-from core.certificate.format import INHERIT, RECOMPUTE, WITHIN, Certificate, TargetProof, network_digest, property_digest
+from core.certificate.format import (INHERIT, RECOMPUTE, WITHIN, Certificate, LemmaProof, TargetProof, network_digest,
+                                     property_digest)
 from core.certificate.leaf import WORK_ELEMENTS, NetworkBoxes, leaf_lower_bounds, network_boxes
 from core.certificate.network import Chain, Unsupported, chain_of, read_onnx
 from core.certificate.tree import Domains, Invalid, node_domains
-from core.spec.property import Conjunction, Property
+from core.spec.property import Conjunction, Property, Region
 
 
 @dataclass(frozen=True)
@@ -69,10 +71,12 @@ def check(network: bytes | str | Path, prop: Property | bytes | str | Path,
             certificate = Certificate.load(certificate)
         chain = chain_of(model)
         _check_binding(data, prop, certificate, chain)
+        proven, leaves = _check_lemmas(chain, prop, certificate, tick)
         shared: dict[bytes, NetworkBoxes] = {}
         for target in certificate.targets:
+            clamp = proven.get(target.region) if target.root == "alpha" else None
             leaves += _check_target(chain, prop, certificate.relu_layers, target, shared, certificate.version,
-                                    _root_slopes(chain, certificate, target), tick)
+                                    _root_slopes(chain, certificate, target), tick, clamp)
     except TimeLimit as exc:
         return CheckResult(False, str(exc), time.monotonic() - started, leaves, stopped=True)
     except (Invalid, Unsupported, ValueError, OSError, EOFError) as exc:
@@ -102,14 +106,70 @@ def _check_binding(data: bytes, prop: Property, certificate: Certificate, chain:
         raise Invalid(what)
 
 
+def _check_lemmas(chain: Chain, prop: Property, certificate: Certificate,
+                  tick: Callable[[], None]) -> tuple[dict[int, dict[int, tuple[np.ndarray, np.ndarray]]], int]:
+    """Check every lemma, those on earlier layers first; returns what they prove, per region
+    `{step: (lower, upper)}` [size] bounds on the inputs of chain steps (±inf where no lemma
+    says anything), and the number of leaves checked. A lemma's proof is a target on the
+    chain cut at its layer's input, refuting `side * z[neuron] <= threshold`; its root boxes
+    use the region's root slopes and the lemmas already proven, on earlier layers only."""
+    proven: dict[int, dict[int, tuple[np.ndarray, np.ndarray]]] = {}
+    shared: dict[int, dict[bytes, NetworkBoxes]] = {}  # per cut: root boxes of the cut chain
+    leaves = 0
+    step = chain.activations
+    order = sorted(range(len(certificate.lemmas)), key=lambda k: step.get(certificate.lemmas[k].layer, -1))
+    for k in order:
+        lemma = certificate.lemmas[k]
+        i = _lemma_step(chain, prop, lemma, k)
+        n = chain.sizes[i]
+        C = np.zeros((1, n))
+        C[0, lemma.neuron] = lemma.side
+        unsafe = (Conjunction(C, np.array([lemma.threshold], np.float64)),)
+        cut = Property(prop.n_inputs, n, tuple(Region(region.box, unsafe) for region in prop.regions))
+        region = lemma.proof.region
+        slopes = _root_slopes(chain, certificate, lemma.proof)
+        earlier = {j: bounds for j, bounds in proven.get(region, {}).items() if j < i}
+        try:
+            leaves += _check_target(Chain(chain.steps[:i], chain.sizes[:i + 1]), cut, certificate.relu_layers,
+                                    dataclasses.replace(lemma.proof, disjunct=0), shared.setdefault(i, {}),
+                                    certificate.version, slopes and {a: by for a, by in slopes.items() if a < i},
+                                    tick, earlier if lemma.proof.root == "alpha" else None)
+        except Invalid as exc:
+            raise Invalid(f"lemma {k} ({lemma.side:+d} * {lemma.layer}[{lemma.neuron}] >= {lemma.threshold:g}): "
+                          f"{exc}") from None
+        lower, upper = proven.setdefault(region, {}).setdefault(i, (np.full(n, -np.inf), np.full(n, np.inf)))
+        if lemma.side == 1:
+            lower[lemma.neuron] = max(lower[lemma.neuron], lemma.threshold)
+        else:
+            upper[lemma.neuron] = min(upper[lemma.neuron], -lemma.threshold)
+    return proven, leaves
+
+
+def _lemma_step(chain: Chain, prop: Property, lemma: LemmaProof, k: int) -> int:
+    """The chain step whose input lemma `k` bounds; raises `Invalid` for a lemma that names no
+    activation, neuron or region of the network and property, or has no finite threshold."""
+    i = chain.activations.get(lemma.layer)
+    if i is None:
+        raise Invalid(f"lemma {k} names {lemma.layer!r}, not an activation layer of the network")
+    if lemma.side not in (1, -1) or not 0 <= lemma.neuron < chain.sizes[i]:
+        raise Invalid(f"lemma {k} has side {lemma.side} (expected 1 or -1) or neuron {lemma.neuron} "
+                      f"outside {lemma.layer!r} ({chain.sizes[i]} neurons)")
+    if not np.isfinite(lemma.threshold) or not 0 <= lemma.proof.region < len(prop.regions):
+        raise Invalid(f"lemma {k} has threshold {lemma.threshold} or region {lemma.proof.region}: "
+                      "not finite, or not a region of the property")
+    return i
+
+
 def _check_target(chain: Chain, prop: Property, relu_layers: list[str], target: TargetProof,
                   shared: dict[bytes, NetworkBoxes], version: int,
-                  slopes: dict[int, dict[int, np.ndarray]] | None, tick: Callable[[], None]) -> int:
+                  slopes: dict[int, dict[int, np.ndarray]] | None, tick: Callable[[], None],
+                  clamp: dict[int, tuple[np.ndarray, np.ndarray]] | None = None) -> int:
     """Check one target's tree and leaves, level by level from the root: every node's ReLU
     boxes are its parent's (INHERIT) or those intersected with its own (RECOMPUTE), then
     its split. `shared` keeps root boxes per region box, so the disjuncts of a region
     (often closed at the root) bound the network once. `slopes`: the root's CROWN slopes
-    (`_root_slopes`; None: adaptive). `tick` raises `TimeLimit` once the check's time is up."""
+    (`_root_slopes`; None: adaptive); `clamp`: the lemmas' bounds on the root's boxes
+    (`_check_lemmas`). `tick` raises `TimeLimit` once the check's time is up."""
     if target.intermediate not in (RECOMPUTE, WITHIN, INHERIT):
         raise Invalid(f"region {target.region} disjunct {target.disjunct}: intermediate bounds "
                       f"{target.intermediate!r}, expected {RECOMPUTE!r}, {WITHIN!r} or {INHERIT!r}")
@@ -139,7 +199,7 @@ def _check_target(chain: Chain, prop: Property, relu_layers: list[str], target: 
         for start in range(0, len(level), chunk):
             nodes = level[start:start + chunk]
             if above is None:
-                net = _root_boxes(chain, _rows(domains, nodes), shared, every_neuron, slopes, tick)
+                net = _root_boxes(chain, _rows(domains, nodes), shared, every_neuron, slopes, tick, clamp)
             else:
                 rows = row_of[parent[nodes]]
                 net = network_boxes(chain, _rows(domains, nodes), {i: (lo[rows], hi[rows]) for i, (lo, hi) in above.items()},
@@ -154,23 +214,27 @@ def _check_target(chain: Chain, prop: Property, relu_layers: list[str], target: 
 
 
 def _root_boxes(chain: Chain, domains: Domains, shared: dict[bytes, NetworkBoxes], every_neuron: bool,
-                slopes: dict[int, dict[int, np.ndarray]] | None, tick: Callable[[], None]) -> NetworkBoxes:
-    """The root's boxes, computed once per region box (and slopes): CROWN's, or with `slopes`
-    those of CROWN passes with the given slopes over the boxes found so far, intersected
-    with CROWN's (as `core.bounds.intermediate_alpha` derives them)."""
-    if not slopes:
+                slopes: dict[int, dict[int, np.ndarray]] | None, tick: Callable[[], None],
+                clamp: dict[int, tuple[np.ndarray, np.ndarray]] | None = None) -> NetworkBoxes:
+    """The root's boxes, computed once per region box (and slopes and lemmas): CROWN's, or
+    with `slopes` those of CROWN passes with the given slopes over the boxes found so far,
+    intersected with CROWN's and then with the lemmas' `clamp` (as
+    `core.bounds.intermediate_alpha` derives them)."""
+    if not slopes and not clamp:
         key = _key(domains)
         if key not in shared:
             shared[key] = network_boxes(chain, domains, every_neuron=every_neuron, tick=tick)
         return shared[key]
     digest = hashlib.sha256(b"slopes")
-    for i, j in sorted((i, j) for i, by in slopes.items() for j in by):
+    for i, j in sorted((i, j) for i, by in (slopes or {}).items() for j in by):
         digest.update(f"{i}/{j}".encode() + slopes[i][j].tobytes())
+    for i, (lo, hi) in sorted((clamp or {}).items()):
+        digest.update(f"clamp/{i}".encode() + lo.tobytes() + hi.tobytes())
     key = _key(domains) + digest.digest()
     if key not in shared:
         plain = _root_boxes(chain, domains, shared, every_neuron, None, tick)
         crown = {i: plain.boxes[i] for i in plain.relax}
-        shared[key] = network_boxes(chain, domains, crown, True, every_neuron, slopes=slopes, tick=tick)
+        shared[key] = network_boxes(chain, domains, crown, True, every_neuron, slopes=slopes, tick=tick, clamp=clamp)
     return shared[key]
 
 

@@ -20,8 +20,8 @@ import numpy as np
 from core.spec.property import Property
 
 FORMAT = "certbound-certificate"
-VERSION = 2
-READS = (1, 2)  # version 1: intermediate bounds by CROWN on every neuron, never inherited
+VERSION = 3  # version 3 adds lemmas; a version 2 file is a version 3 file without them
+READS = (1, 2, 3)  # version 1: intermediate bounds by CROWN on every neuron, never inherited
 INPUT_SPLIT, RELU_SPLIT = 0, 1
 # How a node below the root gets its pre-activation bounds (docs/certificate.md):
 RECOMPUTE = "crown"    # interval ∩ CROWN on the node's own domain ∩ its parent's bounds, then its split
@@ -92,6 +92,26 @@ _TREE_ARRAYS = ("parent", "side", "split_node", "split_kind", "split_index", "sp
 
 
 @dataclass
+class LemmaProof:
+    """`side * z[neuron] >= threshold` on the input z of activation layer `layer` (ONNX output
+    tensor) at the root of region `proof.region`, for every input of the region's box.
+
+    `side` is +1 (a lower bound on z[neuron]) or -1 (an upper bound, -threshold). `proof`
+    refutes `side * z[neuron] <= threshold` on the network cut at that input, as a target
+    refutes a disjunct: a split tree over the region's box (ReLU splits on earlier layers
+    only) whose leaves' bounds of `side * z[neuron] - threshold` are all positive
+    (`proof.disjunct` is 0 and unused). The root boxes of the region's `root = "alpha"`
+    targets are narrowed by the region's lemmas before later layers are derived from them.
+    """
+
+    layer: str
+    neuron: int
+    side: int
+    threshold: float
+    proof: TargetProof
+
+
+@dataclass
 class Certificate:
     """A proof that no input of the property's boxes reaches its unsafe set through the network.
 
@@ -105,6 +125,8 @@ class Certificate:
     j < n for neuron j's lower bound and n + j for its upper bound (NaN: the default);
     targets with `root = "alpha"` use them. In the file they are indexed by position in
     `slope_layers` (the ReLU layers, then any other activation layer they name).
+    `lemmas`: proven bounds on single neurons of the root (`LemmaProof`), which narrow the boxes
+    of the `root = "alpha"` targets of their region.
     """
 
     network_sha256: str
@@ -114,6 +136,7 @@ class Certificate:
     producer: dict = field(default_factory=dict)
     version: int = VERSION
     root_slopes: dict[int, dict[str, dict[str, np.ndarray]]] = field(default_factory=dict)
+    lemmas: list[LemmaProof] = field(default_factory=list)
 
     def save(self, path: str | Path) -> int:
         """Write the certificate to `path`; returns its size in bytes."""
@@ -123,14 +146,9 @@ class Certificate:
 
     def to_bytes(self) -> bytes:
         arrays = {}
-        targets = []
-        for i, target in enumerate(self.targets):
-            targets.append({"region": target.region, "disjunct": target.disjunct, "nodes": target.n_nodes,
-                            "leaves": target.n_leaves, "alpha": sorted(target.alpha), "beta": sorted(target.beta),
-                            "pre": sorted(target.pre_lower),
-                            "rows": target.rows is not None, "intermediate": target.intermediate,
-                            "root": target.root})
-            arrays.update({f"t{i}/{k}": v for k, v in target.arrays().items()})
+        targets = [_entry(target, f"t{i}/", arrays) for i, target in enumerate(self.targets)]
+        lemmas = [{"layer": lemma.layer, "neuron": lemma.neuron, "side": lemma.side, "threshold": lemma.threshold,
+                   **_entry(lemma.proof, f"l{i}/", arrays)} for i, lemma in enumerate(self.lemmas)]
         named = {name for per in self.root_slopes.values() for act, by in per.items() for name in (act, *by)}
         slope_layers = self.relu_layers + sorted(named - set(self.relu_layers))  # + Sigmoid/Tanh layers
         layer = {name: i for i, name in enumerate(slope_layers)}
@@ -143,6 +161,8 @@ class Certificate:
                     "property_sha256": self.property_sha256, "relu_layers": self.relu_layers,
                     "targets": targets, "producer": self.producer, "root_slopes": root_slopes,
                     "slope_layers": slope_layers}
+        if lemmas:
+            manifest["lemmas"] = lemmas
         tensors = io.BytesIO()
         np.savez_compressed(tensors, **arrays)
         out = io.BytesIO()
@@ -166,7 +186,10 @@ class Certificate:
             raise ValueError(f"certificate format {manifest.get('format')!r} version {manifest.get('version')!r}; "
                              f"this checker reads {FORMAT!r} versions {', '.join(map(str, READS))}")
         try:
-            targets = [_target_from(i, entry, arrays) for i, entry in enumerate(manifest["targets"])]
+            targets = [_target_from(f"t{i}/", entry, arrays) for i, entry in enumerate(manifest["targets"])]
+            lemmas = [LemmaProof(str(entry["layer"]), int(entry["neuron"]), int(entry["side"]),
+                                 float(entry["threshold"]), _target_from(f"l{i}/", entry, arrays))
+                      for i, entry in enumerate(manifest.get("lemmas", []))]
             layers = [str(n) for n in manifest["relu_layers"]]
             slope_layers = [str(n) for n in manifest.get("slope_layers", layers)]
             root_slopes: dict[int, dict[str, dict[str, np.ndarray]]] = {}
@@ -176,13 +199,20 @@ class Certificate:
                     name = f"r{int(region)}/slopes/{int(i)}/{int(j)}"
                     per.setdefault(slope_layers[int(i)], {})[slope_layers[int(j)]] = arrays[name]
             return Certificate(str(manifest["network_sha256"]), str(manifest["property_sha256"]), layers, targets,
-                               dict(manifest.get("producer", {})), int(manifest["version"]), root_slopes)
+                               dict(manifest.get("producer", {})), int(manifest["version"]), root_slopes, lemmas)
         except (KeyError, TypeError) as exc:
             raise ValueError(f"certificate manifest or tensors incomplete: missing {exc}") from None
 
 
-def _target_from(i: int, entry: dict, arrays: dict[str, np.ndarray]) -> TargetProof:
-    prefix = f"t{i}/"
+def _entry(target: TargetProof, prefix: str, arrays: dict[str, np.ndarray]) -> dict:
+    """A proof's manifest entry; its arrays go into `arrays` under `prefix`."""
+    arrays.update({prefix + k: v for k, v in target.arrays().items()})
+    return {"region": target.region, "disjunct": target.disjunct, "nodes": target.n_nodes, "leaves": target.n_leaves,
+            "alpha": sorted(target.alpha), "beta": sorted(target.beta), "pre": sorted(target.pre_lower),
+            "rows": target.rows is not None, "intermediate": target.intermediate, "root": target.root}
+
+
+def _target_from(prefix: str, entry: dict, arrays: dict[str, np.ndarray]) -> TargetProof:
     tree = {name: arrays[prefix + name] for name in _TREE_ARRAYS}
     alpha = {name: arrays[f"{prefix}alpha/{name}"] for name in entry["alpha"]}
     beta = {name: arrays[f"{prefix}beta/{name}"] for name in entry["beta"]}

@@ -39,7 +39,8 @@ class NetworkBoxes:
 def network_boxes(chain: Chain, domains: Domains, inherited: dict[int, tuple] | None = None,
                   recompute: bool = True, every_neuron: bool = False, within: bool = False,
                   slopes: dict[int, dict[int, np.ndarray]] | None = None,
-                  tick: Callable[[], None] | None = None) -> NetworkBoxes:
+                  tick: Callable[[], None] | None = None,
+                  clamp: dict[int, tuple[np.ndarray, np.ndarray]] | None = None) -> NetworkBoxes:
     """The boxes of a batch of domains. `inherited[i]`: the parents' boxes at ReLU i, valid
     here too (a child's domain lies inside its parent's): intersected with the node's own
     (`recompute`) or taken as they are. CROWN bounds the neurons the interval box leaves
@@ -48,7 +49,9 @@ def network_boxes(chain: Chain, domains: Domains, inherited: dict[int, tuple] | 
     `slopes[i][j]` [2 n, m]: the lower slopes of ReLU step j on the pass bounding step i's
     input, one row per bound (`_tighten`); absent: the adaptive slopes. `tick` is called
     before each activation's bounds and each of their backward passes (the checker's time
-    limit raises from it)."""
+    limit raises from it). `clamp[i]` = (lower, upper) [size]: bounds on step i's input that
+    lemmas prove (check.py), intersected after `inherited` and before the splits, as the
+    verifier's `optimised_boxes` applies them."""
     boxes, relax, empty = [], {}, np.zeros(len(domains.lower), dtype=bool)
     lo, hi = domains.lower, domains.upper
     for i, step in enumerate(chain.steps):
@@ -65,6 +68,8 @@ def network_boxes(chain: Chain, domains: Domains, inherited: dict[int, tuple] | 
                 lo, hi = _tighten(chain, boxes, relax, i, lo, hi, every_neuron or not relu, (slopes or {}).get(i), tick)
             if inherited is not None:
                 lo, hi = np.maximum(lo, inherited[i][0]), np.minimum(hi, inherited[i][1])
+            if clamp is not None and i in clamp:
+                lo, hi = np.maximum(lo, clamp[i][0]), np.minimum(hi, clamp[i][1])
             if relu:
                 lo = np.where(domains.active[step.name], np.maximum(lo, 0.0), lo)
                 hi = np.where(domains.inactive[step.name], np.minimum(hi, 0.0), hi)

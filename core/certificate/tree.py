@@ -32,7 +32,8 @@ class Domains:
 
 def node_domains(target: TargetProof, lower: np.ndarray, upper: np.ndarray, relu_layers: list[str],
                  relu_sizes: dict[str, int]) -> Domains:
-    """Check the tree's shape and derive every node's domain (row i: node i); raises `Invalid`."""
+    """Check the tree's shape and derive every node's domain (row i: node i); raises `Invalid`.
+    `relu_sizes`: the ReLU layers the proof may split (a lemma's: those before its layer)."""
     n_nodes = target.n_nodes
     parent = np.asarray(target.parent, dtype=np.int64)
     side = np.asarray(target.side, dtype=np.int64)
@@ -80,8 +81,9 @@ def _domains(target: TargetProof, parent, side, lower, upper, relu_layers, relu_
     kinds = np.asarray(target.split_kind)
     split_layers = {int(k) for k in np.asarray(target.split_layer)[kinds == RELU_SPLIT]}
     # rows are copied only for layers some split touches; the rest stay all False
-    tracked = [name for i, name in enumerate(relu_layers) if i in split_layers]
-    active = {name: np.zeros((n_nodes if name in tracked else 1, relu_sizes[name]), dtype=bool) for name in relu_layers}
+    tracked = [name for i, name in enumerate(relu_layers) if i in split_layers and name in relu_sizes]
+    active = {name: np.zeros((n_nodes if name in tracked else 1, relu_sizes[name]), dtype=bool)
+              for name in relu_layers if name in relu_sizes}
     inactive = {name: np.zeros_like(v) for name, v in active.items()}
     split_of = {int(node): row for row, node in enumerate(target.split_node)}
     for node in range(1, n_nodes):
@@ -101,7 +103,7 @@ def _domains(target: TargetProof, parent, side, lower, upper, relu_layers, relu_
                 lo[node, index] = max(lo[node, index], cut)
         elif kind == RELU_SPLIT:
             layer = int(target.split_layer[row])
-            if not 0 <= layer < len(relu_layers) or not 0 <= index < relu_sizes[relu_layers[layer]]:
+            if not 0 <= layer < len(relu_layers) or not 0 <= index < relu_sizes.get(relu_layers[layer], 0):
                 raise Invalid(f"ReLU split at node {p} names layer {layer} neuron {index}, not in the network")
             (inactive if side[node] == 0 else active)[relu_layers[layer]][node, index] = True
         else:

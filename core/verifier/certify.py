@@ -47,7 +47,8 @@ def certificate_of(network: Network, prop: Property, result: VerifyResult) -> Ce
     if result.verdict is not Verdict.UNSAT or not result.certificate:
         raise ValueError(f"only an unsat result with proof records has a certificate (got {result.verdict.value})")
     return certificate_from_proofs(network.sha256, property_digest(prop), relu_layers(network),
-                                   result.certificate["targets"], PRODUCER, result.certificate.get("root_slopes"))
+                                   result.certificate["targets"], PRODUCER, result.certificate.get("root_slopes"),
+                                   result.certificate.get("lemmas"))
 
 
 def certify(network: Network, prop: Property, result: VerifyResult, time_limit_s: float | None = None) -> Certified:

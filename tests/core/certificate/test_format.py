@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from core.certificate import Certificate, check, property_digest
+from core.certificate.format import VERSION
 from tests.core.certificate.nets import one_row_property
 
 
@@ -35,7 +36,7 @@ def test_unreadable_files_say_what_they_are_not(tmp_path, relu_split):
     path = tmp_path / "old.cert"
     with zipfile.ZipFile(path, "w") as archive:
         with zipfile.ZipFile(io.BytesIO(data)) as original:
-            manifest = original.read("manifest.json").replace(b'"version": 2', b'"version": 99')
+            manifest = original.read("manifest.json").replace(f'"version": {VERSION}'.encode(), b'"version": 99')
             archive.writestr("manifest.json", manifest)
             archive.writestr("tensors.npz", original.read("tensors.npz"))
     with pytest.raises(ValueError, match="version 99"):
