@@ -55,11 +55,15 @@ class VerifyConfig(BaseModel):
         "follows): α-CROWN steps on every intermediate bound of the root (each neuron's own slopes or "
         "tangent points), once per region; 0 keeps CROWN's boxes.")
     lemma_seconds: float = Field(
-        0.0, ge=0, description="With ReLU splitting on networks of three or more ReLU layers: the "
-        "longest search per neuron that tightens a bound of the second layer's inputs at the root "
-        "(all of them together at most a quarter of the time left); 0 turns lemmas off. Off by "
-        "default until certificates carry lemmas: the checker re-derives the root without them, "
-        "so an `unsat` found with them is reported `unknown` (certificate rejected).")
+        0.5, ge=0, description="With ReLU splitting on networks of three or more ReLU layers, for "
+        "targets that a first search (`search_before_lemmas`) does not close: the longest search "
+        "per neuron that tightens a bound of the second and third ReLU layers' inputs at the root "
+        "(each layer's at most a quarter of the time left), proven in the certificate as lemmas; "
+        "0 turns lemmas off.")
+    search_before_lemmas: float = Field(
+        0.1, ge=0, lt=1, description="Where lemmas apply: the share of the time left for a first "
+        "search without them (most instances close quickly without them, and lemmas cost tens of "
+        "seconds); 0 proves lemmas first.")
     batch_size: int | None = Field(None, ge=1, description="Domains bounded per step; None adapts it.")
     memory_cap_mb: float | None = Field(
         None, gt=0, description="Cap on the domain pool's tensor memory; None: a quarter of the memory "

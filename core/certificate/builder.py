@@ -131,13 +131,14 @@ class CertificateBuilder:
         self.relu_layers = list(relu_layers)
         self.producer = producer or {}
         self.targets: list[TargetBuilder] = []
-        self.root_slopes: dict[int, dict[str, dict[str, np.ndarray]]] = {}
+        self.slopes_by_root: dict[str, dict[int, dict[str, dict[str, np.ndarray]]]] = {"alpha": {}, "lemmas": {}}
         self.lemmas: list[tuple[str, int, int, float, TargetBuilder]] = []
 
-    def set_root_slopes(self, region: int, slopes: dict) -> None:
-        """`slopes[relu][earlier]` [2 n, m]: the region's root slopes (`Certificate.root_slopes`)."""
-        self.root_slopes[int(region)] = {relu: {earlier: _array(v) for earlier, v in by.items()}
-                                         for relu, by in slopes.items()}
+    def set_root_slopes(self, region: int, slopes: dict, root: str = "alpha") -> None:
+        """`slopes[relu][earlier]` [2 n, m]: the region's root slopes for targets whose `root` is
+        "alpha" (`Certificate.root_slopes`) or "lemmas" (`Certificate.lemma_slopes`)."""
+        self.slopes_by_root[root][int(region)] = {relu: {earlier: _array(v) for earlier, v in by.items()}
+                                               for relu, by in slopes.items()}
 
     def target(self, region: int, disjunct: int) -> TargetBuilder:
         target = TargetBuilder(region, disjunct, self.relu_layers)
@@ -149,22 +150,28 @@ class CertificateBuilder:
         `layer` at region `region`'s root (`Certificate.lemmas`): closed like a target's, its
         leaves bounding `side * z[neuron] - threshold` on the network cut at that input."""
         proof = TargetBuilder(region, 0, self.relu_layers)
+        proof.root = "lemmas"
         self.lemmas.append((str(layer), int(neuron), int(side), float(threshold), proof))
         return proof
 
     def finish(self) -> Certificate:
-        used = {t.region for t in self.targets if t.root == "alpha"}
-        used |= {t.region for *_, t in self.lemmas if t.root == "alpha"}
+        trees = self.targets + [t for *_, t in self.lemmas]
+
+        def used(root: str) -> dict:
+            regions = {t.region for t in trees if t.root == root}
+            return {r: v for r, v in self.slopes_by_root[root].items() if r in regions}
+
         return Certificate(self.network_sha256, self.property_sha256, self.relu_layers,
-                           [t.proof() for t in self.targets], dict(self.producer),
-                           root_slopes={r: v for r, v in self.root_slopes.items() if r in used},
+                           [t.proof() for t in self.targets], dict(self.producer), root_slopes=used("alpha"),
                            lemmas=[LemmaProof(layer, neuron, side, threshold, t.proof())
-                                   for layer, neuron, side, threshold, t in self.lemmas])
+                                   for layer, neuron, side, threshold, t in self.lemmas],
+                           lemma_slopes=used("lemmas"))
 
 
 def certificate_from_proofs(network_sha256: str, property_sha256: str, relu_layers: list[str],
                             proofs: list[dict], producer: dict | None = None,
-                            root_slopes: dict | None = None, lemmas: dict | None = None) -> Certificate:
+                            root_slopes: dict | None = None, lemmas: dict | None = None,
+                            lemma_slopes: dict | None = None) -> Certificate:
     """A certificate from the verifier's proof records (`VerifyResult.certificate["targets"]`):
     each has "region", "disjunct" and, when branch and bound closed it, "tree" (a
     `ProofTree.to_dict()`); otherwise the root was closed by a bound. A leaf's (or a
@@ -172,10 +179,13 @@ def certificate_from_proofs(network_sha256: str, property_sha256: str, relu_laye
     without it the leaf gets default parameters. A record's "root" ("crown" or "alpha")
     says whether its root used the region's `root_slopes[region]` (`set_root_slopes`).
     `lemmas[region]`: the region's lemma records (`core.verifier.lemmas.Lemma.record`:
-    layer, neuron, side, threshold and a search tree whose root is the region's, "alpha")."""
+    layer, neuron, side, threshold and a search tree whose root is "lemmas"), and
+    `lemma_slopes[region]` the slopes of the root passes that derived them (the root of
+    records whose `root` is "lemmas")."""
     builder = CertificateBuilder(network_sha256, property_sha256, relu_layers, producer)
-    for region, slopes in (root_slopes or {}).items():
-        builder.set_root_slopes(region, slopes)
+    for root, given in (("alpha", root_slopes), ("lemmas", lemma_slopes)):
+        for region, slopes in (given or {}).items():
+            builder.set_root_slopes(region, slopes, root)
     for proof in proofs:
         target = builder.target(int(proof["region"]), int(proof["disjunct"]))
         target.root = str(proof.get("root", "crown"))
@@ -186,7 +196,6 @@ def certificate_from_proofs(network_sha256: str, property_sha256: str, relu_laye
     for region, records in (lemmas or {}).items():
         for record in records:
             target = builder.lemma(int(region), record["layer"], record["neuron"], record["side"], record["threshold"])
-            target.root = "alpha"
             _add_tree(target, record["tree"])
     return builder.finish()
 

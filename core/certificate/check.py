@@ -74,7 +74,7 @@ def check(network: bytes | str | Path, prop: Property | bytes | str | Path,
         proven, leaves = _check_lemmas(chain, prop, certificate, tick)
         shared: dict[bytes, NetworkBoxes] = {}
         for target in certificate.targets:
-            clamp = proven.get(target.region) if target.root == "alpha" else None
+            clamp = proven.get(target.region, {}) if target.root == "lemmas" else None
             leaves += _check_target(chain, prop, certificate.relu_layers, target, shared, certificate.version,
                                     _root_slopes(chain, certificate, target), tick, clamp)
     except TimeLimit as exc:
@@ -112,7 +112,8 @@ def _check_lemmas(chain: Chain, prop: Property, certificate: Certificate,
     `{step: (lower, upper)}` [size] bounds on the inputs of chain steps (±inf where no lemma
     says anything), and the number of leaves checked. A lemma's proof is a target on the
     chain cut at its layer's input, refuting `side * z[neuron] <= threshold`; its root boxes
-    use the region's root slopes and the lemmas already proven, on earlier layers only."""
+    (`root = "lemmas"`) use the region's lemma slopes and the lemmas already proven, on
+    earlier layers only."""
     proven: dict[int, dict[int, tuple[np.ndarray, np.ndarray]]] = {}
     shared: dict[int, dict[bytes, NetworkBoxes]] = {}  # per cut: root boxes of the cut chain
     leaves = 0
@@ -133,7 +134,7 @@ def _check_lemmas(chain: Chain, prop: Property, certificate: Certificate,
             leaves += _check_target(Chain(chain.steps[:i], chain.sizes[:i + 1]), cut, certificate.relu_layers,
                                     dataclasses.replace(lemma.proof, disjunct=0), shared.setdefault(i, {}),
                                     certificate.version, slopes and {a: by for a, by in slopes.items() if a < i},
-                                    tick, earlier if lemma.proof.root == "alpha" else None)
+                                    tick, earlier if lemma.proof.root == "lemmas" else None)
         except Invalid as exc:
             raise Invalid(f"lemma {k} ({lemma.side:+d} * {lemma.layer}[{lemma.neuron}] >= {lemma.threshold:g}): "
                           f"{exc}") from None
@@ -241,15 +242,17 @@ def _root_boxes(chain: Chain, domains: Domains, shared: dict[bytes, NetworkBoxes
 def _root_slopes(chain: Chain, certificate: Certificate,
                  target: TargetProof) -> dict[int, dict[int, np.ndarray]] | None:
     """The region's root slopes by chain step, `slopes[i][j]` [2 n_i, n_j] float64, for a
-    target whose root uses them (None for "crown"); shapes and layer order checked."""
+    target whose root uses them ("alpha": `root_slopes`, "lemmas": `lemma_slopes`; None for
+    "crown"); shapes and layer order checked."""
     if target.root == "crown":
         return None
-    if target.root != "alpha":
+    if target.root not in ("alpha", "lemmas"):
         raise Invalid(f"region {target.region} disjunct {target.disjunct}: root {target.root!r}, "
-                      "expected 'crown' or 'alpha'")
+                      "expected 'crown', 'alpha' or 'lemmas'")
+    slopes = certificate.root_slopes if target.root == "alpha" else certificate.lemma_slopes
     step = chain.activations
     out: dict[int, dict[int, np.ndarray]] = {}
-    for act, by in certificate.root_slopes.get(target.region, {}).items():
+    for act, by in slopes.get(target.region, {}).items():
         for earlier, value in by.items():
             if act not in step or earlier not in step or step[earlier] >= step[act]:
                 raise Invalid(f"root slopes of {earlier!r} for {act!r}: not an earlier activation layer of the network")

@@ -47,8 +47,9 @@ class TargetProof:
     verifier used at the leaf (optional; NaN = none): the checker bounds with the hull of
     these and its own proven bounds, which is sound whatever they say.
     `intermediate`: RECOMPUTE, WITHIN or INHERIT, how nodes below the root get their bounds.
-    `root`: "crown" (CROWN's adaptive slopes at the root) or "alpha" (the root's CROWN
-    passes use the region's `Certificate.root_slopes`).
+    `root`: "crown" (CROWN's adaptive slopes at the root), "alpha" (the root's CROWN
+    passes use the region's `Certificate.root_slopes`) or "lemmas" (they use the region's
+    `Certificate.lemma_slopes`, and the boxes are narrowed by the region's lemmas).
     """
 
     region: int
@@ -126,7 +127,9 @@ class Certificate:
     targets with `root = "alpha"` use them. In the file they are indexed by position in
     `slope_layers` (the ReLU layers, then any other activation layer they name).
     `lemmas`: proven bounds on single neurons of the root (`LemmaProof`), which narrow the boxes
-    of the `root = "alpha"` targets of their region.
+    of the `root = "lemmas"` targets of their region; `lemma_slopes`, like `root_slopes`, the
+    slopes of those targets' root passes (the verifier derives their boxes again, with the
+    lemmas, after a first search without them).
     """
 
     network_sha256: str
@@ -137,6 +140,7 @@ class Certificate:
     version: int = VERSION
     root_slopes: dict[int, dict[str, dict[str, np.ndarray]]] = field(default_factory=dict)
     lemmas: list[LemmaProof] = field(default_factory=list)
+    lemma_slopes: dict[int, dict[str, dict[str, np.ndarray]]] = field(default_factory=dict)
 
     def save(self, path: str | Path) -> int:
         """Write the certificate to `path`; returns its size in bytes."""
@@ -149,20 +153,17 @@ class Certificate:
         targets = [_entry(target, f"t{i}/", arrays) for i, target in enumerate(self.targets)]
         lemmas = [{"layer": lemma.layer, "neuron": lemma.neuron, "side": lemma.side, "threshold": lemma.threshold,
                    **_entry(lemma.proof, f"l{i}/", arrays)} for i, lemma in enumerate(self.lemmas)]
-        named = {name for per in self.root_slopes.values() for act, by in per.items() for name in (act, *by)}
+        named = {name for slopes in (self.root_slopes, self.lemma_slopes)
+                 for per in slopes.values() for act, by in per.items() for name in (act, *by)}
         slope_layers = self.relu_layers + sorted(named - set(self.relu_layers))  # + Sigmoid/Tanh layers
-        layer = {name: i for i, name in enumerate(slope_layers)}
-        root_slopes = {}
-        for region, per in sorted(self.root_slopes.items()):
-            pairs = sorted((layer[act], layer[earlier]) for act, by in per.items() for earlier in by)
-            root_slopes[str(region)] = [list(pair) for pair in pairs]
-            arrays.update({f"r{region}/slopes/{i}/{j}": per[slope_layers[i]][slope_layers[j]] for i, j in pairs})
+        root_slopes = _slopes_out(self.root_slopes, slope_layers, "slopes", arrays)
         manifest = {"format": FORMAT, "version": self.version, "network_sha256": self.network_sha256,
                     "property_sha256": self.property_sha256, "relu_layers": self.relu_layers,
                     "targets": targets, "producer": self.producer, "root_slopes": root_slopes,
                     "slope_layers": slope_layers}
         if lemmas:
             manifest["lemmas"] = lemmas
+            manifest["lemma_slopes"] = _slopes_out(self.lemma_slopes, slope_layers, "lemma_slopes", arrays)
         tensors = io.BytesIO()
         np.savez_compressed(tensors, **arrays)
         out = io.BytesIO()
@@ -192,16 +193,37 @@ class Certificate:
                       for i, entry in enumerate(manifest.get("lemmas", []))]
             layers = [str(n) for n in manifest["relu_layers"]]
             slope_layers = [str(n) for n in manifest.get("slope_layers", layers)]
-            root_slopes: dict[int, dict[str, dict[str, np.ndarray]]] = {}
-            for region, pairs in manifest.get("root_slopes", {}).items():
-                per = root_slopes.setdefault(int(region), {})
-                for i, j in pairs:
-                    name = f"r{int(region)}/slopes/{int(i)}/{int(j)}"
-                    per.setdefault(slope_layers[int(i)], {})[slope_layers[int(j)]] = arrays[name]
+            root_slopes = _slopes_in(manifest.get("root_slopes", {}), slope_layers, "slopes", arrays)
+            lemma_slopes = _slopes_in(manifest.get("lemma_slopes", {}), slope_layers, "lemma_slopes", arrays)
             return Certificate(str(manifest["network_sha256"]), str(manifest["property_sha256"]), layers, targets,
-                               dict(manifest.get("producer", {})), int(manifest["version"]), root_slopes, lemmas)
+                               dict(manifest.get("producer", {})), int(manifest["version"]), root_slopes, lemmas,
+                               lemma_slopes)
         except (KeyError, TypeError) as exc:
             raise ValueError(f"certificate manifest or tensors incomplete: missing {exc}") from None
+
+
+def _slopes_out(slopes: dict[int, dict[str, dict[str, np.ndarray]]], slope_layers: list[str], kind: str,
+               arrays: dict[str, np.ndarray]) -> dict[str, list[list[int]]]:
+    """Per region the [i, j] pairs of `slope_layers` indices; the arrays go into `arrays` as
+    `r{region}/{kind}/{i}/{j}`."""
+    layer = {name: i for i, name in enumerate(slope_layers)}
+    out = {}
+    for region, per in sorted(slopes.items()):
+        pairs = sorted((layer[act], layer[earlier]) for act, by in per.items() for earlier in by)
+        out[str(region)] = [list(pair) for pair in pairs]
+        arrays.update({f"r{region}/{kind}/{i}/{j}": per[slope_layers[i]][slope_layers[j]] for i, j in pairs})
+    return out
+
+
+def _slopes_in(pairs_of: dict, slope_layers: list[str], kind: str,
+               arrays: dict[str, np.ndarray]) -> dict[int, dict[str, dict[str, np.ndarray]]]:
+    """`_slopes_out` read back."""
+    out: dict[int, dict[str, dict[str, np.ndarray]]] = {}
+    for region, pairs in pairs_of.items():
+        per = out.setdefault(int(region), {})
+        for i, j in pairs:
+            per.setdefault(slope_layers[int(i)], {})[slope_layers[int(j)]] = arrays[f"r{int(region)}/{kind}/{int(i)}/{int(j)}"]
+    return out
 
 
 def _entry(target: TargetProof, prefix: str, arrays: dict[str, np.ndarray]) -> dict:

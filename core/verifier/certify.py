@@ -48,7 +48,7 @@ def certificate_of(network: Network, prop: Property, result: VerifyResult) -> Ce
         raise ValueError(f"only an unsat result with proof records has a certificate (got {result.verdict.value})")
     return certificate_from_proofs(network.sha256, property_digest(prop), relu_layers(network),
                                    result.certificate["targets"], PRODUCER, result.certificate.get("root_slopes"),
-                                   result.certificate.get("lemmas"))
+                                   result.certificate.get("lemmas"), result.certificate.get("lemma_slopes"))
 
 
 def certify(network: Network, prop: Property, result: VerifyResult, time_limit_s: float | None = None) -> Certified:

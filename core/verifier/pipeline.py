@@ -26,7 +26,7 @@ from core.result import ProgressCallback, Verdict, VerifyResult
 from core.spec.property import Property
 from core.verifier.confirm import CounterexampleFinder
 from core.verifier.certify import alpha_evidence
-from core.verifier.lemmas import lemma_layer, prove_lemmas
+from core.verifier import lemmas
 from core.verifier.roots import LemmaProver, RootBoxes, tighten_root
 from core.verifier.targets import Target, stack_padded, targets_of
 
@@ -83,6 +83,7 @@ class Run:
         self.targets = targets_of(prop, self.device, self.dtype)
         self.proofs: list[dict] = []
         self.roots: dict[int, RootBoxes] = {}  # per region, α-tightened root boxes
+        self.lemma_roots: dict[int, RootBoxes] = {}  # per region, the same derived again with lemmas
 
     def attack(self, lower, upper, C, d, restarts: int, steps: int) -> bool:
         """PGD on boxes [K, n] against disjuncts C [K, r, m]; True once a counterexample is confirmed."""
@@ -126,12 +127,12 @@ class Run:
                                 for j, i in enumerate(idx.tolist())}
             self._record_proofs(torch.where(open_, best, torch.full_like(best, -float("inf"))), "alpha", evidence)
         if self.config.branching != "input" and self.config.intermediate_alpha_iterations:
-            self.tighten_roots(best, lower, upper, C, d)
+            self.tighten_roots(best, lower, upper)
         self.budget.lower_bound = float(best.min())
         remaining = [(self.targets[i], float(best[i])) for i in (best <= self.margin).nonzero().squeeze(1).tolist()]
         return sorted(remaining, key=lambda tb: tb[1])
 
-    def tighten_roots(self, best: torch.Tensor, lower, upper, C, d) -> None:
+    def tighten_roots(self, best: torch.Tensor, lower: torch.Tensor, upper: torch.Tensor) -> None:
         """For each region with open targets: α-CROWN on the root's intermediate bounds
         (`core.verifier.roots`), then α-CROWN on those targets from the tightened boxes;
         `best` [K] is raised in place and the targets it closes are recorded. The boxes are
@@ -139,39 +140,69 @@ class Run:
         open_ = (best <= self.margin).nonzero().squeeze(1).tolist()
         for region in sorted({self.targets[i].region for i in open_}):
             idx = [i for i in open_ if self.targets[i].region == region]
-            root = tighten_root(self.graph, lower[idx[0]], upper[idx[0]], self.config.intermediate_alpha_iterations,
-                                self.budget.check, self.lemma_provers(lower[idx[0]], upper[idx[0]]))
-            self.roots[region] = root
-            lb, warm = optimise_over_boxes(self.graph, root.boxes, C[idx], d[idx], None, self.config.alpha_iterations,
-                                           interrupt=self.budget.check)
-            lb = lb.amax(dim=1)
-            closed = torch.full_like(best, -float("inf"))
-            closed[idx] = lb
-            best[idx] = torch.maximum(best[idx], lb)
-            evidence = {i: alpha_evidence(warm, j, self.targets[i].C.shape[0]) for j, i in enumerate(idx)}
-            self._record_proofs(closed, "alpha", evidence, root="alpha")
+            self.roots[region] = tighten_root(self.graph, lower[idx[0]], upper[idx[0]],
+                                              self.config.intermediate_alpha_iterations, self.budget.check)
+            best[idx] = torch.maximum(best[idx], self._close_at_root([self.targets[i] for i in idx], "alpha"))
 
-    def lemma_provers(self, lower: torch.Tensor, upper: torch.Tensor) -> dict[str, LemmaProver] | None:
-        """The lemma search for the region box lower/upper [n], by the tensor it narrows
-        (None where lemmas do not apply: no ReLU splitting, or fewer than three ReLU layers)."""
-        layer = lemma_layer(self.graph)
-        if layer is None or self.config.branching != "relu" or not self.config.lemma_seconds:
-            return None
+    def _close_at_root(self, targets: list[Target], root: str) -> torch.Tensor:
+        """α-CROWN on `targets` (one region's) over the region's root boxes of kind `root`
+        ("alpha": `self.roots`, "lemmas": `self.lemma_roots`); records the ones it closes and
+        returns every target's bound [len(targets)]."""
+        boxes = (self.roots if root == "alpha" else self.lemma_roots)[targets[0].region].boxes
+        _, _, C, d = stack_padded(targets)
+        lb, warm = optimise_over_boxes(self.graph, boxes, C, d, None, self.config.alpha_iterations,
+                                       interrupt=self.budget.check)
+        lb = lb.amax(dim=1)
+        for j in (lb > self.margin).nonzero().squeeze(1).tolist():
+            self._record(targets[j], "alpha", float(lb[j]), alpha_evidence(warm, j, targets[j].C.shape[0]), root)
+        return lb
 
-        def prove(boxes, box):
-            return prove_lemmas(self.graph, layer, boxes, box, lower, upper, self.config, self.margin,
-                                LEMMA_SHARE * self.budget.remaining, self.budget)
+    def lemmas_apply(self) -> bool:
+        """Lemmas narrow the root before branch and bound: ReLU splitting of a network with three
+        or more ReLU layers, with `lemma_seconds` > 0 and the root's α-CROWN boxes on."""
+        return bool(lemmas.lemma_layers(self.graph) and self.config.branching == "relu"
+                    and self.config.lemma_seconds and self.config.intermediate_alpha_iterations)
 
-        return {self.graph.node(layer).inputs[0]: prove}
+    def prove_lemmas(self, pending: list[Target]) -> list[Target]:
+        """For each region of `pending`: the root's boxes derived again with lemmas
+        (`core.verifier.lemmas`), kept for branch and bound, then α-CROWN on its targets over
+        them; returns the targets still open."""
+        self.budget.enter("lemmas")
+        left = []
+        for region in sorted({t.region for t in pending}):
+            mine = [t for t in pending if t.region == region]
+            lower, upper = mine[0].lower, mine[0].upper
 
-    def _record_proofs(self, lb: torch.Tensor, method: str, evidence: dict[int, dict] | None = None,
-                       root: str = "crown") -> None:
-        """`root`: how the root's intermediate bounds were derived ("crown", or "alpha" with the
-        region's `root_slopes`)."""
+            def prover(layer: str) -> LemmaProver:
+                return lambda boxes, box: lemmas.prove_lemmas(self.graph, layer, boxes, box, lower, upper,
+                                                              self.config, self.margin,
+                                                              LEMMA_SHARE * self.budget.remaining, self.budget)
+
+            provers = {self.graph.node(layer).inputs[0]: prover(layer) for layer in lemmas.lemma_layers(self.graph)}
+            self.lemma_roots[region] = tighten_root(self.graph, lower, upper, self.config.intermediate_alpha_iterations,
+                                                    self.budget.check, provers)
+            lb = self._close_at_root(mine, "lemmas")
+            left += [t for t, b in zip(mine, lb.tolist()) if not b > self.margin]
+        return left
+
+    def _record_proofs(self, lb: torch.Tensor, method: str, evidence: dict[int, dict] | None = None) -> None:
+        """Record the targets `lb` [K] (one per target) closes, closed by `method` at a CROWN root."""
         for i in (lb > self.margin).nonzero().squeeze(1).tolist():
-            t = self.targets[i]
-            self.proofs.append({"region": t.region, "disjunct": t.disjunct, "closed_by": method,
-                                "lower_bound": float(lb[i]), "evidence": (evidence or {}).get(i, {}), "root": root})
+            self._record(self.targets[i], method, float(lb[i]), (evidence or {}).get(i, {}), "crown")
+
+    def _record(self, target: Target, method: str, bound: float, evidence: dict, root: str) -> None:
+        """`root`: how the root's intermediate bounds were derived ("crown", "alpha" with the
+        region's root slopes, or "lemmas" with its lemma slopes and lemmas)."""
+        self.proofs.append({"region": target.region, "disjunct": target.disjunct, "closed_by": method,
+                            "lower_bound": bound, "evidence": evidence, "root": root})
+
+    def root_of(self, region: int) -> tuple[str, RootBoxes | None]:
+        """The root boxes a search of `region` starts from, and their kind (a proof's `root`)."""
+        if region in self.lemma_roots:
+            return "lemmas", self.lemma_roots[region]
+        if region in self.roots:
+            return "alpha", self.roots[region]
+        return "crown", None
 
     def branch_and_bound(self, target: Target) -> Outcome | None:
         """The search the configuration picks for this target (None when branching is off)."""
@@ -179,8 +210,9 @@ class Run:
                              self.margin, self.generator)
         if search is None:
             return None
-        if target.region in self.roots:
-            return search.run(target.lower, target.upper, self.roots[target.region].rows)
+        _, root = self.root_of(target.region)
+        if root is not None:
+            return search.run(target.lower, target.upper, root.rows)
         return search.run(target.lower, target.upper)
 
     def execute(self) -> VerifyResult:
@@ -191,39 +223,55 @@ class Run:
             return self.result(Verdict.SAT)
         self.budget.enter("incomplete")
         remaining = self.incomplete()
-        self.budget.enter("bab")
-        undecided = []
-        # First pass: each target gets an equal share of the time left, so that one hard
-        # target cannot starve an easy counterexample in another; the ones that run out
-        # of their share are searched again, one after the other, with all the time left.
         pending = [target for target, _ in remaining]
-        for share in (True, False):
-            retry = []
-            for k, target in enumerate(pending):
-                self.budget.slice_end = (time.monotonic() + self.budget.remaining / (len(pending) - k)
-                                         if share and len(pending) > 1 else None)
-                try:
-                    outcome = self.branch_and_bound(target)
-                except Stop as stop:
-                    if stop.reason != "slice":
-                        raise
-                    retry.append(target)
-                    continue
-                finally:
-                    self.budget.slice_end = None
-                if outcome is not None and outcome.status == "sat":
-                    return self.result(Verdict.SAT)
-                if outcome is not None and outcome.status == "unsat":
-                    self.proofs.append({"region": target.region, "disjunct": target.disjunct, "closed_by": "bab",
-                                        "tree": outcome.tree.to_dict(),
-                                        "root": "alpha" if target.region in self.roots else "crown"})
-                else:
-                    reason = outcome.stats.get("reason", "") if outcome else "no branching for this network"
-                    undecided.append(f"{target.label}: {reason}")
-            pending = retry
+        undecided: list[str] = []
+        # Each target gets an equal share of a stage's time, so that one hard target cannot
+        # starve an easy counterexample in another; the ones that run out of their share
+        # go on to the next stage. Where lemmas apply, a quick stage without them comes
+        # first; the last stage searches the rest one after the other with all the time left.
+        with_lemmas = bool(pending) and self.lemmas_apply()
+        quick = [self.config.search_before_lemmas] if with_lemmas and self.config.search_before_lemmas else []
+        for share in quick + [1.0, None]:
+            if with_lemmas and share == 1.0 and pending:
+                pending = self.prove_lemmas(pending)
+            self.budget.enter("bab")
+            pending, sat = self.search_stage(pending, share, undecided)
+            if sat:
+                return self.result(Verdict.SAT)
         if undecided:
             return self.result(Verdict.UNKNOWN, "; ".join(undecided))
         return self.result(Verdict.UNSAT)
+
+    def search_stage(self, pending: list[Target], share: float | None,
+                     undecided: list[str]) -> tuple[list[Target], bool]:
+        """Branch and bound on each of `pending` in turn, all of them together within `share`
+        of the time left (None: no limit but the budget's). Returns the targets that ran out
+        of their share, and whether a counterexample was found; proofs are recorded, and
+        searches that ended undecided are added to `undecided`."""
+        retry: list[Target] = []
+        stage_end = time.monotonic() + share * self.budget.remaining if share is not None else None
+        for k, target in enumerate(pending):
+            sliced = stage_end is not None and (share < 1 or len(pending) > 1)
+            self.budget.slice_end = time.monotonic() + (stage_end - time.monotonic()) / (len(pending) - k) \
+                if sliced else None
+            try:
+                outcome = self.branch_and_bound(target)
+            except Stop as stop:
+                if stop.reason != "slice":
+                    raise
+                retry.append(target)
+                continue
+            finally:
+                self.budget.slice_end = None
+            if outcome is not None and outcome.status == "sat":
+                return retry, True
+            if outcome is not None and outcome.status == "unsat":
+                self.proofs.append({"region": target.region, "disjunct": target.disjunct, "closed_by": "bab",
+                                    "tree": outcome.tree.to_dict(), "root": self.root_of(target.region)[0]})
+            else:
+                reason = outcome.stats.get("reason", "") if outcome else "no branching for this network"
+                undecided.append(f"{target.label}: {reason}")
+        return retry, False
 
     def result(self, verdict: Verdict, message: str = "") -> VerifyResult:
         self.budget.phase = "done"
@@ -231,8 +279,9 @@ class Run:
         if verdict == Verdict.UNSAT:
             certificate = {"targets": self.proofs,
                            "root_slopes": {region: root.slopes for region, root in self.roots.items()},
+                           "lemma_slopes": {region: root.slopes for region, root in self.lemma_roots.items()},
                            "lemmas": {region: [lemma.record() for lemma in root.lemmas]
-                                      for region, root in self.roots.items() if root.lemmas}}
+                                      for region, root in self.lemma_roots.items()}}
         stats = {"device": self.config.device, "dtype": self.config.dtype, "branching": self.config.branching,
                  "replayed": self.finder.replayed}
         return VerifyResult(verdict, self.finder.found if verdict == Verdict.SAT else None, certificate,

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from core.config import VerifyConfig
-from core.verifier.lemmas import cut_at, lemma_layer, prove_lemmas
+from core.verifier.lemmas import cut_at, lemma_layers, prove_lemmas
 from core.verifier.roots import tighten_root
 from tests.core.bab.exact import load, random_mlp, relu_mlp
 
@@ -16,7 +16,7 @@ def test_lemmas_hold_at_sampled_points(seed):
     weights, biases = random_mlp(rng, [6, 24, 24, 16, 3])
     graph = load(relu_mlp(weights, biases)).graph
     lower, upper = torch.full((6,), -1.0, dtype=torch.float64), torch.full((6,), 1.0, dtype=torch.float64)
-    layer = lemma_layer(graph)
+    layer = lemma_layers(graph)[0]
     tensor = graph.node(layer).inputs[0]
     config = VerifyConfig(branching="relu", lemma_seconds=0.5).resolve(6, True, False, 1000)
     found = []

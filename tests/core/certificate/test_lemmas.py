@@ -25,11 +25,11 @@ MILP_TOLERANCE = 1e-6
 def lemma_proof():
     """A 3-ReLU-layer net whose property the root's α-CROWN bound refutes only over boxes
     narrowed by lemmas (seed 0: -1.21 without them, -0.99 with them, against d = -1.1;
-    the exact minimum is -0.32)."""
+    the exact minimum is -0.32), lemmas proven before any search."""
     layers = random_layers(np.random.default_rng(0), [5, 16, 16, 12, 1])
     prop = one_row_property(LOWER, UPPER, np.ones(1), -1.1)
     network = load_network(onnx_bytes(layers))
-    config = VerifyConfig(timeout_s=60, device="cpu", threads=1, branching="relu", lemma_seconds=0.5)
+    config = VerifyConfig(timeout_s=60, device="cpu", threads=1, branching="relu", search_before_lemmas=0)
     result = verify(network, prop, config)
     assert result.verdict is Verdict.UNSAT, result.message
     certified = certify(network, prop, result)
@@ -44,7 +44,8 @@ def _reason(network, prop, certificate) -> str:
 
 def test_a_proof_that_needs_its_lemmas_checks_only_with_them(lemma_proof):
     _, network, prop, certificate = lemma_proof
-    assert certificate.lemmas and all(lemma.proof.root == "alpha" for lemma in certificate.lemmas)
+    assert certificate.lemmas and all(lemma.proof.root == "lemmas" for lemma in certificate.lemmas)
+    assert [target.root for target in certificate.targets] == ["lemmas"] and certificate.lemma_slopes[0]
     assert any(lemma.proof.n_nodes > 1 for lemma in certificate.lemmas), "no lemma needed a split"
     again = Certificate.load(certificate.to_bytes())
     assert [(a.layer, a.neuron, a.side, a.threshold, a.proof.n_leaves) for a in again.lemmas] == \
