@@ -21,7 +21,7 @@ class Verdict(str, Enum):
 class Progress:
     """One progress report; sent at least once a second while the verifier runs."""
 
-    phase: str                 # "attack", "incomplete", "bab", "done", ...
+    phase: str                 # "attack", "incomplete", "bab", "lemmas", "done"
     domains_visited: int = 0
     domains_open: int = 0
     lower_bound: float | None = None   # current global lower bound (> 0 means proven)
