@@ -163,9 +163,12 @@ def test_import_core_model_does_not_import_torch():
 
 def test_replayed_network_agrees_with_onnxruntime_at_float64(benchmarks_dir):
     net = load_network(benchmarks_dir / TLL)
-    x = torch.rand(3, 2, dtype=torch.float64).float().double()
+    x = torch.rand(3, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0)).float().double()
     ours = net.graph.forward(x).numpy()
-    np.testing.assert_allclose(ours, run_ort(net.onnx_bytes, x, net.input_name, net.onnx_input_shape), rtol=1e-5)
+    # onnxruntime computes in float32: outputs near 0 differ by its rounding (up to 4e-7 on
+    # 200 random points), not by a relative 1e-5
+    np.testing.assert_allclose(ours, run_ort(net.onnx_bytes, x, net.input_name, net.onnx_input_shape),
+                               rtol=1e-5, atol=1e-6)
 
 
 def test_declared_output_shape_must_match_the_computed_one():
