@@ -16,11 +16,14 @@ from tests.core.bab.exact import exact_verdict, load, one_region, random_mlp, re
 
 
 @st.composite
-def problems(draw):
+def problems(draw, depth: int = 1, widths: tuple[int, int] = (2, 8), quantile: float = 0.3,
+             slack: float = 0.2):
+    """A random ReLU network (`depth` to 3 hidden layers of `widths` neurons) and a property
+    whose thresholds lie near the sampled outputs' lower `quantile`, less up to `slack`."""
     seed = draw(st.integers(0, 2**31 - 1))
     rng = np.random.default_rng(seed)
     n_in, n_out = draw(st.integers(1, 4)), draw(st.integers(1, 3))
-    hidden = draw(st.lists(st.integers(2, 8), min_size=1, max_size=3))
+    hidden = draw(st.lists(st.integers(*widths), min_size=depth, max_size=3))
     weights, biases = random_mlp(rng, [n_in, *hidden, n_out])
     center = rng.uniform(-1, 1, n_in)
     radius = rng.uniform(0.05, 1.0, n_in)
@@ -36,22 +39,23 @@ def problems(draw):
         rows = draw(st.integers(1, 2))
         C = rng.normal(size=(rows, n_out))
         # thresholds around the sampled range, so that both answers come up
-        d = np.quantile(ys @ C.T, rng.uniform(0, 0.3), axis=0) - rng.uniform(0, 0.2, rows)
+        d = np.quantile(ys @ C.T, rng.uniform(0, quantile), axis=0) - rng.uniform(0, slack, rows)
         disjuncts.append((C, d))
     return weights, biases, one_region(lower, upper, disjuncts, n_out)
 
 
-def check(problem, branching: str):
+def check(problem, branching: str, **config):
     weights, biases, prop = problem
     loose, tight = exact_verdict(weights, biases, prop, -1e-5), exact_verdict(weights, biases, prop, 1e-5)
     event(f"exact: {loose if loose == tight else 'too close'}")
     assume(loose == tight)
     result = verify(load(relu_mlp(weights, biases)), prop, VerifyConfig(timeout_s=20, branching=branching,
-                                                                         threads=1, seed=0))
+                                                                         threads=1, seed=0, **config))
     assert result.verdict in (Verdict.SAT, Verdict.UNSAT, Verdict.TIMEOUT), result.message
     if result.verdict in (Verdict.SAT, Verdict.UNSAT):
         assert result.verdict.value == tight, f"verify says {result.verdict.value}, the MILP {tight}"
     event(f"verify: {result.verdict.value}")
+    event(f"lemmas: {bool(result.certificate and any(result.certificate.get('lemmas', {}).values()))}")
     return result.verdict
 
 
@@ -70,3 +74,12 @@ def test_verify_agrees_with_the_milp(problem, branching):
 @given(problem=problems(), branching=st.sampled_from(["input", "relu"]))
 def test_verify_agrees_with_the_milp_on_hundreds_of_networks(problem, branching):
     check(problem, branching)
+
+
+@settings(max_examples=30, **SETTINGS)
+@given(problem=problems(depth=3, widths=(8, 12), quantile=0.0, slack=0.05))
+def test_verify_with_lemmas_first_agrees_with_the_milp(problem):
+    """Three hidden layers and thresholds just under the sampled minimum, so that α-CROWN at
+    the root leaves targets open: lemmas on the second layer are proven before any search
+    and narrow the root (a third of the examples get some)."""
+    check(problem, "relu", search_before_lemmas=0)
