@@ -185,23 +185,18 @@ class ReluSplitSearch(Search):
         self.pool.push(select(batch, ~proven & ~leaves))
         return False
 
-    def close_frontier(self) -> float:
+    def close_frontier(self) -> None:
         """Close every domain still open (the pool, and fully split ones left unproven) as a
-        leaf with its bound and evidence, and return the smallest of those bounds (+inf when
-        none is open). The tree then covers the whole box with leaves whose bounds are all
-        at least that: what an intermediate-bound lemma (`core.verifier.lemmas`) proves
-        after a search stopped short of its goal."""
-        open_ = self.unproven
+        leaf with its bound and evidence. The tree then covers the whole box, and the
+        smallest bound among its leaves holds over it: what an intermediate-bound lemma
+        (`core.verifier.lemmas`) proves after a search stopped short of its goal."""
         if len(self.pool):
             batch = self.pool.pop(len(self.pool))
             every = torch.ones_like(batch["lb"], dtype=torch.bool)
-            open_.append((batch["id"].cpu(), batch["lb"].cpu(), _evidence(batch, every, {})))
-        self.unproven = []
-        smallest = float("inf")
-        for ids, bounds, evidence in open_:
+            self.unproven.append((batch["id"].cpu(), batch["lb"].cpu(), _evidence(batch, every, {})))
+        for ids, bounds, evidence in self.unproven:
             self.tree.close(ids, bounds, evidence=evidence)
-            smallest = min(smallest, float(bounds.min()))
-        return smallest
+        self.unproven = []
 
 
 def _evidence(batch: Batch, proven: torch.Tensor, decided: dict[int, dict]) -> list[dict]:

@@ -222,7 +222,8 @@ def _slopes_in(pairs_of: dict, slope_layers: list[str], kind: str,
     for region, pairs in pairs_of.items():
         per = out.setdefault(int(region), {})
         for i, j in pairs:
-            per.setdefault(slope_layers[int(i)], {})[slope_layers[int(j)]] = arrays[f"r{int(region)}/{kind}/{int(i)}/{int(j)}"]
+            name = f"r{int(region)}/{kind}/{int(i)}/{int(j)}"
+            per.setdefault(slope_layers[int(i)], {})[slope_layers[int(j)]] = arrays[name]
     return out
 
 
