@@ -25,7 +25,7 @@ from typing import Callable
 import torch
 
 from core.bab.bounding import ReluRows
-from core.bab.budget import Budget
+from core.bab.budget import Budget, Stop
 from core.bab.outcome import Outcome, TryCounterexample
 from core.bab.pool import Batch, select
 from core.bab.search import Search
@@ -119,23 +119,33 @@ class InputSplitSearch(Search):
         self.root_width = upper - lower
         lb, dim, rows, corner, row = bound_and_score(self.bounder, lower[None], upper[None], self.root_width)
         ids = torch.zeros(1, dtype=torch.long, device=lower.device)
-        scale = float((upper - lower).abs().max().clamp(min=1e-30))
-        stuck = 0
-        found = self._settle(with_rows({"lower": lower[None], "upper": upper[None], "lb": lb, "dim": dim, "id": ids,
-                                        "corner": corner, "row": row}, rows))
-        step = 0
+        self.min_width = MIN_WIDTH * float((upper - lower).abs().max().clamp(min=1e-30))
+        self.stuck, self.steps = 0, 0  # boxes too small to split; steps taken
+        if self._settle(with_rows({"lower": lower[None], "upper": upper[None], "lb": lb, "dim": dim, "id": ids,
+                                   "corner": corner, "row": row}, rows)):
+            return self.outcome("sat")
+        return self.resume()
+
+    def resume(self) -> Outcome:
+        """Go on from the pool as it is: after `run` raised `Stop`, the pool is still the whole
+        frontier (a step cut short puts its batch back), so a later stage continues the search
+        instead of starting it over."""
+        found = False
         while not found and len(self.pool):
             self.tick()
             started = time.monotonic()
             batch = self.pool.pop(self.next_batch())
-            tiny = (batch["upper"] - batch["lower"]).amax(dim=1) < MIN_WIDTH * scale
-            stuck += int(tiny.sum())
+            tiny = (batch["upper"] - batch["lower"]).amax(dim=1) < self.min_width
+            self.stuck += int(tiny.sum())
             batch = select(batch, ~tiny)
             if batch["lb"].numel() == 0:
                 continue
             c_lower, c_upper, mid = halve(batch)
             try:
                 children = self._bound_children(batch, c_lower, c_upper)
+            except Stop:
+                self.pool.push(batch)  # the pool stays the whole frontier
+                raise
             except torch.OutOfMemoryError:
                 self.pool.push(batch)
                 if not self.back_off():
@@ -146,16 +156,16 @@ class InputSplitSearch(Search):
             children["id"] = torch.cat([left, right]).to(c_lower.device)
             self.count(int(children["lb"].numel()))
             found = self._settle(children)
-            step += 1
-            if not found and step % ATTACK_EVERY == 0 and len(self.pool):
+            self.steps += 1
+            if not found and self.steps % ATTACK_EVERY == 0 and len(self.pool):
                 found = self._attack_worst()
             self.adapt(time.monotonic() - started, int(batch["lb"].shape[0]))
             if self.over_memory():
                 return self.outcome("unknown", "memory cap reached")
         if found:
             return self.outcome("sat")
-        if stuck:
-            return self.outcome("unknown", f"{stuck} boxes too small to split")
+        if self.stuck:
+            return self.outcome("unknown", f"{self.stuck} boxes too small to split")
         return self.outcome("unsat")
 
     def _bound_children(self, batch: Batch, lower: torch.Tensor, upper: torch.Tensor) -> Batch:

@@ -136,6 +136,12 @@ class ReluSplitSearch(Search):
         root["id"] = torch.zeros(1, dtype=torch.long, device=lower.device)
         if self._settle(root, candidates, decided):
             return self.outcome("sat")
+        return self.resume()
+
+    def resume(self) -> Outcome:
+        """Go on from the pool as it is: after `run` raised `Stop`, the pool is still the whole
+        frontier (a step cut short puts its batch back), so a later stage continues the search
+        instead of starting it over."""
         while len(self.pool):
             self.tick()
             started = time.monotonic()

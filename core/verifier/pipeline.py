@@ -7,6 +7,7 @@ region is refuted; otherwise `timeout` (budget spent) or `unknown`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
 
@@ -17,6 +18,7 @@ from core.bab.bounding import ReluRows, bound_domains, optimise_from_rows, optim
 from core.bab.budget import Budget, Stop
 from core.bab.choose import make_search
 from core.bab.outcome import Outcome
+from core.bab.search import Search
 from core.config import VerifyConfig
 from core.model.operator import Affine
 from core.model.ops.conv import Conv
@@ -84,6 +86,8 @@ class Run:
         self.proofs: list[dict] = []
         self.roots: dict[int, RootBoxes] = {}  # per region, α-tightened root boxes
         self.lemma_roots: dict[int, RootBoxes] = {}  # per region, the same derived again with lemmas
+        # per (region, disjunct), a search a stage's end paused, and the root it started from
+        self.paused: dict[tuple[int, int], tuple[Search, str]] = {}
 
     def attack(self, lower, upper, C, d, restarts: int, steps: int) -> bool:
         """PGD on boxes [K, n] against disjuncts C [K, r, m]; True once a counterexample is confirmed."""
@@ -205,15 +209,34 @@ class Run:
         return "crown", None
 
     def branch_and_bound(self, target: Target) -> Outcome | None:
-        """The search the configuration picks for this target (None when branching is off)."""
-        search = make_search(self.graph, target.C[None], target.d[None], self.config, self.finder, self.budget,
-                             self.margin, self.generator)
-        if search is None:
-            return None
-        _, root = self.root_of(target.region)
-        if root is not None:
-            return search.run(target.lower, target.upper, root.rows)
-        return search.run(target.lower, target.upper)
+        """The search the configuration picks for this target (None when branching is off),
+        resumed where a stage's end paused it if it started from the root the region has now.
+        A search that a stage's end stops (`Stop("slice")`) is kept for the next stage."""
+        kind, root = self.root_of(target.region)
+        key = (target.region, target.disjunct)
+        paused = self.paused.pop(key, None)
+        if paused is not None and paused[1] == kind:
+            search = paused[0]
+            resume = search.resume
+        else:
+            search = make_search(self.graph, target.C[None], target.d[None], self.config, self.finder, self.budget,
+                                 self.margin, self.generator)
+            if search is None:
+                return None
+            resume = functools.partial(search.run, target.lower, target.upper, *([root.rows] if root else []))
+        try:
+            return resume()
+        except Stop as stop:
+            if stop.reason == "slice":
+                self.pause(key, search, kind)
+            raise
+
+    def pause(self, key: tuple[int, int], search: Search, kind: str) -> None:
+        """Keep a search stopped at a stage's end, to resume it in the next stage, while the
+        paused searches' pools fit in the memory cap together (past it, it starts over)."""
+        held = sum(s.pool.nbytes() for s, _ in self.paused.values()) + search.pool.nbytes()
+        if len(search.pool) and (self.config.memory_cap_mb is None or held <= self.config.memory_cap_mb * 2**20):
+            self.paused[key] = (search, kind)
 
     def execute(self) -> VerifyResult:
         self.budget.enter("attack")

@@ -1,12 +1,15 @@
 """Both branch-and-bound searches against the exact MILP on small random networks."""
 
+import functools
+import time
+
 import numpy as np
 import pytest
 import torch
 
 from core.attack.pgd import margins
 from core.bab.choose import make_search
-from core.bab.budget import Budget
+from core.bab.budget import Budget, Stop
 from core.config import VerifyConfig
 from tests.core.bab.exact import disjunct_feasible, load, random_mlp, relu_mlp
 
@@ -90,3 +93,41 @@ def test_the_smear_picks_the_split_until_it_starves_a_relatively_wide_dimension(
     assert split_dimension(sensitivity, width, root).tolist() == [0, 0, 2]
     flat = torch.tensor([[0.0, 1.0, 2.0]])
     assert split_dimension(torch.tensor([[1e9, 1.0, 1.0]]), flat, root).item() != 0
+
+
+@pytest.mark.parametrize("kind", ["input", "relu"])
+@pytest.mark.parametrize("seed", range(2))
+def test_a_search_stopped_by_slices_and_resumed_each_time_matches_the_milp(kind, seed):
+    """What the verifier does between stages: a slice's end raises Stop mid-search, and
+    `resume` goes on from the pool; the answer and the proof tree must not suffer."""
+    rng = np.random.default_rng(200 + seed)
+    weights, biases = random_mlp(rng, [3, 10, 10, 2])
+    graph = load(relu_mlp(weights, biases)).graph
+    lower, upper = torch.full((3,), -1.0, dtype=torch.float64), torch.full((3,), 1.0, dtype=torch.float64)
+    C = torch.tensor([[[1.0, -1.0]]], dtype=torch.float64)
+    points = torch.rand(20000, 3, generator=torch.Generator().manual_seed(seed), dtype=torch.float64) * 2 - 1
+    sampled_min = float((graph.forward(points).flatten(1) @ C[0].T).min())
+    slice_s = 0.1 if kind == "relu" else 0.02  # a few steps each
+    stops = 0
+    for d in (sampled_min - 0.1, sampled_min - 0.02):  # near the true minimum: both answers occur
+        dt = torch.tensor([[d]], dtype=torch.float64)
+        config = VerifyConfig(branching=kind, batch_size=2).resolve(3, True, False, 100)
+        budget = Budget(60)
+        search = make_search(graph, C, dt, config, Recorder(graph, C, dt), budget, margin=1e-9)
+        step = functools.partial(search.run, lower, upper)
+        while True:
+            budget.slice_end = time.monotonic() + slice_s
+            try:
+                outcome = step()
+                break
+            except Stop as stop:
+                assert stop.reason == "slice"
+                stops += 1
+                step = search.resume
+        exact, _ = disjunct_feasible(weights, biases, lower.numpy(), upper.numpy(), C[0].numpy(), np.array([d]))
+        assert outcome.status == ("sat" if exact else "unsat"), (seed, d)
+        if not exact:
+            tree = outcome.tree.to_dict()
+            assert all(leaf["lower_bound"] > 0 for leaf in tree["leaves"])
+            assert len(tree["leaves"]) == tree["nodes"] - len(tree["splits"])  # every node split or closed
+    assert stops > 0
