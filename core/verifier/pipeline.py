@@ -185,6 +185,8 @@ class Run:
             provers = {self.graph.node(layer).inputs[0]: prover(layer) for layer in lemmas.lemma_layers(self.graph)}
             self.lemma_roots[region] = tighten_root(self.graph, lower, upper, self.config.intermediate_alpha_iterations,
                                                     self.budget.check, provers)
+            # searches paused before started from the old root: they cannot go on from the new one
+            self.paused = {key: paused for key, paused in self.paused.items() if key[0] != region}
             lb = self._close_at_root(mine, "lemmas")
             left += [t for t, b in zip(mine, lb.tolist()) if not b > self.margin]
         return left
