@@ -127,9 +127,7 @@ class InputSplitSearch(Search):
         return self.resume()
 
     def resume(self) -> Outcome:
-        """Go on from the pool as it is: after `run` raised `Stop`, the pool is still the whole
-        frontier (a step cut short puts its batch back), so a later stage continues the search
-        instead of starting it over."""
+        """The search loop, from the pool as it is (`Search`: what `run` leaves after a `Stop`)."""
         found = False
         while not found and len(self.pool):
             self.tick()

@@ -139,9 +139,7 @@ class ReluSplitSearch(Search):
         return self.resume()
 
     def resume(self) -> Outcome:
-        """Go on from the pool as it is: after `run` raised `Stop`, the pool is still the whole
-        frontier (a step cut short puts its batch back), so a later stage continues the search
-        instead of starting it over."""
+        """The search loop, from the pool as it is (`Search`: what `run` leaves after a `Stop`)."""
         while len(self.pool):
             self.tick()
             started = time.monotonic()

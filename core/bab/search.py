@@ -12,7 +12,12 @@ from core.bab.tree import ProofTree
 
 class Search:
     """Base of a branch-and-bound search. A step should take about `step_target_s`: the
-    batch follows the measured time per domain (unless fixed)."""
+    batch follows the measured time per domain (unless fixed).
+
+    A subclass's `run` bounds the root and calls `resume`, the search loop. When the loop
+    raises `Stop`, a step cut short puts its batch back, so the pool is still the whole
+    frontier: a later `resume` goes on from it (the verifier's next stage) instead of
+    starting the search over."""
 
     step_target_s = 0.3
     max_batch = 8192
