@@ -17,7 +17,8 @@ class Search:
     A subclass's `run` bounds the root and calls `resume`, the search loop. When the loop
     raises `Stop`, a step cut short puts its batch back, so the pool is still the whole
     frontier: a later `resume` goes on from it (the verifier's next stage) instead of
-    starting the search over."""
+    starting the search over. Only a search whose pool is not empty can be resumed (an
+    empty one either closed or was stopped before its root was bounded)."""
 
     step_target_s = 0.3
     max_batch = 8192

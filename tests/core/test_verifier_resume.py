@@ -1,8 +1,6 @@
 """Stages of branch and bound: a search that a stage's end stops is resumed by the next
 stage (not started over), and the proof it then finishes is one the checker accepts."""
 
-import pytest
-
 from core.bab.budget import Budget
 from core.config import VerifyConfig
 from core.model import load_network
