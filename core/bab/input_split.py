@@ -121,6 +121,7 @@ class InputSplitSearch(Search):
         ids = torch.zeros(1, dtype=torch.long, device=lower.device)
         self.min_width = MIN_WIDTH * float((upper - lower).abs().max().clamp(min=1e-30))
         self.stuck, self.steps = 0, 0  # boxes too small to split; steps taken
+        self.rooted = True
         if self._settle(with_rows({"lower": lower[None], "upper": upper[None], "lb": lb, "dim": dim, "id": ids,
                                    "corner": corner, "row": row}, rows)):
             return self.outcome("sat")
@@ -128,6 +129,7 @@ class InputSplitSearch(Search):
 
     def resume(self) -> Outcome:
         """The search loop, from the pool as it is (`Search`: what `run` leaves after a `Stop`)."""
+        self.require_root()
         found = False
         while not found and len(self.pool):
             self.tick()

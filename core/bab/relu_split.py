@@ -134,12 +134,14 @@ class ReluSplitSearch(Search):
                                           self.config.alpha_iterations, interrupt=self.budget.check)
         root, candidates, decided = self.evaluate(split, root_rows, warm, lb)
         root["id"] = torch.zeros(1, dtype=torch.long, device=lower.device)
+        self.rooted = True
         if self._settle(root, candidates, decided):
             return self.outcome("sat")
         return self.resume()
 
     def resume(self) -> Outcome:
         """The search loop, from the pool as it is (`Search`: what `run` leaves after a `Stop`)."""
+        self.require_root()
         while len(self.pool):
             self.tick()
             started = time.monotonic()

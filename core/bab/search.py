@@ -17,8 +17,8 @@ class Search:
     A subclass's `run` bounds the root and calls `resume`, the search loop. When the loop
     raises `Stop`, a step cut short puts its batch back, so the pool is still the whole
     frontier: a later `resume` goes on from it (the verifier's next stage) instead of
-    starting the search over. Only a search whose pool is not empty can be resumed (an
-    empty one either closed or was stopped before its root was bounded)."""
+    starting the search over. A search stopped before its root was bounded cannot be
+    resumed (`require_root`)."""
 
     step_target_s = 0.3
     max_batch = 8192
@@ -33,6 +33,13 @@ class Search:
         self.pool = DomainPool()
         self.visited = 0
         self.seconds_per_domain = 0.0
+        self.rooted = False  # `run` has bounded the root: from then on the pool is the frontier
+
+    def require_root(self) -> None:
+        """Refuse to resume a search stopped before its root was bounded: its empty pool
+        would read as every domain closed."""
+        if not self.rooted:
+            raise RuntimeError("resume() before run() bounded the root: call run() again")
 
     def tick(self) -> None:
         """Publish the pool's state and honour the budget (raises `Stop`)."""

@@ -123,7 +123,7 @@ def test_a_search_stopped_by_slices_and_resumed_each_time_matches_the_milp(kind,
             except Stop as stop:
                 assert stop.reason == "slice"
                 stops += 1
-                if len(search.pool):  # else the stop came before the root was bounded: run again
+                if search.rooted:  # else the stop came before the root was bounded: run again
                     step = search.resume
         exact, _ = disjunct_feasible(weights, biases, lower.numpy(), upper.numpy(), C[0].numpy(), np.array([d]))
         assert outcome.status == ("sat" if exact else "unsat"), (seed, d)
@@ -132,3 +132,13 @@ def test_a_search_stopped_by_slices_and_resumed_each_time_matches_the_milp(kind,
             assert all(leaf["lower_bound"] > 0 for leaf in tree["leaves"])
             assert len(tree["leaves"]) == tree["nodes"] - len(tree["splits"])  # every node split or closed
     assert stops > 0
+
+
+def test_a_search_stopped_before_its_root_was_bounded_refuses_to_resume():
+    weights, biases = random_mlp(np.random.default_rng(0), [3, 6, 2])
+    graph = load(relu_mlp(weights, biases)).graph
+    C, d = torch.tensor([[[1.0, -1.0]]], dtype=torch.float64), torch.tensor([[-10.0]], dtype=torch.float64)
+    config = VerifyConfig(branching="input").resolve(3, True, False, 100)
+    search = make_search(graph, C, d, config, Recorder(graph, C, d), Budget(60), margin=1e-9)
+    with pytest.raises(RuntimeError, match="before run"):
+        search.resume()  # an empty pool must not read as "every domain closed"
