@@ -25,10 +25,10 @@ from typing import Callable
 import torch
 
 from core.bab.bounding import ReluRows
-from core.bab.budget import Budget, Stop
+from core.bab.budget import Budget
 from core.bab.outcome import Outcome, TryCounterexample
 from core.bab.pool import Batch, select
-from core.bab.search import Search
+from core.bab.search import OutOfMemory, Search
 
 # (lower, upper [B, n], parent ReluRows | None) -> (lower bounds [B, r], ReluRows | None);
 # differentiable in lower and upper (see core.bab.bounding.InputSplitBounder).
@@ -142,14 +142,10 @@ class InputSplitSearch(Search):
                 continue
             c_lower, c_upper, mid = halve(batch)
             try:
-                children = self._bound_children(batch, c_lower, c_upper)
-            except Stop:
-                self.pool.push(batch)  # the pool stays the whole frontier
-                raise
-            except torch.OutOfMemoryError:
-                self.pool.push(batch)
-                if not self.back_off():
-                    return self.outcome("unknown", "out of memory with one domain per batch")
+                children = self.attempt(batch, lambda: self._bound_children(batch, c_lower, c_upper))
+            except OutOfMemory as exc:
+                return self.outcome("unknown", str(exc))
+            if children is None:
                 continue
             splits = [("input", int(j), float(v)) for j, v in zip(batch["dim"].tolist(), mid.tolist())]
             left, right = self.tree.add_children(batch["id"].cpu(), splits)

@@ -18,12 +18,12 @@ import torch
 from core.bab.bounding import (ReluRows, backward_from_rows, bound_domains, optimise_from_rows, primal_points,
                                relu_layout)
 from core.bab.branching import HEURISTICS, BranchContext
-from core.bab.budget import Budget, Stop
+from core.bab.budget import Budget
 from core.bab.input_split import PointMargin
 from core.bab.leaf_lp import LP_MARGIN, exact_leaf
 from core.bab.outcome import Outcome, TryCounterexample
 from core.bab.pool import Batch, select
-from core.bab.search import Search
+from core.bab.search import OutOfMemory, Search
 from core.bounds.beta import with_beta
 from core.config import VerifyConfig
 
@@ -149,15 +149,12 @@ class ReluSplitSearch(Search):
             split, rows = self.children(batch["split"], ReluRows(batch["pre_l"], batch["pre_u"]), batch["choice"])
             warm = {k[len(WARM):]: torch.cat([v, v]) for k, v in batch.items() if k.startswith(WARM)} or None
             try:
-                children, candidates, decided = self.evaluate(split, rows, warm)
-            except Stop:
-                self.pool.push(batch)  # the pool stays the whole frontier: its smallest bound still holds
-                raise
-            except torch.OutOfMemoryError:
-                self.pool.push(batch)
-                if not self.back_off():
-                    return self.outcome("unknown", "out of memory with one domain per batch")
+                evaluated = self.attempt(batch, lambda: self.evaluate(split, rows, warm))
+            except OutOfMemory as exc:
+                return self.outcome("unknown", str(exc))
+            if evaluated is None:
                 continue
+            children, candidates, decided = evaluated
             splits = [("relu",) + self.neuron(int(f)) for f in batch["choice"].tolist()]
             l_ids, r_ids = self.tree.add_children(batch["id"].cpu(), splits)
             children["id"] = torch.cat([l_ids, r_ids]).to(split.device)

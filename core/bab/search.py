@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import time
+from typing import Callable, TypeVar
 
-from core.bab.budget import Budget
+import torch
+
+from core.bab.budget import Budget, Stop
 from core.bab.outcome import Outcome
 from core.bab.pool import DomainPool
 from core.bab.tree import ProofTree
+
+T = TypeVar("T")
+
+
+class OutOfMemory(Exception):
+    """Out of memory with one domain per batch: the search cannot go on."""
 
 
 class Search:
@@ -86,6 +95,22 @@ class Search:
             return False
         self.batch_size //= 2
         return True
+
+    def attempt(self, batch, bound: Callable[[], T]) -> T | None:
+        """`bound()` on a popped batch. If it stops (`Stop`, raised again) or runs out of
+        memory, the batch goes back into the pool, which stays the whole frontier; after
+        running out of memory the batch size is halved and None returned (take another
+        step), or `OutOfMemory` raised when it was one domain already."""
+        try:
+            return bound()
+        except Stop:
+            self.pool.push(batch)
+            raise
+        except torch.OutOfMemoryError:
+            self.pool.push(batch)
+            if not self.back_off():
+                raise OutOfMemory("out of memory with one domain per batch") from None
+            return None
 
     def over_memory(self) -> bool:
         return self.memory_cap is not None and self.pool.nbytes() > self.memory_cap

@@ -142,3 +142,55 @@ def test_a_search_stopped_before_its_root_was_bounded_refuses_to_resume():
     search = make_search(graph, C, d, config, Recorder(graph, C, d), Budget(60), margin=1e-9)
     with pytest.raises(RuntimeError, match="before run"):
         search.resume()  # an empty pool must not read as "every domain closed"
+
+
+# What a step calls to bound its batch, and how often `run` calls it for the root first
+BOUND_STEP = {"input": ("_bound_children", 0), "relu": ("evaluate", 1)}
+
+
+def _out_of_memory_in_steps(search, kind: str, failures: int) -> None:
+    """Make the search's first `failures` steps raise CUDA's out-of-memory error."""
+    name, root_calls = BOUND_STEP[kind]
+    method, calls = getattr(search, name), {"n": 0}
+
+    def failing(*args, **kwargs):
+        calls["n"] += 1
+        if root_calls < calls["n"] <= root_calls + failures:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return method(*args, **kwargs)
+    setattr(search, name, failing)
+
+
+@pytest.mark.parametrize("kind", ["input", "relu"])
+def test_a_search_that_runs_out_of_memory_halves_its_batch_and_still_matches_the_milp(kind):
+    rng = np.random.default_rng(300)
+    weights, biases = random_mlp(rng, [3, 10, 10, 2])
+    graph = load(relu_mlp(weights, biases)).graph
+    lower, upper = torch.full((3,), -1.0, dtype=torch.float64), torch.full((3,), 1.0, dtype=torch.float64)
+    C = torch.tensor([[[1.0, -1.0]]], dtype=torch.float64)
+    for d in (-1.0, 0.0, 0.5):
+        dt = torch.tensor([[d]], dtype=torch.float64)
+        config = VerifyConfig(branching=kind, batch_size=64).resolve(3, True, False, 100)
+        search = make_search(graph, C, dt, config, Recorder(graph, C, dt), Budget(60), margin=1e-9)
+        _out_of_memory_in_steps(search, kind, 3)
+        outcome = search.run(lower, upper)
+        exact, _ = disjunct_feasible(weights, biases, lower.numpy(), upper.numpy(), C[0].numpy(), np.array([d]))
+        assert outcome.status == ("sat" if exact else "unsat"), d
+        if outcome.status == "unsat":
+            tree = outcome.tree.to_dict()
+            assert search.batch_size == 8  # three halvings of 64, never grown back (fixed size)
+            assert len(tree["leaves"]) == tree["nodes"] - len(tree["splits"])  # no batch lost to the failures
+
+
+@pytest.mark.parametrize("kind", ["input", "relu"])
+def test_a_search_out_of_memory_with_one_domain_per_batch_answers_unknown_and_keeps_its_pool(kind):
+    weights, biases = random_mlp(np.random.default_rng(301), [3, 10, 10, 2])
+    graph = load(relu_mlp(weights, biases)).graph
+    lower, upper = torch.full((3,), -1.0, dtype=torch.float64), torch.full((3,), 1.0, dtype=torch.float64)
+    C, d = torch.tensor([[[1.0, -1.0]]], dtype=torch.float64), torch.tensor([[-1.15]], dtype=torch.float64)
+    config = VerifyConfig(branching=kind, batch_size=4).resolve(3, True, False, 100)
+    search = make_search(graph, C, d, config, Recorder(graph, C, d), Budget(60), margin=1e-9)
+    _out_of_memory_in_steps(search, kind, 10 ** 9)
+    outcome = search.run(lower, upper)
+    assert (outcome.status, outcome.stats["reason"]) == ("unknown", "out of memory with one domain per batch")
+    assert search.batch_size == 1 and len(search.pool) == 1  # the root is still there to resume from
