@@ -17,6 +17,9 @@ INPUT_SPLIT_MAX_DIM = 16
 # Restarts x multiply-accumulates of one forward pass that one attack may cost by default
 # (on fully connected networks one forward pass costs as many as there are weights).
 ATTACK_MAC_BUDGET = 20_000_000
+# Lemma searches: domains each, and the time cap that should not bind (docs/verifier.md, "Lemmas")
+LEMMA_DOMAINS = 200
+LEMMA_SECONDS = 5.0
 
 
 def available_mb(device: str) -> float:
@@ -54,12 +57,16 @@ class VerifyConfig(BaseModel):
         20, ge=0, description="After α-CROWN, for regions with open disjuncts (unless input splitting "
         "follows): α-CROWN steps on every intermediate bound of the root (each neuron's own slopes or "
         "tangent points), once per region; 0 keeps CROWN's boxes.")
+    lemma_domains: int = Field(
+        LEMMA_DOMAINS, ge=0, description="With ReLU splitting on networks of three or more ReLU "
+        "layers, for targets that a first search (`search_before_lemmas`) does not close: the domains "
+        "each search that tightens a bound of the second and third ReLU layers' inputs at the root may "
+        "visit (a count, not a time, so the lemmas and all that follows from them are the same on any "
+        "machine and under any load), proven in the certificate as lemmas; 0 turns lemmas off.")
     lemma_seconds: float = Field(
-        0.5, ge=0, description="With ReLU splitting on networks of three or more ReLU layers, for "
-        "targets that a first search (`search_before_lemmas`) does not close: the longest search "
-        "per neuron that tightens a bound of the second and third ReLU layers' inputs at the root "
-        "(each layer's at most a quarter of the time left), proven in the certificate as lemmas; "
-        "0 turns lemmas off.")
+        LEMMA_SECONDS, gt=0, description="A cap on each lemma search's time, for slow machines: it "
+        "decides only where `lemma_domains` would take longer (each layer's searches also stop at a "
+        "quarter of the time left).")
     search_before_lemmas: float = Field(
         0.1, ge=0, lt=1, description="Where lemmas apply: the share of the time left for a first "
         "search without them (most instances close quickly without them, and lemmas cost tens of "

@@ -13,7 +13,8 @@ REPORT_EVERY_S = 0.5
 
 
 class Stop(Exception):
-    """Raised inside a phase when the run must end now; `reason` is "timeout" or "cancelled"."""
+    """Raised inside a phase when it must end now; `reason` is "timeout", "cancelled",
+    "slice" (the end of a stage's share) or "domains" (`Budget.max_domains`)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -37,6 +38,7 @@ class Budget:
     domains_open: int = 0
     lower_bound: float | None = None
     slice_end: float | None = None
+    max_domains: int | None = None  # Stop("domains") once this many are visited: a limit that load cannot change
     _last_report: float = field(default=float("-inf"), init=False)
     _cancelled: bool = field(default=False, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
@@ -87,11 +89,14 @@ class Budget:
             raise Stop("timeout")
         if self.slice_end is not None and time.monotonic() > self.slice_end:
             raise Stop("slice")
+        if self.max_domains is not None and self.domains_visited >= self.max_domains:
+            raise Stop("domains")
 
     def stopping(self) -> bool:
         """True once `check` would raise: for loops that must end early but cannot raise."""
         now = time.monotonic()
-        return self._cancelled or now > self.deadline or (self.slice_end is not None and now > self.slice_end)
+        return (self._cancelled or now > self.deadline or (self.slice_end is not None and now > self.slice_end)
+                or (self.max_domains is not None and self.domains_visited >= self.max_domains))
 
     def _send(self) -> None:
         with self._lock:

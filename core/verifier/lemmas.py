@@ -11,7 +11,7 @@ the others narrowed, in about 30 s on one CPU thread.
 
 A lemma is such a search's result: `side * z_j >= threshold` for neuron j of an
 activation's input z, with the search's tree as its proof. A search that reaches 0 (the
-neuron stable) proves that; one cut short by its time proves the smallest bound among its
+neuron stable) proves that; one cut short by its domain budget proves the smallest bound among its
 open domains, which are then closed as leaves (`ReluSplitSearch.close_frontier`). The
 certificate carries each lemma with its tree; the checker proves it on the cut network,
 then narrows the root's boxes with it (docs/certificate.md, "Lemmas").
@@ -55,6 +55,7 @@ class Lemma:
 
 
 LEMMA_DEPTH = 2  # how many ReLU layers, from the second on, get lemmas
+LEMMA_BATCH = 32  # domains per step of a lemma search: fixed, so its tree does not depend on step times
 
 
 def lemma_layers(graph: Graph) -> list[str]:
@@ -80,14 +81,16 @@ def prove_lemmas(graph: Graph, relu: str, boxes: dict[str, Interval], box: Inter
     """`box` [1, *shape] (the input of ReLU `relu` at the root of the box lower/upper [n])
     tightened by lemmas, and the lemmas. `boxes`: the root's boxes of every tensor before
     it, which the searches start from. Each unstable neuron, nearest to stable first, gets
-    a search on its nearer bound towards 0 of at most `config.lemma_seconds`, all of them
-    together at most `seconds`; `budget` (the run's) is checked between searches."""
+    a search on its nearer bound towards 0 of at most `config.lemma_domains` domains in
+    steps of `LEMMA_BATCH` (and at most `config.lemma_seconds`), all of them together at
+    most `seconds`; `budget` (the run's) is checked between searches."""
     cut = cut_at(graph, graph.node(relu).inputs[0])
     rows = ReluRows.of(cut, {node.name: boxes[node.inputs[0]] for node in cut.nodes if isinstance(node.op, Relu)})
     lo, hi = box.lower.flatten().clone(), box.upper.flatten().clone()
     unstable = ((lo < 0) & (hi > 0)).nonzero().squeeze(1)
     nearness = (torch.minimum(-lo, hi) / (hi - lo))[unstable]  # the nearly stable first: quick to settle
     end = time.monotonic() + seconds
+    config = config.model_copy(update={"batch_size": LEMMA_BATCH})
     lemmas = []
     for j in unstable[torch.argsort(nearness)].tolist():
         left = end - time.monotonic()
@@ -99,11 +102,12 @@ def prove_lemmas(graph: Graph, relu: str, boxes: dict[str, Interval], box: Inter
         C = torch.zeros(1, 1, lo.numel(), dtype=lo.dtype, device=lo.device)
         C[0, 0, j] = side
         search = make_search(cut, C, torch.zeros(1, 1, dtype=lo.dtype, device=lo.device), config,
-                             lambda x: False, Budget(min(config.lemma_seconds, left)), margin)
+                             lambda x: False, Budget(min(config.lemma_seconds, left), max_domains=config.lemma_domains),
+                             margin)
         try:
             search.run(lower, upper, rows)
         except Stop:
-            pass  # out of its time: the open domains become leaves, proving their smallest bound
+            pass  # out of its domains (or time): the open domains become leaves, proving their smallest bound
         search.close_frontier()
         if not search.tree.closed:
             continue  # stopped before the root was bounded

@@ -163,9 +163,9 @@ class Run:
 
     def lemmas_apply(self) -> bool:
         """Lemmas narrow the root before branch and bound: ReLU splitting of a network with three
-        or more ReLU layers, with `lemma_seconds` > 0 and the root's α-CROWN boxes on."""
+        or more ReLU layers, with `lemma_domains` > 0 and the root's α-CROWN boxes on."""
         return bool(lemmas.lemma_layers(self.graph) and self.config.branching == "relu"
-                    and self.config.lemma_seconds and self.config.intermediate_alpha_iterations)
+                    and self.config.lemma_domains and self.config.intermediate_alpha_iterations)
 
     def prove_lemmas(self, pending: list[Target]) -> list[Target]:
         """For each region of `pending`: the root's boxes derived again with lemmas

@@ -1,5 +1,7 @@
 """Lemmas (core.verifier.lemmas): every proven bound holds at sampled points, and tightens the box."""
 
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -37,3 +39,43 @@ def test_lemmas_hold_at_sampled_points(seed):
         assert (lemma.side * z[:, lemma.neuron]).min() >= lemma.threshold
         assert lemma.tree.closed, "a lemma's tree has leaves"
     assert torch.all(z >= narrowed.lower.flatten() - 1e-9) and torch.all(z <= narrowed.upper.flatten() + 1e-9)
+
+
+def test_lemmas_do_not_depend_on_how_fast_the_machine_is(monkeypatch):
+    """The searches are limited by domains, not time: slow steps (a loaded machine) give the
+    same lemmas, so a run's root, and its verdict, do not depend on the load."""
+    import core.verifier.lemmas as lemmas_module
+
+    weights, biases = random_mlp(np.random.default_rng(5), [6, 24, 24, 16, 3])
+    graph = load(relu_mlp(weights, biases)).graph
+    lower, upper = torch.full((6,), -1.0, dtype=torch.float64), torch.full((6,), 1.0, dtype=torch.float64)
+    layer = lemma_layers(graph)[0]
+    config = VerifyConfig(branching="relu", lemma_domains=64).resolve(6, True, False, 1000)
+
+    def lemmas_found() -> list[tuple[int, int, float, int]]:
+        found = []
+
+        def prove(boxes, box):
+            narrowed, lemmas = prove_lemmas(graph, layer, boxes, box, lower, upper, config, 1e-9, 60.0)
+            found.extend((lemma.neuron, lemma.side, lemma.threshold, len(lemma.tree.closed)) for lemma in lemmas)
+            return narrowed, lemmas
+
+        tighten_root(graph, lower, upper, 5, None, {graph.node(layer).inputs[0]: prove})
+        return found
+
+    quick = lemmas_found()
+    make_search = lemmas_module.make_search
+
+    def slow_search(*args, **kwargs):
+        search = make_search(*args, **kwargs)
+        evaluate = search.evaluate
+
+        def slow_evaluate(*a, **k):
+            time.sleep(0.01)
+            return evaluate(*a, **k)
+        search.evaluate = slow_evaluate
+        return search
+
+    monkeypatch.setattr(lemmas_module, "make_search", slow_search)
+    assert quick and any(size > 1 for *_, size in quick), "no lemma needed a search"
+    assert lemmas_found() == quick

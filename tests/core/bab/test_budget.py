@@ -49,3 +49,15 @@ def test_a_spent_time_slice_stops_the_piece_of_work_but_not_the_run():
     assert info.value.reason == "slice"
     budget.slice_end = None
     budget.check()
+
+
+def test_a_domain_limit_stops_once_that_many_domains_are_visited():
+    budget = Budget(60, max_domains=10)
+    budget.domains_visited = 9
+    budget.check()
+    assert not budget.stopping()
+    budget.domains_visited = 10
+    assert budget.stopping()
+    with pytest.raises(Stop) as info:
+        budget.check()
+    assert info.value.reason == "domains"
