@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.numbers import Count, Real, Seed
+
 # Inputs up to this many dimensions are split in the input space; beyond it, ReLUs are.
 INPUT_SPLIT_MAX_DIM = 16
 # Restarts x multiply-accumulates of one forward pass that one attack may cost by default
@@ -37,9 +39,9 @@ class VerifyConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    timeout_s: float = Field(300.0, gt=0, description="Wall-clock budget of the whole run.")
+    timeout_s: Real = Field(300.0, gt=0, description="Wall-clock budget of the whole run.")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: cuda when available.")
-    seed: int = Field(0, description="Seed of every random choice (attack restarts), for reproducible runs.")
+    seed: Seed = Field(0, description="Seed of every random choice (attack restarts), for reproducible runs.")
     dtype: Literal["auto", "float32", "float64"] = Field(
         "auto", description="auto: float64 for networks under a million weights on CPU, or on any device "
         "when the input is split; else float32.")
@@ -47,38 +49,38 @@ class VerifyConfig(BaseModel):
         "auto", description="What branch and bound splits; auto: input when the input has "
         f"at most {INPUT_SPLIT_MAX_DIM} dimensions, else ReLU neurons.")
     relu_heuristic: Literal["babsr", "fsb", "upb"] = Field("fsb", description="ReLU split choice.")
-    fsb_candidates: int = Field(3, ge=1, description="FSB: neurons per layer scored by a real bound.")
-    attack_restarts: int | None = Field(
+    fsb_candidates: Count = Field(3, ge=1, description="FSB: neurons per layer scored by a real bound.")
+    attack_restarts: Count | None = Field(
         None, ge=0, description="PGD random restarts per disjunct; None: scaled to the cost of a "
         "forward pass, from 1000 on ACAS Xu-sized networks down to 16 on large ones.")
-    attack_steps: int = Field(50, ge=1, description="PGD steps per restart.")
-    alpha_iterations: int = Field(20, ge=0, description="Optimisation steps of α (and β) per bound call.")
-    intermediate_alpha_iterations: int = Field(
+    attack_steps: Count = Field(50, ge=1, description="PGD steps per restart.")
+    alpha_iterations: Count = Field(20, ge=0, description="Optimisation steps of α (and β) per bound call.")
+    intermediate_alpha_iterations: Count = Field(
         20, ge=0, description="After α-CROWN, for regions with open disjuncts (unless input splitting "
         "follows): α-CROWN steps on every intermediate bound of the root (each neuron's own slopes or "
         "tangent points), once per region; 0 keeps CROWN's boxes.")
-    lemma_domains: int = Field(
+    lemma_domains: Count = Field(
         LEMMA_DOMAINS, ge=0, description="With ReLU splitting on networks of three or more ReLU "
         "layers, for targets that a first search (`search_before_lemmas`) does not close: the domains "
         "each search that tightens a bound of the second and third ReLU layers' inputs at the root may "
         "visit (a count, not a time, so the lemmas and all that follows from them are the same on any "
         "machine and under any load), proven in the certificate as lemmas; 0 turns lemmas off.")
-    lemma_seconds: float = Field(
+    lemma_seconds: Real = Field(
         LEMMA_SECONDS, gt=0, description="A cap on each lemma search's time, for slow machines: it "
         "decides only where `lemma_domains` would take longer (each layer's searches also stop at a "
         "quarter of the time left).")
-    search_before_lemmas: float = Field(
+    search_before_lemmas: Real = Field(
         0.1, ge=0, lt=1, description="Where lemmas apply: the share of the time left for a first "
         "search without them (most instances close quickly without them, and lemmas cost tens of "
         "seconds); 0 proves lemmas first.")
-    batch_size: int | None = Field(None, ge=1, description="Domains bounded per step; None adapts it.")
-    memory_cap_mb: float | None = Field(
+    batch_size: Count | None = Field(None, ge=1, description="Domains bounded per step; None adapts it.")
+    memory_cap_mb: Real | None = Field(
         None, gt=0, description="Cap on the domain pool's tensor memory; None: a quarter of the memory "
         "available on the device when the run starts. Past it the search ends with `unknown`.")
-    threads: int | None = Field(
+    threads: Count | None = Field(
         None, ge=1, description="CPU threads for the run (restored afterwards); None leaves torch's setting. "
         "On a shared machine one thread is often faster than two.")
-    proof_margin: float = Field(
+    proof_margin: Real = Field(
         0.0, ge=0, description="A bound must exceed this to count as a proof (on top of the "
         "dtype's rounding margin).")
 

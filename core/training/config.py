@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from core.numbers import Count, Real, Seed
+
 Method = Literal["ibp", "crown-ibp", "ibp-r", "cc-ibp", "mtl-ibp"]
 ARCHITECTURES = ("mlp", "cnn-small", "cnn-medium", "cnn7")
 
@@ -27,36 +29,36 @@ class TrainConfig(BaseModel):
     dataset: Literal["mnist", "cifar10"] = Field("mnist", description="Which task the data is.")
     data: Path | None = Field(None, description="Dataset file or folder (.npz or IDX / CIFAR-10 binary); "
                               "default: the shared MNIST copy.")
-    eps: float = Field(0.1, gt=0, le=1, description="L∞ radius in pixel units ([0, 1] images).")
-    epochs: int = Field(10, ge=1, description="Passes over the training set.")
-    batch_size: int = Field(128, ge=2, description="Examples per step (BatchNorm needs at least 2).")
-    train_subset: int | None = Field(None, ge=2, description="Train on the first K training examples.")
-    test_subset: int | None = Field(None, ge=1, description="Evaluate on the first K test examples.")
-    lr: float = Field(5e-4, gt=0, description="Adam learning rate.")
-    lr_decay_epochs: tuple[int, ...] | None = Field(
+    eps: Real = Field(0.1, gt=0, le=1, description="L∞ radius in pixel units ([0, 1] images).")
+    epochs: Count = Field(10, ge=1, description="Passes over the training set.")
+    batch_size: Count = Field(128, ge=2, description="Examples per step (BatchNorm needs at least 2).")
+    train_subset: Count | None = Field(None, ge=2, description="Train on the first K training examples.")
+    test_subset: Count | None = Field(None, ge=1, description="Evaluate on the first K test examples.")
+    lr: Real = Field(5e-4, gt=0, description="Adam learning rate.")
+    lr_decay_epochs: tuple[Count, ...] | None = Field(
         None, description="Epochs after which the learning rate is multiplied by `lr_decay` (default: at "
         "75% and 90% of the run).")
-    lr_decay: float = Field(0.2, gt=0, le=1, description="Step-decay factor.")
-    grad_clip: float = Field(10.0, gt=0, description="Gradient-norm clipping threshold.")
-    warmup_epochs: int | None = Field(None, ge=0, description="Clean epochs before ε starts (default: 10%).")
-    ramp_epochs: int | None = Field(None, ge=0, description="Epochs over which ε ramps 0→eps (default: 50%).")
-    train_eps_factor: float = Field(1.0, gt=0, description="Train at this multiple of eps (e.g. 1.1 as "
+    lr_decay: Real = Field(0.2, gt=0, le=1, description="Step-decay factor.")
+    grad_clip: Real = Field(10.0, gt=0, description="Gradient-norm clipping threshold.")
+    warmup_epochs: Count | None = Field(None, ge=0, description="Clean epochs before ε starts (default: 10%).")
+    ramp_epochs: Count | None = Field(None, ge=0, description="Epochs over which ε ramps 0→eps (default: 50%).")
+    train_eps_factor: Real = Field(1.0, gt=0, description="Train at this multiple of eps (e.g. 1.1 as "
                                     "Gowal et al. for MNIST).")
-    kappa_end: float = Field(0.5, ge=0, le=1, description="IBP / CROWN-IBP: final weight of the clean loss.")
-    alpha: float = Field(0.5, ge=0, le=1, description="CC-IBP / MTL-IBP: weight of the IBP term.")
-    ibp_r_lambda: float = Field(4.0, ge=1, description="IBP-R: attack radius as a multiple of eps.")
-    ibp_r_weight: float = Field(1e-2, ge=0, description="IBP-R: weight of the IBP regulariser.")
-    attack_steps: int = Field(1, ge=1, description="Training-time PGD steps (1: random start + one step).")
-    warmup_reg: float = Field(0.5, ge=0, description="Weight of the warm-up regulariser while ε ramps.")
-    tightness_target: float = Field(0.5, gt=0, description="Warm-up regulariser: target interval tightness τ.")
-    eval_pgd_steps: int = Field(20, ge=1, description="Evaluation PGD steps.")
-    eval_pgd_restarts: int = Field(2, ge=1, description="Evaluation PGD restarts.")
-    eval_crown_subset: int = Field(1000, ge=0, description="CROWN on the first K test examples (0: skip).")
-    eval_alpha_subset: int = Field(200, ge=0, description="α-CROWN on the first K test examples (0: skip).")
-    complete_subset: int = Field(20, ge=0, description="Complete verifier on the first K test examples.")
-    complete_timeout_s: float = Field(60.0, gt=0, description="Complete verifier: time limit per example.")
+    kappa_end: Real = Field(0.5, ge=0, le=1, description="IBP / CROWN-IBP: final weight of the clean loss.")
+    alpha: Real = Field(0.5, ge=0, le=1, description="CC-IBP / MTL-IBP: weight of the IBP term.")
+    ibp_r_lambda: Real = Field(4.0, ge=1, description="IBP-R: attack radius as a multiple of eps.")
+    ibp_r_weight: Real = Field(1e-2, ge=0, description="IBP-R: weight of the IBP regulariser.")
+    attack_steps: Count = Field(1, ge=1, description="Training-time PGD steps (1: random start + one step).")
+    warmup_reg: Real = Field(0.5, ge=0, description="Weight of the warm-up regulariser while ε ramps.")
+    tightness_target: Real = Field(0.5, gt=0, description="Warm-up regulariser: target interval tightness τ.")
+    eval_pgd_steps: Count = Field(20, ge=1, description="Evaluation PGD steps.")
+    eval_pgd_restarts: Count = Field(2, ge=1, description="Evaluation PGD restarts.")
+    eval_crown_subset: Count = Field(1000, ge=0, description="CROWN on the first K test examples (0: skip).")
+    eval_alpha_subset: Count = Field(200, ge=0, description="α-CROWN on the first K test examples (0: skip).")
+    complete_subset: Count = Field(20, ge=0, description="Complete verifier on the first K test examples.")
+    complete_timeout_s: Real = Field(60.0, gt=0, description="Complete verifier: time limit per example.")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: cuda when available.")
-    seed: int = Field(0, description="Seed of initialisation, shuffling and attacks.")
+    seed: Seed = Field(0, description="Seed of initialisation, shuffling and attacks.")
 
     @model_validator(mode="after")
     def _check(self) -> "TrainConfig":

@@ -46,3 +46,25 @@ def test_attack_restarts_follow_the_cost_of_a_forward_pass_not_the_weight_count(
     conv = VerifyConfig().resolve(3072, True, False, n_weights=55_000, forward_macs=511_000)  # oval21's deep net
     assert (dense.attack_restarts, conv.attack_restarts) == (50, 39)
     assert VerifyConfig().resolve(5, True, False, n_weights=13_000).attack_restarts == 1000  # ACAS Xu: capped
+
+
+@pytest.mark.parametrize("field, value, words", [
+    ("proof_margin", float("inf"), "finite"),
+    ("lemma_seconds", float("nan"), "finite"),
+    ("timeout_s", True, "valid number"),
+    ("attack_steps", True, "valid integer"),
+    ("attack_steps", 2.0, "valid integer"),
+    ("batch_size", "64", "valid integer"),
+    ("seed", 10**30, "less than or equal to 4294967295"),
+    ("seed", -1, "greater than or equal to 0"),
+    ("lemma_domains", 2**31, "less than or equal to 2147483647"),
+])
+def test_numbers_from_json_configs_are_finite_typed_and_in_range(field, value, words):
+    with pytest.raises(ValidationError, match=words) as caught:
+        VerifyConfig(**{field: value})
+    assert [error["loc"] for error in caught.value.errors()] == [(field,)]
+
+
+def test_the_callers_numbers_still_pass():
+    config = VerifyConfig(timeout_s=30, seed=2**32 - 1, memory_cap_mb=64, threads=1, proof_margin=1e-6)
+    assert (config.timeout_s, config.seed, config.memory_cap_mb) == (30.0, 2**32 - 1, 64.0)
