@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     reaper_interval_s: float = Field(60.0, gt=0)
     max_attempts: int = Field(2, ge=1)
     queued_resend_s: float = Field(600.0, gt=0)
+    # A queued job fails once its queue had no live worker (e.g. no GPU worker for a
+    # device "cuda" job) for this long; 0 waits for ever.
+    unserved_queue_fail_s: float = Field(300.0, ge=0)
 
     progress_event_interval_s: float = Field(1.0, ge=0)
     cancel_poll_interval_s: float = Field(0.5, ge=0)

@@ -69,10 +69,13 @@ def reap_one(session: Session, job: Job, max_attempts: int, observed_heartbeat: 
     it once more if attempts remain, else fail it with the reason. Returns the action."""
     silent = f"worker {job.worker!r} stopped sending heartbeats (last at {observed_heartbeat}Z) during attempt {job.attempts}"
     now = utcnow()
+    before = previous_attempt(job, observed_heartbeat)  # read now: the update below refreshes `job`
     if job.cancel_requested:
         action, values = "cancelled", {"status": "cancelled", "finished_at": now}
     elif job.attempts < max_attempts:
-        action, values = "requeued", {"status": "queued", "worker": None, "enqueued_at": now, "heartbeat_at": None}
+        # The next attempt starts afresh: nothing of the dead one may look like its own.
+        action, values = "requeued", {"status": "queued", "worker": None, "enqueued_at": now, "heartbeat_at": None,
+                                      "started_at": None, "progress": None}
     else:
         action, values = "failed", {"status": "failed", "verdict": "error", "finished_at": now,
                                     "error": f"{silent}; gave up after {job.attempts} attempts"}
@@ -82,5 +85,17 @@ def reap_one(session: Session, job: Job, max_attempts: int, observed_heartbeat: 
     ).rowcount
     if not done:
         return None
-    record_event(session, job.id, "status", {"status": values["status"], "reason": silent, "action": action})
+    event = {"status": values["status"], "reason": silent, "action": action}
+    if action == "requeued":
+        event["previous_attempt"] = before
+    record_event(session, job.id, "status", event)
     return action
+
+
+def previous_attempt(job: Job, observed_heartbeat: datetime | None) -> dict[str, Any]:
+    """What a re-queue clears from the job row, kept in its event."""
+    def moment(value: datetime | None) -> str | None:
+        return None if value is None else value.isoformat() + "Z"
+
+    return {"attempt": job.attempts, "worker": job.worker, "started_at": moment(job.started_at),
+            "last_heartbeat": moment(observed_heartbeat), "progress": job.progress}

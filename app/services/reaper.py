@@ -1,4 +1,5 @@
-"""The reaper: no job stays "running" without a live worker, none stays queued unsent.
+"""The reaper: no job stays "running" without a live worker, none stays queued unsent,
+none waits for ever on a queue no worker consumes.
 
 Run at API start and every `reaper_interval_s`. Safe to run in several processes at
 once: every change is a conditional update (see job_state).
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Job, utcnow
 from app.services.job_state import reap_one
+from app.services.unserved import fail_unserved
 from app.settings import Settings
 
 
@@ -38,6 +40,7 @@ def reap(session: Session, settings: Settings) -> ReapReport:
         action = reap_one(session, job, settings.max_attempts, job.heartbeat_at)
         if action is not None:
             getattr(report, action).append(job.id)
+    report.failed += fail_unserved(session, now, settings.unserved_queue_fail_s)
     # A message can be lost (e.g. a SIGKILLed worker on the SQLite broker); re-sending is
     # harmless because only the first delivery can claim a queued job.
     forgotten = select(Job.id).where(Job.status == "queued",

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from app.db.models import Job, JobEvent, utcnow
 from app.db.session import session_scope
 from app.main import create_app
-from app.services.job_state import claim
+from app.services.job_state import beat, claim
 from app.services.reaper import reap
 from tests.service.support import BACKENDS, backend_settings, make_job
 
@@ -96,3 +96,20 @@ def test_the_api_reaps_when_it_starts(settings, running_job):
             time.sleep(0.1)
     job = state(settings, running_job)[0]
     assert (job.status, job.attempts) == ("queued", 1)
+
+
+def test_a_requeued_job_forgets_the_dead_attempt_and_its_event_keeps_it(settings, running_job):
+    with session_scope(settings.database_url) as session:
+        assert beat(session, running_job, 1, {"phase": "bab", "domains_visited": 42}) is False
+        started = session.get(Job, running_job).started_at
+    go_silent(settings, running_job)
+    with session_scope(settings.database_url) as session:
+        assert running_job in reap(session, settings).requeued
+    job, _ = state(settings, running_job)
+    assert (job.status, job.started_at, job.progress, job.heartbeat_at, job.worker) == ("queued", None, None, None, None)
+    with session_scope(settings.database_url) as session:
+        events = session.query(JobEvent).filter_by(job_id=running_job, type="status").order_by(JobEvent.id).all()
+        previous = events[-1].data["previous_attempt"]
+    assert previous["attempt"] == 1 and previous["worker"] == "w@test"
+    assert previous["started_at"] == started.isoformat() + "Z"
+    assert previous["progress"] == {"phase": "bab", "domains_visited": 42}
