@@ -1,0 +1,113 @@
+"""Chaos: SIGKILL workers and serve while a job runs; no job may be lost, stuck or change verdict.
+
+Each round queues a job that runs for several seconds (and a quick one behind it), waits
+until the first is running, SIGKILLs a worker (with its pool) or the serve process, and
+measures the time from the kill until the job runs again (or has finished) on a new
+worker. Embedded, serve restarts its worker; scaled out, the harness starts a new worker
+at once, as systemd would. After a serve kill the harness starts serve again on the same
+data directory and port, and counts the worker processes of the dead serve still alive 5 s
+later (orphans: they keep consuming the broker).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from benchmarks.reliability.common import LONG, QUICK, TERMINAL, read_job, submit, summary, upload_pair, wait_jobs
+from benchmarks.reliability.deployment import Deployment, alive, kill_pids
+
+ORPHAN_GRACE_S = 5.0
+
+
+def _wait_running(client, job_id: str, timeout: float) -> dict[str, Any] | None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = read_job(client, job_id)
+        if job is not None and job["status"] != "queued":
+            return job
+        time.sleep(0.05)
+    return None
+
+
+def _wait_recovered(deployment: Deployment, job_id: str, attempts_before: int, since: float,
+                    timeout: float) -> float | None:
+    """Seconds from `since` until the job runs again under a later attempt, or has finished;
+    None if that does not happen within `timeout`."""
+    start = since
+    with deployment.client(timeout=5) as client:
+        while time.monotonic() - start < timeout:
+            job = read_job(client, job_id)
+            if job is not None and (job["status"] in TERMINAL or
+                                    (job["status"] == "running" and job["attempts"] > attempts_before)):
+                return time.monotonic() - start
+            time.sleep(0.1)
+    return None
+
+
+def run_chaos(deployment: Deployment, worker_kills: int = 2, serve_kills: int = 0, *, kill_after_s: float = 1.0,
+              job_timeout_s: float = 120.0, recovery_timeout_s: float = 120.0, finish_timeout_s: float = 240.0) -> dict[str, Any]:
+    """Kill `worker_kills` workers and then `serve_kills` times serve, each mid-job; the figures."""
+    if deployment.serve is None:
+        raise RuntimeError("chaos needs a local deployment (it kills processes)")
+    expected: dict[str, str] = {}
+    recoveries: list[float] = []
+    api_back: list[float] = []
+    mid_job = orphans = 0
+    events: list[dict[str, Any]] = []
+    with deployment.client() as client:
+        long_ids = upload_pair(client, LONG[0], LONG[1])
+        quick_ids = [(upload_pair(client, m, p), verdict) for m, p, verdict in QUICK]
+        plan = ["worker"] * worker_kills + ["serve"] * serve_kills
+        for round_index, target in enumerate(plan):
+            response = submit(client, *long_ids, timeout_s=job_timeout_s)
+            response.raise_for_status()
+            victim = response.json()["id"]
+            expected[victim] = LONG[2]
+            (model_id, property_id), verdict = quick_ids[round_index % len(quick_ids)]
+            behind = submit(client, model_id, property_id, timeout_s=job_timeout_s)
+            behind.raise_for_status()
+            expected[behind.json()["id"]] = verdict
+            job = _wait_running(client, victim, timeout=recovery_timeout_s)
+            if job is None:
+                events.append({"round": round_index, "target": target, "error": "victim never started"})
+                continue
+            time.sleep(kill_after_s)
+            job = read_job(client, victim)
+            running = job is not None and job["status"] == "running"
+            mid_job += running
+            attempts = job["attempts"] if job else 0
+            event: dict[str, Any] = {"round": round_index, "target": target, "mid_job": running}
+            killed_at = time.monotonic()
+            if target == "worker":
+                deployment.kill_worker()
+            else:
+                workers_before = deployment.worker_tree()
+                deployment.kill_serve()
+                time.sleep(max(0.0, ORPHAN_GRACE_S - (time.monotonic() - killed_at)))
+                left = [pid for pid in workers_before if alive(pid)] if deployment.backend == "embedded" else []
+                orphans += len(left)
+                event["orphans"] = left
+                kill_pids(left)  # they are ours; the next serve could not start its worker
+                deployment.start_serve()
+                deployment.wait_ready(workers=deployment.n_workers)
+                api_back.append(time.monotonic() - killed_at)
+            recovered = _wait_recovered(deployment, victim, attempts, killed_at, recovery_timeout_s)
+            event["recovery_s"] = recovered
+            if recovered is not None:
+                recoveries.append(recovered)
+            events.append(event)
+        final = wait_jobs(client, list(expected), timeout=finish_timeout_s)
+    lost = [job_id for job_id, job in final.items() if job is None or job["status"] in ("failed", "cancelled")]
+    stuck = [job_id for job_id, job in final.items() if job is not None and job["status"] not in TERMINAL]
+    changed = [job_id for job_id, job in final.items()
+               if job is not None and job["status"] == "succeeded" and job["verdict"] != expected[job_id]]
+    times = summary(recoveries)
+    return {"backend": deployment.backend, "worker_kills": worker_kills, "serve_kills": serve_kills,
+            "mid_job_kills": mid_job, "jobs": len(expected), "lost": len(lost), "stuck": len(stuck),
+            "verdict_changed": len(changed), "unrecovered": len(plan) - len(recoveries), "orphans": orphans,
+            "recovery_median_s": times["median"], "recovery_max_s": times["max"],
+            "api_back_max_s": max(api_back) if api_back else None,
+            "detail": {"events": events, "lost": {j: final[j] and {k: final[j][k] for k in ("status", "error", "attempts")}
+                                                  for j in lost},
+                       "stuck": stuck, "changed": {j: final[j]["verdict"] for j in changed}}}
