@@ -18,7 +18,7 @@ from core.spec.sexpr import Atom, Indexed, Node, SList
 from core.spec.terms import Linear, linearise, number, operands
 from core.spec.variables import INPUT, Variables
 
-MAX_DISJUNCTS = 100_000
+MAX_DISJUNCTS = 100_000  # the default; `PropertyLimits.disjuncts` sets it per read
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +45,8 @@ _LESS = {"<=": False, "<": False, ">=": True, ">": True}
 _PLAIN = (Atom, Indexed)  # operands that are a number or a single variable
 
 
-def dnf(node: Node, variables: Variables) -> Dnf:
-    """The disjunctive normal form of one boolean formula."""
+def dnf(node: Node, variables: Variables, limit: int = MAX_DISJUNCTS) -> Dnf:
+    """The disjunctive normal form of one boolean formula, of at most `limit` terms."""
     if isinstance(node, Atom) and node.text in ("true", "false"):
         return [[]] if node.text == "true" else []
     if not isinstance(node, SList):
@@ -58,14 +58,14 @@ def dnf(node: Node, variables: Variables) -> Dnf:
     if head == "and":
         result: Dnf = [[]]
         for arg in args:
-            result = _conjoin(result, dnf(arg, variables), node.pos)
+            result = _conjoin(result, dnf(arg, variables, limit), node.pos, limit)
         return result
     if head == "or":
         result = []
         for arg in args:
-            result.extend(dnf(arg, variables))
-            if len(result) > MAX_DISJUNCTS:
-                raise SpecSyntaxError(node.pos, f"formula has more than {MAX_DISJUNCTS} disjuncts")
+            result.extend(dnf(arg, variables, limit))
+            if len(result) > limit:
+                raise SpecSyntaxError(node.pos, f"formula has more than {limit} disjuncts (the limit on disjuncts)")
         return result
     if head in _LESS or head == "=":
         return _comparison(node, head, args, variables)
@@ -73,9 +73,9 @@ def dnf(node: Node, variables: Variables) -> Dnf:
                           f"unsupported operator {head!r}: expected and, or, <=, >=, <, > or =")
 
 
-def _conjoin(left: Dnf, right: Dnf, pos: int) -> Dnf:
-    if len(left) * len(right) > MAX_DISJUNCTS:
-        raise SpecSyntaxError(pos, f"normalising this formula gives more than {MAX_DISJUNCTS} disjuncts")
+def _conjoin(left: Dnf, right: Dnf, pos: int, limit: int) -> Dnf:
+    if len(left) * len(right) > limit:
+        raise SpecSyntaxError(pos, f"normalising this formula gives more than {limit} disjuncts (the limit on disjuncts)")
     return [a + b for a in left for b in right]
 
 

@@ -16,8 +16,10 @@ from core.spec.property import Box, Conjunction, Property, Region
 from core.spec.variables import INPUT, Variables
 
 
-def build_property(asserts: list[tuple[int, Dnf]], variables: Variables, end: int) -> Property:
-    """`asserts` are (offset of the assert, its DNF); `end` is the offset of the end of file."""
+def build_property(asserts: list[tuple[int, Dnf]], variables: Variables, end: int,
+                   limit: int = MAX_DISJUNCTS) -> Property:
+    """`asserts` are (offset of the assert, its DNF); `end` is the offset of the end of file;
+    the asserts together may give at most `limit` disjuncts."""
     n_inputs, n_outputs = variables.sizes(end)
     base_lower = np.full(n_inputs, -np.inf)
     base_upper = np.full(n_inputs, np.inf)
@@ -29,8 +31,9 @@ def build_property(asserts: list[tuple[int, Dnf]], variables: Variables, end: in
         if len(disjunction) == 1:
             _apply(disjunction[0], base_lower, base_upper, base_rows)
             continue
-        if len(terms) * len(disjunction) > MAX_DISJUNCTS:
-            raise SpecSyntaxError(pos, f"the assertions together give more than {MAX_DISJUNCTS} disjuncts")
+        if len(terms) * len(disjunction) > limit:
+            raise SpecSyntaxError(pos, f"the assertions together give more than {limit} disjuncts "
+                                       "(the limit on disjuncts)")
         terms = [t + d for t in terms for d in disjunction]
 
     regions: dict[bytes, tuple[Box, list[Conjunction]]] = {}

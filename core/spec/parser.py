@@ -9,12 +9,12 @@ its first bad form.
 
 from __future__ import annotations
 
-import gzip
-import zlib
 from pathlib import Path
 
+from core.gunzip import MAX_PROPERTY_BYTES, GunzipError, gunzip_once, is_gzip
 from core.spec.errors import SpecSyntaxError, VnnlibError
 from core.spec.formula import Dnf, dnf
+from core.spec.limits import DEFAULT_LIMITS, PropertyLimits
 from core.spec.normalize import build_property
 from core.spec.property import Property
 from core.spec.sexpr import Atom, Bracket, SList, read_forms
@@ -22,41 +22,46 @@ from core.spec.terms import operands
 from core.spec.variables import FLOAT_TYPES, INPUT, OUTPUT, Variables
 
 _IGNORED = frozenset({"set-logic", "set-info", "set-option", "check-sat", "get-model", "exit"})
-_GZIP_MAGIC = b"\x1f\x8b"
 
 
-def parse_vnnlib(text: str) -> Property:
-    """The property a VNN-LIB file describes; a VnnlibError (with line, column) if it is malformed."""
+def parse_vnnlib(text: str, limits: PropertyLimits = DEFAULT_LIMITS) -> Property:
+    """The property a VNN-LIB file describes; a VnnlibError (with line, column) if it is
+    malformed or larger than `limits` allow."""
     try:
-        return _parse(text)
+        return _parse(text, limits)
     except SpecSyntaxError as error:
         raise error.located(text) from None
 
 
-def load_property(source: str | Path | bytes) -> Property:
-    """Read a property from a path (plain or .gz) or from raw bytes (gzipped or not)."""
+def load_property(source: str | Path | bytes, limits: PropertyLimits = DEFAULT_LIMITS,
+                  max_bytes: int = MAX_PROPERTY_BYTES) -> Property:
+    """Read a property from a path (plain or .gz) or from raw bytes (gzipped or not);
+    gzip is inflated once, to at most `max_bytes`."""
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
-    if data[:2] == _GZIP_MAGIC:
+    if is_gzip(data):
         try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as error:
-            raise VnnlibError(1, 1, f"corrupt gzip data: {error}") from None
+            data = gunzip_once(data, max_bytes)
+        except GunzipError as error:
+            raise VnnlibError(1, 1, str(error)) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         prefix = data[: error.start].decode("utf-8")
         problem = f"not UTF-8 text (byte 0x{data[error.start]:02x})"
         raise SpecSyntaxError(len(prefix), problem).located(prefix) from None
-    return parse_vnnlib(text)
+    return parse_vnnlib(text, limits)
 
 
-def _parse(text: str) -> Property:
+def _parse(text: str, limits: PropertyLimits) -> Property:
     variables = Variables()
     asserts: list[tuple[int, Dnf]] = []
-    for form in read_forms(text):
+    for form in read_forms(text, limits):
         head = _command(form)
         if head == "assert":
-            asserts.append((form.pos, _assertion(form, variables)))
+            if len(asserts) == limits.asserts:
+                raise SpecSyntaxError(form.pos, f"the property has more than {limits.asserts} asserts "
+                                                "(the limit on asserts)")
+            asserts.append((form.pos, _assertion(form, variables, limits.disjuncts)))
         elif head in ("declare-const", "declare-fun"):
             _declare_scalar(form, head, variables)
         elif head == "declare-network":
@@ -65,7 +70,7 @@ def _parse(text: str) -> Property:
             _check_version(form)
         elif head not in _IGNORED:
             raise SpecSyntaxError(form.items[0].pos, f"unknown command {head!r}")
-    return build_property(asserts, variables, len(text))
+    return build_property(asserts, variables, len(text), limits.disjuncts)
 
 
 def _command(form: SList) -> str:
@@ -74,11 +79,11 @@ def _command(form: SList) -> str:
     return form.items[0].text
 
 
-def _assertion(form: SList, variables: Variables) -> Dnf:
+def _assertion(form: SList, variables: Variables, max_disjuncts: int) -> Dnf:
     args = operands(form)
     if len(args) != 1:
         raise SpecSyntaxError(form.pos, f"assert takes one formula, found {len(args)}")
-    return dnf(args[0], variables)
+    return dnf(args[0], variables, max_disjuncts)
 
 
 def _declare_scalar(form: SList, head: str, variables: Variables) -> None:

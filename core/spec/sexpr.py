@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Iterator, NamedTuple, Union
 
 from core.spec.errors import SpecSyntaxError
+from core.spec.limits import DEFAULT_LIMITS, PropertyLimits
 
 MAX_DEPTH = 200
 
@@ -33,6 +34,7 @@ _TOKEN = re.compile(
     r'|([()\[\],])|("[^"\n]*")|([^\s()\[\],;"]+)|(.)|\Z)', re.DOTALL)
 _INDEX_PART = re.compile(r'[^\s,]+')
 _ASSERT, _DECLARE, _COMPARE, _PUNCTUATION, _STRING, _WORD, _BAD = 4, 7, 10, 11, 12, 13, 14
+_COMPARISONS = frozenset({"<=", ">=", "<", ">", "="})
 
 
 class Atom(NamedTuple):
@@ -73,10 +75,14 @@ class Indexed:
 Node = Union[Atom, SList, Bracket, Indexed]
 
 
-def read_forms(text: str) -> Iterator[SList]:
-    """Yield each top-level `( ... )` form of `text` as soon as it is complete."""
+def read_forms(text: str, limits: PropertyLimits = DEFAULT_LIMITS) -> Iterator[SList]:
+    """Yield each top-level `( ... )` form of `text` as soon as it is complete; refuse the
+    text as soon as it has more comparisons, or a list more operands, than `limits` allow."""
     stack: list[SList | Bracket] = []
     cursor, size = 0, len(text)
+    comparisons = 0
+    # Past this many items a list is looked at more closely (`_check_operands`).
+    closer_look = min(limits.disjuncts, limits.comparisons) + 1
     while cursor < size:
         match = _TOKEN.match(text, cursor)
         cursor = match.end()
@@ -85,6 +91,10 @@ def read_forms(text: str) -> Iterator[SList]:
             continue  # blanks at the end of the text
         if group <= _COMPARE:
             form = _simple_form(match, group)
+            if group != _DECLARE:
+                comparisons += 1
+                if comparisons > limits.comparisons:
+                    raise SpecSyntaxError(form.pos, _too_many_comparisons(limits))
             if not stack:
                 yield form
                 continue
@@ -93,6 +103,8 @@ def read_forms(text: str) -> Iterator[SList]:
             if len(stack) + 2 > MAX_DEPTH:
                 raise SpecSyntaxError(form.pos, f"expressions nested deeper than {MAX_DEPTH} levels")
             stack[-1].items.append(form)
+            if len(stack[-1].items) > closer_look:
+                _check_operands(stack[-1], limits)
             continue
         token = match.group(group)
         pos = match.start(group)
@@ -100,6 +112,8 @@ def read_forms(text: str) -> Iterator[SList]:
             if not stack:
                 raise SpecSyntaxError(pos, f"expected '(' to start a command, found {_shorten(token)!r}")
             stack[-1].items.append(Atom(token, pos))
+            if len(stack[-1].items) > closer_look:
+                _check_operands(stack[-1], limits)
         elif token == "(":
             if stack and isinstance(stack[-1], Bracket):
                 raise SpecSyntaxError(pos, "'(' inside an index list '[...]'")
@@ -112,8 +126,14 @@ def read_forms(text: str) -> Iterator[SList]:
             done = stack.pop()
             if isinstance(done, Bracket):
                 raise SpecSyntaxError(pos, "')' closes an index list opened with '['")
+            if done.items and type(done.items[0]) is Atom and done.items[0].text in _COMPARISONS:
+                comparisons += 1
+                if comparisons > limits.comparisons:
+                    raise SpecSyntaxError(done.pos, _too_many_comparisons(limits))
             if stack:
                 stack[-1].items.append(done)
+                if len(stack[-1].items) > closer_look:
+                    _check_operands(stack[-1], limits)
             else:
                 yield done
         elif group == _BAD:
@@ -135,6 +155,21 @@ def read_forms(text: str) -> Iterator[SList]:
     if stack:
         kind = "'['" if isinstance(stack[-1], Bracket) else "'('"
         raise SpecSyntaxError(stack[-1].pos, f"unexpected end of file: this {kind} is never closed")
+
+
+def _too_many_comparisons(limits: PropertyLimits) -> str:
+    return f"the property has more than {limits.comparisons} comparisons (the limit on comparisons)"
+
+
+def _check_operands(node: SList | Bracket, limits: PropertyLimits) -> None:
+    """Refuse an `or` with more operands than the disjunct limit, or any list with more
+    than the comparison limit, while it is still being read."""
+    operands = len(node.items) - 1
+    if operands > limits.disjuncts and type(node.items[0]) is Atom and node.items[0].text == "or":
+        raise SpecSyntaxError(node.pos, f"this 'or' has more than {limits.disjuncts} operands (the limit on disjuncts)")
+    if operands > limits.comparisons:
+        raise SpecSyntaxError(node.pos, f"this list has more than {limits.comparisons} operands "
+                                        "(the limit on comparisons)")
 
 
 def _simple_form(match: re.Match, last_group: int) -> SList:
