@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Iterator
+from typing import Annotated, AsyncIterator
 
 from celery import Celery
 from fastapi import Depends, HTTPException, Request
@@ -21,13 +21,12 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """A session per request; routes commit what they mean to keep."""
-    session = request.app.state.sessions()
-    try:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session per request, taken from the gate (app.capacity) once the body is read and
+    closed as soon as the route returns (before the answer is sent); routes commit what
+    they mean to keep."""
+    async with request.app.state.gate.session() as session:
         yield session
-    finally:
-        session.close()
 
 
 def get_store(request: Request) -> ArtifactStore:
@@ -38,19 +37,21 @@ def get_celery(request: Request) -> Celery:
     return request.app.state.celery
 
 
-def current_owner(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-                  session: Annotated[Session, Depends(get_session)]) -> Token:
-    """The token the request's `Authorization: Bearer` header names; 401 otherwise."""
+def current_owner(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Token:
+    """The token the request's `Authorization: Bearer` header names; 401 otherwise. Looked
+    up in a session of its own, closed at once: the owner of an upload holds no connection
+    while its body streams."""
     if credentials is None:
         raise HTTPException(401, "missing `Authorization: Bearer <token>` header", headers={"WWW-Authenticate": "Bearer"})
-    owner = owner_for_secret(session, credentials.credentials)
+    with request.app.state.sessions() as session:
+        owner = owner_for_secret(session, credentials.credentials)
     if owner is None:
         raise HTTPException(401, "unknown token", headers={"WWW-Authenticate": "Bearer"})
     return owner
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 StoreDep = Annotated[ArtifactStore, Depends(get_store)]
 CeleryDep = Annotated[Celery, Depends(get_celery)]
 OwnerDep = Annotated[Token, Depends(current_owner)]

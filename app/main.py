@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from app.db.session import session_factory
+from app import capacity
 from app.errors import ServiceError
 from app.routers import health, jobs, models, properties
 from app.services.maintenance import maintenance_loop
@@ -32,18 +32,20 @@ def create_app(settings: Settings | None = None, *, maintenance: bool = True) ->
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        capacity.use_request_threads(settings)
         loop = maintenance_loop(settings, celery) if maintenance else None
         if loop is not None:
             loop.start()
         yield
         if loop is not None:
             loop.stop()
+        _app.state.engine.dispose()
 
     app = FastAPI(title="certbound", version="1", lifespan=lifespan,
                   description="Neural-network verification as a service: upload an ONNX model and a "
                               "VNN-LIB property, queue a job, get a proof or a counterexample.")
     app.state.settings = settings
-    app.state.sessions = session_factory(settings.database_url)
+    capacity.install(app, settings)  # engine, sessions, the session gate and 503 answers
     app.state.store = ArtifactStore(settings.artifacts_dir)
     app.state.celery = celery
 

@@ -45,6 +45,16 @@ class Settings(BaseSettings):
     # device "cuda" job) for this long; 0 waits for ever.
     unserved_queue_fail_s: float = Field(300.0, ge=0)
 
+    # Capacity of one API process: sync routes run on `request_threads` threads, as many
+    # requests may hold a database session at once, and the API's pool has a connection for
+    # each plus `db_pool_reserve` for the short sessions of owner lookups and event streams
+    # (maintenance has an engine of its own). A request that waits `db_wait_s` for a session,
+    # a connection or a lock is answered 503 with Retry-After `retry_after_s`.
+    request_threads: int = Field(40, ge=1)
+    db_pool_reserve: int = Field(10, ge=1)
+    db_wait_s: float = Field(10.0, gt=0)
+    retry_after_s: int = Field(2, ge=1)
+
     progress_event_interval_s: float = Field(1.0, ge=0)
     cancel_poll_interval_s: float = Field(0.5, ge=0)
     # A cancelled job whose engine does not stop by itself is interrupted after this.

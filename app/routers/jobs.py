@@ -6,7 +6,7 @@ import json
 import time
 from typing import Any, Iterator
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from app.db.models import Token
@@ -14,6 +14,7 @@ from app.dependencies import CeleryDep, OwnerDep, SessionDep, SettingsDep, Store
 from app.services.job_state import TERMINAL
 from app.services.jobs import (JobCreate, JobKind, JobStatus, cancel_job, create_job, event_json, get_job,
                                job_certificate, job_events, job_json, list_jobs)
+from app.services.idempotency import MAX_KEY_LENGTH, submit
 from app.services.queue import send
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
@@ -22,11 +23,17 @@ SSE_KEEPALIVE_S = 15.0
 
 
 @router.post("", status_code=202)
-def submit_job(body: JobCreate, owner: OwnerDep, session: SessionDep, settings: SettingsDep, celery: CeleryDep) -> dict[str, Any]:
+def submit_job(body: JobCreate, owner: OwnerDep, session: SessionDep, settings: SettingsDep, celery: CeleryDep,
+               response: Response,
+               idempotency_key: str | None = Header(None, min_length=1, max_length=MAX_KEY_LENGTH,
+                                                    description="a key of the client's choosing: a retry with the "
+                                                    "same key and body gets the same job, never a second one")) -> dict[str, Any]:
     """Queue a job; it runs on a worker and is followed with GET /jobs/{id}."""
-    job = create_job(session, settings, owner, body)
-    session.commit()
-    send(celery, settings, job)
+    job, created = submit(session, settings, owner, body, idempotency_key)
+    if created:
+        send(celery, settings, job)
+    else:
+        response.headers["Idempotent-Replayed"] = "true"
     return {"id": job.id, "status": job.status}
 
 

@@ -87,8 +87,10 @@ def queue_for(config: dict[str, Any]) -> str:
     return "gpu" if str(config.get("device", "auto")).startswith("cuda") else "cpu"
 
 
-def create_job(session: Session, settings: Settings, owner: Token, request: JobCreate) -> Job:
-    """A queued job row (not yet sent to the broker: the caller commits, then enqueues)."""
+def create_job(session: Session, settings: Settings, owner: Token, request: JobCreate,
+               idempotency: tuple[str, str] | None = None) -> Job:
+    """A queued job row (not yet sent to the broker: the caller commits, then enqueues);
+    `idempotency` is the (Idempotency-Key, request sha256) it is recorded with."""
     if NEEDS_MODEL[request.kind] and request.model_id is None:
         raise Invalid(f"a {request.kind} job needs model_id")
     model = get_owned(session, Model, owner, request.model_id) if request.model_id is not None else None
@@ -115,6 +117,8 @@ def create_job(session: Session, settings: Settings, owner: Token, request: JobC
               property_id=prop.id if prop else None, timeout_s=timeout_s, config=request.config,
               queue=queue_for(request.config), created_at=utcnow(), enqueued_at=utcnow(), attempts=0,
               cancel_requested=False)
+    if idempotency is not None:
+        job.idempotency_key, job.request_sha256 = idempotency
     session.add(job)
     session.flush()
     record_event(session, job.id, "status", {"status": "queued"})
