@@ -13,6 +13,7 @@ from app.db.migrate import upgrade
 from app.settings import get_settings
 from worker.celery_app import QUEUES, configure, declare_queues
 from worker.heartbeat import worker_heartbeat
+from worker.lifeline import SERVE_PID_ENV, hold_lock, lock_path, tie_to_parent
 from worker.tasks import app
 
 log = logging.getLogger(__name__)
@@ -29,9 +30,16 @@ def parse_queues(queues: str | None, gpu: int | None) -> list[str]:
 def run_worker(*, gpu: int | None = None, queues: str | None = None) -> None:
     """Run one worker (prefork pool of one process, prefetch 1) until it is stopped."""
     names = parse_queues(queues, gpu)
+    serve_pid = os.environ.pop(SERVE_PID_ENV, None)
+    if serve_pid:
+        tie_to_parent(int(serve_pid))
     if gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)
     settings = get_settings()
+    # Held (by this process and its pool) until the process tree is gone.
+    lock = hold_lock(lock_path(settings.data_dir)) if serve_pid else None
+    if serve_pid and lock is None:
+        raise SystemExit(f"another embedded worker still serves {settings.data_dir}; not starting a second one")
     upgrade(settings.database_url)
     configure(app, settings)
     try:
@@ -43,6 +51,9 @@ def run_worker(*, gpu: int | None = None, queues: str | None = None) -> None:
     beat = worker_heartbeat(settings.database_url, name, ",".join(names), settings.heartbeat_interval_s)
     signals.worker_ready.connect(lambda **_: beat.start(), weak=False)
     signals.worker_shutdown.connect(lambda **_: beat.stop(), weak=False)
+    main_pid = os.getpid()
+    # Pool processes die with this one (else a SIGKILLed worker leaves its job running).
+    signals.worker_process_init.connect(lambda **_: tie_to_parent(main_pid), weak=False)
     beat.tick()
     app.worker_main(["worker", "--pool=prefork", "--concurrency=1", "--prefetch-multiplier=1",
                      f"--queues={','.join(names)}", f"--hostname={name}", "--loglevel=INFO",

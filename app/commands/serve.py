@@ -2,39 +2,93 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from types import FrameType
+from typing import Callable
 
 import typer
+
+from worker.lifeline import SERVE_PID_ENV, lock_holder, lock_path
 
 # How often the embedded worker is checked, and restarted if it died.
 WORKER_CHECK_S = 2.0
 
 
 class EmbeddedWorker:
-    """`python -m worker` as a child process, restarted whenever it exits."""
+    """`python -m worker` as a child process, restarted whenever it exits.
 
-    def __init__(self) -> None:
+    The worker is in serve's process group (a terminal's Ctrl-C reaches both) and gets
+    serve's PID, so it SIGKILLs itself, pool included, when serve dies (worker.lifeline).
+    It holds a lock under the data directory: while an earlier worker still holds it,
+    none is started."""
+
+    def __init__(self, lock: Path) -> None:
         self.process: subprocess.Popen | None = None
         self.restarts = 0
+        self.lock = lock
+        self.waiting_for: str | None = None
+        self.stopping = False
+        self.mutex = threading.Lock()
 
     def ensure_running(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            return
-        if self.process is not None:
-            self.restarts += 1
-            typer.echo(f"worker exited with {self.process.returncode}; starting another (restart {self.restarts})", err=True)
-        self.process = subprocess.Popen([sys.executable, "-m", "worker", "--queues", "gpu,cpu"])
+        with self.mutex:
+            if self.stopping or (self.process is not None and self.process.poll() is None):
+                return
+            holder = lock_holder(self.lock)
+            if holder is not None:
+                if holder != self.waiting_for:
+                    typer.echo(f"a worker (pid {holder}) still serves this data directory ({self.lock} is locked); "
+                               "not starting another until it exits", err=True)
+                self.waiting_for = holder
+                return
+            self.waiting_for = None
+            if self.process is not None:
+                self.restarts += 1
+                typer.echo(f"worker exited with {self.process.returncode}; starting another (restart {self.restarts})", err=True)
+            env = {**os.environ, SERVE_PID_ENV: str(os.getpid())}
+            self.process = subprocess.Popen([sys.executable, "-m", "worker", "--queues", "gpu,cpu"], env=env)
+
+    def forward(self, sig: int = signal.SIGTERM) -> None:
+        """Pass serve's stop signal on at once (Celery's warm shutdown: the running job may
+        finish), and start no other worker from now on."""
+        with self.mutex:
+            if not self.stopping and self.process is not None and self.process.poll() is None:
+                self.process.send_signal(sig)
+            self.stopping = True
 
     def stop(self) -> None:
+        self.forward()
         if self.process is None:
             return
-        self.process.terminate()  # Celery's warm shutdown: the running job may finish
         try:
             self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            self.process.kill()  # its job is re-queued by the reaper after the next start
+            self.process.kill()  # its pool dies with it; its job is re-queued by the reaper
+            self.process.wait()
+
+
+def _run_api(app: object, host: str, port: int, on_exit: Callable[[], None]) -> None:
+    """uvicorn, calling `on_exit` as soon as serve is asked to stop (not only once
+    uvicorn has finished its own graceful shutdown)."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            on_exit()
+            super().handle_exit(sig, frame)
+
+    Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run()
+
+
+def _exit_on_sigterm(sig: int, _frame: FrameType | None) -> None:
+    # uvicorn re-raises the SIGTERM it caught once it has shut down; with the default
+    # action that would end serve before it stops its worker.
+    raise SystemExit(128 + sig)
 
 
 def serve(
@@ -45,8 +99,6 @@ def serve(
     worker: bool = typer.Option(True, "--worker/--no-worker", help="also run one worker subprocess"),
 ) -> None:
     """Run the API (and, unless --no-worker, one worker) until interrupted."""
-    import uvicorn
-
     from app.bootstrap import ensure_owner_token, prepare, settings_for
     from app.main import create_app
     from app.periodic import Ticker
@@ -57,19 +109,22 @@ def serve(
     secret = ensure_owner_token(settings)
     if secret is not None:
         typer.echo(f"owner token (shown once, also in {settings.token_file}): {secret}")
-    embedded, supervisor = EmbeddedWorker(), None
-    if worker:
-        declare_queues(make_celery(settings))
-        embedded.ensure_running()
-        supervisor = Ticker(WORKER_CHECK_S, embedded.ensure_running, "worker-supervisor")
-        supervisor.start()
+    embedded, supervisor = EmbeddedWorker(lock_path(settings.data_dir)), None
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
+        if worker:
+            declare_queues(make_celery(settings))
+            embedded.ensure_running()
+            supervisor = Ticker(WORKER_CHECK_S, embedded.ensure_running, "worker-supervisor")
+            supervisor.start()
         typer.echo(f"certbound API on http://{host}:{port}/docs (data in {settings.data_dir})")
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+        _run_api(create_app(settings), host, port, embedded.forward)
     finally:
+        # The worker first: a worker started by the supervisor thread gets its
+        # PR_SET_PDEATHSIG when that thread ends, which must not happen before.
+        embedded.stop()
         if supervisor is not None:
             supervisor.stop()
-        embedded.stop()
 
 
 def register(cli: typer.Typer) -> None:

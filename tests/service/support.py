@@ -196,8 +196,8 @@ class ServeProcess:
     """`certbound serve` as a subprocess on a free port, ready once /healthz lists a worker.
     With `settings`, it runs with exactly those (and --no-worker: start workers yourself)."""
 
-    def __init__(self, data_dir: Path, log: Path, settings: Settings | None = None):
-        self.data_dir, self.log, self.settings = data_dir, log, settings
+    def __init__(self, data_dir: Path, log: Path, settings: Settings | None = None, env: dict[str, str] | None = None):
+        self.data_dir, self.log, self.settings, self.extra_env = data_dir, log, settings, env or {}
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}/api/v1"
         self.process: subprocess.Popen | None = None
@@ -208,6 +208,7 @@ class ServeProcess:
             args = ["--data-dir", str(self.data_dir)]
         else:
             env, args = environment(self.settings), ["--no-worker"]
+        env = {**env, **self.extra_env}
         with open(self.log, "wb") as handle:
             self.process = subprocess.Popen([str(Path(sys.executable).parent / "certbound"), "serve", "--port", str(self.port),
                                              *args], stdout=handle, stderr=subprocess.STDOUT, env=env, start_new_session=True)

@@ -1,0 +1,160 @@
+"""`certbound serve` and its worker's process tree (real processes, read from /proc): the
+worker and its pool never outlive serve, and a restarted serve runs exactly one worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.service.support import ServeProcess, instance
+from worker.lifeline import hold_lock, lock_path
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")]
+
+# No tool in VNN-COMP decided this instance within 750 s: a job on it runs until stopped.
+UNDECIDABLE = ("oval21", "cifar_deep_kw", "cifar_deep_kw-img5503-eps0.0473202614379085")
+
+
+def processes() -> dict[int, tuple[int, str]]:
+    """PID -> (parent PID, state letter) of every live (non-zombie) process."""
+    table = {}
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+        except OSError:
+            continue
+        if not fields["State"].startswith(("Z", "X")):
+            table[int(status.parent.name)] = (int(fields["PPid"]), fields["State"][0])
+    return table
+
+
+def tree(root: int) -> set[int]:
+    """`root` and all its live descendants."""
+    table, found = processes(), {root}
+    while more := {pid for pid, (ppid, _) in table.items() if ppid in found} - found:
+        found |= more
+    return found & (set(table) | {root})
+
+
+def workers_for(data_dir: Path) -> dict[int, int]:
+    """Live `-m worker` processes (mains and pool) using `data_dir`: PID -> parent PID."""
+    wanted = f"CERTBOUND_DATA_DIR={data_dir.resolve()}".encode()
+    found = {}
+    for pid, (ppid, _) in processes().items():
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"-m\0worker" in command and wanted in environ:
+            found[pid] = ppid
+    return found
+
+
+def worker_mains(data_dir: Path) -> list[int]:
+    found = workers_for(data_dir)
+    return sorted(pid for pid, ppid in found.items() if ppid not in found)
+
+
+def wait_for(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+    return value
+
+
+def full_tree(serve: ServeProcess) -> set[int]:
+    """serve, its worker and the worker's pool process, once all three exist."""
+    def ready() -> set[int] | None:
+        pids = tree(serve.process.pid)
+        return pids if len(pids) >= 3 else None
+
+    return wait_for(ready, 60, "no worker pool under serve")
+
+
+def gone_after(pids: set[int], timeout: float = 15.0) -> float:
+    """Seconds until none of `pids` is alive (zombies count as gone)."""
+    start = time.monotonic()
+    wait_for(lambda: not (pids & set(processes())), timeout, f"still alive: {pids & set(processes())}")
+    return time.monotonic() - start
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    return tmp_path / "data"
+
+
+def test_sigterm_of_serve_ends_the_worker_and_its_pool(data_dir, tmp_path):
+    serve = ServeProcess(data_dir, tmp_path / "serve.log").start()
+    try:
+        pids = full_tree(serve)
+        os.kill(serve.process.pid, signal.SIGTERM)
+        seconds = gone_after(pids)
+        assert serve.process.wait(timeout=5) != 0
+    finally:
+        serve.stop()
+    print(f"SIGTERM of serve: serve, worker and pool ({len(pids)} processes) gone after {seconds:.2f} s")
+    assert not workers_for(data_dir)
+
+
+def test_sigkill_of_serve_ends_the_worker_and_a_restart_runs_one_worker_that_reruns_the_job(
+        data_dir, tmp_path, benchmarks_dir):
+    # Short staleness and reaper period, so that the killed attempt is noticed in seconds.
+    env = {"CERTBOUND_HEARTBEAT_INTERVAL_S": "0.5", "CERTBOUND_HEARTBEAT_STALE_S": "4", "CERTBOUND_REAPER_INTERVAL_S": "1"}
+    first = ServeProcess(data_dir, tmp_path / "first.log", env=env).start()
+    headers = {"Authorization": f"Bearer {first.printed_token()}"}
+    try:
+        with httpx.Client(base_url=first.base, headers=headers, timeout=30) as client:
+            model_path, prop_path = instance(benchmarks_dir, *UNDECIDABLE)
+            model = client.post("/models", files={"file": (model_path.name, model_path.read_bytes())}).json()
+            prop = client.post("/properties", files={"file": (prop_path.name, prop_path.read_bytes())}).json()
+            job_id = client.post("/jobs", json={"model_id": model["id"], "property_id": prop["id"],
+                                                "timeout_s": 600}).json()["id"]
+            first_run = wait_for(lambda: (job := client.get(f"/jobs/{job_id}").json())["status"] == "running" and job,
+                                 120, "the job never started")
+        pids = full_tree(first)
+        os.kill(first.process.pid, signal.SIGKILL)
+        seconds = gone_after(pids)
+        print(f"SIGKILL of serve: serve, worker and pool ({len(pids)} processes) gone after {seconds:.2f} s")
+    finally:
+        first.stop()
+
+    second = ServeProcess(data_dir, tmp_path / "second.log", env=env).start()
+    try:
+        time.sleep(5)  # a second worker, if one were started, would be up by now
+        assert len(worker_mains(data_dir)) == 1, workers_for(data_dir)
+        with httpx.Client(base_url=second.base, headers=headers, timeout=30) as client:
+            live = wait_for(lambda: len(w := client.get("/healthz").json()["workers"]) == 1 and w, 20,
+                            f"not exactly one live worker: {client.get('/healthz').json()}")
+            rerun = wait_for(lambda: (job := client.get(f"/jobs/{job_id}").json())["attempts"] == 2
+                             and job["status"] == "running" and job, 90, f"not re-run: {client.get(f'/jobs/{job_id}').json()}")
+            assert rerun["worker"] == live[0]["name"] != first_run["worker"]
+            assert rerun["started_at"] > first_run["started_at"]
+            events = client.get(f"/jobs/{job_id}/events").json()
+            requeued = [e["data"] for e in events if e["type"] == "status" and e["data"].get("action") == "requeued"]
+            assert requeued and requeued[0]["previous_attempt"]["worker"] == first_run["worker"]
+            client.post(f"/jobs/{job_id}/cancel")
+            wait_for(lambda: client.get(f"/jobs/{job_id}").json()["status"] == "cancelled", 60, "cancel ignored")
+    finally:
+        second.stop()
+
+
+def test_serve_starts_no_worker_while_another_holds_the_data_directory(data_dir, tmp_path):
+    data_dir.mkdir()
+    lock = hold_lock(lock_path(data_dir))
+    serve = ServeProcess(data_dir, tmp_path / "serve.log").start(need_worker=False)
+    try:
+        time.sleep(5)
+        assert not worker_mains(data_dir)
+        assert f"a worker (pid {os.getpid()}) still serves this data directory" in serve.log.read_text()
+        lock.close()
+        wait_for(lambda: worker_mains(data_dir), 60, "no worker after the lock was released")
+    finally:
+        serve.stop()
