@@ -150,8 +150,10 @@ class Deployment:
         owned = workdir is None
         workdir = Path(tempfile.mkdtemp(prefix=f"certbound-rel-{backend}-")) if owned else Path(workdir)
         workdir.mkdir(parents=True, exist_ok=True)
+        (workdir / "tmp").mkdir(exist_ok=True)
         base_env = {k: v for k, v in os.environ.items() if not k.startswith("CERTBOUND_") or k.startswith("CERTBOUND_TEST")}
         base_env.setdefault("OMP_NUM_THREADS", "1")
+        base_env["TMPDIR"] = str(workdir / "tmp")  # so that temporary files left behind are seen
         extra = {**(FAST_CLOCKS if fast_clocks else {}), **(env or {})}
         port = free_port()
         self = cls(backend=backend, base_url=f"http://127.0.0.1:{port}/api/v1", workdir=workdir,
