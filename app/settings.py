@@ -23,7 +23,16 @@ class Settings(BaseSettings):
     broker_url: str = Field("", description="Celery broker URL; empty means SQLite (kombu sqla) under data_dir")
     broker_key_prefix: str = Field("", description="prefix of every Redis key, to share one Redis database")
 
-    max_upload_bytes: int = Field(200 * 1024 * 1024, gt=0)
+    max_upload_bytes: int = Field(200 * 1024 * 1024, gt=0, description="largest upload, after gunzip; "
+                                  "refused with 413 while it streams")
+    # VNN-LIB size limits, enforced while a property is read (docs/vnnlib.md): far above
+    # every property of the shared VNN-COMP benchmarks, low enough that a file of 10^6
+    # asserts or disjuncts is refused in about a second.
+    max_property_asserts: int = Field(100_000, gt=0, description="assert commands in one property")
+    max_property_disjuncts: int = Field(100_000, gt=0, description="operands of one `or`, and disjuncts "
+                                        "of the normalised property")
+    max_property_comparisons: int = Field(200_000, gt=0, description="comparisons in one property "
+                                          "(also caps the operands of any one list)")
     default_timeout_s: float = Field(300.0, gt=0)
     max_timeout_s: float = Field(3600.0, gt=0)
     # Celery time limits are derived from a job's timeout_s: the engine stops itself at

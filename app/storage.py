@@ -27,6 +27,13 @@ class TooLarge(ValueError):
         self.limit = limit
 
 
+class NestedGzip(gzip.BadGzipFile):
+    """The upload, once decompressed, is gzip again (inflating that would be unbounded)."""
+
+    def __init__(self) -> None:
+        super().__init__("nested gzip: the decompressed upload is gzip again; compress the file once")
+
+
 class ArtifactStore:
     def __init__(self, root: Path):
         self.root = Path(root)
@@ -50,37 +57,18 @@ class ArtifactStore:
         return sha
 
     def put_stream(self, source: BinaryIO, limit: int) -> tuple[str, int]:
-        """Copy `source` in chunks, gunzipping it when it starts with the gzip magic;
-        returns (sha256, size) of the stored bytes. Raises TooLarge, leaving nothing
-        behind, as soon as more than `limit` bytes (after decompression) arrive."""
-        head = source.read(2)
-        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if head == GZIP_MAGIC else None
-        digest, size = hashlib.sha256(), 0
+        """Copy `source` in chunks through an `Ingest`; returns (sha256, size) of the
+        stored bytes, leaving nothing behind on any error."""
+        with self.ingest(limit) as sink:
+            while chunk := source.read(CHUNK):
+                sink.write(chunk)
+            return sink.finish()
+
+    @contextmanager
+    def ingest(self, limit: int) -> Iterator["Ingest"]:
+        """An `Ingest` whose temporary file is removed however the block ends."""
         with self._temp() as (tmp, handle):
-            pending = head
-            while pending:
-                if inflate is None:
-                    chunk, pending = pending, b""
-                else:
-                    try:
-                        chunk = inflate.decompress(pending, limit + 1 - size)
-                    except zlib.error as exc:
-                        raise gzip.BadGzipFile(f"not a valid gzip stream: {exc}") from exc
-                    pending = inflate.unconsumed_tail
-                size += len(chunk)
-                if size > limit:
-                    raise TooLarge(limit)
-                digest.update(chunk)
-                handle.write(chunk)
-                if not pending:
-                    pending = source.read(CHUNK)
-            if inflate is not None and (not inflate.eof or inflate.unused_data):
-                raise gzip.BadGzipFile("the gzip stream is truncated or has several members")
-            handle.close()
-            sha = digest.hexdigest()
-            if not self.path(sha).exists():
-                self._commit(tmp, sha)
-        return sha, size
+            yield Ingest(self, tmp, handle, limit)
 
     def _commit(self, tmp: Path, sha: str) -> None:
         target = self.path(sha)
@@ -96,3 +84,62 @@ class ArtifactStore:
         finally:
             handle.close()
             path.unlink(missing_ok=True)
+
+
+class Ingest:
+    """Bytes pushed in as they arrive (a request body, chunk by chunk): gunzipped on the fly
+    when they start with the gzip magic (one layer: a decompressed stream that starts with
+    the magic again is refused, `NestedGzip`) and written to a temporary file. Raises
+    TooLarge as soon as more than `limit` bytes (after decompression) have arrived;
+    `finish` names the bytes by their sha256 and moves them into place."""
+
+    def __init__(self, store: ArtifactStore, tmp: Path, handle: BinaryIO, limit: int):
+        self.store, self.tmp, self.handle, self.limit = store, tmp, handle, limit
+        self.size, self.digest = 0, hashlib.sha256()
+        self.head = b""  # the first bytes, until there are two to tell gzip from plain
+        self.inflate = None  # a zlib decompressor once the magic is seen
+        self.inflated_head = b""
+        self.started = False
+
+    def write(self, data: bytes) -> None:
+        if not self.started:
+            self.head += data
+            if len(self.head) < 2:
+                return
+            data, self.head, self.started = self.head, b"", True
+            if data[:2] == GZIP_MAGIC:
+                self.inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        if self.inflate is None:
+            return self._keep(data)
+        while data:
+            if self.inflate.eof:
+                raise gzip.BadGzipFile("the gzip stream has several members or trailing bytes")
+            try:
+                chunk = self.inflate.decompress(data, self.limit + 1 - self.size)
+            except zlib.error as exc:
+                raise gzip.BadGzipFile(f"not a valid gzip stream: {exc}") from exc
+            data = self.inflate.unconsumed_tail
+            self._keep(chunk)
+
+    def finish(self) -> tuple[str, int]:
+        if not self.started:
+            self.started = True
+            self._keep(self.head)
+        if self.inflate is not None and (not self.inflate.eof or self.inflate.unused_data):
+            raise gzip.BadGzipFile("the gzip stream is truncated or has several members")
+        self.handle.close()
+        sha = self.digest.hexdigest()
+        if not self.store.path(sha).exists():
+            self.store._commit(self.tmp, sha)
+        return sha, self.size
+
+    def _keep(self, chunk: bytes) -> None:
+        if self.inflate is not None and len(self.inflated_head) < 2:
+            self.inflated_head += chunk[:2 - len(self.inflated_head)]
+            if self.inflated_head == GZIP_MAGIC:
+                raise NestedGzip()
+        self.size += len(chunk)
+        if self.size > self.limit:
+            raise TooLarge(self.limit)
+        self.digest.update(chunk)
+        self.handle.write(chunk)

@@ -4,31 +4,66 @@ from __future__ import annotations
 
 import gzip
 import io
+from contextlib import contextmanager
 from pathlib import PurePath
-from typing import Any, BinaryIO, Callable, TypeVar
+from typing import Any, BinaryIO, Callable, Iterator, TypeVar
 
 from sqlalchemy import exists, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import Model, Property, Token, isoformat
 from app.errors import Invalid, NotFound, TooLargeUpload
-from app.storage import ArtifactStore, TooLarge
+from app.settings import Settings
+from app.storage import ArtifactStore, Ingest, TooLarge
+from core.gunzip import is_gzip
+from core.spec.limits import DEFAULT_LIMITS, PropertyLimits
 
 Row = TypeVar("Row", Model, Property)
 
 
-def _store(store: ArtifactStore, source: BinaryIO, limit: int, filename: str) -> tuple[str, int]:
+@contextmanager
+def _refusals(filename: str, limit: int) -> Iterator[None]:
+    """The store's refusals as answers naming the file: too large 413, bad or nested gzip 422."""
     try:
-        return store.put_stream(source, limit)
+        yield
     except TooLarge as exc:
         raise TooLargeUpload(f"{filename}: {exc}", limit_bytes=limit) from exc
     except gzip.BadGzipFile as exc:
         raise Invalid(f"{filename}: {exc}") from exc
 
 
-def _existing(session: Session, row_type: type[Row], owner: Token, sha256: str) -> Row | None:
-    query = select(row_type).where(row_type.owner_id == owner.id, row_type.sha256 == sha256)
+def _store(store: ArtifactStore, source: BinaryIO, limit: int, filename: str) -> tuple[str, int]:
+    with _refusals(filename, limit):
+        return store.put_stream(source, limit)
+
+
+class UploadSink:
+    """An `Ingest` fed from a request body (`multipart_stream.receive_file`) whose refusals
+    name the file the client sent."""
+
+    def __init__(self, ingest: Ingest, default_name: str):
+        self.ingest, self.filename = ingest, default_name
+
+    def named(self, filename: str) -> None:
+        self.filename = clean_filename(filename, self.filename)
+
+    def write(self, data: bytes) -> None:
+        with _refusals(self.filename, self.ingest.limit):
+            self.ingest.write(data)
+
+    def finish(self) -> tuple[str, int]:
+        with _refusals(self.filename, self.ingest.limit):
+            return self.ingest.finish()
+
+
+def clean_filename(filename: str, default: str) -> str:
+    """The name without any client path, at most 200 characters."""
+    return PurePath(filename.replace("\\", "/")).name[:200] or default
+
+
+def _existing(session: Session, row_type: type[Row], owner_id: int, sha256: str) -> Row | None:
+    query = select(row_type).where(row_type.owner_id == owner_id, row_type.sha256 == sha256)
     return session.scalars(query).first()
 
 
@@ -45,17 +80,19 @@ def _insert(session: Session, row: Row) -> Row:
             session.add(row)
         return row
     except IntegrityError:
-        found = _existing(session, type(row), session.get(Token, row.owner_id), row.sha256)
+        found = _existing(session, type(row), row.owner_id, row.sha256)
         if found is None:
             raise
         return found
 
 
 def model_fields(data: bytes, filename: str) -> dict[str, Any]:
-    """The torch-free summary of ONNX bytes, or Invalid naming every problem."""
+    """The torch-free summary of ONNX bytes, or Invalid naming every problem (among them
+    tensors kept in external files and NaN or infinite weights)."""
     from core.model import OnnxError
     from core.model.summary import summarize_onnx
 
+    _refuse_nested_gzip(data, filename)
     try:
         summary = summarize_onnx(data)
     except OnnxError as exc:
@@ -64,26 +101,68 @@ def model_fields(data: bytes, filename: str) -> dict[str, Any]:
     return {"summary": {name: getattr(summary, name) for name in names}}
 
 
-def property_fields(data: bytes, filename: str) -> dict[str, Any]:
-    """The sizes of a VNN-LIB property, or Invalid with the line and column at fault."""
+def property_fields(data: bytes, filename: str, limits: PropertyLimits = DEFAULT_LIMITS) -> dict[str, Any]:
+    """The sizes of a VNN-LIB property, or Invalid with the line and column at fault
+    (malformed, or larger than `limits`)."""
     from core.spec import VnnlibError, parse_vnnlib
 
+    _refuse_nested_gzip(data, filename)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise Invalid(f"{filename}: not UTF-8 text (byte {exc.start})") from exc
     try:
-        prop = parse_vnnlib(text)
+        prop = parse_vnnlib(text, limits)
     except VnnlibError as exc:
         raise Invalid(f"{filename}: {exc}", line=exc.line, column=exc.column) from exc
     return {"n_inputs": prop.n_inputs, "n_outputs": prop.n_outputs, "n_disjuncts": prop.n_disjuncts}
 
 
+def _refuse_nested_gzip(data: bytes, filename: str) -> None:
+    """Stored bytes are already decompressed once; gzip again (an object stored before the
+    store refused nesting) would be inflated without the upload limit."""
+    if is_gzip(data):
+        raise Invalid(f"{filename}: nested gzip: the decompressed upload is gzip again; compress the file once")
+
+
+def property_limits(settings: Settings) -> PropertyLimits:
+    return PropertyLimits(settings.max_property_asserts, settings.max_property_disjuncts,
+                          settings.max_property_comparisons)
+
+
+def fields_for(row_type: type[Row], settings: Settings) -> Callable[[bytes, str], dict[str, Any]]:
+    """How uploads of `row_type` are validated under `settings`."""
+    if row_type is Model:
+        return model_fields
+    limits = property_limits(settings)
+    return lambda data, filename: property_fields(data, filename, limits)
+
+
+def accept_upload(sessions: sessionmaker[Session], store: ArtifactStore, owner_id: int, filename: str, sha: str,
+                  size: int, row_type: type[Row], fields: Callable[[bytes, str], dict[str, Any]]) -> Row:
+    """Validate stored bytes and record them for the owner. Each database step has its
+    own short session, none is open while the bytes are parsed (seconds for a large model)."""
+    with sessions() as session:
+        found = _existing(session, row_type, owner_id, sha)
+    if found is not None:
+        return found
+    try:
+        values = fields(store.read(sha), filename)
+    except Invalid:
+        with sessions() as session:
+            _discard_unreferenced(session, store, sha)
+        raise
+    with sessions() as session:
+        row = _insert(session, row_type(owner_id=owner_id, sha256=sha, filename=filename, size_bytes=size, **values))
+        session.commit()
+        return row
+
+
 def _upload(session: Session, store: ArtifactStore, owner: Token, filename: str, source: BinaryIO, limit: int,
             row_type: type[Row], fields: Callable[[bytes, str], dict[str, Any]]) -> Row:
-    filename = PurePath(filename.replace("\\", "/")).name[:200] or row_type.__name__.lower()
+    filename = clean_filename(filename, row_type.__name__.lower())
     sha, size = _store(store, source, limit, filename)
-    found = _existing(session, row_type, owner, sha)
+    found = _existing(session, row_type, owner.id, sha)
     if found is not None:
         return found
     try:
@@ -105,9 +184,11 @@ def register_model(session: Session, store: ArtifactStore, owner_id: int, filena
     return _upload(session, store, owner, filename, io.BytesIO(data), len(data), Model, model_fields)
 
 
-def upload_property(session: Session, store: ArtifactStore, owner: Token, filename: str, source: BinaryIO, limit: int) -> Property:
+def upload_property(session: Session, store: ArtifactStore, owner: Token, filename: str, source: BinaryIO, limit: int,
+                    limits: PropertyLimits = DEFAULT_LIMITS) -> Property:
     """Store and parse a VNN-LIB upload (plain or gzipped); errors carry line and column."""
-    return _upload(session, store, owner, filename, source, limit, Property, property_fields)
+    return _upload(session, store, owner, filename, source, limit, Property,
+                   lambda data, name: property_fields(data, name, limits))
 
 
 def get_owned(session: Session, row_type: type[Row], owner: Token, object_id: str) -> Row:
