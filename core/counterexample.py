@@ -9,7 +9,6 @@ a tolerance.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import math
 import threading
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from core.model.onnx_graph import parse_model, read_bytes
 from core.result import Verdict
 from core.spec import Property
 from core.spec.errors import SpecSyntaxError
@@ -96,7 +96,8 @@ def _session(onnx_bytes: bytes) -> ort.InferenceSession:
     options.intra_op_num_threads = 1  # one replay must not take every core from the verifier
     options.inter_op_num_threads = 1
     try:
-        model = gzip.decompress(onnx_bytes) if onnx_bytes[:2] == b"\x1f\x8b" else onnx_bytes
+        model, label = read_bytes(onnx_bytes)
+        parse_model(model, label)  # onnxruntime only ever sees bytes without external data
         session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
     except Exception as error:  # noqa: BLE001 - onnxruntime raises its own types; report them as one
         raise ValueError(f"onnxruntime cannot load the network: {error}") from None

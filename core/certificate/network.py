@@ -9,7 +9,6 @@ happens here; rounding is accounted for where the bounds are computed.
 
 from __future__ import annotations
 
-import gzip
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -150,14 +149,20 @@ class Chain:
 
 
 def read_onnx(source: bytes | str | Path) -> tuple[bytes, onnx.ModelProto]:
-    """The decompressed ONNX bytes (path or bytes, plain or gzipped) and the parsed model."""
-    data = source if isinstance(source, bytes) else Path(source).read_bytes()
-    if data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
+    """The decompressed ONNX bytes (path or bytes, plain or gzipped) and the parsed model.
+
+    Reading goes through the loader's `read_bytes` and `parse_model` on purpose: they are
+    the one place that inflates gzip with a bound and refuses external data and NaN/inf
+    weights. They only decode and refuse; what the checker computes stays in this file.
+    Their refusals become a ValueError, which `check` reports as a rejection."""
+    from core.model.errors import OnnxError
+    from core.model.onnx_graph import parse_model, read_bytes
+
     try:
-        return data, onnx.load_model_from_string(data)
-    except Exception as exc:  # noqa: BLE001 - protobuf raises several types for garbage
-        raise ValueError(f"not an ONNX model: {exc}") from None
+        data, label = read_bytes(source if isinstance(source, bytes) else Path(source))
+        return data, parse_model(data, label)
+    except OnnxError as exc:
+        raise ValueError(f"not an ONNX model the checker reads: {'; '.join(exc.problems)}") from None
 
 
 def chain_of(model: onnx.ModelProto) -> Chain:

@@ -6,17 +6,17 @@ when the engine can load it (apart from per-node shape rules the loader adds).
 
 from __future__ import annotations
 
-import gzip
 import heapq
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import onnx
 from google.protobuf.message import DecodeError
 
+from core.gunzip import MAX_ONNX_BYTES, GunzipError, gunzip_once, is_gzip
 from core.model.errors import OnnxError, node_label
 from core.model.registry import OPERATORS
+from core.model.tensors import tensor_problems
 
 MIN_OPSET = 7  # older opsets broadcast through an attribute the IR does not model
 MAX_OPSET = onnx.defs.onnx_opset_version()
@@ -24,8 +24,9 @@ MAX_OPSET = onnx.defs.onnx_opset_version()
 SHAPE_ONLY_OPS = frozenset({"Shape", "Size"})
 
 
-def read_bytes(source: str | Path | bytes) -> tuple[bytes, str]:
-    """The decompressed ONNX bytes of a path (plain or .gz) or raw bytes, and a label."""
+def read_bytes(source: str | Path | bytes, limit: int = MAX_ONNX_BYTES) -> tuple[bytes, str]:
+    """The ONNX bytes of a path (plain or .gz) or raw bytes, and a label; gzip is
+    inflated once, to at most `limit` bytes."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         data, label = bytes(source), "ONNX bytes"
     else:
@@ -35,16 +36,19 @@ def read_bytes(source: str | Path | bytes) -> tuple[bytes, str]:
             data = path.read_bytes()
         except OSError as exc:
             raise OnnxError(f"cannot read the file: {exc.strerror or exc}", label) from None
-    if data[:2] == b"\x1f\x8b":
+    if is_gzip(data):
         try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise OnnxError(f"corrupt or truncated gzip data: {exc}", label) from None
+            data = gunzip_once(data, limit)
+        except GunzipError as exc:
+            raise OnnxError(str(exc), label) from None
     return data, label
 
 
 def parse_model(data: bytes, label: str = "ONNX bytes") -> onnx.ModelProto:
-    """Parse protobuf bytes; anything that is not a model with a graph is an OnnxError."""
+    """Parse protobuf bytes; anything that is not a model with a graph, and any tensor kept
+    in an external file or holding NaN/inf (`tensors.tensor_problems`), is an OnnxError.
+    Every reader of ONNX bytes (upload check, loader, certificate checker, onnxruntime
+    replay) parses through here, so none of them can follow external data."""
     if not data:
         raise OnnxError("empty input", label)
     try:
@@ -53,6 +57,9 @@ def parse_model(data: bytes, label: str = "ONNX bytes") -> onnx.ModelProto:
         raise OnnxError(f"not a valid ONNX protobuf (truncated or corrupt?): {exc}", label) from None
     if not model.HasField("graph") or not model.graph.node:
         raise OnnxError("the model has no graph nodes (truncated or not an ONNX model?)", label)
+    problems = tensor_problems(model)
+    if problems:
+        raise OnnxError(problems, label)
     return model
 
 
