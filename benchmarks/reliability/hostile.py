@@ -12,6 +12,8 @@ How it is measured:
   bytes (and the floats they encode) must appear in no response;
 - writes outside: the files in the deployment's working directory outside the data
   directory (logs aside), and serve's TMPDIR left over, before and after;
+- job bodies: NaN, Infinity, 1e400, true and a 1000-digit integer as timeout_s (JSON that
+  Python's parser accepts but no job can have) must be a 422, not a 500;
 - path names: after the uploads named `../../etc/x` and the like, every file under the
   data directory's artifacts must be `objects/<2 hex>/<sha256>`, and no filename the API
   answers with may hold a path.
@@ -42,6 +44,10 @@ from benchmarks.reliability.deployment import Deployment, memory_kib, reset_peak
 CANARY_FLOATS = np.array([31337.5, -27182.25, 14142.125, 17320.5], dtype=np.float32)
 CANARY = CANARY_FLOATS.tobytes()
 DEFAULT_LIMIT = 200 * 1024 * 1024
+# The most one upload may add to serve's peak RSS: below the default upload limit, so that no
+# upload (a 200 KiB gzip bomb inflating to the limit, say) is ever held whole in memory, and
+# twice what parsing the largest property the limits allow takes (about 60 MiB).
+RSS_BOUND_MIB = 128.0
 ARTIFACT = re.compile(r"^artifacts/objects/[0-9a-f]{2}/[0-9a-f]{64}$")
 DATA_FILES = re.compile(r"^(certbound\.db|broker\.db)(-wal|-shm|-journal)?$|^token$|^embedded-worker\.lock$")
 PATH_NAMES = ["../../etc/x.onnx", "/etc/passwd", "..\\..\\windows\\win.ini", "a/../../../../b.onnx", "....//....//c.onnx",
@@ -172,7 +178,7 @@ def leaks_canary(text: bytes) -> bool:
 
 
 # -- the run ---------------------------------------------------------------------------------
-def run_hostile(deployment: Deployment, *, rss_bound_mib: float = 256.0, n_asserts: int = 100_001,
+def run_hostile(deployment: Deployment, *, rss_bound_mib: float = RSS_BOUND_MIB, n_asserts: int = 100_001,
                 n_disjuncts: int = 100_001, only: list[str] | None = None) -> dict[str, Any]:
     """Every hostile upload once. The property counts are one past the parser's default
     limits (core/spec/limits.py: 100,000 asserts, 100,000 disjuncts)."""
@@ -247,6 +253,10 @@ def run_hostile(deployment: Deployment, *, rss_bound_mib: float = 256.0, n_asser
         depth = 10_000
         run_case(f"nesting depth {depth}", "4xx", upload("properties", "deep.vnnlib", deep_nesting(depth)))
         run_case("a number of 100000 digits", "4xx", upload("properties", "num.vnnlib", huge_number(100_000)))
+        for label, value in (("NaN", "NaN"), ("Infinity", "Infinity"), ("1e400", "1e400"), ("true", "true"),
+                             ("a 1000-digit integer", "9" * 1000)):
+            body = '{"model_id": "m", "property_id": "p", "timeout_s": %s}' % value
+            run_case(f"job timeout_s {label}", "4xx", _post_json(client, "/jobs", body))
         for index, name in enumerate(PATH_NAMES):
             run_case(f"filename {name!r}", "201", upload("models", name, small_onnx(doc=f"path {index}")))
         echoed = [f"{c['case']} stored as {c['filename']!r}" for c in cases
@@ -288,3 +298,10 @@ def _filename(body: bytes) -> str | None:
         return json.loads(body).get("filename")
     except (ValueError, AttributeError):
         return None
+
+
+def _post_json(client: httpx.Client, path: str, text: str) -> Callable[[], tuple[int, bytes]]:
+    def send() -> tuple[int, bytes]:
+        response = client.post(path, content=text.encode(), headers={"Content-Type": "application/json"})
+        return response.status_code, response.content
+    return send
