@@ -75,6 +75,7 @@ def _verify_outcome(network: "Network", prop: "Property", result: VerifyResult,
 
 def verify(context: "JobContext") -> Outcome:
     """Decide the property on the model with the engine's verifier."""
+    from app.services.uploads import property_limits
     from core.model import load_network
     from core.spec import load_property
     from core.verifier import VerifyConfig, verify as run_verifier
@@ -86,7 +87,7 @@ def verify(context: "JobContext") -> Outcome:
         return Outcome(verdict="error", status="failed", error=f"invalid config: {exc}")
     context.progress(Progress(phase="loading"))
     network = load_network(context.model_bytes())
-    prop = load_property(context.property_bytes())
+    prop = load_property(context.property_bytes(), property_limits(context.settings))  # the upload's limits
     result = run_verifier(network, prop, config, progress=context.progress)
     if result.verdict is Verdict.UNSAT:
         context.progress(Progress(phase="checking", elapsed_s=result.elapsed_s))
