@@ -4,6 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ErrorBody(BaseModel):
+    """What every error answer of the API holds (ServiceError.body, request validation,
+    HTTP errors), documented once in the OpenAPI schema."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"example": {
+        "detail": "invalid request: timeout_s: Input should be a finite number",
+        "problems": ["timeout_s: Input should be a finite number"]}})
+
+    detail: str = Field(description="what is wrong, for people")
+    problems: list[str] | None = Field(None, description="each problem, naming its field or part, when "
+                                       "there can be several; some errors add fields such as `line`, `column` "
+                                       "or `limit_bytes`")
+
 
 class ServiceError(Exception):
     status_code = 400

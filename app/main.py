@@ -9,6 +9,7 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from app import capacity
@@ -18,6 +19,7 @@ from app.services.maintenance import maintenance_loop
 from app.settings import Settings, get_settings
 from app.storage import ArtifactStore
 from app.upload_limit import UploadLimit
+from app.validation import request_validation_error
 from app.web import router as web_router
 from worker.celery_app import make_celery
 
@@ -52,6 +54,8 @@ def create_app(settings: Settings | None = None, *, maintenance: bool = True) ->
     @app.exception_handler(ServiceError)
     async def service_error(_request: Request, exc: ServiceError) -> JSONResponse:
         return JSONResponse(exc.body(), status_code=exc.status_code)
+
+    app.add_exception_handler(RequestValidationError, request_validation_error)
 
     for module in (models, properties, jobs, health):
         app.include_router(module.router, prefix=API_PREFIX)

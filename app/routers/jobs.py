@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from app.db.models import Token
 from app.dependencies import CeleryDep, OwnerDep, SessionDep, SettingsDep, StoreDep
 from app.services.job_state import TERMINAL
-from app.services.jobs import (JobCreate, JobKind, JobStatus, cancel_job, create_job, event_json, get_job,
+from app.services.jobs import (EVENT_ID_MAX, JobCreate, JobKind, JobStatus, cancel_job, create_job, event_json, get_job,
                                job_certificate, job_events, job_json, list_jobs)
 from app.services.idempotency import MAX_KEY_LENGTH, submit
 from app.services.queue import send
@@ -65,8 +65,9 @@ def read_certificate(job_id: str, owner: OwnerDep, session: SessionDep, store: S
 
 
 @router.get("/{job_id}/events", response_model=None)
-def read_events(request: Request, job_id: str, owner: OwnerDep, session: SessionDep, after: int = Query(0, ge=0),
-                accept: str = Header(""), last_event_id: int | None = Header(None)) -> JSONResponse | StreamingResponse:
+def read_events(request: Request, job_id: str, owner: OwnerDep, session: SessionDep,
+                after: int = Query(0, ge=0, le=EVENT_ID_MAX), accept: str = Header(""),
+                last_event_id: int | None = Header(None, ge=0, le=EVENT_ID_MAX)) -> JSONResponse | StreamingResponse:
     """Progress and status events in order: a JSON list, or server-sent events that
     follow the job until it finishes when asked with `Accept: text/event-stream`."""
     events = job_events(session, owner, job_id, after)

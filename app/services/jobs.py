@@ -29,6 +29,11 @@ NEEDS_PROPERTY = {"verify": True, "inspect": False, "train": False}
 NEEDS_MODEL = {"verify": True, "inspect": True, "train": False}
 # Training options that name files on the server: the service decides those itself.
 SERVER_PATHS = ("data", "init_onnx")
+# A job shorter than a second cannot even load its model; below it a timeout is a typo.
+MIN_TIMEOUT_S = 1.0
+# The largest event id: job_events.id is a 32-bit SERIAL on PostgreSQL (64-bit on SQLite);
+# a larger `after` or Last-Event-ID overflowed the query (a 500, or a stream cut after its 200).
+EVENT_ID_MAX = 2**31 - 1
 
 
 class JobCreate(BaseModel):
@@ -39,7 +44,9 @@ class JobCreate(BaseModel):
     kind: JobKind = "verify"
     model_id: str | None = None
     property_id: str | None = None
-    timeout_s: float | None = Field(None, gt=0, description="wall-clock budget; the server default when absent")
+    timeout_s: float | None = Field(None, ge=MIN_TIMEOUT_S, strict=True, allow_inf_nan=False,
+                                    description="wall-clock budget in seconds, at least 1 and at most the "
+                                    "server's limit; the server default when absent")
     config: dict[str, Any] = Field(default_factory=dict, description="VerifyConfig fields (verify) or "
                                    "TrainConfig fields (train)")
 

@@ -17,7 +17,7 @@ from app.auth import owner_for_secret
 from app.dependencies import CeleryDep, SessionDep, SettingsDep, StoreDep
 from app.errors import Conflict, Invalid, ServiceError
 from app.routers.jobs import _stream as job_event_stream
-from app.services.jobs import NEEDS_PROPERTY, JobCreate, cancel_job, create_job, get_job, job_certificate
+from app.services.jobs import EVENT_ID_MAX, NEEDS_PROPERTY, JobCreate, cancel_job, create_job, get_job, job_certificate
 from app.services.queue import send
 from app.services.uploads import upload_model, upload_property
 from app.web.pages import job_panel
@@ -139,8 +139,9 @@ def download_certificate(job_id: str, owner: PageOwnerDep, session: SessionDep, 
 
 
 @router.get("/jobs/{job_id}/events")
-def follow(request: Request, job_id: str, owner: PageOwnerDep, session: SessionDep, after: int = Query(0, ge=0),
-           last_event_id: int | None = Header(None)) -> StreamingResponse:
+def follow(request: Request, job_id: str, owner: PageOwnerDep, session: SessionDep,
+           after: int = Query(0, ge=0, le=EVENT_ID_MAX),
+           last_event_id: int | None = Header(None, ge=0, le=EVENT_ID_MAX)) -> StreamingResponse:
     """The API's server-sent event stream, for the browser's EventSource (which cannot
     send a bearer header, so it signs in with the cookie)."""
     get_job(session, owner, job_id)

@@ -43,7 +43,7 @@ def test_an_inspect_job_needs_no_property(alice, files):
     ({"options": "{seed: 1}"}, "test_nano", "engine options: not JSON"),
     ({"options": "[1, 2]"}, "test_nano", "engine options: give a JSON object"),
     ({"options": '{"no_such_option": 1}'}, "test_nano", "config.no_such_option"),
-    ({"timeout_s": "0"}, "test_nano", "timeout_s: Input should be greater than 0"),
+    ({"timeout_s": "0"}, "test_nano", "timeout_s: Input should be greater than or equal to 1"),
     ({"timeout_s": "soon"}, "test_nano", "timeout_s: could not convert string to float"),
     ({"timeout_s": "99999999"}, "test_nano", "exceeds this server's limit"),
     ({}, "test_prop", "has 1 inputs and 1 outputs, but property 'test_prop.vnnlib.gz' speaks of 5 inputs"),
