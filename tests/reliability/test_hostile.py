@@ -14,7 +14,8 @@ from benchmarks.reliability.hostile import run_hostile
 def test_hostile_uploads_embedded(tmp_path):
     with Deployment.start("embedded", tmp_path) as deployment:
         result = run_hostile(deployment)
-    failing = [case for case in result["detail"] if not case["ok"] or case["leaks_canary"]]
+    failing = [case for case in result["detail"] if not case["ok"] or case["leaks_canary"]
+               or (case["rss_growth_mib"] or 0) > result["rss_bound_mib"]]
     assert violations("hostile", result) == [], {"failing cases": failing, "paths echoed": result["paths_echoed"],
                                                  "written outside": result["written_outside"],
                                                  "unexpected data files": result["unexpected_data_files"]}
