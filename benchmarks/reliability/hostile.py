@@ -178,10 +178,20 @@ def leaks_canary(text: bytes) -> bool:
 
 
 # -- the run ---------------------------------------------------------------------------------
-def run_hostile(deployment: Deployment, *, rss_bound_mib: float = RSS_BOUND_MIB, n_asserts: int = 100_001,
-                n_disjuncts: int = 100_001, only: list[str] | None = None) -> dict[str, Any]:
-    """Every hostile upload once. The property counts are one past the parser's default
-    limits (core/spec/limits.py: 100,000 asserts, 100,000 disjuncts)."""
+def property_limit(deployment: Deployment, name: str) -> int:
+    """The deployment's limit `max_property_<name>`: its environment's, else the default."""
+    from app.settings import Settings
+
+    value = deployment.env.get(f"CERTBOUND_MAX_PROPERTY_{name.upper()}")
+    return int(value) if value else int(Settings.model_fields[f"max_property_{name}"].default)
+
+
+def run_hostile(deployment: Deployment, *, rss_bound_mib: float = RSS_BOUND_MIB, n_asserts: int | None = None,
+                n_disjuncts: int | None = None, only: list[str] | None = None) -> dict[str, Any]:
+    """Every hostile upload once. The property counts default to one past the deployment's
+    limits (settings max_property_asserts and max_property_disjuncts)."""
+    n_asserts = n_asserts or property_limit(deployment, "asserts") + 1
+    n_disjuncts = n_disjuncts or property_limit(deployment, "disjuncts") + 1
     workdir, data_dir, pid = deployment.workdir, deployment.data_dir, deployment.serve_pid
     canary = plant_canary(workdir) if workdir is not None else None
     detects = atime_detects_reads(workdir) if workdir is not None else False
