@@ -79,11 +79,11 @@ def run_fuzz(token: str, *, app: Any = None, root_url: str | None = None, max_ex
         try:
             case.validate_response(response, checks=CHECKS, headers=auth)
         except FailureGroup as group:
-            _count(group.exceptions, label, response.status_code)
+            _count(group.exceptions, label, response.status_code, case)
         except Failure as failure:
-            _count([failure], label, response.status_code)
+            _count([failure], label, response.status_code, case)
 
-    def _count(found, label: str, status: int) -> None:
+    def _count(found, label: str, status: int, case) -> None:
         names = {name for failure in found for name in (failure.checks or ("custom",))}
         if "not_a_server_error" in names or status >= 500:
             counts["server_errors"] += 1
@@ -92,7 +92,12 @@ def run_fuzz(token: str, *, app: Any = None, root_url: str | None = None, max_ex
         for failure in found:
             key = f"{label} -> {status}: {failure.title}"
             failures[key] += 1
-            examples.setdefault(key, (failure.message or "")[:400])
+            if key not in examples:
+                try:
+                    request = case.as_curl_command(headers=auth)
+                except Exception:  # noqa: BLE001 - the example is a courtesy
+                    request = f"{case.method} {case.formatted_path}"
+                examples[key] = f"{(failure.message or '')[:300]}\n  request: {request[:500]}"
 
     def run(strategy) -> None:
         @settings(max_examples=max_examples, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
