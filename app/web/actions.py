@@ -22,7 +22,8 @@ from app.services.queue import send
 from app.services.uploads import upload_model, upload_property
 from app.web.pages import job_panel
 from app.web.rendering import PageRoute, render
-from app.web.session import PageOwnerDep, check_csrf, clear_login_cookie, safe_next, set_login_cookie
+from app.web.session import (PageOwnerDep, check_csrf, check_login_csrf, clear_login_cookie, login_csrf, safe_next,
+                             set_login_cookie, set_login_csrf_cookie)
 
 router = APIRouter(route_class=PageRoute)
 FormText = Annotated[str, Form()]
@@ -33,8 +34,11 @@ def _login_page(request: Request, next_path: str, error: str | None, status_code
     # Browsers drop Secure cookies over plain HTTP except on loopback: say so before a
     # sign-in that would silently lead back to this form.
     insecure = request.url.scheme != "https" and request.url.hostname not in LOOPBACK
-    return render(request, "login.html", status_code=status_code, next=safe_next(next_path), error=error,
-                  insecure=insecure)
+    csrf = login_csrf(request)
+    response = render(request, "login.html", status_code=status_code, next=safe_next(next_path), error=error,
+                      insecure=insecure, login_csrf=csrf)
+    set_login_csrf_cookie(response, csrf)
+    return response
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -43,8 +47,11 @@ def login_form(request: Request, next: str = "/jobs") -> HTMLResponse:
 
 
 @router.post("/login", response_model=None)
-def login(request: Request, session: SessionDep, token: FormText = "", next: FormText = "/jobs") -> Response:
-    """Check the token and keep it in the cookie; a wrong one re-shows the form."""
+def login(request: Request, session: SessionDep, token: FormText = "", next: FormText = "/jobs",
+          csrf: FormText = "") -> Response:
+    """Check the token and keep it in the cookie; a wrong one re-shows the form, and a
+    form from another site (or without the login form's token) gets a 403 page."""
+    check_login_csrf(request, csrf)
     if owner_for_secret(session, token.strip()) is None:
         error = "Enter your API token." if not token.strip() else "This server does not know that token."
         return _login_page(request, next, error, status_code=401)

@@ -4,14 +4,22 @@ The cookie holds the same secret the API takes as a bearer token, so the dashboa
 the API share one notion of owner (app.auth). Forms that change something carry a
 CSRF token derived from that secret: a page of another site can make the browser send
 the cookie, but cannot read a page to learn the derived token.
+
+Signing in needs the same care before there is a secret: another site could otherwise
+sign the browser into the attacker's token, and what the victim then uploads would be
+the attacker's to read. So /login takes only a form posted from this site (its Origin,
+or its Referer when a browser sends no Origin) carrying the random token that the login
+form's cookie holds (a double-submit token, which another site can neither read nor set).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
+import secrets
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Request, Response
 
@@ -21,6 +29,8 @@ from app.dependencies import SessionDep
 
 COOKIE = "certbound_token"
 COOKIE_MAX_AGE_S = 7 * 24 * 3600
+LOGIN_CSRF_COOKIE = "certbound_login_csrf"
+LOGIN_CSRF_FORM = re.compile(r"[A-Za-z0-9_-]{43}")  # what secrets.token_urlsafe(32) gives
 
 
 class LoginRequired(Exception):
@@ -69,11 +79,43 @@ def page_owner(request: Request, session: SessionDep) -> Token:
     return owner
 
 
+def _same_token(expected: str, given: str) -> bool:
+    # As bytes: compare_digest refuses str with non-ASCII characters (a 500, not a 403).
+    return hmac.compare_digest(expected.encode(), given.encode())
+
+
 def check_csrf(request: Request, submitted: str | None) -> None:
     """Raise BadCsrf unless `submitted` (a form field or the X-CSRF-Token header) matches."""
     expected = getattr(request.state, "csrf", None)
     given = submitted or request.headers.get("x-csrf-token", "")
-    if expected is None or not hmac.compare_digest(expected, given):
+    if expected is None or not _same_token(expected, given):
+        raise BadCsrf()
+
+
+def login_csrf(request: Request) -> str:
+    """The login form's token: the one the browser's cookie already holds (so two open
+    forms both work), else a new one."""
+    held = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    return held if LOGIN_CSRF_FORM.fullmatch(held) else secrets.token_urlsafe(32)
+
+
+def set_login_csrf_cookie(response: Response, token: str) -> None:
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, path="/login", secure=True, httponly=True, samesite="strict")
+
+
+def same_origin(request: Request) -> bool:
+    """False when the request's Origin (or, without one, its Referer) names another host
+    than the one it was sent to; True without either (not a browser's form post)."""
+    source = request.headers.get("origin") or request.headers.get("referer")
+    if source is None:
+        return True
+    return urlsplit(source).netloc.lower() == request.headers.get("host", "").lower()
+
+
+def check_login_csrf(request: Request, submitted: str) -> None:
+    """Raise BadCsrf unless the sign-in comes from this site's own login form."""
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not same_origin(request) or not expected or not _same_token(expected, submitted):
         raise BadCsrf()
 
 
