@@ -43,17 +43,29 @@ def upload_model(base_url: str, token: str) -> str:
     return response.json()["id"]
 
 
-def count_jobs(base_url: str, token: str) -> int:
-    """How many jobs the owner has (paged through GET /jobs)."""
-    total, cursor = 0, None
+def count_jobs(base_url: str, token: str, patience_s: float = 300.0) -> int:
+    """How many jobs the owner has (paged through GET /jobs), asking again while the server
+    is still busy with the load (5xx, timeouts) for up to `patience_s`."""
+    deadline = time.monotonic() + patience_s
     with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
         while True:
-            page = client.get("/jobs", params={"limit": 500, **({"cursor": cursor} if cursor else {})})
-            page.raise_for_status()
-            total += len(page.json()["items"])
-            cursor = page.json()["next_cursor"]
-            if cursor is None:
-                return total
+            try:
+                return _count(client)
+            except (httpx.TransportError, httpx.HTTPStatusError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(2)
+
+
+def _count(client: httpx.Client) -> int:
+    total, cursor = 0, None
+    while True:
+        page = client.get("/jobs", params={"limit": 500, **({"cursor": cursor} if cursor else {})})
+        page.raise_for_status()
+        total += len(page.json()["items"])
+        cursor = page.json()["next_cursor"]
+        if cursor is None:
+            return total
 
 
 class Tally:
