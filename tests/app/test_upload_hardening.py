@@ -191,3 +191,12 @@ def test_no_database_connection_is_held_while_the_body_streams(live, api_setting
         assert upload.answer(timeout=15) == 201, upload.received[:500]
     finally:
         upload.close()
+
+
+def test_openapi_still_describes_a_multipart_upload_of_a_binary_file(api):
+    spec = api.client.get("/openapi.json").json()
+    for path in ("/api/v1/models", "/api/v1/properties"):
+        body = spec["paths"][path]["post"]["requestBody"]
+        schema = body["content"]["multipart/form-data"]["schema"]
+        assert body["required"] and schema["required"] == ["file"]
+        assert schema["properties"]["file"]["format"] == "binary"
