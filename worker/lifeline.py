@@ -1,9 +1,8 @@
-"""Tying worker processes to their parent, and one embedded worker per data directory.
+"""Tying the embedded worker to `certbound serve`, and one such worker per data directory.
 
-A worker started by `certbound serve` must not outlive it (an orphan keeps consuming
-the broker, and the next serve would start a second one), and Celery's pool processes
-must not outlive the worker main process (an orphaned pool child keeps running a job
-nobody reports on).
+A worker started by serve must not outlive it: an orphan keeps consuming the broker,
+and the next serve would start a second one. (Celery's prefork pool already sets
+PR_SET_PDEATHSIG=SIGKILL in its pool processes, so they die with the worker.)
 """
 
 from __future__ import annotations

@@ -51,9 +51,6 @@ def run_worker(*, gpu: int | None = None, queues: str | None = None) -> None:
     beat = worker_heartbeat(settings.database_url, name, ",".join(names), settings.heartbeat_interval_s)
     signals.worker_ready.connect(lambda **_: beat.start(), weak=False)
     signals.worker_shutdown.connect(lambda **_: beat.stop(), weak=False)
-    main_pid = os.getpid()
-    # Pool processes die with this one (else a SIGKILLed worker leaves its job running).
-    signals.worker_process_init.connect(lambda **_: tie_to_parent(main_pid), weak=False)
     beat.tick()
     app.worker_main(["worker", "--pool=prefork", "--concurrency=1", "--prefetch-multiplier=1",
                      f"--queues={','.join(names)}", f"--hostname={name}", "--loglevel=INFO",

@@ -7,11 +7,11 @@ import os
 import signal
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.service.proctree import gone_after, tree, wait_for, worker_mains, workers_for
 from tests.service.support import ServeProcess, instance
 from worker.lifeline import hold_lock, lock_path
 
@@ -21,55 +21,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(not sys.platform.startswith("
 UNDECIDABLE = ("oval21", "cifar_deep_kw", "cifar_deep_kw-img5503-eps0.0473202614379085")
 
 
-def processes() -> dict[int, tuple[int, str]]:
-    """PID -> (parent PID, state letter) of every live (non-zombie) process."""
-    table = {}
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
-        except OSError:
-            continue
-        if not fields["State"].startswith(("Z", "X")):
-            table[int(status.parent.name)] = (int(fields["PPid"]), fields["State"][0])
-    return table
-
-
-def tree(root: int) -> set[int]:
-    """`root` and all its live descendants."""
-    table, found = processes(), {root}
-    while more := {pid for pid, (ppid, _) in table.items() if ppid in found} - found:
-        found |= more
-    return found & (set(table) | {root})
-
-
-def workers_for(data_dir: Path) -> dict[int, int]:
-    """Live `-m worker` processes (mains and pool) using `data_dir`: PID -> parent PID."""
-    wanted = f"CERTBOUND_DATA_DIR={data_dir.resolve()}".encode()
-    found = {}
-    for pid, (ppid, _) in processes().items():
-        try:
-            command = Path(f"/proc/{pid}/cmdline").read_bytes()
-            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"-m\0worker" in command and wanted in environ:
-            found[pid] = ppid
-    return found
-
-
-def worker_mains(data_dir: Path) -> list[int]:
-    found = workers_for(data_dir)
-    return sorted(pid for pid, ppid in found.items() if ppid not in found)
-
-
-def wait_for(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        assert time.monotonic() < deadline, what
-        time.sleep(0.05)
-    return value
-
-
 def full_tree(serve: ServeProcess) -> set[int]:
     """serve, its worker and the worker's pool process, once all three exist."""
     def ready() -> set[int] | None:
@@ -77,13 +28,6 @@ def full_tree(serve: ServeProcess) -> set[int]:
         return pids if len(pids) >= 3 else None
 
     return wait_for(ready, 60, "no worker pool under serve")
-
-
-def gone_after(pids: set[int], timeout: float = 15.0) -> float:
-    """Seconds until none of `pids` is alive (zombies count as gone)."""
-    start = time.monotonic()
-    wait_for(lambda: not (pids & set(processes())), timeout, f"still alive: {pids & set(processes())}")
-    return time.monotonic() - start
 
 
 @pytest.fixture
