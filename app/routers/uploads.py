@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from app.dependencies import OwnerDep, SessionDep, SettingsDep, StoreDep
+from app.openapi_errors import errors
 from app.multipart_stream import receive_file
 from app.services.uploads import UploadSink, accept_upload, fields_for, get_owned, list_owned
 
@@ -16,7 +17,8 @@ def _multipart_body(what: str) -> dict[str, Any]:
     """The request body as OpenAPI shows it: the route reads the stream itself, so FastAPI
     cannot describe it from a parameter."""
     schema = {"type": "object", "required": ["file"],
-              "properties": {"file": {"type": "string", "format": "binary", "contentMediaType": "application/octet-stream",
+              "properties": {"file": {"type": "string", "format": "binary",
+                                      "contentMediaType": "application/octet-stream",
                                       "description": f"the {what} file, plain or gzipped once"}}}
     return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
 
@@ -27,7 +29,8 @@ def upload_router(prefix: str, row_type, upload: Callable, to_json: Callable[[An
     the service call on a file object, is what the web pages use; the API streams)."""
     router = APIRouter(prefix=prefix, tags=[prefix.strip("/")])
 
-    @router.post("", status_code=201, summary=f"Upload a {what}", openapi_extra=_multipart_body(what))
+    @router.post("", status_code=201, summary=f"Upload a {what}", openapi_extra=_multipart_body(what),
+                 responses=errors(422))
     async def create(request: Request, owner: OwnerDep, store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
         """Upload the file (multipart field `file`, plain or gzipped); the same bytes uploaded
         again give the same object. The body is streamed into the store and refused (413) as
@@ -44,7 +47,7 @@ def upload_router(prefix: str, row_type, upload: Callable, to_json: Callable[[An
     def list_all(owner: OwnerDep, session: SessionDep) -> list[dict[str, Any]]:
         return [to_json(row) for row in list_owned(session, row_type, owner)]
 
-    @router.get("/{object_id}", summary=f"Read one {what}")
+    @router.get("/{object_id}", summary=f"Read one {what}", responses=errors(404))
     def read(object_id: str, owner: OwnerDep, session: SessionDep) -> dict[str, Any]:
         return to_json(get_owned(session, row_type, owner, object_id))
 

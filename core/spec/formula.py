@@ -75,7 +75,8 @@ def dnf(node: Node, variables: Variables, limit: int = MAX_DISJUNCTS) -> Dnf:
 
 def _conjoin(left: Dnf, right: Dnf, pos: int, limit: int) -> Dnf:
     if len(left) * len(right) > limit:
-        raise SpecSyntaxError(pos, f"normalising this formula gives more than {limit} disjuncts (the limit on disjuncts)")
+        raise SpecSyntaxError(pos, f"normalising this formula gives more than {limit} disjuncts "
+                                   "(the limit on disjuncts)")
     return [a + b for a in left for b in right]
 
 
