@@ -164,8 +164,12 @@ class Deployment:
                 self._create_database(postgres_url or os.environ.get("CERTBOUND_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL),
                                       redis_url or os.environ.get("CERTBOUND_TEST_REDIS_URL", DEFAULT_REDIS_URL))
             self.start_serve()
-            for _ in range(n_workers if backend == "postgres" else 0):
-                self.start_worker()
+            if backend == "postgres":
+                # serve migrates the fresh database first; a worker migrating at the same
+                # moment races it (both CREATE TABLE alembic_version) and one of them exits.
+                self.wait_ready(workers=0)
+                for _ in range(n_workers):
+                    self.start_worker()
             self.wait_ready(workers=n_workers)
             self.token = (self.data_dir / "token").read_text().strip()
         except BaseException:
