@@ -7,8 +7,9 @@ import gzip
 import math
 
 import numpy as np
+import onnx
 import pytest
-from onnx import numpy_helper
+from onnx import TensorProto, helper, numpy_helper
 
 from core.certificate.network import read_onnx
 from core.counterexample import run_network
@@ -100,3 +101,38 @@ def test_nested_gzip_is_inflated_once_and_refused():
 def test_gzip_past_the_bound_is_refused_without_inflating_it():
     with pytest.raises(OnnxError, match="inflates to more than 1000 bytes"):
         read_bytes(gzip.compress(bytes(10 ** 6)), limit=1000)
+
+
+def test_tensors_in_loop_bodies_nested_branches_and_functions_are_checked():
+    inner_if = hostile.in_if_branch(hostile.external("W", "token"))
+    parsed = onnx.load_model_from_string(inner_if)
+    choose = parsed.graph.node[0]
+    body_out = [helper.make_tensor_value_info("out", TensorProto.FLOAT, [2, 2])]
+    # an If whose then-branch holds the If above: two levels down
+    outer = helper.make_node("If", ["cond"], ["W"], name="outer",
+                             then_branch=helper.make_graph([choose], "then", [], body_out, []),
+                             else_branch=choose.attribute[1].g)
+    parsed.graph.node[0].CopyFrom(outer)
+    with pytest.raises(OnnxError, match="node 'outer' \\(If\\) attribute 'then_branch' > node 'choose' \\(If\\) "
+                                        "attribute 'then_branch' > initializer"):
+        parse_model(parsed.SerializeToString())
+
+    loop_body = helper.make_graph(
+        [helper.make_node("Constant", [], ["c"], name="in_loop", value=hostile.weights([1, 2, math.inf, 4]))],
+        "body", [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+                 helper.make_tensor_value_info("cond_in", TensorProto.BOOL, [])],
+        [helper.make_tensor_value_info("cond_in", TensorProto.BOOL, [])])
+    looped = onnx.load_model_from_string(hostile.as_initializer(hostile.weights([1, 2, 3, 4])))
+    looped.graph.node.insert(0, helper.make_node("Loop", ["", ""], [], name="loop", body=loop_body))
+    with pytest.raises(OnnxError, match="node 'loop' \\(Loop\\) attribute 'body' > node 'in_loop' \\(Constant\\) "
+                                        "attribute 'value'\\) holds NaN"):
+        parse_model(looped.SerializeToString())
+
+    function = helper.make_function("local", "f", ["a"], ["b"],
+                                    [helper.make_node("Constant", [], ["b"], name="fc",
+                                                      value=hostile.external("W", "token"))],
+                                    [helper.make_opsetid("", 17)])
+    with_function = onnx.load_model_from_string(hostile.as_initializer(hostile.weights([1, 2, 3, 4])))
+    with_function.functions.append(function)
+    with pytest.raises(OnnxError, match="tensor 'W' \\(function 'f' > node 'fc' \\(Constant\\) attribute 'value'\\)"):
+        parse_model(with_function.SerializeToString())
