@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 
 import pytest
 
 from tests.service.proctree import gone_after, tree, wait_for
-from tests.service.support import Api, WorkerProcess, client_for, new_token, sqlite_settings
+from tests.service.support import REPO, Api, WorkerProcess, client_for, new_token, sqlite_settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")]
 
@@ -30,3 +31,17 @@ def test_the_pool_dies_with_the_worker_main_process_mid_job(tmp_path, undecidabl
     finally:
         worker.stop()
     print(f"pool process (running a job) gone {seconds:.2f} s after SIGKILL of the worker main process")
+
+
+def test_a_worker_whose_serve_died_before_it_was_tied_kills_itself(tmp_path):
+    """The race PR_SET_PDEATHSIG alone misses: the parent is gone before the prctl."""
+    out = tmp_path / "child.out"
+    child = ("import os, sys, time; from worker.lifeline import tie_to_parent; "
+             "open(sys.argv[2], 'w').write(f'{os.getpid()}\\n'); time.sleep(1); "
+             "tie_to_parent(int(sys.argv[1])); open(sys.argv[2], 'a').write('survived\\n'); time.sleep(30)")
+    parent = ("import os, subprocess, sys; "
+              f"subprocess.Popen([sys.executable, '-c', {child!r}, str(os.getpid()), sys.argv[1]])")
+    subprocess.run([sys.executable, "-c", parent, str(out)], check=True, cwd=REPO)  # the parent exits at once
+    pid = int(wait_for(lambda: out.exists() and out.read_text().split("\n")[0], 10, "the child never started"))
+    gone_after({pid}, timeout=10)
+    assert "survived" not in out.read_text()
