@@ -19,7 +19,7 @@ from app.errors import Conflict, Invalid, ServiceError
 from app.routers.jobs import _stream as job_event_stream
 from app.services.jobs import EVENT_ID_MAX, NEEDS_PROPERTY, JobCreate, cancel_job, create_job, get_job, job_certificate
 from app.services.queue import send
-from app.services.uploads import upload_model, upload_property
+from app.services.uploads import property_limits, upload_model, upload_property
 from app.web.pages import job_panel
 from app.web.rendering import PageRoute, render
 from app.web.session import (PageOwnerDep, check_csrf, check_login_csrf, clear_login_cookie, login_csrf, safe_next,
@@ -109,7 +109,8 @@ def submit(request: Request, owner: PageOwnerDep, session: SessionDep, store: St
         if needs_property and (property is None or not property.filename):
             raise Invalid(f"a {kind} job needs a VNN-LIB property file")
         uploaded = upload_model(session, store, owner, model.filename, model.file, settings.max_upload_bytes)
-        prop = (upload_property(session, store, owner, property.filename, property.file, settings.max_upload_bytes)
+        prop = (upload_property(session, store, owner, property.filename, property.file, settings.max_upload_bytes,
+                                property_limits(settings))
                 if needs_property else None)
         job = create_job(session, settings, owner,
                          _job_request(kind, uploaded.id, prop.id if prop else None, timeout_s, options))
