@@ -19,8 +19,8 @@ def _s(seconds: float | None) -> str:
 
 
 def chaos_rows(r: dict[str, Any]) -> list[Row]:
-    return [("worker SIGKILLs (mid-job)", f"{r['worker_kills']}", None),
-            ("serve SIGKILLs (mid-job)", f"{r['serve_kills']}", None),
+    return [("worker SIGKILLs", f"{r['worker_kills']}", None),
+            ("serve SIGKILLs", f"{r['serve_kills']}", None),
             ("kills that landed mid-job", f"{r['mid_job_kills']}/{r['worker_kills'] + r['serve_kills']}", None),
             ("jobs", r["jobs"], None),
             ("jobs lost", r["lost"], 0), ("jobs stuck", r["stuck"], 0), ("verdicts changed", r["verdict_changed"], 0),

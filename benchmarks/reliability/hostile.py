@@ -269,12 +269,11 @@ def run_hostile(deployment: Deployment, *, rss_bound_mib: float = RSS_BOUND_MIB,
             run_case(f"job timeout_s {label}", "4xx", _post_json(client, "/jobs", body))
         for index, name in enumerate(PATH_NAMES):
             run_case(f"filename {name!r}", "201", upload("models", name, small_onnx(doc=f"path {index}")))
-        echoed = [f"{c['case']} stored as {c['filename']!r}" for c in cases
-                  if c["filename"] is not None and _has_path({"filename": c["filename"]})]
+        stored = {c["filename"] for c in cases if c["filename"] is not None}
         if any(c["case"].startswith("filename") for c in cases):
             listed = client.get("/models")
-            echoed += [f"listed {m['filename']!r}" for m in (listed.json() if listed.status_code == 200 else [])
-                       if _has_path(m)]
+            stored |= {m["filename"] for m in (listed.json() if listed.status_code == 200 else [])}
+        echoed = sorted(name for name in stored if _has_path({"filename": name}))
 
     after_outside = files_outside(workdir, data_dir)
     unexpected = []
