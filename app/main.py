@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 
 from app import capacity
 from app.errors import ServiceError
+from app.openapi_errors import document_errors
 from app.routers import health, jobs, models, properties
 from app.services.maintenance import maintenance_loop
 from app.settings import Settings, get_settings
@@ -60,5 +61,6 @@ def create_app(settings: Settings | None = None, *, maintenance: bool = True) ->
     for module in (models, properties, jobs, health):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(web_router)
+    document_errors(app, API_PREFIX)
     app.add_middleware(UploadLimit, limit=settings.max_upload_bytes)
     return app

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from app.db.models import Token
 from app.dependencies import CeleryDep, OwnerDep, SessionDep, SettingsDep, StoreDep
+from app.openapi_errors import errors
 from app.services.job_state import TERMINAL
 from app.services.jobs import (EVENT_ID_MAX, JobCreate, JobKind, JobStatus, cancel_job, create_job, event_json, get_job,
                                job_certificate, job_events, job_json, list_jobs)
@@ -22,7 +23,7 @@ SSE_POLL_S = 0.5
 SSE_KEEPALIVE_S = 15.0
 
 
-@router.post("", status_code=202)
+@router.post("", status_code=202, responses=errors(404))
 def submit_job(body: JobCreate, owner: OwnerDep, session: SessionDep, settings: SettingsDep, celery: CeleryDep,
                response: Response,
                idempotency_key: str | None = Header(None, min_length=1, max_length=MAX_KEY_LENGTH,
@@ -45,12 +46,12 @@ def read_jobs(owner: OwnerDep, session: SessionDep, status: JobStatus | None = N
     return {"items": [job_json(job) for job in jobs], "next_cursor": next_cursor}
 
 
-@router.get("/{job_id}")
+@router.get("/{job_id}", responses=errors(404))
 def read_job(job_id: str, owner: OwnerDep, session: SessionDep) -> dict[str, Any]:
     return job_json(get_job(session, owner, job_id))
 
 
-@router.post("/{job_id}/cancel", status_code=202)
+@router.post("/{job_id}/cancel", status_code=202, responses=errors(404, 409))
 def cancel(job_id: str, owner: OwnerDep, session: SessionDep) -> dict[str, Any]:
     """A queued job is cancelled at once; a running one stops within a few seconds."""
     job = cancel_job(session, owner, job_id)
@@ -58,13 +59,14 @@ def cancel(job_id: str, owner: OwnerDep, session: SessionDep) -> dict[str, Any]:
     return job_json(job)
 
 
-@router.get("/{job_id}/certificate")
+@router.get("/{job_id}/certificate", responses=errors(404))
 def read_certificate(job_id: str, owner: OwnerDep, session: SessionDep, store: StoreDep) -> dict[str, Any]:
     """The proof (unsat) or the counterexample (sat) as JSON; 404 for any other outcome."""
     return job_certificate(session, store, owner, job_id)
 
 
-@router.get("/{job_id}/events", response_model=None)
+@router.get("/{job_id}/events", response_model=None,
+            responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}, **errors(404)})
 def read_events(request: Request, job_id: str, owner: OwnerDep, session: SessionDep,
                 after: int = Query(0, ge=0, le=EVENT_ID_MAX), accept: str = Header(""),
                 last_event_id: int | None = Header(None, ge=0, le=EVENT_ID_MAX)) -> JSONResponse | StreamingResponse:
