@@ -83,7 +83,7 @@ def test_the_limits_themselves_are_accepted(api, acas):
     ({}, {"Accept": "text/event-stream", "Last-Event-ID": str(2**63)}, "header.last-event-id"),
     ({}, {"Accept": "text/event-stream", "Last-Event-ID": "abc"}, "header.last-event-id"),
 ])
-def test_event_ids_beyond_the_columns_range_or_not_integers_are_422_not_a_broken_stream(api, acas, query, headers, field):
+def test_event_ids_out_of_range_or_not_integers_are_422_not_a_broken_stream(api, acas, query, headers, field):
     job_id = api.submit(*acas)
     api.post(f"/jobs/{job_id}/cancel")  # a finished job: a stream, were one started, would end
     assert_422_naming(api.get(f"/jobs/{job_id}/events", params=query, headers=headers), field)
