@@ -24,6 +24,9 @@ def test_fuzz_in_process_app(benchmarks_dir, tmp_path):
         property_id = client.post("/api/v1/properties", files={"file": (prop.name, prop.read_bytes())}).json()["id"]
         job = client.post("/api/v1/jobs", json={"model_id": model_id, "property_id": property_id})
         assert job.status_code == 202, job.text
+        # No worker runs here: cancelled, the job is finished, so that its event stream (should
+        # a generated Accept header ask for one; the in-process transport has no timeout) ends.
+        assert client.post(f"/api/v1/jobs/{job.json()['id']}/cancel").status_code == 202
     known = {"model": model_id, "property": property_id, "job": job.json()["id"]}
     result = run_fuzz(token, app=app, max_examples=8, known_ids=known)
     assert result["requests"] > 200, result
