@@ -27,6 +27,12 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+def is_id(text: str) -> bool:
+    """Whether `text` could be an id `new_id` made: anything else is absent without asking
+    the database (PostgreSQL answers a NUL in a query parameter with an error, a 500)."""
+    return len(text) == 32 and all(char in "0123456789abcdef" for char in text)
+
+
 class Base(DeclarativeBase):
     pass
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from app.db.models import Artifact, Job, JobEvent, Model, Property, Token, isoformat, utcnow
+from app.db.models import Artifact, Job, JobEvent, Model, Property, Token, is_id, isoformat, utcnow
 from app.errors import Conflict, Invalid, NotFound
 from app.services.job_state import TERMINAL, record_event
 from app.services.uploads import get_owned
@@ -133,7 +133,7 @@ def create_job(session: Session, settings: Settings, owner: Token, request: JobC
 
 
 def get_job(session: Session, owner: Token, job_id: str) -> Job:
-    job = session.get(Job, job_id)
+    job = session.get(Job, job_id) if is_id(job_id) else None
     if job is None or job.owner_id != owner.id:
         raise NotFound("job", job_id)
     return job
@@ -146,6 +146,8 @@ def _encode_cursor(job: Job) -> str:
 def _decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         moment, _, job_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        if not is_id(job_id):
+            raise ValueError(job_id)
         return datetime.fromisoformat(moment), job_id
     except ValueError as exc:
         raise Invalid(f"cursor {cursor!r} is not one this server handed out") from exc

@@ -12,7 +12,7 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db.models import Model, Property, Token, isoformat
+from app.db.models import Model, Property, Token, is_id, isoformat
 from app.errors import Invalid, NotFound, TooLargeUpload
 from app.settings import Settings
 from app.storage import ArtifactStore, Ingest, TooLarge
@@ -193,7 +193,7 @@ def upload_property(session: Session, store: ArtifactStore, owner: Token, filena
 
 def get_owned(session: Session, row_type: type[Row], owner: Token, object_id: str) -> Row:
     """The owner's model or property with this id; NotFound for absent and foreign ones alike."""
-    row = session.get(row_type, object_id)
+    row = session.get(row_type, object_id) if is_id(object_id) else None
     if row is None or row.owner_id != owner.id:
         raise NotFound(row_type.__name__.lower(), object_id)
     return row

@@ -1,8 +1,9 @@
-"""Numbers at the API's edge: strict, finite and in range, refused with a 422 that names
+"""Numbers and ids at the API's edge: strict, finite and in range, refused with a 4xx that names
 the field (issue 27, items 5 and 9), in the one error shape of every other answer."""
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -100,3 +101,13 @@ def test_the_largest_event_id_is_an_ordinary_question(api, acas):
 def test_a_body_that_is_not_json_is_422_saying_so(api):
     response = api.post("/jobs", content=b'{"kind": ', headers=RAW_JSON)
     assert_422_naming(response, "body", "not JSON")
+
+
+def test_ids_with_a_nul_are_absent_not_a_database_error(api):
+    """PostgreSQL refuses NUL in a text parameter: such ids never reach the database."""
+    cursor = base64.urlsafe_b64encode("2026-01-01T00:00:00|a\x00".encode()).decode()
+    answers = [api.get("/jobs/a%00b"), api.get("/models/a%00b"), api.get("/properties/a%00b"),
+               api.post("/jobs/a%00b/cancel"), api.post("/jobs", json={"kind": "inspect", "model_id": "a\x00"}),
+               api.get("/jobs", params={"cursor": cursor})]
+    assert [response.status_code for response in answers] == [404, 404, 404, 404, 404, 422]
+    assert "not found" in answers[0].json()["detail"] and "cursor" in answers[-1].json()["detail"]
