@@ -12,6 +12,7 @@ later (orphans: they keep consuming the broker).
 from __future__ import annotations
 
 import time
+from datetime import datetime, timezone
 from typing import Any
 
 from benchmarks.reliability.common import LONG, QUICK, TERMINAL, read_job, submit, summary, upload_pair, wait_jobs
@@ -30,19 +31,34 @@ def _wait_running(client, job_id: str, timeout: float) -> dict[str, Any] | None:
     return None
 
 
-def _wait_recovered(deployment: Deployment, job_id: str, attempts_before: int, since: float,
-                    timeout: float) -> float | None:
-    """Seconds from `since` until the job runs again under a later attempt, or has finished;
-    None if that does not happen within `timeout`."""
-    start = since
+def _wait_recovered(deployment: Deployment, job_id: str, attempts_before: int, since: float, killed_wall: datetime,
+                    timeout: float) -> tuple[float | None, dict[str, Any] | None]:
+    """Seconds from `since` until the job runs again under a later attempt, or has finished
+    (None if that does not happen within `timeout`); and what the job showed of the killed
+    attempt once re-queued, if anything: queued, a job has no started_at and no progress;
+    running again, its started_at is after the kill."""
+    stale = None
     with deployment.client(timeout=5) as client:
-        while time.monotonic() - start < timeout:
+        while time.monotonic() - since < timeout:
             job = read_job(client, job_id)
-            if job is not None and (job["status"] in TERMINAL or
-                                    (job["status"] == "running" and job["attempts"] > attempts_before)):
-                return time.monotonic() - start
+            if job is None:
+                time.sleep(0.1)
+                continue
+            if stale is None and job["status"] == "queued" and _shows_old_attempt(job):
+                stale = {k: job[k] for k in ("status", "started_at", "progress")}
+            running_again = job["status"] == "running" and job["attempts"] > attempts_before
+            if running_again or job["status"] in TERMINAL:
+                if stale is None and running_again and job["started_at"] and \
+                        datetime.fromisoformat(job["started_at"].replace("Z", "+00:00")) < killed_wall:
+                    stale = {k: job[k] for k in ("status", "started_at", "progress")}
+                return time.monotonic() - since, stale
             time.sleep(0.1)
-    return None
+    return None, stale
+
+
+def _shows_old_attempt(job: dict[str, Any]) -> bool:
+    progress = job.get("progress") or {}
+    return bool(job["started_at"] or progress.get("elapsed_s") or progress.get("domains_visited"))
 
 
 def run_chaos(deployment: Deployment, worker_kills: int = 2, serve_kills: int = 0, *, kill_after_s: float = 1.0,
@@ -53,7 +69,7 @@ def run_chaos(deployment: Deployment, worker_kills: int = 2, serve_kills: int = 
     expected: dict[str, str] = {}
     recoveries: list[float] = []
     api_back: list[float] = []
-    mid_job = orphans = 0
+    mid_job = orphans = stale_starts = 0
     events: list[dict[str, Any]] = []
     with deployment.client() as client:
         long_ids = upload_pair(client, LONG[0], LONG[1])
@@ -78,7 +94,7 @@ def run_chaos(deployment: Deployment, worker_kills: int = 2, serve_kills: int = 
             mid_job += running
             attempts = job["attempts"] if job else 0
             event: dict[str, Any] = {"round": round_index, "target": target, "mid_job": running}
-            killed_at = time.monotonic()
+            killed_at, killed_wall = time.monotonic(), datetime.now(timezone.utc)
             if target == "worker":
                 deployment.kill_worker()
             else:
@@ -92,7 +108,10 @@ def run_chaos(deployment: Deployment, worker_kills: int = 2, serve_kills: int = 
                 deployment.start_serve()
                 deployment.wait_ready(workers=deployment.n_workers)
                 api_back.append(time.monotonic() - killed_at)
-            recovered = _wait_recovered(deployment, victim, attempts, killed_at, recovery_timeout_s)
+            recovered, stale = _wait_recovered(deployment, victim, attempts, killed_at, killed_wall, recovery_timeout_s)
+            if stale is not None:
+                stale_starts += 1
+                event["stale_attempt_shown"] = stale
             event["recovery_s"] = recovered
             if recovered is not None:
                 recoveries.append(recovered)
@@ -106,6 +125,7 @@ def run_chaos(deployment: Deployment, worker_kills: int = 2, serve_kills: int = 
     return {"backend": deployment.backend, "worker_kills": worker_kills, "serve_kills": serve_kills,
             "mid_job_kills": mid_job, "jobs": len(expected), "lost": len(lost), "stuck": len(stuck),
             "verdict_changed": len(changed), "unrecovered": len(plan) - len(recoveries), "orphans": orphans,
+            "stale_attempt_shown": stale_starts,
             "recovery_median_s": times["median"], "recovery_max_s": times["max"],
             "api_back_max_s": max(api_back) if api_back else None,
             "detail": {"events": events, "lost": {j: final[j] and {k: final[j][k] for k in ("status", "error", "attempts")}

@@ -26,6 +26,7 @@ def chaos_rows(r: dict[str, Any]) -> list[Row]:
             ("jobs lost", r["lost"], 0), ("jobs stuck", r["stuck"], 0), ("verdicts changed", r["verdict_changed"], 0),
             ("kills not recovered from", r["unrecovered"], 0),
             ("workers outliving a killed serve", r["orphans"], 0),
+            ("re-queued jobs showing the killed attempt (started_at, progress)", r.get("stale_attempt_shown", 0), 0),
             ("kill to recovery, median / max (s)", f"{_s(r['recovery_median_s'])} / {_s(r['recovery_max_s'])}", None),
             ("serve kill to API answering again (s)", _s(r["api_back_max_s"]), None)]
 
