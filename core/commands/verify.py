@@ -47,6 +47,8 @@ def verify(
         help="Write what backs the verdict here: the certificate zip for unsat, the counterexample for sat."),
 ) -> None:
     """Answer sat / unsat / timeout / unknown / error for one network and property (exit 0 for any verdict)."""
+    from pydantic import ValidationError
+
     from core.config import VerifyConfig
     from core.counterexample import write_result
     from core.result import Verdict
@@ -58,8 +60,14 @@ def verify(
     if timeout <= 0:
         typer.echo(f"error: --timeout {timeout}: must be positive", err=True)
         raise typer.Exit(2)
+    try:
+        config = VerifyConfig(timeout_s=timeout, device=device, seed=seed, threads=threads)
+    except ValidationError as exc:
+        problems = "; ".join(f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" for e in exc.errors())
+        typer.echo(f"error: {problems}", err=True)
+        raise typer.Exit(2) from None
     loaded = load_instance(network, prop)
-    result = run_verify(*loaded, VerifyConfig(timeout_s=timeout, device=device, seed=seed, threads=threads))
+    result = run_verify(*loaded, config)
     if certificate is not None:  # first: an unsat whose certificate fails the check is reported as unknown
         result = write_certificate(certificate, *loaded, result)
     if out is not None:

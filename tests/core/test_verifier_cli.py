@@ -49,6 +49,8 @@ def test_bad_input_is_one_line_naming_the_file_and_a_nonzero_exit(benchmarks_dir
     assert missing.exit_code == 2 and "nope.onnx: no such file" in missing.output
     device = runner.invoke(cli, ["verify", str(net), str(broken), "--device", "tpu"])
     assert device.exit_code == 2 and "--device 'tpu'" in device.output
+    seed = runner.invoke(cli, ["verify", str(net), str(broken), "--seed", "-1"])
+    assert seed.exit_code == 2 and seed.output.strip() == "error: --seed: Input should be greater than or equal to 0"
 
 
 def test_bench_scores_every_test_instance_and_writes_the_csv(benchmarks_dir, tmp_path):
