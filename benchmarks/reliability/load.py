@@ -159,7 +159,7 @@ def run_load(base_url: str, token: str, concurrency: int, n_requests: int, *, mo
     created = count_jobs(base_url, token) - before
     return {"concurrency": concurrency, "requests": n_requests,
             "create": {**creations.figures(), "per_s": n_requests / creation_s},
-            "poll": {**reads.figures(), "per_s": (polls or n_requests) / poll_s},
+            "poll": {**reads.figures(), "per_s": (polls or n_requests) / poll_s if job_ids else 0.0},
             "jobs_created": created, "ids_returned": len(job_ids),
             "unknown_jobs": created - len(job_ids),
             "keys_with_two_ids": sum(1 for found in ids.values() if len(found) > 1)}
