@@ -43,3 +43,21 @@ def test_truncated_gzip_is_refused(store):
     with pytest.raises(gzip.BadGzipFile, match="truncated"):
         store.put_stream(io.BytesIO(gzip.compress(os.urandom(10_000))[:-30]), limit=10**6)
     assert not [p for p in store.root.rglob("*") if p.is_file()]
+
+
+def test_bytes_pushed_one_at_a_time_are_stored_as_a_stream_would_be(store):
+    data = b"(declare-const X_0 Real)\n" * 1000
+    for payload in (data, gzip.compress(data)):
+        with store.ingest(limit=len(data)) as sink:
+            for i in range(len(payload)):
+                sink.write(payload[i:i + 1])  # the gzip magic arrives split over two writes
+            assert sink.finish() == (hashlib.sha256(data).hexdigest(), len(data))
+    assert store.read(hashlib.sha256(data).hexdigest()) == data
+
+
+def test_nested_gzip_is_refused_before_the_inner_layer_is_inflated(store):
+    from app.storage import NestedGzip
+
+    with pytest.raises(NestedGzip, match="nested gzip"):
+        store.put_stream(io.BytesIO(gzip.compress(gzip.compress(bytes(10 ** 7)))), limit=10 ** 8)
+    assert not [p for p in store.root.rglob("*") if p.is_file()]
