@@ -14,6 +14,11 @@ def _ms(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds * 1000:.0f}"
 
 
+def _dash(value: Any, how: Callable[[Any], Any] = lambda v: v) -> Any:
+    """'-' for what this run could not measure (an attached deployment: no process, no files)."""
+    return "-" if value is None else how(value)
+
+
 def _s(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds:.1f}"
 
@@ -57,11 +62,11 @@ def hostile_rows(r: dict[str, Any]) -> list[Row]:
             ("hostile uploads not refused with a 4xx", r["not_4xx"], 0),
             ("5xx or dropped connections", r["server_errors"], 0),
             ("path-named good uploads refused", r["path_uploads_refused"], 0),
-            ("serve peak RSS growth, worst upload (MiB)", r["rss_growth_max_mib"], ("<=", r["rss_bound_mib"])),
-            ("canary read (access time moved)", "-" if r["canary_read"] is None else r["canary_read"], 0),
+            ("serve peak RSS growth, worst upload (MiB)", _dash(r["rss_growth_max_mib"]), ("<=", r["rss_bound_mib"])),
+            ("canary read (access time moved)", _dash(r["canary_read"]), 0),
             ("canary bytes in responses", r["canary_in_responses"], 0),
-            ("files written outside the data dir", len(r["written_outside"]), 0),
-            ("files in the data dir not content-addressed", len(r["unexpected_data_files"]), 0),
+            ("files written outside the data dir", _dash(r["written_outside"], len), 0),
+            ("files in the data dir not content-addressed", _dash(r["unexpected_data_files"], len), 0),
             ("filenames stored with a path", len(r["paths_echoed"]), 0)]
 
 

@@ -292,8 +292,9 @@ def run_hostile(deployment: Deployment, *, rss_bound_mib: float = RSS_BOUND_MIB,
             "rss_growth_max_mib": max(growths) if growths else None, "rss_bound_mib": rss_bound_mib,
             "over_rss_bound": sum(1 for g in growths if g > rss_bound_mib),
             "canary_in_responses": sum(1 for c in cases if c["leaks_canary"]),
-            "canary_read": read_outside, "written_outside": sorted(after_outside - before_outside),
-            "unexpected_data_files": sorted(unexpected), "paths_echoed": echoed, "limit_bytes": limit,
+            "canary_read": read_outside,
+            "written_outside": sorted(after_outside - before_outside) if workdir is not None else None,
+            "unexpected_data_files": sorted(unexpected) if data_dir is not None else None, "paths_echoed": echoed, "limit_bytes": limit,
             "detail": cases}
 
 

@@ -19,4 +19,6 @@ def test_hostile_uploads_embedded(tmp_path):
     assert violations("hostile", result) == [], {"failing cases": failing, "paths echoed": result["paths_echoed"],
                                                  "written outside": result["written_outside"],
                                                  "unexpected data files": result["unexpected_data_files"]}
+    # A local deployment measures everything (an attached one could not: '-' in the table).
+    assert None not in (result["rss_growth_max_mib"], result["written_outside"], result["unexpected_data_files"])
     assert result["canary_read"] is not None, "this file system does not move access times: reads are not detected"
