@@ -33,6 +33,9 @@ class Settings(BaseSettings):
                                         "of the normalised property")
     max_property_comparisons: int = Field(200_000, gt=0, description="comparisons in one property "
                                           "(also caps the operands of any one list)")
+    max_property_variables: int = Field(1_000_000, gt=0, description="declared inputs plus outputs")
+    max_property_values: int = Field(20_000_000, gt=0, description="float64 numbers one property may take in "
+                                     "memory (input boxes and output rows)")
     default_timeout_s: float = Field(300.0, gt=0)
     max_timeout_s: float = Field(3600.0, gt=0)
     # Celery time limits are derived from a job's timeout_s: the engine stops itself at

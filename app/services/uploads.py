@@ -127,7 +127,8 @@ def _refuse_nested_gzip(data: bytes, filename: str) -> None:
 
 def property_limits(settings: Settings) -> PropertyLimits:
     return PropertyLimits(settings.max_property_asserts, settings.max_property_disjuncts,
-                          settings.max_property_comparisons)
+                          settings.max_property_comparisons, settings.max_property_variables,
+                          settings.max_property_values)
 
 
 def fields_for(row_type: type[Row], settings: Settings) -> Callable[[bytes, str], dict[str, Any]]:

@@ -12,15 +12,21 @@ import numpy as np
 
 from core.spec.errors import SpecSyntaxError
 from core.spec.formula import MAX_DISJUNCTS, Bound, Dnf, Literal, Row
+from core.spec.limits import DEFAULT_LIMITS
 from core.spec.property import Box, Conjunction, Property, Region
 from core.spec.variables import INPUT, Variables
 
+MAX_VALUES = DEFAULT_LIMITS.values
+
 
 def build_property(asserts: list[tuple[int, Dnf]], variables: Variables, end: int,
-                   limit: int = MAX_DISJUNCTS) -> Property:
+                   limit: int = MAX_DISJUNCTS, max_values: int = MAX_VALUES) -> Property:
     """`asserts` are (offset of the assert, its DNF); `end` is the offset of the end of file;
-    the asserts together may give at most `limit` disjuncts."""
+    the asserts together may give at most `limit` disjuncts, and the property may hold at
+    most `max_values` numbers (checked before each box or matrix is allocated)."""
     n_inputs, n_outputs = variables.sizes(end)
+    values = _Values(max_values, end)
+    values.spend(2 * n_inputs)
     base_lower = np.full(n_inputs, -np.inf)
     base_upper = np.full(n_inputs, np.inf)
     base_rows: list[Row] = []
@@ -31,6 +37,7 @@ def build_property(asserts: list[tuple[int, Dnf]], variables: Variables, end: in
         if len(disjunction) == 1:
             _apply(disjunction[0], base_lower, base_upper, base_rows)
             continue
+        values.pos = pos  # a property too large to build is blamed on its last assert with several cases
         if len(terms) * len(disjunction) > limit:
             raise SpecSyntaxError(pos, f"the assertions together give more than {limit} disjuncts "
                                        "(the limit on disjuncts)")
@@ -41,6 +48,7 @@ def build_property(asserts: list[tuple[int, Dnf]], variables: Variables, end: in
     for term in terms:
         bounds = [literal for literal in term if isinstance(literal, Bound)]
         rows = base_rows + [literal for literal in term if isinstance(literal, Row)]
+        values.spend(len(rows) * n_outputs + (2 * n_inputs if bounds or base_key is None else 0))
         if bounds or base_key is None:
             box = _box(base_lower, base_upper, bounds, variables)
             if box is None:
@@ -56,6 +64,19 @@ def build_property(asserts: list[tuple[int, Dnf]], variables: Variables, end: in
         raise SpecSyntaxError(variables.position(INPUT, index),
                               "the input constraints contradict each other: no input satisfies them")
     return Property(n_inputs, n_outputs, tuple(Region(box, tuple(unsafe)) for box, unsafe in regions.values()))
+
+
+class _Values:
+    """Counts the numbers the property will hold and refuses it before they pass the limit."""
+
+    def __init__(self, limit: int, pos: int):
+        self.limit, self.pos, self.used = limit, pos, 0
+
+    def spend(self, count: int) -> None:
+        self.used += count
+        if self.used > self.limit:
+            raise SpecSyntaxError(self.pos, f"the property needs more than {self.limit} numbers in memory (input "
+                                            "boxes and output rows of its disjuncts; the limit on values)")
 
 
 def _box(base_lower: np.ndarray, base_upper: np.ndarray, bounds: list[Bound], variables: Variables) -> Box | None:

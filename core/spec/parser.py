@@ -64,13 +64,21 @@ def _parse(text: str, limits: PropertyLimits) -> Property:
             asserts.append((form.pos, _assertion(form, variables, limits.disjuncts)))
         elif head in ("declare-const", "declare-fun"):
             _declare_scalar(form, head, variables)
+            _check_variables(form, variables, limits)
         elif head == "declare-network":
             _declare_network(form, variables)
+            _check_variables(form, variables, limits)
         elif head == "vnnlib-version":
             _check_version(form)
         elif head not in _IGNORED:
             raise SpecSyntaxError(form.items[0].pos, f"unknown command {head!r}")
-    return build_property(asserts, variables, len(text), limits.disjuncts)
+    return build_property(asserts, variables, len(text), limits.disjuncts, limits.values)
+
+
+def _check_variables(form: SList, variables: Variables, limits: PropertyLimits) -> None:
+    if variables.count() > limits.variables:
+        raise SpecSyntaxError(form.pos, f"the property declares more than {limits.variables} inputs and outputs "
+                                        "(the limit on variables)")
 
 
 def _command(form: SList) -> str:

@@ -68,6 +68,10 @@ class Variables:
         self._tensor_names[side] = name.text
         self._side_pos[side] = name.pos
 
+    def count(self) -> int:
+        """How many inputs and outputs are declared so far."""
+        return len(self._scalars) + sum(math.prod(dims) for _, dims in self._tensors.values())
+
     def resolve(self, name: Atom, index: Bracket | None) -> tuple[str, int]:
         """The (side, flat index) that `name` (with its 2.0 `[...]` index, if any) refers to."""
         if index is None:

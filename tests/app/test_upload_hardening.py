@@ -200,3 +200,10 @@ def test_openapi_still_describes_a_multipart_upload_of_a_binary_file(api):
         schema = body["content"]["multipart/form-data"]["schema"]
         assert body["required"] and schema["required"] == ["file"]
         assert schema["properties"]["file"]["format"] == "binary"
+
+
+def test_a_tiny_property_declaring_a_huge_shape_is_422(api):
+    text = b"(declare-network n (declare-input X Real [100000,100000]) (declare-output Y Real [1]))(assert (<= Y[0] 0))"
+    response = api.post("/properties", files={"file": ("shape.vnnlib", text)})  # the old reader answered 500
+    assert response.status_code == 422, response.text
+    assert "more than 1000000 inputs and outputs" in response.json()["detail"]

@@ -86,3 +86,22 @@ def test_load_property_refuses_nested_gzip_and_applies_limits():
 def test_limits_must_be_positive():
     with pytest.raises(ValueError, match="disjuncts must be at least 1"):
         PropertyLimits(disjuncts=0)
+
+
+def test_a_huge_declared_shape_is_refused_before_anything_is_allocated():
+    text = "(declare-network n (declare-input X Real [100000,100000]) (declare-output Y Real [1]))(assert (<= Y[0] 0))"
+    error = refused(text)  # the old reader asked NumPy for 74.5 GiB (MemoryError, or the OOM killer for less)
+    assert (error.line, error.column) == (1, 1) and "more than 1000000 inputs and outputs" in str(error)
+    scalars = DECLS + "(declare-const X_1 Real)\n"
+    assert "more than 3 inputs and outputs" in str(refused(scalars + BOX, PropertyLimits(variables=3)))
+
+
+def test_a_property_too_large_to_build_is_refused_before_it_is_built():
+    inputs = 1000
+    decls = "".join(f"(declare-const X_{i} Real)\n" for i in range(inputs)) + "(declare-const Y_0 Real)\n"
+    box = "".join(f"(assert (>= X_{i} 0))\n(assert (<= X_{i} 1))\n" for i in range(inputs))
+    boxes = "(assert (or " + " ".join(f"(and (<= X_0 0.{k}) (<= Y_0 {k}))" for k in range(1, 10)) + "))\n"
+    text = decls + box + boxes  # nine distinct input boxes of 1000 inputs: 2000 numbers each
+    assert len(parse_vnnlib(text, PropertyLimits(values=2 * inputs * 10 + 9)).regions) == 9
+    error = refused(text, PropertyLimits(values=2 * inputs * 9))
+    assert "more than 18000 numbers in memory" in str(error) and error.line == 3 * inputs + 2  # the or
