@@ -68,6 +68,16 @@ def test_bad_filters_and_cursors_answer_with_a_page_naming_them(alice):
     assert response.status_code == 422 and "cursor 'garbage'" in text_of(response)
 
 
+@pytest.mark.parametrize("query, last_event_id", [("?after=2147483648", None), ("", "9223372036854775808"), ("", "x")])
+def test_a_live_view_from_an_event_id_out_of_range_is_a_page_not_a_broken_stream(alice, nano, query, last_event_id):
+    job_id = alice.api.submit(*nano)
+    alice.api.post(f"/jobs/{job_id}/cancel")
+    headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
+    response = alice.get(f"/jobs/{job_id}/events{query}", headers=headers)
+    assert response.status_code == 422 and "<html" in response.text
+    assert ("after" if query else "last-event-id") in text_of(response)
+
+
 def test_job_page_shows_progress_chart_data_verdict_and_download(alice, nano, api_settings):
     model, prop = nano
     job_id = alice.api.submit(model, prop, timeout_s=40)
