@@ -109,7 +109,11 @@ def same_origin(request: Request) -> bool:
     source = request.headers.get("origin") or request.headers.get("referer")
     if source is None:
         return True
-    return urlsplit(source).netloc.lower() == request.headers.get("host", "").lower()
+    try:
+        netloc = urlsplit(source).netloc
+    except ValueError:  # such as an unclosed IPv6 bracket: no origin at all
+        return False
+    return netloc.lower() == request.headers.get("host", "").lower()
 
 
 def check_login_csrf(request: Request, submitted: str) -> None:

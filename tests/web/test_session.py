@@ -82,7 +82,7 @@ def test_the_login_form_warns_when_the_cookie_could_not_stick(browser_like, clie
 
 @pytest.mark.parametrize("headers", [{"Origin": "https://evil.example"}, {"Origin": "null"},
                                      {"Referer": "https://evil.example/page"},
-                                     {"Origin": "https://testserver.evil.example"}])
+                                     {"Origin": "https://testserver.evil.example"}, {"Origin": "https://[testserver"}])
 def test_another_site_cannot_sign_the_browser_in(browser_like, alice, headers):
     response = sign_in(browser_like, alice.secret, **headers)
     assert response.status_code == 403 and "did not come from this dashboard" in response.text
