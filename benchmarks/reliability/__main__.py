@@ -32,7 +32,7 @@ from benchmarks.reliability.figures import ROWS, requirement_text, violations
 
 PARTS = ("chaos", "load", "fuzz", "hostile")
 SIZES = {
-    "full": {"chaos": {"worker_kills": 4, "serve_kills": 2}, "load": {"levels": (50, 100, 200, 400)},
+    "full": {"chaos": {"worker_kills": 3, "serve_kills": 2}, "load": {"levels": (50, 100, 200, 400)},
              "fuzz": {"max_examples": 30}},
     "quick": {"chaos": {"worker_kills": 2, "serve_kills": 1}, "load": {"levels": (50,), "n_requests": 200},
               "fuzz": {"max_examples": 10}},

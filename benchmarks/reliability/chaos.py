@@ -61,6 +61,45 @@ def _shows_old_attempt(job: dict[str, Any]) -> bool:
     return bool(job["started_at"] or progress.get("elapsed_s") or progress.get("domains_visited"))
 
 
+def _round(deployment: Deployment, client, round_index: int, target: str, long_ids: tuple[str, str],
+           quick_ids: list, expected: dict[str, str], kill_after_s: float, job_timeout_s: float,
+           recovery_timeout_s: float) -> dict[str, Any]:
+    """One kill: queue the long job and a quick one behind it, kill `target` mid-job, wait for recovery."""
+    response = submit(client, *long_ids, timeout_s=job_timeout_s)
+    response.raise_for_status()
+    victim = response.json()["id"]
+    expected[victim] = LONG[2]
+    (model_id, property_id), verdict = quick_ids[round_index % len(quick_ids)]
+    behind = submit(client, model_id, property_id, timeout_s=job_timeout_s)
+    behind.raise_for_status()
+    expected[behind.json()["id"]] = verdict
+    if _wait_running(client, victim, timeout=recovery_timeout_s) is None:
+        return {"round": round_index, "target": target, "error": "the job to kill never started"}
+    time.sleep(kill_after_s)
+    job = read_job(client, victim)
+    running = job is not None and job["status"] == "running"
+    attempts = job["attempts"] if job else 0
+    event: dict[str, Any] = {"round": round_index, "target": target, "mid_job": running}
+    killed_at, killed_wall = time.monotonic(), datetime.now(timezone.utc)
+    if target == "worker":
+        deployment.kill_worker()
+    else:
+        workers_before = deployment.worker_tree()
+        deployment.kill_serve()
+        time.sleep(max(0.0, ORPHAN_GRACE_S - (time.monotonic() - killed_at)))
+        left = [pid for pid in workers_before if alive(pid)] if deployment.backend == "embedded" else []
+        event["orphans"] = left
+        kill_pids(left)  # they are ours; the next serve could not start its worker
+        deployment.start_serve()
+        deployment.wait_ready(workers=deployment.n_workers)
+        event["api_back_s"] = time.monotonic() - killed_at
+    recovered, stale = _wait_recovered(deployment, victim, attempts, killed_at, killed_wall, recovery_timeout_s)
+    if stale is not None:
+        event["stale_attempt_shown"] = stale
+    event["recovery_s"] = recovered
+    return event
+
+
 def run_chaos(deployment: Deployment, worker_kills: int = 2, serve_kills: int = 0, *, kill_after_s: float = 1.0,
               job_timeout_s: float = 120.0, recovery_timeout_s: float = 120.0, finish_timeout_s: float = 240.0) -> dict[str, Any]:
     """Kill `worker_kills` workers and then `serve_kills` times serve, each mid-job; the figures."""
@@ -74,48 +113,21 @@ def run_chaos(deployment: Deployment, worker_kills: int = 2, serve_kills: int = 
     with deployment.client() as client:
         long_ids = upload_pair(client, LONG[0], LONG[1])
         quick_ids = [(upload_pair(client, m, p), verdict) for m, p, verdict in QUICK]
-        plan = ["worker"] * worker_kills + ["serve"] * serve_kills
-        for round_index, target in enumerate(plan):
-            response = submit(client, *long_ids, timeout_s=job_timeout_s)
-            response.raise_for_status()
-            victim = response.json()["id"]
-            expected[victim] = LONG[2]
-            (model_id, property_id), verdict = quick_ids[round_index % len(quick_ids)]
-            behind = submit(client, model_id, property_id, timeout_s=job_timeout_s)
-            behind.raise_for_status()
-            expected[behind.json()["id"]] = verdict
-            job = _wait_running(client, victim, timeout=recovery_timeout_s)
-            if job is None:
-                events.append({"round": round_index, "target": target, "error": "victim never started"})
-                continue
-            time.sleep(kill_after_s)
-            job = read_job(client, victim)
-            running = job is not None and job["status"] == "running"
-            mid_job += running
-            attempts = job["attempts"] if job else 0
-            event: dict[str, Any] = {"round": round_index, "target": target, "mid_job": running}
-            killed_at, killed_wall = time.monotonic(), datetime.now(timezone.utc)
-            if target == "worker":
-                deployment.kill_worker()
-            else:
-                workers_before = deployment.worker_tree()
-                deployment.kill_serve()
-                time.sleep(max(0.0, ORPHAN_GRACE_S - (time.monotonic() - killed_at)))
-                left = [pid for pid in workers_before if alive(pid)] if deployment.backend == "embedded" else []
-                orphans += len(left)
-                event["orphans"] = left
-                kill_pids(left)  # they are ours; the next serve could not start its worker
-                deployment.start_serve()
-                deployment.wait_ready(workers=deployment.n_workers)
-                api_back.append(time.monotonic() - killed_at)
-            recovered, stale = _wait_recovered(deployment, victim, attempts, killed_at, killed_wall, recovery_timeout_s)
-            if stale is not None:
-                stale_starts += 1
-                event["stale_attempt_shown"] = stale
-            event["recovery_s"] = recovered
-            if recovered is not None:
-                recoveries.append(recovered)
-            events.append(event)
+    plan = ["worker"] * worker_kills + ["serve"] * serve_kills
+    for round_index, target in enumerate(plan):
+        # A client per round: a serve kill leaves the previous one's connections dead.
+        with deployment.client() as client:
+            event = _round(deployment, client, round_index, target, long_ids, quick_ids, expected, kill_after_s,
+                           job_timeout_s, recovery_timeout_s)
+        events.append(event)
+        mid_job += event.get("mid_job", False)
+        orphans += len(event.get("orphans", []))
+        stale_starts += "stale_attempt_shown" in event
+        if event.get("recovery_s") is not None:
+            recoveries.append(event["recovery_s"])
+        if event.get("api_back_s") is not None:
+            api_back.append(event["api_back_s"])
+    with deployment.client() as client:
         final = wait_jobs(client, list(expected), timeout=finish_timeout_s)
     lost = [job_id for job_id, job in final.items() if job is None or job["status"] in ("failed", "cancelled")]
     stuck = [job_id for job_id, job in final.items() if job is not None and job["status"] not in TERMINAL]
