@@ -123,8 +123,9 @@ def raw_request(base_url: str, path: str, head: dict[str, str], body: bytes = b"
     return status, data
 
 
-def streamed_upload(client: httpx.Client, kind: str, filename: str, size: int) -> httpx.Response:
-    """A multipart upload of `size` bytes, generated as it is sent (with its true length)."""
+def streamed_upload(client: httpx.Client, kind: str, filename: str, size: int, chunked: bool = False) -> httpx.Response:
+    """A multipart upload of `size` bytes, generated as it is sent: with its true length, or
+    chunked (no Content-Length)."""
     boundary = "hostile-boundary-7f3a"
     head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n"
             "Content-Type: application/octet-stream\r\n\r\n").encode()
@@ -138,8 +139,9 @@ def streamed_upload(client: httpx.Client, kind: str, filename: str, size: int) -
             left -= min(left, len(chunk))
         yield tail
 
-    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}",
-               "Content-Length": str(len(head) + size + len(tail))}
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    if not chunked:
+        headers["Content-Length"] = str(len(head) + size + len(tail))
     return client.post(f"/{kind}", content=body(), headers=headers)
 
 
@@ -258,6 +260,9 @@ def run_hostile(deployment: Deployment, *, rss_bound_mib: float = RSS_BOUND_MIB,
             run_case(f"{label} weight", "4xx", upload("models", "w.onnx", small_onnx(weights, doc=label)))
         run_case("upload over the limit, streamed", "4xx",
                  lambda: (lambda r: (r.status_code, r.content))(streamed_upload(client, "models", "big.onnx", limit + 1024)))
+        run_case("upload over the limit, chunked", "4xx",
+                 lambda: (lambda r: (r.status_code, r.content))(streamed_upload(client, "models", "big.onnx",
+                                                                                limit + (1 << 20), chunked=True)))
         run_case(f"{n_asserts} asserts", "4xx", upload("properties", "a.vnnlib", many_asserts(n_asserts)))
         run_case(f"{n_disjuncts} disjuncts", "4xx", upload("properties", "d.vnnlib", many_disjuncts(n_disjuncts)))
         depth = 10_000
