@@ -99,6 +99,7 @@ class Ingest:
         self.head = b""  # the first bytes, until there are two to tell gzip from plain
         self.inflate = None  # a zlib decompressor once the magic is seen
         self.inflated_head = b""
+        self.pending = False
         self.started = False
 
     def write(self, data: bytes) -> None:
@@ -111,14 +112,20 @@ class Ingest:
                 self.inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
         if self.inflate is None:
             return self._keep(data)
-        while data:
+        # At most CHUNK bytes of output per call: a bomb's megabyte of input would otherwise
+        # come out as one object of up to `limit` bytes before the limit is checked.
+        while data or self.pending:
             if self.inflate.eof:
-                raise gzip.BadGzipFile("the gzip stream has several members or trailing bytes")
+                if data:
+                    raise gzip.BadGzipFile("the gzip stream has several members or trailing bytes")
+                break
+            room = min(CHUNK, self.limit + 1 - self.size)
             try:
-                chunk = self.inflate.decompress(data, self.limit + 1 - self.size)
+                chunk = self.inflate.decompress(data, room)
             except zlib.error as exc:
                 raise gzip.BadGzipFile(f"not a valid gzip stream: {exc}") from exc
             data = self.inflate.unconsumed_tail
+            self.pending = len(chunk) == room  # a full output may leave more inside zlib
             self._keep(chunk)
 
     def finish(self) -> tuple[str, int]:

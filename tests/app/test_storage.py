@@ -61,3 +61,19 @@ def test_nested_gzip_is_refused_before_the_inner_layer_is_inflated(store):
     with pytest.raises(NestedGzip, match="nested gzip"):
         store.put_stream(io.BytesIO(gzip.compress(gzip.compress(bytes(10 ** 7)))), limit=10 ** 8)
     assert not [p for p in store.root.rglob("*") if p.is_file()]
+
+
+def _status_kb(field: str) -> int:
+    with open("/proc/self/status") as handle:
+        return next(int(line.split()[1]) for line in handle if line.startswith(field + ":"))
+
+
+def test_a_gzip_bomb_is_inflated_a_chunk_at_a_time(store):
+    bomb = gzip.compress(bytes(60 * 1024 * 1024), 9)  # about 60 KB that inflate to 60 MB
+    with open("/proc/self/clear_refs", "w") as handle:
+        handle.write("5")  # the peak RSS starts again from the current RSS
+    rss = _status_kb("VmRSS")
+    with pytest.raises(TooLarge):
+        store.put_stream(io.BytesIO(bomb), limit=50 * 1024 * 1024)
+    growth_mb = (_status_kb("VmHWM") - rss) / 1024
+    assert growth_mb < 20, f"peak RSS grew by {growth_mb:.0f} MB"  # the old store inflated 50 MB in one call
