@@ -61,6 +61,7 @@ def hostile_rows(r: dict[str, Any]) -> list[Row]:
     return [("hostile uploads", r["cases"], None),
             ("hostile uploads not refused with a 4xx", r["not_4xx"], 0),
             ("5xx or dropped connections", r["server_errors"], 0),
+            ("answers outside the OpenAPI (status or body)", r.get("undocumented_responses", 0), 0),
             ("path-named good uploads refused", r["path_uploads_refused"], 0),
             ("serve peak RSS growth, worst upload (MiB)", _dash(r["rss_growth_max_mib"]), ("<=", r["rss_bound_mib"])),
             ("canary read (access time moved)", _dash(r["canary_read"]), 0),

@@ -30,6 +30,7 @@ import socket
 import struct
 import time
 import zlib
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable, Iterator
 from urllib.parse import urlsplit
@@ -202,6 +203,9 @@ def run_hostile(deployment: Deployment, *, rss_bound_mib: float = RSS_BOUND_MIB,
     cases: list[dict[str, Any]] = []
     limit = DEFAULT_LIMIT
 
+    from benchmarks.reliability.fuzz import load_schema
+
+    openapi = load_schema(root_url=deployment.root_url)
     with deployment.client(timeout=300) as client:
         def run_case(name: str, expect: str, send: Callable[[], tuple[int, bytes]]) -> None:
             if only is not None and name not in only:
@@ -210,10 +214,15 @@ def run_hostile(deployment: Deployment, *, rss_bound_mib: float = RSS_BOUND_MIB,
             if pid:
                 reset_peak(pid)
             start = time.monotonic()
+            response = None
             try:
-                status, body = send()
+                answer = send()
             except httpx.HTTPError as exc:  # the server hung up: no status to judge
-                status, body = 0, repr(exc).encode()
+                answer = (0, repr(exc).encode())
+            if isinstance(answer, httpx.Response):
+                response, (status, body) = answer, (answer.status_code, answer.content)
+            else:
+                status, body = answer
             seconds = time.monotonic() - start
             peak = memory_kib(pid).get("VmHWM") if pid else None
             growth = max(0, peak - rss["VmRSS"]) / 1024 if peak is not None and "VmRSS" in rss else None
@@ -221,13 +230,11 @@ def run_hostile(deployment: Deployment, *, rss_bound_mib: float = RSS_BOUND_MIB,
             cases.append({"case": name, "status": status, "expect": expect, "ok": ok, "seconds": round(seconds, 2),
                           "rss_growth_mib": None if growth is None else round(growth, 1),
                           "leaks_canary": leaks_canary(body), "detail": body[-300:].decode("utf-8", "replace"),
-                          "filename": _filename(body) if status == 201 else None})
+                          "filename": _filename(body) if status == 201 else None,
+                          "undocumented": None if response is None else _undocumented(openapi, response)})
 
-        def upload(kind: str, name: str, data: bytes) -> Callable[[], tuple[int, bytes]]:
-            def send() -> tuple[int, bytes]:
-                response = client.post(f"/{kind}", files={"file": (name, data)})
-                return response.status_code, response.content
-            return send
+        def upload(kind: str, name: str, data: bytes) -> Callable[[], httpx.Response]:
+            return lambda: client.post(f"/{kind}", files={"file": (name, data)})
 
         def lying_length() -> tuple[int, bytes]:
             nonlocal limit
@@ -259,10 +266,9 @@ def run_hostile(deployment: Deployment, *, rss_bound_mib: float = RSS_BOUND_MIB,
             weights = np.array([[1.0, value], [0.5, 2.0]])
             run_case(f"{label} weight", "4xx", upload("models", "w.onnx", small_onnx(weights, doc=label)))
         run_case("upload over the limit, streamed", "4xx",
-                 lambda: (lambda r: (r.status_code, r.content))(streamed_upload(client, "models", "big.onnx", limit + 1024)))
+                 lambda: streamed_upload(client, "models", "big.onnx", limit + 1024))
         run_case("upload over the limit, chunked", "4xx",
-                 lambda: (lambda r: (r.status_code, r.content))(streamed_upload(client, "models", "big.onnx",
-                                                                                limit + (1 << 20), chunked=True)))
+                 lambda: streamed_upload(client, "models", "big.onnx", limit + (1 << 20), chunked=True))
         run_case(f"{n_asserts} asserts", "4xx", upload("properties", "a.vnnlib", many_asserts(n_asserts)))
         run_case(f"{n_disjuncts} disjuncts", "4xx", upload("properties", "d.vnnlib", many_disjuncts(n_disjuncts)))
         depth = 10_000
@@ -297,6 +303,7 @@ def run_hostile(deployment: Deployment, *, rss_bound_mib: float = RSS_BOUND_MIB,
             "rss_growth_max_mib": max(growths) if growths else None, "rss_bound_mib": rss_bound_mib,
             "over_rss_bound": sum(1 for g in growths if g > rss_bound_mib),
             "canary_in_responses": sum(1 for c in cases if c["leaks_canary"]),
+            "undocumented_responses": sum(1 for c in cases if c["undocumented"]),
             "canary_read": read_outside,
             "written_outside": sorted(after_outside - before_outside) if workdir is not None else None,
             "unexpected_data_files": sorted(unexpected) if data_dir is not None else None, "paths_echoed": echoed, "limit_bytes": limit,
@@ -315,8 +322,30 @@ def _filename(body: bytes) -> str | None:
         return None
 
 
-def _post_json(client: httpx.Client, path: str, text: str) -> Callable[[], tuple[int, bytes]]:
-    def send() -> tuple[int, bytes]:
-        response = client.post(path, content=text.encode(), headers={"Content-Type": "application/json"})
-        return response.status_code, response.content
-    return send
+def _post_json(client: httpx.Client, path: str, text: str) -> Callable[[], httpx.Response]:
+    return lambda: client.post(path, content=text.encode(), headers={"Content-Type": "application/json"})
+
+
+def _undocumented(openapi: Any, response: httpx.Response) -> str | None:
+    """Why the response is not one the OpenAPI documents for its operation (status, or body
+    shape, checked by schemathesis), or None when it is."""
+    from schemathesis.core.failures import FailureGroup
+
+    path = urlsplit(str(response.request.url)).path
+    try:
+        operation = openapi[path][response.request.method]
+    except (KeyError, LookupError) as exc:
+        return f"no operation {response.request.method} {path} in the OpenAPI: {exc}"
+    documented = operation.definition.raw.get("responses", {})
+    status = str(response.status_code)
+    if not ({status, f"{status[0]}XX", "default"} & set(documented)):
+        return f"status {status} not documented (documented: {', '.join(sorted(documented))})"
+    # The same answer on a request without its (streamed, unread) body, which is not judged.
+    answer = httpx.Response(response.status_code, headers=response.headers, content=response.content,
+                            request=httpx.Request(response.request.method, response.request.url))
+    answer.elapsed = getattr(response, "_elapsed", None) or timedelta(0)
+    try:
+        operation.validate_response(answer)
+    except (FailureGroup, AssertionError) as exc:
+        return f"body outside the documented schema: {str(exc)[:300]}"
+    return None
