@@ -275,7 +275,9 @@ class Deployment:
                 process.send_signal(signal.SIGINT if process is self.serve else signal.SIGTERM)
         for process in processes:
             try:
-                process.wait(timeout=20)
+                # serve may wait for its worker's warm shutdown; a scaled worker's job is of no
+                # further interest (its database is dropped next).
+                process.wait(timeout=30 if process is self.serve else 5)
             except subprocess.TimeoutExpired:
                 try:
                     os.killpg(process.pid, signal.SIGKILL)  # its own session: its group is ours
