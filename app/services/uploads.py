@@ -58,8 +58,9 @@ class UploadSink:
 
 
 def clean_filename(filename: str, default: str) -> str:
-    """The name without any client path, at most 200 characters."""
-    return PurePath(filename.replace("\\", "/")).name[:200] or default
+    """The name without any client path, at most 200 characters ('.' and '..' are paths)."""
+    name = PurePath(filename.replace("\\", "/")).name[:200]
+    return default if name in ("", ".", "..") else name
 
 
 def _existing(session: Session, row_type: type[Row], owner_id: int, sha256: str) -> Row | None:
