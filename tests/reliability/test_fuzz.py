@@ -28,6 +28,7 @@ def test_fuzz_in_process_app(benchmarks_dir, tmp_path):
         # a generated Accept header ask for one; the in-process transport has no timeout) ends.
         assert client.post(f"/api/v1/jobs/{job.json()['id']}/cancel").status_code == 202
     known = {"model": model_id, "property": property_id, "job": job.json()["id"]}
-    result = run_fuzz(token, app=app, max_examples=8, known_ids=known)
-    assert result["requests"] > 200, result
+    result = run_fuzz(token, app=app, max_examples=6, known_ids=known)
+    assert result["requests"] > 150, result
     assert violations("fuzz", result) == [], {key: result[key] for key in ("failures", "examples")}
+
