@@ -207,3 +207,10 @@ def test_a_tiny_property_declaring_a_huge_shape_is_422(api):
     response = api.post("/properties", files={"file": ("shape.vnnlib", text)})  # the old reader answered 500
     assert response.status_code == 422, response.text
     assert "more than 1000000 inputs and outputs" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("name", ["..", ".", "a/..", "..\\.."])
+def test_dot_names_are_not_stored_as_filenames(api, name):
+    model = hostile.as_initializer(hostile.weights([1.0, 2.0, 3.0, 4.0 + len(name)]))
+    response = api.post("/models", files={"file": (name, model)})
+    assert response.status_code == 201 and response.json()["filename"] == "model.onnx"
