@@ -168,7 +168,8 @@ def run_load(base_url: str, token: str, concurrency: int, n_requests: int, *, mo
 def row(result: dict[str, Any]) -> str:
     def part(name: str, figures: dict[str, Any]) -> str:
         ms = lambda s: "-" if s is None else f"{s * 1000:.0f}"  # noqa: E731
-        return (f"{name} 5xx {figures['5xx']:4d} 503 {figures['503']:4d} t/o {figures['timeouts']:4d} "
+        return (f"{name} 5xx {figures['5xx']:4d} 503 {figures['503']:4d} (no Retry-After "
+                f"{figures['503_without_retry_after']}) t/o {figures['timeouts']:4d} gave up {figures['failed']:3d} "
                 f"p50/95/99 {ms(figures['p50_s'])}/{ms(figures['p95_s'])}/{ms(figures['p99_s'])} ms "
                 f"{figures['per_s']:.0f}/s")
 
