@@ -98,7 +98,8 @@ def table_rows(results: dict[str, dict[str, list[dict[str, Any]]]], backends: li
     for backend in backends:
         for part, runs in results.get(backend, {}).items():
             for result in runs:
-                for figure, value, requirement in ROWS[part](result):
+                extra = [("wall time of the part (s)", f"{result['wall_s']:.0f}", None)] if "wall_s" in result else []
+                for figure, value, requirement in ROWS[part](result) + extra:
                     key = (part, figure)
                     if key not in values:
                         order.append(key)
@@ -146,11 +147,14 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.monotonic()
             deployment = Deployment.attach(args.url, args.token) if args.url else Deployment.start(backend)
             try:
-                results.setdefault(backend, {})[part] = run_part(part, deployment, size)
+                runs = run_part(part, deployment, size)
             finally:
                 if not args.url:
                     deployment.stop()
-            console.print(f"  {part} on {backend}: {time.monotonic() - t0:.0f} s")
+            seconds = time.monotonic() - t0
+            runs[-1]["wall_s"] = seconds  # the part's time, deployment start and stop included
+            results.setdefault(backend, {})[part] = runs
+            console.print(f"  {part} on {backend}: {seconds:.0f} s")
     rows = table_rows(results, backends)
     header = (f"Reliability suite, {started:%Y-%m-%d %H:%M} UTC, commit {commit()}, {machine()}; "
               f"{'quick' if args.quick else 'full'} sizes; parts {', '.join(parts)}.")
