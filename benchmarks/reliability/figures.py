@@ -44,7 +44,7 @@ def load_rows(r: dict[str, Any]) -> list[Row]:
             (f"c={c}: rejected with 503", create["503"] + poll["503"], None),
             (f"c={c}: 503 without Retry-After", create.get("503_without_retry_after", 0) + poll.get("503_without_retry_after", 0), 0),
             (f"c={c}: client timeouts", create.get("timeouts", 0) + poll.get("timeouts", 0), None),
-            (f"c={c}: requests given up (no answer but 503s after 4 tries)", create.get("failed", 0) + poll.get("failed", 0), None),
+            (f"c={c}: requests given up after 4 tries (503s, timeouts)", create.get("failed", 0) + poll.get("failed", 0), None),
             (f"c={c}: create p50 / p95 / p99 (ms)", f"{_ms(create['p50_s'])} / {_ms(create['p95_s'])} / {_ms(create['p99_s'])}", None),
             (f"c={c}: poll p50 / p95 / p99 (ms)", f"{_ms(poll['p50_s'])} / {_ms(poll['p95_s'])} / {_ms(poll['p99_s'])}", None),
             (f"c={c}: duplicate or unknown jobs", duplicates, 0)]
