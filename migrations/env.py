@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import text
 
 from app.db.models import Base
 from app.db.session import get_engine
@@ -10,6 +11,8 @@ from app.settings import Settings
 
 config = context.config
 url = config.attributes.get("url") or Settings().database_url
+# Any fixed number: the PostgreSQL advisory lock that serialises concurrent upgrades.
+MIGRATION_LOCK = 0x6365_7274_626F_756E
 
 
 def run_offline() -> None:
@@ -23,6 +26,10 @@ def run_online() -> None:
         # Batch mode lets later migrations alter columns on SQLite too.
         context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # serve and workers started together would both create alembic_version:
+                # the second waits here, then finds the schema at head.
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             context.run_migrations()
         connection.commit()
 

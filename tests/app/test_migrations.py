@@ -53,3 +53,20 @@ def test_alembic_command_line_reads_the_database_url_from_the_environment(tmp_pa
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert differences(url) == []
+
+
+@pytest.mark.postgres
+def test_postgresql_upgrades_started_together_all_succeed(tmp_path, postgres_url, redis_url):
+    # serve and its workers each upgrade at start; on a fresh database they raced to
+    # create alembic_version and one of them exited.
+    with postgres_redis_settings(tmp_path, postgres_url, redis_url) as settings:
+        url = settings.database_url
+        downgrade(url)
+        with get_engine(url).begin() as connection:
+            connection.exec_driver_sql("DROP TABLE alembic_version")
+        code = f"from app.db.migrate import upgrade; upgrade({url!r})"
+        runs = [subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stderr=subprocess.PIPE, text=True)
+                for _ in range(4)]
+        errors = [run.communicate(timeout=120)[1] for run in runs]
+        assert [run.returncode for run in runs] == [0] * 4, errors
+        assert differences(url) == []
