@@ -74,25 +74,30 @@ def reset_peak(pid: int) -> bool:
         return False
 
 
-def children(pid: int) -> list[int]:
-    found = []
+def processes() -> dict[int, tuple[int, str]]:
+    """PID -> (parent PID, state letter) of every live (non-zombie) process, in one scan."""
+    table = {}
     for status in Path("/proc").glob("[0-9]*/status"):
         try:
-            ppid = next(line.split()[1] for line in status.read_text().splitlines() if line.startswith("PPid:"))
-        except (OSError, StopIteration):
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+        except OSError:
             continue
-        if int(ppid) == pid:
-            found.append(int(status.parent.name))
-    return found
+        if not fields["State"].startswith(("Z", "X")):
+            table[int(status.parent.name)] = (int(fields["PPid"]), fields["State"][0])
+    return table
+
+
+def children(pid: int) -> list[int]:
+    return [child for child, (parent, _) in processes().items() if parent == pid]
 
 
 def descendants(pid: int) -> list[int]:
-    out, todo = [], [pid]
-    while todo:
-        for child in children(todo.pop()):
-            out.append(child)
-            todo.append(child)
-    return out
+    """Every live process below `pid` (children, their children, ...)."""
+    table, found, frontier = processes(), [], {pid}
+    while frontier:
+        frontier = {child for child, (parent, _) in table.items() if parent in frontier}
+        found += sorted(frontier)
+    return found
 
 
 def cmdline(pid: int) -> list[str]:

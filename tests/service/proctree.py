@@ -5,26 +5,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-
-def processes() -> dict[int, tuple[int, str]]:
-    """PID -> (parent PID, state letter) of every live (non-zombie) process."""
-    table = {}
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
-        except OSError:
-            continue
-        if not fields["State"].startswith(("Z", "X")):
-            table[int(status.parent.name)] = (int(fields["PPid"]), fields["State"][0])
-    return table
+from benchmarks.reliability.deployment import descendants, processes
 
 
 def tree(root: int) -> set[int]:
     """`root` and all its live descendants."""
-    table, found = processes(), {root}
-    while more := {pid for pid, (ppid, _) in table.items() if ppid in found} - found:
-        found |= more
-    return found & (set(table) | {root})
+    return {root, *descendants(root)}
 
 
 def workers_for(data_dir: Path) -> dict[int, int]:
