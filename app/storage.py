@@ -15,8 +15,9 @@ from pathlib import Path
 from contextlib import contextmanager
 from typing import BinaryIO, Iterator
 
+from core.gunzip import GZIP_MAGIC
+
 CHUNK = 1024 * 1024
-GZIP_MAGIC = b"\x1f\x8b"
 
 
 class TooLarge(ValueError):

@@ -13,7 +13,7 @@ from app.db.models import Token
 from app.dependencies import CeleryDep, OwnerDep, SessionDep, SettingsDep, StoreDep
 from app.openapi_errors import errors
 from app.services.job_state import TERMINAL
-from app.services.jobs import (EVENT_ID_MAX, JobCreate, JobKind, JobStatus, cancel_job, create_job, event_json, get_job,
+from app.services.jobs import (EVENT_ID_MAX, JobCreate, JobKind, JobStatus, cancel_job, event_json, get_job,
                                job_certificate, job_events, job_json, list_jobs)
 from app.services.idempotency import MAX_KEY_LENGTH, submit
 from app.services.queue import send

@@ -27,7 +27,6 @@ import json
 import os
 import re
 import socket
-import struct
 import time
 import zlib
 from datetime import timedelta
@@ -37,7 +36,6 @@ from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
-import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from benchmarks.reliability.deployment import Deployment, memory_kib, reset_peak
