@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.db.models import Job, JobEvent, utcnow
+from app.db.models import Job, JobEvent, isoformat, utcnow
 
 TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
 
@@ -94,8 +94,5 @@ def reap_one(session: Session, job: Job, max_attempts: int, observed_heartbeat: 
 
 def previous_attempt(job: Job, observed_heartbeat: datetime | None) -> dict[str, Any]:
     """What a re-queue clears from the job row, kept in its event."""
-    def moment(value: datetime | None) -> str | None:
-        return None if value is None else value.isoformat() + "Z"
-
-    return {"attempt": job.attempts, "worker": job.worker, "started_at": moment(job.started_at),
-            "last_heartbeat": moment(observed_heartbeat), "progress": job.progress}
+    return {"attempt": job.attempts, "worker": job.worker, "started_at": isoformat(job.started_at),
+            "last_heartbeat": isoformat(observed_heartbeat), "progress": job.progress}
