@@ -14,6 +14,7 @@ from typing import Callable
 import torch
 from torch import nn
 
+from core.device import require_device
 from core.training import checkpoint
 from core.training.architectures import build
 from core.training.config import TrainConfig
@@ -52,8 +53,7 @@ def train(config: TrainConfig, progress: TrainProgress | None = None,
     is still exported, without evaluation).
     """
     config = config.resolved()
-    device = torch.device("cuda" if config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available())
-                          else "cpu")
+    device = torch.device(require_device(config.device))  # DeviceUnavailable: one line, not a traceback
     data = load_dataset(config.dataset, config.data)
     train_split, test_split = data.train.head(config.train_subset), data.test.head(config.test_subset)
     torch.manual_seed(config.seed)
