@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -72,9 +73,9 @@ class EmbeddedWorker:
             self.process.wait()
 
 
-def _run_api(app: object, host: str, port: int, on_exit: Callable[[], None]) -> None:
-    """uvicorn, calling `on_exit` as soon as serve is asked to stop (not only once
-    uvicorn has finished its own graceful shutdown)."""
+def _run_api(app: object, sockets: list[socket.socket], on_exit: Callable[[], None]) -> None:
+    """uvicorn on sockets already listening, calling `on_exit` as soon as serve is asked
+    to stop (not only once uvicorn has finished its own graceful shutdown)."""
     import uvicorn
 
     class Server(uvicorn.Server):
@@ -82,7 +83,7 @@ def _run_api(app: object, host: str, port: int, on_exit: Callable[[], None]) -> 
             on_exit()
             super().handle_exit(sig, frame)
 
-    Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run()
+    Server(uvicorn.Config(app, log_level="warning")).run(sockets=sockets)
 
 
 def _exit_on_sigterm(sig: int, _frame: FrameType | None) -> None:
@@ -95,15 +96,23 @@ def serve(
     data_dir: Path = typer.Option(None, "--data-dir", help="where the database, broker and artifacts live "
                                   "[default: $CERTBOUND_DATA_DIR or ./certbound-data]"),
     host: str = typer.Option("127.0.0.1", "--host"),
-    port: int = typer.Option(8000, "--port"),
+    port: int = typer.Option(8000, "--port", min=0, max=65535, help="TCP port (0: any free one)"),
     worker: bool = typer.Option(True, "--worker/--no-worker", help="also run one worker subprocess"),
 ) -> None:
-    """Run the API (and, unless --no-worker, one worker) until interrupted."""
+    """Run the API and the dashboard (and, unless --no-worker, one worker) until interrupted.
+    A port that cannot be listened on is one line on stderr and exit 2, before anything starts."""
     from app.bootstrap import ensure_owner_token, prepare, settings_for
+    from app.listen import PortUnavailable, base_url, listen
     from app.main import create_app
     from app.periodic import Ticker
     from worker.celery_app import declare_queues, make_celery
 
+    try:
+        sockets = listen(host, port)
+    except PortUnavailable as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    url = base_url(host, sockets[0].getsockname()[1])
     settings = settings_for(data_dir)
     prepare(settings)
     secret = ensure_owner_token(settings)
@@ -117,9 +126,11 @@ def serve(
             embedded.ensure_running()
             supervisor = Ticker(WORKER_CHECK_S, embedded.ensure_running, "worker-supervisor")
             supervisor.start()
-        typer.echo(f"certbound API on http://{host}:{port}/docs (data in {settings.data_dir})")
-        _run_api(create_app(settings), host, port, embedded.forward)
+        typer.echo(f"certbound dashboard: {url}/  API docs: {url}/docs  (data in {settings.data_dir})")
+        _run_api(create_app(settings), sockets, embedded.forward)
     finally:
+        for sock in sockets:
+            sock.close()
         # The worker first: a worker started by the supervisor thread gets its
         # PR_SET_PDEATHSIG when that thread ends, which must not happen before.
         embedded.stop()
