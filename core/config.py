@@ -78,8 +78,9 @@ class VerifyConfig(BaseModel):
         None, gt=0, description="Cap on the domain pool's tensor memory; None: a quarter of the memory "
         "available on the device when the run starts. Past it the search ends with `unknown`.")
     threads: Count | None = Field(
-        None, ge=1, description="CPU threads for the run (restored afterwards); None leaves torch's setting. "
-        "On a shared machine one thread is often faster than two.")
+        None, ge=1, description="CPU threads for the run (restored afterwards); None chooses (core.threads): "
+        "one for networks under 5 million multiply-accumulates per forward pass, else the cores other "
+        "processes leave free.")
     proof_margin: Real = Field(
         0.0, ge=0, description="A bound must exceed this to count as a proof (on top of the "
         "dtype's rounding margin).")

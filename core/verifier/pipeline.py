@@ -20,12 +20,14 @@ from core.bab.choose import make_search
 from core.bab.outcome import Outcome
 from core.bab.search import Search
 from core.config import VerifyConfig
+from core.device import require_device
 from core.model.operator import Affine
 from core.model.ops.conv import Conv
 from core.model.ops.linear import Linear
 from core.model.ops.relu import Relu
 from core.result import ProgressCallback, Verdict, VerifyResult
 from core.spec.property import Property
+from core.threads import AutoThreads
 from core.verifier.confirm import CounterexampleFinder
 from core.verifier.certify import alpha_evidence
 from core.verifier import lemmas
@@ -36,6 +38,8 @@ from core.verifier.targets import Target, stack_padded, targets_of
 ALPHA_ROUND = 5
 # Share of the time left that the root's lemmas may take in all (core.verifier.lemmas).
 LEMMA_SHARE = 0.25
+# The box tolerance of a counterexample's check (core.counterexample.confirm's default).
+CONFIRM_TOL = 1e-4
 # Rounding slack a bound must clear, per dtype, before it counts as a proof.
 ROUNDING_MARGIN = {torch.float32: 1e-5, torch.float64: 1e-9}
 
@@ -68,7 +72,8 @@ def _only_relu(graph) -> bool:
 class Run:
     """One verification run: the network on its device, the targets, the budget, the findings."""
 
-    def __init__(self, network, prop: Property, config: VerifyConfig, budget: Budget) -> None:
+    def __init__(self, network, prop: Property, config: VerifyConfig, budget: Budget,
+                 threads: AutoThreads | None = None) -> None:
         graph = network.graph
         on_cuda = torch.cuda.is_available()
         self.config = config.resolve(graph.input_size, _only_relu(graph), on_cuda, _weights(graph), _forward_macs(graph))
@@ -78,7 +83,7 @@ class Run:
         # PGD needs no float64: its candidates are replayed in onnxruntime (float32) anyway,
         # and float32 convolutions are several times faster on the CPU
         self.attack_graph = self.graph if self.dtype == torch.float32 else graph.to(self.device, torch.float32)
-        self.prop, self.budget = prop, budget
+        self.prop, self.budget, self.threads = prop, budget, threads
         self.margin = self.config.proof_margin + ROUNDING_MARGIN[self.dtype]
         self.finder = CounterexampleFinder(network.onnx_bytes, prop)
         self.generator = torch.Generator().manual_seed(self.config.seed)
@@ -106,7 +111,7 @@ class Run:
         lower, upper, C, d = stack_padded(self.targets)
         crown = bound_domains(self.graph, lower, upper, C, d, "crown")
         best = crown.lb.amax(dim=1)
-        self.budget.lower_bound = float(best.min())
+        self._raise_bounds(self.targets, best)
         self._record_proofs(best, "crown")
         open_ = best <= self.margin
         if bool(open_.any()) and self.config.alpha_iterations:
@@ -132,7 +137,7 @@ class Run:
             self._record_proofs(torch.where(open_, best, torch.full_like(best, -float("inf"))), "alpha", evidence)
         if self.config.branching != "input" and self.config.intermediate_alpha_iterations:
             self.tighten_roots(best, lower, upper)
-        self.budget.lower_bound = float(best.min())
+        self._raise_bounds(self.targets, best)
         remaining = [(self.targets[i], float(best[i])) for i in (best <= self.margin).nonzero().squeeze(1).tolist()]
         return sorted(remaining, key=lambda tb: tb[1])
 
@@ -188,8 +193,14 @@ class Run:
             # searches paused before started from the old root: they cannot go on from the new one
             self.paused = {key: paused for key, paused in self.paused.items() if key[0] != region}
             lb = self._close_at_root(mine, "lemmas")
+            self._raise_bounds(mine, lb)
             left += [t for t, b in zip(mine, lb.tolist()) if not b > self.margin]
         return left
+
+    def _raise_bounds(self, targets: list[Target], lb: torch.Tensor) -> None:
+        """Give the budget each target's bound from `lb` [len(targets)] (it keeps the best)."""
+        for target, bound in zip(targets, lb.tolist()):
+            self.budget.raise_bound(bound, (target.region, target.disjunct))
 
     def _record_proofs(self, lb: torch.Tensor, method: str, evidence: dict[int, dict] | None = None) -> None:
         """Record the targets `lb` [K] (one per target) closes, closed by `method` at a CROWN root."""
@@ -216,6 +227,7 @@ class Run:
         A search that a stage's end stops (`Stop("slice")`) is kept for the next stage."""
         kind, root = self.root_of(target.region)
         key = (target.region, target.disjunct)
+        self.budget.target = key  # the search's bounds are this target's
         paused = self.paused.pop(key, None)
         if paused is not None and paused[1] == kind:
             search = paused[0]
@@ -246,6 +258,8 @@ class Run:
         if self.config.attack_restarts and self.attack(lower, upper, C, d, self.config.attack_restarts,
                                                        self.config.attack_steps):
             return self.result(Verdict.SAT)
+        if self.threads is not None:  # measured during the attack (core.threads)
+            torch.set_num_threads(self.threads.settle())
         self.budget.enter("incomplete")
         remaining = self.incomplete()
         pending = [target for target, _ in remaining]
@@ -288,9 +302,13 @@ class Run:
                 continue
             finally:
                 self.budget.slice_end = None
+            if outcome is not None:  # its last steps closed domains since its last report
+                self.budget.domains_open = outcome.stats.get("open", 0)
             if outcome is not None and outcome.status == "sat":
                 return retry, True
             if outcome is not None and outcome.status == "unsat":
+                leaves = [bound for _, bound in outcome.tree.closed.values()]
+                self.budget.raise_bound(min(leaves) if leaves else None, (target.region, target.disjunct))
                 self.proofs.append({"region": target.region, "disjunct": target.disjunct, "closed_by": "bab",
                                     "tree": outcome.tree.to_dict(), "root": self.root_of(target.region)[0]})
             else:
@@ -308,9 +326,26 @@ class Run:
                            "lemmas": {region: [lemma.record() for lemma in root.lemmas]
                                       for region, root in self.lemma_roots.items()}}
         stats = {"device": self.config.device, "dtype": self.config.dtype, "branching": self.config.branching,
-                 "replayed": self.finder.replayed}
+                 "replayed": self.finder.replayed, "threads": torch.get_num_threads()}
         return VerifyResult(verdict, self.finder.found if verdict == Verdict.SAT else None, certificate,
-                            self.budget.elapsed, self.budget.domains_visited, message, stats)
+                            self.budget.elapsed, self.budget.domains_visited, message, stats,
+                            self.budget.lower_bound, self.target_status(verdict))
+
+    def target_status(self, verdict: Verdict) -> list[dict]:
+        """Per (region, disjunct): "unsat" once a proof closed it, "sat" when the
+        counterexample lies in its box and meets it, else "open"; with its best bound."""
+        closed_by = {(p["region"], p["disjunct"]): p["closed_by"] for p in self.proofs}
+        found = self.finder.found if verdict == Verdict.SAT else None
+        out = []
+        for t in self.targets:
+            key = (t.region, t.disjunct)
+            region = self.prop.regions[t.region]
+            hit = found is not None and region.box.contains(found.x, CONFIRM_TOL) and \
+                region.unsafe[t.disjunct].holds(found.y)
+            status = "sat" if hit else "unsat" if key in closed_by else "open"
+            out.append({"region": t.region, "disjunct": t.disjunct, "status": status,
+                        "lower_bound": self.budget.bounds.get(key), "closed_by": closed_by.get(key)})
+        return out
 
 
 def check_shapes(network, prop: Property) -> str:
@@ -328,18 +363,20 @@ def verify(network, prop: Property, config: VerifyConfig | None = None,
     """Decide whether some input of `prop`'s boxes reaches its unsafe set through `network`.
 
     `network` is a `core.model.Network` (graph IR + ONNX bytes). `progress` is called at
-    least once a second; returning True stops the run (verdict `unknown`).
+    least once a second; returning True stops the run (verdict `unknown`). Raises
+    `core.device.DeviceUnavailable` when `config.device` is "cuda" and CUDA is not usable.
     """
     config = config or VerifyConfig()
+    require_device(config.device)
     budget = Budget(config.timeout_s, progress)
     problem = check_shapes(network, prop)
     if problem:
         return VerifyResult(Verdict.ERROR, message=problem)
     torch.manual_seed(config.seed)
     threads = torch.get_num_threads()
-    if config.threads is not None:
-        torch.set_num_threads(config.threads)
-    run = Run(network, prop, config, budget)
+    run_threads = AutoThreads(config.threads, _forward_macs(network.graph))
+    torch.set_num_threads(run_threads.start)
+    run = Run(network, prop, config, budget, run_threads)
     try:
         with budget:
             result = run.execute()

@@ -1,0 +1,122 @@
+"""How many CPU threads a run uses when the user does not say (`threads=None`).
+
+Why not torch's default of one thread per core: torch splits each CPU operation over its
+OpenMP threads and waits for all of them at the end of it. When another process keeps one
+of the cores busy, every operation waits for the thread the scheduler left out, and a
+verification on a busy 2-core machine ran 16-30 times slower than on one thread (ACAS Xu).
+Small networks gain nothing from a second thread even on a quiet machine: their
+operations are too short to be worth splitting. So the default is
+
+- one thread for networks under `PARALLEL_MACS` multiply-accumulates per forward pass;
+- above that, one thread to begin with and, once the attack phase is over, one thread per
+  core that is free: the cores this process may run on (affinity, and the cgroup's CPU
+  quota in a container) less the share of them that other processes used meanwhile (the
+  machine's busy time during the attack less this process's own); at least one. Measuring
+  during the attack costs nothing: a run the attack decides never waits for a sample.
+
+A worker process runs one job at a time, so its job may take every free core; a second job
+starting on the same machine sees those cores busy and takes what is left.
+Measured in benchmarks/threads_bench.py (docs/results/threads.md).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+# Forward-pass multiply-accumulates from which a second thread pays off on a quiet machine.
+PARALLEL_MACS = 5_000_000
+# The shortest span the busy share is measured over (/proc/stat counts in 10 ms ticks).
+MIN_SAMPLE_S = 0.05
+# A core counts as free while other processes use at most this share of it.
+BUSY_TOLERANCE = 0.25
+
+
+def choose_threads(forward_macs: int, cores: int, busy: float) -> int:
+    """Threads for a network of `forward_macs` multiply-accumulates per forward pass, given
+    `cores` this process may use and `busy` of them (a real number) used by others."""
+    if forward_macs < PARALLEL_MACS or cores <= 1:
+        return 1
+    return max(1, min(cores, math.floor(cores - busy + BUSY_TOLERANCE)))
+
+
+def usable_cores() -> int:
+    """Cores this process may run on: its CPU affinity, capped by a cgroup v2 CPU quota."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+        if quota != "max":
+            cores = min(cores, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return cores
+
+
+def _cpu_times() -> dict[int, tuple[int, int]]:
+    """Per core of this process's affinity: (busy, total) jiffies since boot, from /proc/stat."""
+    allowed = os.sched_getaffinity(0)
+    times = {}
+    for line in Path("/proc/stat").read_text().splitlines():
+        name, *fields = line.split()
+        if not name.startswith("cpu") or name == "cpu" or int(name[3:]) not in allowed:
+            continue
+        values = [int(v) for v in fields]
+        idle = values[3] + values[4]  # idle and iowait
+        times[int(name[3:])] = (sum(values[:8]) - idle, sum(values[:8]))
+    return times
+
+
+@dataclass(frozen=True)
+class CpuSample:
+    """A point to measure other processes' CPU use from: wall clock, this process's CPU
+    seconds (all its threads, onnxruntime's too), and `_cpu_times()`."""
+
+    wall: float
+    own: float
+    ticks: dict[int, tuple[int, int]]
+
+    @classmethod
+    def now(cls) -> "CpuSample":
+        return cls(time.monotonic(), time.process_time(), _cpu_times())
+
+    def others_busy(self) -> float:
+        """Cores' worth of CPU that other processes used since this sample: the cores' busy
+        ticks less this process's own CPU time (measured over at least `MIN_SAMPLE_S`)."""
+        waited = time.monotonic() - self.wall
+        if waited < MIN_SAMPLE_S:
+            time.sleep(MIN_SAMPLE_S - waited)
+        after, wall, own = _cpu_times(), time.monotonic() - self.wall, time.process_time() - self.own
+        common = [c for c in after if c in self.ticks]
+        used = sum(after[c][0] - self.ticks[c][0] for c in common)
+        spent = sum(after[c][1] - self.ticks[c][1] for c in common)
+        if spent <= 0 or not common:
+            return 0.0
+        return max(0.0, used / (spent / len(common)) - own / wall)
+
+
+class AutoThreads:
+    """The thread count of one run: `start` now, then `settle()` once the attack is over.
+
+    With `requested` (the user's --threads) that count throughout; for small networks one
+    thread throughout; otherwise one thread, then what the cores left free during the
+    attack allow (`choose_threads`; the 1-minute load average where /proc/stat is missing).
+    """
+
+    def __init__(self, requested: int | None, forward_macs: int) -> None:
+        self.start = requested or 1
+        self.forward_macs = forward_macs
+        self._measure = requested is None and forward_macs >= PARALLEL_MACS and usable_cores() > 1
+        try:
+            self._sample = CpuSample.now() if self._measure else None
+        except (OSError, ValueError, AttributeError):  # no /proc/stat, or no affinity (not Linux)
+            self._sample = None
+
+    def settle(self) -> int:
+        """The count for the rest of the run."""
+        if not self._measure:
+            return self.start
+        busy = self._sample.others_busy() if self._sample else os.getloadavg()[0]
+        return choose_threads(self.forward_macs, usable_cores(), busy)
