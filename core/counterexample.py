@@ -130,7 +130,12 @@ def _safe_reason(prop: Property, regions: list[int], y: np.ndarray) -> str:
 
 def write_result(path: str | Path, verdict: Verdict | str, x: np.ndarray | None = None,
                  y: np.ndarray | None = None) -> None:
-    """Write a VNN-COMP result file: the verdict line, then for `sat` the witness
+    """Write a VNN-COMP result file (`result_text`)."""
+    Path(path).write_text(result_text(verdict, x, y))
+
+
+def result_text(verdict: Verdict | str, x: np.ndarray | None = None, y: np.ndarray | None = None) -> str:
+    """A VNN-COMP result file's text: the verdict line, then for `sat` the witness
     `((X_0 v)\\n (X_1 v)\\n ... (Y_0 v) ...)`, floats in shortest round-trip form."""
     verdict = Verdict(verdict)
     lines = [verdict.value]
@@ -147,7 +152,7 @@ def write_result(path: str | Path, verdict: Verdict | str, x: np.ndarray | None 
             entries.append(f"({side}_{counters[side]} {value!r})")
             counters[side] += 1
         lines.append("(" + "\n ".join(entries) + ")")
-    Path(path).write_text("\n".join(lines) + "\n")
+    return "\n".join(lines) + "\n"
 
 
 def read_result(path: str | Path) -> tuple[Verdict, np.ndarray | None, np.ndarray | None]:

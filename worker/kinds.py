@@ -5,14 +5,10 @@ The engine is imported inside each function: torch loads only in worker processe
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import io
 import json
 import shutil
 import tempfile
 import time
-import zipfile
 from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
@@ -38,22 +34,13 @@ def jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=fallback))
 
 
-def certificate_artifact(data: bytes) -> dict[str, Any]:
-    """A certificate zip as a JSON artifact: its manifest to read, and the zip itself
-    (base64) to save and hand to `certbound check NET PROP CERT`."""
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        manifest = json.loads(archive.read("manifest.json"))
-    return {"format": manifest["format"], "version": manifest["version"], "manifest": manifest,
-            "size_bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
-            "zip_base64": base64.b64encode(data).decode("ascii")}
-
-
 def _verify_outcome(network: "Network", prop: "Property", result: VerifyResult,
                     check_time_limit_s: float | None = None) -> Outcome:
     """The outcome of a verify job; `result["check"]` says whether what backs the verdict
     held up: the independent checker on an unsat's certificate, onnxruntime on a sat's point.
     An unsat whose certificate fails the check is reported as unknown, saying so; one whose
     check ran past `check_time_limit_s` too, with the certificate kept to check offline."""
+    from core.counterexample import result_text
     from core.verifier.certify import certified_result, replay
 
     artifacts = {}
@@ -64,9 +51,10 @@ def _verify_outcome(network: "Network", prop: "Property", result: VerifyResult,
     if certified is not None:
         summary["check"] = certified.summary()
         if result.verdict is Verdict.UNSAT or certified.check.stopped:
-            artifacts["certificate"] = certificate_artifact(certified.data)
+            artifacts["certificate"] = certified.data  # the zip `certbound check` reads
     if result.verdict is Verdict.SAT and result.counterexample is not None:
-        artifacts["counterexample"] = {"x": result.counterexample.x.tolist(), "y": result.counterexample.y.tolist()}
+        cex = result.counterexample
+        artifacts["counterexample"] = result_text(result.verdict, cex.x, cex.y).encode()
         summary["check"] = replay(network.onnx_bytes, prop, result.counterexample)
     failed = result.verdict is Verdict.ERROR
     return Outcome(verdict=result.verdict.value, result=summary, artifacts=artifacts,

@@ -8,10 +8,11 @@ from typing import Any
 
 @dataclass
 class Outcome:
-    """A verdict, a JSON-able result, and artifacts (JSON-able, keyed by kind)."""
+    """A verdict, a JSON-able result, and artifacts: the files themselves, keyed by kind
+    (`certificate`: the zip; `counterexample`: the VNN-COMP result file)."""
 
     verdict: str | None
     result: dict[str, Any] = field(default_factory=dict)
-    artifacts: dict[str, Any] = field(default_factory=dict)
+    artifacts: dict[str, bytes] = field(default_factory=dict)
     status: str = "succeeded"
     error: str | None = None

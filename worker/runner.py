@@ -24,6 +24,7 @@ from app.services.job_state import beat, claim, finish, record_event
 from app.services.uploads import register_model
 from app.settings import Settings
 from app.storage import ArtifactStore
+from core.device import DeviceUnavailable
 from core.result import Progress
 from worker.heartbeat import job_heartbeat
 from worker.kinds import KINDS
@@ -119,6 +120,8 @@ def run_attempt(settings: Settings, job_id: str, worker_name: str) -> str | None
         else:
             outcome = Outcome(verdict="timeout", error=f"stopped by the soft time limit, {job.timeout_s:g} s "
                                                        f"timeout plus {settings.soft_limit_grace_s:g} s grace")
+    except DeviceUnavailable as exc:  # the job asks for a device this worker lacks: the reason, no traceback
+        outcome = Outcome(verdict="error", status="failed", error=str(exc))
     except Exception as exc:  # noqa: BLE001 - any failure of the inputs or engine is the job's outcome
         log.exception("job %s failed", job_id)
         outcome = Outcome(verdict="error", status="failed", error=f"{type(exc).__name__}: {exc}")

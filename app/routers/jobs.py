@@ -13,8 +13,9 @@ from app.db.models import Token
 from app.dependencies import CeleryDep, OwnerDep, SessionDep, SettingsDep, StoreDep
 from app.openapi_errors import errors
 from app.services.job_state import TERMINAL
+from app.services.evidence import EvidenceFile, evidence_file, evidence_json, evidence_of
 from app.services.jobs import (EVENT_ID_MAX, JobCreate, JobKind, JobStatus, cancel_job, event_json, get_job,
-                               job_certificate, job_events, job_json, list_jobs)
+                               job_events, job_json, list_jobs)
 from app.services.idempotency import MAX_KEY_LENGTH, submit
 from app.services.queue import send
 
@@ -43,12 +44,13 @@ def read_jobs(owner: OwnerDep, session: SessionDep, status: JobStatus | None = N
               limit: int = Query(50, ge=1, le=500), cursor: str | None = None) -> dict[str, Any]:
     """The owner's jobs, newest first; pass `next_cursor` back as `cursor` for the next page."""
     jobs, next_cursor = list_jobs(session, owner, status=status, kind=kind, limit=limit, cursor=cursor)
-    return {"items": [job_json(job) for job in jobs], "next_cursor": next_cursor}
+    evidence = evidence_of(session, jobs)
+    return {"items": [job_json(job, evidence_json(evidence.get(job.id))) for job in jobs], "next_cursor": next_cursor}
 
 
 @router.get("/{job_id}", responses=errors(404))
 def read_job(job_id: str, owner: OwnerDep, session: SessionDep) -> dict[str, Any]:
-    return job_json(get_job(session, owner, job_id))
+    return _with_evidence(session, get_job(session, owner, job_id))
 
 
 @router.post("/{job_id}/cancel", status_code=202, responses=errors(404, 409))
@@ -56,13 +58,40 @@ def cancel(job_id: str, owner: OwnerDep, session: SessionDep) -> dict[str, Any]:
     """A queued job is cancelled at once; a running one stops within a few seconds."""
     job = cancel_job(session, owner, job_id)
     session.commit()
-    return job_json(job)
+    return _with_evidence(session, job)
 
 
-@router.get("/{job_id}/certificate", responses=errors(404))
-def read_certificate(job_id: str, owner: OwnerDep, session: SessionDep, store: StoreDep) -> dict[str, Any]:
-    """The proof (unsat) or the counterexample (sat) as JSON; 404 for any other outcome."""
-    return job_certificate(session, store, owner, job_id)
+@router.get("/{job_id}/certificate", response_class=Response, responses={
+    200: {"description": "The file: an unsat's certificate zip (check it with `certbound check NET PROP CERT`), "
+                         "or a sat's counterexample as a VNN-COMP result file.",
+          "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}},
+                      "text/plain": {"schema": {"type": "string"}}},
+          "headers": {"X-Certbound-SHA256": {"description": "sha256 of the body, as the job's `evidence.sha256`",
+                                             "schema": {"type": "string"}},
+                      "ETag": {"description": "the same sha256, quoted", "schema": {"type": "string"}},
+                      "Content-Disposition": {"description": "`attachment; filename=\"<job id>.certificate.zip\"` "
+                                              "or `...counterexample.txt`", "schema": {"type": "string"}}}},
+    304: {"description": "`If-None-Match` named this file's ETag."},
+    **errors(404, 409)})
+def read_certificate(job_id: str, owner: OwnerDep, session: SessionDep, store: StoreDep,
+                     if_none_match: str | None = Header(None)) -> Response:
+    """What backs the verdict, as a file: the certificate (unsat, or an unknown whose check
+    ran out of time) or the counterexample (sat); 409 when the job has neither."""
+    return evidence_response(evidence_file(session, store, owner, job_id), if_none_match)
+
+
+def evidence_response(evidence: EvidenceFile, if_none_match: str | None = None) -> Response:
+    """The evidence as a download, named by its job and kind, with its sha256 as ETag."""
+    etag = f'"{evidence.sha256}"'
+    headers = {"ETag": etag, "X-Certbound-SHA256": evidence.sha256, "X-Certbound-Kind": evidence.kind,
+               "Content-Disposition": f'attachment; filename="{evidence.filename}"'}
+    if if_none_match is not None and etag in (tag.strip() for tag in if_none_match.split(",")):
+        return Response(status_code=304, headers=headers)
+    return Response(evidence.data, media_type=evidence.media_type, headers=headers)
+
+
+def _with_evidence(session, job) -> dict[str, Any]:
+    return job_json(job, evidence_json(evidence_of(session, [job]).get(job.id)))
 
 
 @router.get("/{job_id}/events", response_model=None,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import math
 from datetime import datetime
 from typing import Any, Literal
@@ -15,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.db.models import Artifact, Job, JobEvent, Model, Property, Token, is_id, isoformat, utcnow
 from app.errors import Conflict, Invalid, NotFound
 from app.services.job_state import TERMINAL, record_event
+from app.services.queue import choose_queue
 from app.services.uploads import get_owned
 from app.settings import Settings
 from app.storage import ArtifactStore
@@ -89,11 +89,6 @@ def check_train_config(config: dict[str, Any]) -> None:
     _validate(TrainConfig, config)
 
 
-def queue_for(config: dict[str, Any]) -> str:
-    """GPU-only jobs go to the gpu queue; everything else to cpu, which GPU workers also serve."""
-    return "gpu" if str(config.get("device", "auto")).startswith("cuda") else "cpu"
-
-
 def create_job(session: Session, settings: Settings, owner: Token, request: JobCreate,
                idempotency: tuple[str, str] | None = None) -> Job:
     """A queued job row (not yet sent to the broker: the caller commits, then enqueues);
@@ -120,10 +115,10 @@ def create_job(session: Session, settings: Settings, owner: Token, request: JobC
         check_train_config(request.config)
     elif request.config:
         raise Invalid(f"a {request.kind} job takes no config")
+    queue = choose_queue(session, settings, request.kind, request.config)
     job = Job(owner_id=owner.id, kind=request.kind, status="queued", model_id=model.id if model else None,
               property_id=prop.id if prop else None, timeout_s=timeout_s, config=request.config,
-              queue=queue_for(request.config), created_at=utcnow(), enqueued_at=utcnow(), attempts=0,
-              cancel_requested=False)
+              queue=queue, created_at=utcnow(), enqueued_at=utcnow(), attempts=0, cancel_requested=False)
     if idempotency is not None:
         job.idempotency_key, job.request_sha256 = idempotency
     session.add(job)
@@ -198,23 +193,28 @@ def evidence_artifact(session: Session, job: Job) -> Artifact | None:
 
 
 def job_certificate(session: Session, store: ArtifactStore, owner: Token, job_id: str) -> dict[str, Any]:
-    """The evidence a job stored (`evidence_artifact`); NotFound when there is none."""
+    """The dashboard's JSON view of the job's evidence, until it serves the file itself
+    (app.services.evidence.evidence_file); NotFound when there is none."""
+    from app.services.evidence import json_view  # it imports this module
+
     job = get_job(session, owner, job_id)
     artifact = evidence_artifact(session, job)
     if artifact is None:
         raise NotFound("certificate of job", job_id)
     return {"job_id": job.id, "verdict": job.verdict, "kind": artifact.kind, "sha256": artifact.sha256,
-            "data": json.loads(store.read(artifact.sha256))}
+            "data": json_view(artifact.kind, store.read(artifact.sha256))}
 
 
-def job_json(job: Job) -> dict[str, Any]:
+def job_json(job: Job, evidence: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A job as the API shows it; `evidence` is app.services.evidence.evidence_json's."""
     progress = {"phase": None, "domains_visited": 0, "domains_open": 0, "lower_bound": None, "elapsed_s": 0.0}
     progress.update(job.progress or {})
     return {"id": job.id, "kind": job.kind, "status": job.status, "verdict": job.verdict,
             "model_id": job.model_id, "property_id": job.property_id, "timeout_s": job.timeout_s,
             "config": job.config, "queue": job.queue, "created_at": isoformat(job.created_at), "started_at": isoformat(job.started_at),
             "finished_at": isoformat(job.finished_at), "attempts": job.attempts, "worker": job.worker,
-            "cancel_requested": job.cancel_requested, "progress": progress, "error": job.error, "result": job.result}
+            "cancel_requested": job.cancel_requested, "progress": progress, "error": job.error, "result": job.result,
+            "evidence": evidence}
 
 
 def event_json(event: JobEvent) -> dict[str, Any]:

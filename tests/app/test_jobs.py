@@ -81,9 +81,9 @@ def test_cancel_a_queued_job(api, acas):
     assert [e["data"]["status"] for e in api.get(f"/jobs/{job_id}/events").json()] == ["queued", "cancelled"]
 
 
-def test_certificate_is_404_without_a_verdict(api, acas):
+def test_certificate_is_409_without_a_verdict(api, acas):
     job_id = api.submit(*acas)
-    assert api.get(f"/jobs/{job_id}/certificate").status_code == 404
+    assert api.get(f"/jobs/{job_id}/certificate").status_code == 409
 
 
 def test_list_is_newest_first_filtered_and_paginated(api, acas):

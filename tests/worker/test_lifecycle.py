@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 import time
 
 import pytest
 
 from core.certificate import check
+from core.counterexample import read_result
 from tests.service.support import instance
 
 
@@ -39,16 +39,15 @@ def test_verify_job_returns_the_expected_verdict(wapi, benchmarks_dir, tmp_path,
     assert (job["status"], job["verdict"]) == ("succeeded", verdict), job
     certificate = wapi.get(f"/jobs/{job_id}/certificate")
     assert certificate.status_code == 200
-    assert certificate.json()["kind"] == artifact and certificate.json()["data"] is not None
+    assert certificate.headers["x-certbound-kind"] == artifact == job["evidence"]["kind"]
+    assert certificate.headers["x-certbound-sha256"] == job["evidence"]["sha256"]
+    saved = tmp_path / job["evidence"]["filename"]
+    saved.write_bytes(certificate.content)
     if artifact == "counterexample":
-        assert len(certificate.json()["data"]["x"]) == 5 and len(certificate.json()["data"]["y"]) == 5
+        _, x, y = read_result(saved)
+        assert len(x) == 5 and len(y) == 5
     else:
-        data = certificate.json()["data"]
-        assert data["format"] == "certbound-certificate" and data["manifest"]["network_sha256"]
-        cert = tmp_path / "job.cert"
-        cert.write_bytes(base64.b64decode(data["zip_base64"]))
-        assert len(cert.read_bytes()) == data["size_bytes"]
-        assert check(model_path, prop_path, cert).valid
+        assert check(model_path, prop_path, saved).valid
     assert job["result"]["check"]["valid"] is True, job["result"]["check"]
     assert job["result"]["check"]["time_s"] >= 0 and isinstance(job["result"]["check"]["reason"], str)
 
