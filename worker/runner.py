@@ -5,7 +5,6 @@ The job kinds (worker.kinds) only compute; everything about the job row lives he
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
@@ -131,8 +130,7 @@ def run_attempt(settings: Settings, job_id: str, worker_name: str) -> str | None
 def record_outcome(settings: Settings, context: JobContext, outcome: Outcome) -> str | None:
     store, job = context.store, context.job
     with session_scope(settings.database_url) as session:
-        for kind, payload in outcome.artifacts.items():
-            data = json.dumps(payload).encode()
+        for kind, data in outcome.artifacts.items():
             session.add(Artifact(job_id=job.id, kind=kind, sha256=store.put_bytes(data), size_bytes=len(data)))
         if not finish(session, job.id, context.attempt, status=outcome.status, verdict=outcome.verdict,
                       error=outcome.error, result=outcome.result):
