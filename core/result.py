@@ -49,3 +49,7 @@ class VerifyResult:
     domains_visited: int = 0
     message: str = ""
     stats: dict[str, Any] = field(default_factory=dict)
+    lower_bound: float | None = None  # the run's final global lower bound (None before any was found)
+    # per (region, disjunct) of the property: {"region", "disjunct", "status": "unsat" (no
+    # input reaches it), "sat" (the counterexample does) or "open", "lower_bound", "closed_by"}
+    targets: list[dict[str, Any]] = field(default_factory=list)

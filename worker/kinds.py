@@ -47,7 +47,8 @@ def _verify_outcome(network: "Network", prop: "Property", result: VerifyResult,
     # an unsat that does not check is unknown
     result, certified = certified_result(network, prop, result, check_time_limit_s)
     summary = {"message": result.message, "elapsed_s": result.elapsed_s,
-               "domains_visited": result.domains_visited, "stats": jsonable(result.stats)}
+               "domains_visited": result.domains_visited, "lower_bound": result.lower_bound,
+               "targets": jsonable(result.targets), "stats": jsonable(result.stats)}
     if certified is not None:
         summary["check"] = certified.summary()
         if result.verdict is Verdict.UNSAT or certified.check.stopped:
@@ -78,7 +79,8 @@ def verify(context: "JobContext") -> Outcome:
     prop = load_property(context.property_bytes(), property_limits(context.settings))  # the upload's limits
     result = run_verifier(network, prop, config, progress=context.progress)
     if result.verdict is Verdict.UNSAT:
-        context.progress(Progress(phase="checking", elapsed_s=result.elapsed_s))
+        # the run's figures stay in the job's latest progress while the checker runs
+        context.progress(Progress("checking", result.domains_visited, 0, result.lower_bound, result.elapsed_s))
     return _verify_outcome(network, prop, result, context.settings.check_time_limit(job.timeout_s))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Hashable
 
 from core.result import Progress, ProgressCallback
 
@@ -28,6 +29,9 @@ class Budget:
     Inside `with budget:` a heartbeat thread also reports whenever the running phase has
     been silent for `REPORT_EVERY_S` (one bound call can take longer than a second); a
     stop request it receives takes effect at the next `check`.
+
+    `lower_bound` is a bound of the whole problem (the minimum over every target) that
+    never gets worse: see `raise_bound`.
     """
 
     timeout_s: float
@@ -39,6 +43,8 @@ class Budget:
     lower_bound: float | None = None
     slice_end: float | None = None
     max_domains: int | None = None  # Stop("domains") once this many are visited: a limit that load cannot change
+    target: Hashable = None  # the target (region, disjunct) whose search runs now
+    bounds: dict[Hashable, float] = field(default_factory=dict)  # per target, the best lower bound known
     _last_report: float = field(default=float("-inf"), init=False)
     _cancelled: bool = field(default=False, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
@@ -91,6 +97,18 @@ class Budget:
             raise Stop("slice")
         if self.max_domains is not None and self.domains_visited >= self.max_domains:
             raise Stop("domains")
+
+    def raise_bound(self, value: float | None, target: Hashable = None) -> None:
+        """Take `value` as a lower bound of `target` (default: `self.target`, the one
+        searched now). Each bound a sound method gives holds over that target's whole box,
+        so the target keeps the largest it was given (a child domain's bound can come out
+        below its parent's, and a search that starts over from another root starts low);
+        `lower_bound` becomes the smallest over the targets: a bound of the whole problem."""
+        if value is None:
+            return
+        key = self.target if target is None else target
+        self.bounds[key] = max(float(value), self.bounds.get(key, float("-inf")))
+        self.lower_bound = min(self.bounds.values())
 
     def stopping(self) -> bool:
         """True once `check` would raise: for loops that must end early but cannot raise."""

@@ -137,6 +137,7 @@ class InputSplitSearch(Search):
             batch = self.pool.pop(self.next_batch())
             tiny = (batch["upper"] - batch["lower"]).amax(dim=1) < self.min_width
             self.stuck += int(tiny.sum())
+            self.drop(batch["lb"][tiny])
             batch = select(batch, ~tiny)
             if batch["lb"].numel() == 0:
                 continue

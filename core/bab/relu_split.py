@@ -183,6 +183,7 @@ class ReluSplitSearch(Search):
         self.tree.close(batch["id"][proven].cpu(), batch["lb"][proven].cpu(), evidence=_evidence(batch, proven, decided))
         self.undecided += int((leaves & ~proven).sum())
         stuck = leaves & ~proven
+        self.drop(batch["lb"][stuck])
         if bool(stuck.any()):
             self.unproven.append((batch["id"][stuck].cpu(), batch["lb"][stuck].cpu(), _evidence(batch, stuck, decided)))
         self.pool.push(select(batch, ~proven & ~leaves))

@@ -43,6 +43,7 @@ class Search:
         self.visited = 0
         self.seconds_per_domain = 0.0
         self.rooted = False  # `run` has bounded the root: from then on the pool is the frontier
+        self.dropped_lb: float | None = None  # smallest bound of the open domains left out of the pool
 
     def require_root(self) -> None:
         """Refuse to resume a search stopped before its root was bounded: its empty pool
@@ -53,8 +54,21 @@ class Search:
     def tick(self) -> None:
         """Publish the pool's state and honour the budget (raises `Stop`)."""
         self.budget.domains_open = len(self.pool)
-        self.budget.lower_bound = self.pool.min_lb()
+        self.budget.raise_bound(self.frontier_lb())
         self.budget.check()
+
+    def drop(self, lb: torch.Tensor) -> None:
+        """Note the bounds [k] of open domains that leave the pool without being proven
+        (too small to split, or fully split and undecided): the search's bound must count them."""
+        if lb.numel():
+            low = float(lb.min())
+            self.dropped_lb = low if self.dropped_lb is None else min(self.dropped_lb, low)
+
+    def frontier_lb(self) -> float | None:
+        """The smallest bound over the open domains (the pool and those dropped): a lower
+        bound of the target over its whole box, since proven domains are above it."""
+        bounds = [b for b in (self.pool.min_lb(), self.dropped_lb) if b is not None]
+        return min(bounds) if bounds else None
 
     def count(self, domains: int) -> None:
         self.visited += domains
