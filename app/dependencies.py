@@ -9,7 +9,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from app.auth import owner_for_secret
+from app.auth import TokenRejected, authenticate
 from app.db.models import Token
 from app.settings import Settings
 from app.storage import ArtifactStore
@@ -43,11 +43,11 @@ def current_owner(request: Request, credentials: Annotated[HTTPAuthorizationCred
     while its body streams."""
     if credentials is None:
         raise HTTPException(401, "missing `Authorization: Bearer <token>` header", headers={"WWW-Authenticate": "Bearer"})
-    with request.app.state.sessions() as session:
-        owner = owner_for_secret(session, credentials.credentials)
-    if owner is None:
-        raise HTTPException(401, "unknown token", headers={"WWW-Authenticate": "Bearer"})
-    return owner
+    try:
+        with request.app.state.sessions() as session:
+            return authenticate(session, credentials.credentials)
+    except TokenRejected as exc:  # unknown, revoked or expired: the detail says which
+        raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -38,7 +38,8 @@ class Base(DeclarativeBase):
 
 
 class Token(Base):
-    """An API token; each token is its own owner of models, properties and jobs."""
+    """An API token; each token is its own owner of models, properties and jobs. A revoked
+    or expired token is kept (its uploads and jobs still name it) but authenticates nobody."""
 
     __tablename__ = "tokens"
 
@@ -46,6 +47,8 @@ class Token(Base):
     name: Mapped[str] = mapped_column(String(200))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)  # None: never
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class UploadColumns:

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Form, Header, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import ValidationError
 
-from app.auth import owner_for_secret
+from app.auth import TokenRejected, authenticate
 from app.dependencies import CeleryDep, SessionDep, SettingsDep, StoreDep
 from app.errors import Conflict, Invalid, ServiceError
 from app.routers.jobs import _stream as job_event_stream
@@ -52,8 +52,11 @@ def login(request: Request, session: SessionDep, token: FormText = "", next: For
     """Check the token and keep it in the cookie; a wrong one re-shows the form, and a
     form from another site (or without the login form's token) gets a 403 page."""
     check_login_csrf(request, csrf)
-    if owner_for_secret(session, token.strip()) is None:
-        error = "Enter your API token." if not token.strip() else "This server does not know that token."
+    try:
+        authenticate(session, token.strip())
+    except TokenRejected as exc:
+        error = ("Enter your API token." if not token.strip() else "This server does not know that token."
+                 if exc.reason == "unknown" else f"Sign-in refused: {exc}.")
         return _login_page(request, next, error, status_code=401)
     response = RedirectResponse(safe_next(next), status_code=303)
     set_login_cookie(response, token.strip())

@@ -1,4 +1,4 @@
-"""`certbound token create` and the settings it reads."""
+"""The service commands' settings (tokens: test_token_commands.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import sys
 
 import pytest
 
-from app.auth import owner_for_secret
-from app.db.session import session_scope
 from app.settings import Settings
 from tests.conftest import REPO
 
@@ -16,24 +14,6 @@ from tests.conftest import REPO
 def certbound(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", "from app.cli import main; main()", *args], capture_output=True,
                           text=True, cwd=REPO, timeout=120, env=env)
-
-
-def test_token_create_makes_a_new_owner(tmp_path):
-    first = certbound("token", "create", "--name", "ci", "--data-dir", str(tmp_path))
-    second = certbound("token", "create", "--name", "laptop", "--data-dir", str(tmp_path))
-    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
-    secrets = first.stdout.strip(), second.stdout.strip()
-    settings = Settings(data_dir=tmp_path)
-    with session_scope(settings.database_url) as session:
-        owners = [owner_for_secret(session, secret) for secret in secrets]
-        assert [owner.name for owner in owners] == ["ci", "laptop"]
-        assert owners[0].id != owners[1].id
-        assert all(secret not in owner.token_hash for secret, owner in zip(secrets, owners))
-
-
-def test_token_create_needs_a_real_name(tmp_path):
-    result = certbound("token", "create", "--name", "  ", "--data-dir", str(tmp_path))
-    assert result.returncode != 0 and "non-empty name" in result.stderr
 
 
 def test_worker_refuses_unknown_queues(tmp_path):
