@@ -11,30 +11,24 @@ from sqlalchemy.exc import IntegrityError
 
 from app.db.migrate import upgrade
 from app.settings import get_settings
-from worker.celery_app import QUEUES, configure, declare_queues
+from worker.celery_app import configure, declare_queues
 from worker.heartbeat import worker_heartbeat
 from worker.lifeline import SERVE_PID_ENV, hold_lock, lock_path, tie_to_parent
+from worker.queues import cuda_problem, worker_queues
 from worker.tasks import app
 
 log = logging.getLogger(__name__)
 
 
-def parse_queues(queues: str | None, gpu: int | None) -> list[str]:
-    names = [name.strip() for name in (queues or ("gpu,cpu" if gpu is not None else "cpu")).split(",") if name.strip()]
-    unknown = sorted(set(names) - set(QUEUES))
-    if unknown or not names:
-        raise ValueError(f"unknown queue(s) {', '.join(unknown) or 'none given'}; choose from {', '.join(QUEUES)}")
-    return names
-
-
-def run_worker(*, gpu: int | None = None, queues: str | None = None) -> None:
-    """Run one worker (prefork pool of one process, prefetch 1) until it is stopped."""
-    names = parse_queues(queues, gpu)
+def run_worker(*, gpu: int | None = None, queues: list[str] | None = None) -> None:
+    """Run one worker (prefork pool of one process, prefetch 1) until it is stopped;
+    raises worker.queues.QueueChoiceError, before anything starts, for queues it cannot serve."""
     serve_pid = os.environ.pop(SERVE_PID_ENV, None)
     if serve_pid:
         tie_to_parent(int(serve_pid))
     if gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)
+    names = worker_queues(queues, gpu, cuda_problem())
     settings = get_settings()
     # Held (by this process and its pool) until the process tree is gone.
     lock = hold_lock(lock_path(settings.data_dir)) if serve_pid else None

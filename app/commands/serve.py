@@ -52,7 +52,8 @@ class EmbeddedWorker:
                 self.restarts += 1
                 typer.echo(f"worker exited with {self.process.returncode}; starting another (restart {self.restarts})", err=True)
             env = {**os.environ, SERVE_PID_ENV: str(os.getpid())}
-            self.process = subprocess.Popen([sys.executable, "-m", "worker", "--queues", "gpu,cpu"], env=env)
+            # The worker's default queues: gpu as well only where torch sees a CUDA device.
+            self.process = subprocess.Popen([sys.executable, "-m", "worker"], env=env)
 
     def forward(self, sig: int = signal.SIGTERM) -> None:
         """Pass serve's stop signal on at once (Celery's warm shutdown: the running job may

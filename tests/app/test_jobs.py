@@ -25,13 +25,6 @@ def test_submit_is_202_queued_and_readable(api, acas):
     assert job["created_at"].endswith("Z") and job["started_at"] is None
 
 
-def test_gpu_jobs_go_to_the_gpu_queue(api, acas):
-    model, prop = acas
-    on_gpu = api.get(f"/jobs/{api.submit(model, prop, config={'device': 'cuda'})}").json()
-    anywhere = api.get(f"/jobs/{api.submit(model, prop, config={'device': 'auto'})}").json()
-    assert (on_gpu["queue"], anywhere["queue"]) == ("gpu", "cpu")
-
-
 def test_size_mismatch_is_422(api, benchmarks_dir, acas):
     model, _ = acas
     prop = api.upload_ok("properties", benchmarks_dir / "test" / "vnnlib" / "test_nano.vnnlib.gz")

@@ -117,7 +117,7 @@ class WorkerProcess:
     SIGKILL the main process and its pool together, as a crashed machine would)."""
 
     def __init__(self, settings: Settings, log: Path, *args: str):
-        self.settings, self.log, self.args = settings, log, args or ("--queues", "gpu,cpu")
+        self.settings, self.log, self.args = settings, log, args
         self.process: subprocess.Popen | None = None
         self.name = ""
 

@@ -23,24 +23,27 @@ def settings(request, tmp_path):
         yield settings
 
 
+def worker_seen(settings, name: str, queues: str, seconds_ago: float = 0.0) -> None:
+    """The row a worker's heartbeat writes, last seen `seconds_ago`."""
+    worker_heartbeat(settings.database_url, name, queues, 1.0).tick()
+    with session_scope(settings.database_url) as session:
+        session.get(WorkerBeat, name).last_seen = utcnow() - timedelta(seconds=seconds_ago)
+
+
 @pytest.fixture
 def cuda_job(settings, benchmarks_dir):
-    """A device "cuda" job queued twice the wait ago."""
+    """A device "cuda" job queued twice the wait ago, while a GPU worker was live (without
+    one the API refuses it); that worker was last seen then too."""
     model, prop = instance(benchmarks_dir, "test", "test_sat", "test_prop")
+    worker_seen(settings, "submit-time-gpu@test", "gpu,cpu")
     job_id = make_job(settings, model, prop, config={"device": "cuda"})
     long_ago = utcnow() - timedelta(seconds=2 * WAIT_S)
     with session_scope(settings.database_url) as session:
         assert session.get(Job, job_id).queue == "gpu"
         session.execute(update(Job).where(Job.id == job_id).values(created_at=long_ago, enqueued_at=long_ago))
         session.execute(update(JobEvent).where(JobEvent.job_id == job_id).values(at=long_ago))
+        session.get(WorkerBeat, "submit-time-gpu@test").last_seen = long_ago
     return job_id
-
-
-def worker_seen(settings, name: str, queues: str, seconds_ago: float = 0.0) -> None:
-    """The row a worker's heartbeat writes, last seen `seconds_ago`."""
-    worker_heartbeat(settings.database_url, name, queues, 1.0).tick()
-    with session_scope(settings.database_url) as session:
-        session.get(WorkerBeat, name).last_seen = utcnow() - timedelta(seconds=seconds_ago)
 
 
 def reap_once(settings):
