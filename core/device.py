@@ -13,6 +13,10 @@ DEVICES = ("auto", "cpu", "cuda")
 class DeviceUnavailable(RuntimeError):
     """The requested device does not exist here; the message says why, on one line."""
 
+    def __init__(self, device: str, reason: str) -> None:
+        super().__init__(f"device {device!r} is not available: {reason}")
+        self.device, self.reason = device, reason
+
 
 def cuda_missing() -> str:
     """Why CUDA cannot be used here ("" when it can)."""
@@ -29,10 +33,10 @@ def require_device(device: str) -> str:
     """`device` ("auto", "cpu" or "cuda") resolved to "cpu" or "cuda"; raises
     `DeviceUnavailable` for an unknown name or for "cuda" without a usable GPU."""
     if device not in DEVICES:
-        raise DeviceUnavailable(f"device {device!r} is not one of {', '.join(DEVICES)}")
+        raise DeviceUnavailable(device, f"expected one of {', '.join(DEVICES)}")
     if device == "cpu":
         return "cpu"
     problem = cuda_missing()
     if device == "cuda" and problem:
-        raise DeviceUnavailable(f"device 'cuda' is not available: {problem}; use device 'cpu' or 'auto'")
+        raise DeviceUnavailable(device, f"{problem}; use cpu or auto")
     return "cpu" if problem else "cuda"

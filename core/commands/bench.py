@@ -131,7 +131,8 @@ def bench(
     filter_: str = typer.Option("", "--filter", help="Only instances whose benchmark/onnx/vnnlib matches."),
     out: Path | None = typer.Option(None, "--out", help="Write one CSV row per instance here."),
     device: str = typer.Option("auto", "--device", help="cpu, cuda or auto."),
-    threads: int | None = typer.Option(None, "--threads", min=1, help="CPU threads (default: torch's choice)."),
+    threads: int | None = typer.Option(None, "--threads", min=1, help="CPU threads (default: chosen per run, "
+                                       "docs/cli.md)."),
     certify: bool = typer.Option(False, "--certify", help="Check a certificate for every unsat; unsat counts only if valid."),
 ) -> None:
     """Run every instance, print a row each and a summary per benchmark; exit 1 on any wrong answer."""
@@ -139,6 +140,9 @@ def bench(
     from rich.progress import Progress
     from rich.table import Table
 
+    from core.commands.verify import check_device
+
+    check_device(device)
     if not folder.is_dir():
         typer.echo(f"error: {folder}: not a folder", err=True)
         raise typer.Exit(2)

@@ -20,14 +20,12 @@ def bounds(network: Path = typer.Argument(..., help="ONNX network (.onnx or .onn
 
     from core.bounds.api import METHODS
     from core.bounds.property_bounds import bound_property
-    from core.model import load_network
-    from core.spec import load_property
+    from core.commands.verify import fail, load_instance
 
     if method not in METHODS:
-        raise typer.BadParameter(f"unknown method {method!r}; choose one of {', '.join(METHODS)}",
-                                 param_hint="--method")
-    graph = load_network(network).graph.to(dtype=torch.float32)
-    spec = load_property(prop)
+        raise fail(f"--method {method!r}", f"choose one of {', '.join(METHODS)}")
+    net, spec = load_instance(network, prop)
+    graph = net.graph.to(dtype=torch.float32)
     start = time.perf_counter()
     disjuncts = bound_property(graph, spec, method)
     elapsed = time.perf_counter() - start

@@ -36,6 +36,7 @@ def train(
     from pydantic import ValidationError
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from core.commands.verify import check_device
     from core.training import TrainConfig, train as run_training
     from core.training.data import DatasetError
 
@@ -50,6 +51,7 @@ def train(
                              + e["msg"].removeprefix("Value error, ") for e in exc.errors())
         typer.echo(f"error: {problems}", err=True)
         raise typer.Exit(2) from None
+    check_device(device)
     columns = (TextColumn("epoch {task.completed:.0f}/{task.total:.0f}"), BarColumn(), TimeElapsedColumn(),
                TextColumn("{task.description}"))
     with Progress(*columns) as bar:

@@ -12,10 +12,31 @@ def one_line(exc: BaseException) -> str:
     return "; ".join(part.strip(" -") for part in str(exc).splitlines() if part.strip())
 
 
+def fail(subject: object, problem: str) -> typer.Exit:
+    """Print `error: SUBJECT: PROBLEM` on stderr; returns the exit (code 2, bad input) to raise."""
+    typer.echo(f"error: {subject}: {problem}", err=True)
+    return typer.Exit(2)
+
+
+def check_device(device: str) -> None:
+    """Raise `typer.Exit(2)` after one line when `device` is not auto, cpu or cuda, or is
+    cuda on a machine (or a torch build) without CUDA."""
+    from core.device import DEVICES, DeviceUnavailable, require_device
+
+    if device not in DEVICES:
+        raise fail(f"--device {device!r}", "expected cpu, cuda or auto")
+    try:
+        require_device(device)
+    except DeviceUnavailable as exc:
+        raise fail(f"--device {device}", exc.reason.replace("use cpu or auto", "use --device cpu or auto")) from None
+
+
 def load_instance(network_path: Path, property_path: Path):
-    """(Network, Property) from files (plain or .gz); raises `typer.Exit(2)` after one line naming the bad file."""
+    """(Network, Property) from files (plain or .gz) that fit each other; raises
+    `typer.Exit(2)` after one line naming the bad file."""
     from core.model import load_network
     from core.spec import load_property
+    from core.verifier.pipeline import check_shapes
 
     for path in (network_path, property_path):
         if not path.is_file():
@@ -31,6 +52,9 @@ def load_instance(network_path: Path, property_path: Path):
     except (OSError, ValueError) as exc:
         typer.echo(f"error: {property_path}: {one_line(exc)}", err=True)
         raise typer.Exit(2) from None
+    problem = check_shapes(network, prop)
+    if problem:
+        raise fail(property_path, problem)
     return network, prop
 
 
@@ -41,12 +65,14 @@ def verify(
     out: Path | None = typer.Option(None, "--out", help="Write the VNN-COMP result file here."),
     device: str = typer.Option("auto", "--device", help="cpu, cuda or auto."),
     seed: int = typer.Option(0, "--seed", help="Seed for the attacks (runs are reproducible)."),
-    threads: int | None = typer.Option(None, "--threads", min=1, help="CPU threads (default: torch's choice)."),
+    threads: int | None = typer.Option(None, "--threads", min=1, help="CPU threads (default: chosen per run, "
+                                       "docs/cli.md)."),
     certificate: Path | None = typer.Option(
         None, "--certificate", metavar="CERT",
         help="Write what backs the verdict here: the certificate zip for unsat, the counterexample for sat."),
 ) -> None:
-    """Answer sat / unsat / timeout / unknown / error for one network and property (exit 0 for any verdict)."""
+    """Answer sat / unsat / timeout / unknown for one network and property (exit 0 for any
+    verdict, 2 for bad input: docs/cli.md)."""
     from pydantic import ValidationError
 
     from core.config import VerifyConfig
@@ -54,12 +80,9 @@ def verify(
     from core.result import Verdict
     from core.verifier import verify as run_verify
 
-    if device not in ("auto", "cpu", "cuda"):
-        typer.echo(f"error: --device {device!r}: expected cpu, cuda or auto", err=True)
-        raise typer.Exit(2)
+    check_device(device)
     if timeout <= 0:
-        typer.echo(f"error: --timeout {timeout}: must be positive", err=True)
-        raise typer.Exit(2)
+        raise fail(f"--timeout {timeout}", "must be positive")
     try:
         config = VerifyConfig(timeout_s=timeout, device=device, seed=seed, threads=threads)
     except ValidationError as exc:
@@ -67,7 +90,10 @@ def verify(
         typer.echo(f"error: {problems}", err=True)
         raise typer.Exit(2) from None
     loaded = load_instance(network, prop)
-    result = run_verify(*loaded, config)
+    with ProgressLine() as progress:
+        result = run_verify(*loaded, config, progress=progress)
+    if result.verdict is Verdict.ERROR:
+        raise fail(prop, result.message)
     if certificate is not None:  # first: an unsat whose certificate fails the check is reported as unknown
         result = write_certificate(certificate, *loaded, result)
     if out is not None:
@@ -75,7 +101,47 @@ def verify(
         write_result(out, result.verdict.value, cex.x if cex else None, cex.y if cex else None)
     detail = f" ({result.message})" if result.message and result.verdict != Verdict.SAT else ""
     typer.echo(f"{result.verdict.value} {network.name} {prop.name} {result.elapsed_s:.2f}s "
-               f"domains={result.domains_visited}{detail}")
+               f"domains={result.domains_visited} open={progress.last.domains_open} "
+               f"bound={_bound(result.lower_bound)}{detail}")
+
+
+def _bound(value: float | None) -> str:
+    return "-" if value is None else f"{value:.6g}"
+
+
+class ProgressLine:
+    """The verifier's progress callback for the command line: on a terminal, one live
+    line on stderr (phase, domains visited, open domains, best lower bound); it keeps the
+    last report for the final line. Off a terminal it prints nothing."""
+
+    def __init__(self) -> None:
+        from core.result import Progress
+
+        self.last = Progress("start")
+
+    def __enter__(self) -> "ProgressLine":
+        from rich.console import Console
+        from rich.progress import Progress as Bar, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        console = Console(stderr=True)
+        self.bar = Bar(SpinnerColumn(), TimeElapsedColumn(), TextColumn("{task.description}"),
+                       console=console, transient=True, disable=not console.is_terminal)
+        self.bar.__enter__()
+        self.task = self.bar.add_task(self.describe(), total=None)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.bar.__exit__(*exc)
+
+    def __call__(self, report) -> bool:
+        self.last = report
+        self.bar.update(self.task, description=self.describe())
+        return False
+
+    def describe(self) -> str:
+        r = self.last
+        return (f"{r.phase:<10} domains {r.domains_visited:,}  open {r.domains_open:,}  "
+                f"best bound {_bound(r.lower_bound)}")
 
 
 def write_certificate(path: Path, network, prop, result):

@@ -1,0 +1,66 @@
+"""`certbound verify` on a terminal shows live progress on stderr, and its last line says
+how far the search got: open domains and the best bound, next to the fields parsers read."""
+
+from __future__ import annotations
+
+import os
+import pty
+import re
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from app.cli import cli
+
+FINAL = re.compile(r"^(sat|unsat|timeout|unknown) \S+ \S+ [0-9.]+s domains=(\d+) open=(\d+) bound=(\S+)")
+
+
+def run_on_a_terminal(args: list[str], timeout: float = 300) -> str:
+    """Run `certbound ARGS` with a pseudo-terminal as stdout and stderr; returns what it showed."""
+    leader, follower = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-c", "from app.cli import main; main()", *args],
+                               stdout=follower, stderr=follower, env={**os.environ, "COLUMNS": "160"})
+    os.close(follower)
+    chunks = []
+    try:
+        while True:
+            try:
+                data = os.read(leader, 4096)
+            except OSError:  # the terminal closed: the process is done
+                break
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        process.wait(timeout=timeout)
+        os.close(leader)
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode(errors="replace"))  # without colours
+
+
+def test_a_terminal_sees_phases_domains_and_bounds_while_it_runs(benchmarks_dir):
+    folder = benchmarks_dir / "acasxu"
+    shown = run_on_a_terminal(["verify", str(folder / "onnx/ACASXU_run2a_1_1_batch_2000.onnx.gz"),
+                               str(folder / "vnnlib/prop_2.vnnlib.gz"), "--timeout", "120"])
+    assert re.search(r"attack +domains 0 +open 0 +best bound -", shown), shown
+    live = re.findall(r"bab +domains ([\d,]+) +open ([\d,]+) +best bound (-?[0-9.e+-]+)", shown)
+    assert live and max(int(d.replace(",", "")) for d, _, _ in live) > 0, shown
+    final = [m for line in shown.replace("\r", "\n").splitlines() if (m := FINAL.match(line.strip()))]
+    assert final and final[-1].group(1) in ("unsat", "timeout"), shown
+
+
+def test_the_last_line_keeps_its_fields_and_adds_open_domains_and_the_bound(benchmarks_dir):
+    folder = benchmarks_dir / "acasxu"
+    net, prop = folder / "onnx/ACASXU_run2a_1_1_batch_2000.onnx.gz", folder / "vnnlib/prop_2.vnnlib.gz"
+    cut = CliRunner().invoke(cli, ["verify", str(net), str(prop), "--timeout", "1.5", "--threads", "1"])
+    assert cut.exit_code == 0, cut.output
+    lines = cut.output.strip().splitlines()
+    assert len(lines) == 1, cut.output  # off a terminal: no progress output
+    match = FINAL.match(lines[0])
+    assert match and match.group(1) == "timeout", lines[0]
+    # stopped early: the search is not over, and its bound says it is not proven
+    assert int(match.group(3)) > 0 and float(match.group(4)) <= 0, lines[0]
+    done = CliRunner().invoke(cli, ["verify", str(folder.parent / "test/onnx/test_tiny.onnx.gz"),
+                                    str(folder.parent / "test/vnnlib/test_tiny.vnnlib.gz")])
+    match = FINAL.match(done.output.strip())
+    assert match and match.group(1) == "unsat" and match.group(3) == "0" and float(match.group(4)) > 0, done.output
