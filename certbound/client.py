@@ -20,8 +20,10 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any, Callable, Iterator
+from urllib.parse import quote
 
 import httpx
+from pydantic import ValidationError
 
 from certbound.config import resolve
 from certbound.errors import CertboundError
@@ -62,7 +64,19 @@ class Client:
         return response
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
-        return self._send(method, path, **kwargs).json()
+        response = self._send(method, path, **kwargs)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise CertboundError(f"{self.config.server}: not a certbound API (the answer to {method} {path} "
+                                 "is not JSON)", response.status_code) from exc
+
+    def _job(self, method: str, job_id: str, action: str = "") -> Job:
+        try:
+            return Job.model_validate(self._json(method, job_path(job_id, action), subject=job_id))
+        except ValidationError as exc:
+            raise CertboundError(f"{self.config.server}: not a certbound API (no job in the answer: "
+                                 f"{exc.errors()[0]['msg']})") from exc
 
     # Uploads: the same bytes give the same object, so uploading again is cheap and safe.
 
@@ -100,7 +114,7 @@ class Client:
         return self.submit(model["id"], self.upload_property(prop)["id"], timeout_s=timeout_s, config=config)
 
     def status(self, job_id: str) -> Job:
-        return Job.model_validate(self._json("GET", f"/jobs/{job_id}"))
+        return self._job("GET", job_id)
 
     def jobs(self, status: str | None = None, kind: str | None = None, page_size: int = 100) -> Iterator[Job]:
         """The owner's jobs, newest first, fetched a page at a time."""
@@ -132,14 +146,14 @@ class Client:
     def cancel(self, job_id: str) -> Job:
         """Ask the server to stop the job (a queued one is cancelled at once); the job as it
         is now. A finished job cannot be cancelled (CertboundError, 409)."""
-        return Job.model_validate(self._json("POST", f"/jobs/{job_id}/cancel"))
+        return self._job("POST", job_id, "cancel")
 
     def download(self, job_id: str, path: str | os.PathLike | None = None) -> Path:
         """Write what backs the job's verdict to `path` (a file, or a folder for the server's
         file name; default: the server's file name here): an unsat's certificate (zip), a
         sat's counterexample (VNN-COMP result text). Check it with `certbound check NET PROP
         FILE`. The file appears whole or not at all. CertboundError when there is none."""
-        response = self._send("GET", f"/jobs/{job_id}/certificate", stream=True)
+        response = self._send("GET", job_path(job_id, "certificate"), subject=job_id, stream=True)
         try:
             target = Path(path) if path is not None else Path.cwd()
             if target.is_dir():
@@ -157,6 +171,11 @@ class Client:
         from certbound.batch import run_batch
 
         return run_batch(self, Path(folder), **options)
+
+
+def job_path(job_id: str, action: str = "") -> str:
+    """The job's URL path; the id is quoted, so that no id can name another route."""
+    return f"/jobs/{quote(job_id, safe='')}" + (f"/{action}" if action else "")
 
 
 def write_whole(target: Path, chunks: Iterator[bytes], sha256: str | None) -> None:

@@ -25,8 +25,8 @@ class CertboundError(Exception):
 
     @classmethod
     def from_response(cls, response: Any, subject: str = "") -> "CertboundError":
-        """From an error answer (an `httpx.Response`); `subject` (the file an upload refusal
-        is about) prefixes the message unless the server's already names it."""
+        """From an error answer (an `httpx.Response`); `subject` (what the user named: the
+        file uploaded, the job id) prefixes the message unless the server's already names it."""
         try:
             body = response.json()
         except ValueError:

@@ -3,8 +3,9 @@
 A 503 (the server is saturated or its database busy) is retried after its `Retry-After`;
 a request that got no answer (refused connection, timeout, dropped connection) after a
 growing pause. Every request the client makes may be repeated: GETs read, uploads of the
-same bytes give the same object, cancel is a state change to a fixed state, and POST
-/jobs carries an Idempotency-Key, so a repeat gets the job the first one made.
+same bytes give the same object, POST /jobs carries an Idempotency-Key, so a repeat gets
+the job the first one made, and a repeated cancel asks for the same thing again (or is
+told the job has already ended).
 """
 
 from __future__ import annotations

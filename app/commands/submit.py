@@ -26,6 +26,7 @@ def submit(
         if not wait:
             typer.echo(job_id)
             return
+        typer.echo(f"queued {job_id}", err=True)  # to come back to it should the wait be interrupted
         with progress_line() as show:
             job = client.wait(job_id, progress=show)
     typer.echo(job.summary())

@@ -83,6 +83,8 @@ def test_submit_wait_download_and_check_an_unsat_from_the_command_line(client_en
     assert checked.exit_code == 0 and checked.stdout.startswith("valid"), checked.output
     refused = run("cancel", job_id)
     assert refused.exit_code == 2 and "already finished" in refused.stderr
+    elsewhere = run("status", "../models")  # quoted: an id cannot reach another route
+    assert (elsewhere.exit_code, elsewhere.stderr) == (2, "error: ../models: Not Found\n")
 
 
 def test_a_sat_counterexample_downloads_and_replays(client, benchmarks_dir, tmp_path):
