@@ -108,7 +108,7 @@ def test_the_api_listens_on_loopback_for_a_reverse_proxy():
     api = SERVICES["api"]
     assert "EXPOSE 8000" in dockerfile and api["command"][api["command"].index("--port") + 1] == "8000"
     assert [(port["host_ip"], port["published"], port["target"]) for port in api["ports"]] == [("127.0.0.1", "8000", 8000)]
-    assert api["environment"]["FORWARDED_ALLOW_IPS"] == "127.0.0.1"
+    assert api["environment"]["FORWARDED_ALLOW_IPS"] == "*"  # safe only because of the loopback binding
     assert "CERTBOUND_DATA_DIR=/data" in dockerfile
 
 
