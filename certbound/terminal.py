@@ -24,8 +24,8 @@ if TYPE_CHECKING:  # the client (httpx, pydantic) loads when a command runs, not
 FAILED_JOB, BAD_INPUT, STILL_RUNNING, SERVER_TROUBLE = 1, 2, 3, 4
 
 SERVER_OPTION = typer.Option(None, "--server", metavar="URL",
-                             help="the certbound server [default: $CERTBOUND_SERVER, the config file, or "
-                             "http://127.0.0.1:8000]")
+                             help="the certbound server (default: $CERTBOUND_SERVER, the config file, or "
+                             "http://127.0.0.1:8000)")
 
 
 def fail(problem: str | BaseException, code: int) -> typer.Exit:

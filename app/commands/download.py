@@ -11,8 +11,8 @@ from certbound.terminal import BAD_INPUT, SERVER_OPTION, connected, fail
 
 def download(
     job_id: str = typer.Argument(..., metavar="JOB", help="the id `certbound submit` printed"),
-    out: Path = typer.Option(None, "--out", help="the file (or folder) to write [default: the server's file "
-                             "name, here]"),
+    out: Path = typer.Option(None, "--out", help="the file (or folder) to write (default: the server's file "
+                             "name, here)"),
     server: str = SERVER_OPTION,
 ) -> None:
     """Write an unsat's certificate (zip) or a sat's counterexample (VNN-COMP result file)

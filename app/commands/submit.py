@@ -12,7 +12,7 @@ from certbound.terminal import BAD_INPUT, SERVER_OPTION, connected, fail, job_ex
 def submit(
     network: Path = typer.Argument(..., metavar="NET", help="ONNX network (.onnx or .onnx.gz)."),
     prop: Path = typer.Argument(..., metavar="PROP", help="VNN-LIB property (.vnnlib or .vnnlib.gz)."),
-    timeout: float = typer.Option(None, "--timeout", help="the job's time budget in seconds [default: the server's]"),
+    timeout: float = typer.Option(None, "--timeout", help="the job's time budget in seconds (default: the server's)"),
     wait: bool = typer.Option(False, "--wait", help="follow the job and print its outcome"),
     server: str = SERVER_OPTION,
 ) -> None:
