@@ -108,15 +108,15 @@ class AutoThreads:
     def __init__(self, requested: int | None, forward_macs: int) -> None:
         self.start = requested or 1
         self.forward_macs = forward_macs
-        self._measure = requested is None and forward_macs >= PARALLEL_MACS and usable_cores() > 1
+        self.measures = requested is None and forward_macs >= PARALLEL_MACS and usable_cores() > 1
         try:
-            self._sample = CpuSample.now() if self._measure else None
+            self._sample = CpuSample.now() if self.measures else None
         except (OSError, ValueError, AttributeError):  # no /proc/stat, or no affinity (not Linux)
             self._sample = None
 
     def settle(self) -> int:
         """The count for the rest of the run."""
-        if not self._measure:
+        if not self.measures:
             return self.start
         busy = self._sample.others_busy() if self._sample else os.getloadavg()[0]
         return choose_threads(self.forward_macs, usable_cores(), busy)

@@ -1,0 +1,91 @@
+"""The default thread count (core.threads): the policy on given inputs, and what it measures."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import time
+
+import pytest
+
+from core.threads import PARALLEL_MACS, AutoThreads, CpuSample, choose_threads, usable_cores
+
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/stat and CPU affinity")
+
+
+def test_networks_under_the_threshold_run_on_one_thread_however_many_cores_are_free():
+    for cores in (1, 2, 16, 64):
+        assert choose_threads(PARALLEL_MACS - 1, cores, busy=0.0) == 1
+
+
+def test_large_networks_take_the_cores_other_processes_leave_free():
+    assert choose_threads(PARALLEL_MACS, 2, busy=0.0) == 2
+    assert choose_threads(PARALLEL_MACS, 2, busy=0.2) == 2  # background noise leaves a core free
+    assert choose_threads(PARALLEL_MACS, 2, busy=0.8) == 1  # the busy loop of issue 28
+    assert choose_threads(PARALLEL_MACS, 2, busy=1.0) == 1
+    assert choose_threads(PARALLEL_MACS, 16, busy=5.5) == 10
+    assert choose_threads(PARALLEL_MACS, 4, busy=9.0) == 1  # oversubscribed: still one
+    assert choose_threads(10**9, 1, busy=0.0) == 1
+
+
+def test_an_explicit_count_wins_and_small_networks_never_measure():
+    asked = AutoThreads(3, 10**9)
+    assert (asked.start, asked.settle()) == (3, 3)
+    small = AutoThreads(None, PARALLEL_MACS - 1)
+    assert (small.start, small.settle()) == (1, 1)
+    assert not asked.measures and not small.measures
+    large = AutoThreads(None, PARALLEL_MACS)
+    assert large.start == 1 and large.measures == (usable_cores() > 1)
+    assert 1 <= large.settle() <= usable_cores()
+
+
+def _spin() -> None:
+    while True:
+        pass
+
+
+@linux_only
+def test_a_busy_process_elsewhere_counts_as_busy_cores():
+    spinner = multiprocessing.Process(target=_spin, daemon=True)
+    spinner.start()
+    try:
+        sample = CpuSample.now()
+        time.sleep(0.5)
+        busy = sample.others_busy()
+    finally:
+        spinner.terminate()
+        spinner.join()
+    assert busy >= 0.5, busy  # the spinner's core (plus whatever else runs here)
+    assert busy <= usable_cores() + 0.01
+
+
+def _cores_with_one_allowed(queue) -> None:
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    queue.put(usable_cores())
+
+
+@linux_only
+def test_usable_cores_follow_the_cpu_affinity():
+    assert 1 <= usable_cores() <= len(os.sched_getaffinity(0))
+    queue = multiprocessing.Queue()
+    child = multiprocessing.Process(target=_cores_with_one_allowed, args=(queue,))
+    child.start()
+    child.join(30)
+    assert queue.get(timeout=5) == 1
+
+
+def test_a_run_reports_its_thread_count_and_restores_torch(benchmarks_dir):
+    torch = pytest.importorskip("torch")
+    from core.config import VerifyConfig
+    from core.model import load_network
+    from core.spec import load_property
+    from core.verifier import verify
+
+    folder = benchmarks_dir / "test"
+    network = load_network(folder / "onnx/test_tiny.onnx.gz")
+    prop = load_property(folder / "vnnlib/test_tiny.vnnlib.gz")
+    before = torch.get_num_threads()
+    assert verify(network, prop, VerifyConfig(timeout_s=30)).stats["threads"] == 1  # a tiny network
+    assert verify(network, prop, VerifyConfig(timeout_s=30, threads=3)).stats["threads"] == 3
+    assert torch.get_num_threads() == before
