@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 FIELDS = ["benchmark", "onnx", "vnnlib", "timeout", "job_id", "status", "verdict", "time_s", "domains",
           "expected", "correct", "error"]
+# Above this many jobs left, a polling round lists the unfinished ones instead of reading each.
+FEW = 4
 REFUSED = "refused"  # the status of an instance the server would not queue (the row's error says why)
 
 
@@ -94,7 +96,8 @@ def follow(client: "Client", rows: list[dict[str, Any]], progress: Callable | No
     pending = [row for row in rows if row["status"] != REFUSED]
     pauses = poll_pauses()
     while pending:
-        for row in list(pending):
+        running = still_running(client) if len(pending) > FEW else set()
+        for row in [row for row in pending if row["job_id"] not in running]:
             job = client.status(row["job_id"])
             if job.finished:
                 fill(row, job)
@@ -102,6 +105,13 @@ def follow(client: "Client", rows: list[dict[str, Any]], progress: Callable | No
                 done(row)
         if pending:
             time.sleep(next(pauses))
+
+
+def still_running(client: "Client") -> set[str]:
+    """The ids of the owner's queued and running jobs: two listings a round instead of one
+    request per job. Queued is listed first, so a job that starts in between is in the
+    second list; anything missed is only read once more (its state is read before use)."""
+    return {job.id for status in ("queued", "running") for job in client.jobs(status=status, page_size=500)}
 
 
 def fill(row: dict[str, Any], job: Job) -> None:

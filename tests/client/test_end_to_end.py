@@ -190,6 +190,16 @@ def test_batch_runs_a_folder_and_writes_the_results_table(client_env, benchmarks
     assert broken["job_id"] == ""
 
 
+def test_a_batch_from_python_scores_every_instance_of_a_folder(client, benchmarks_dir):
+    seen: list[tuple[str, int, int]] = []
+    rows = client.batch(benchmarks_dir / "test",
+                        progress=lambda row, done, total: seen.append((row["onnx"], done, total)))
+    assert [row["onnx"] for row in rows] == [line.split(",")[0] for line in
+                                             (benchmarks_dir / "test" / "instances.csv").read_text().split()]
+    assert all((row["status"], row["correct"]) == ("succeeded", "yes") for row in rows), rows
+    assert sorted(done for _, done, _ in seen) == [1, 2, 3, 4, 5] and {total for *_, total in seen} == {5}
+
+
 CLIENT_SCRIPT = """
 import sys
 from pathlib import Path
