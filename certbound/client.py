@@ -45,6 +45,9 @@ class Client:
         self.http = httpx.Client(base_url=self.config.api_url, timeout=request_timeout_s,
                                  headers={"Authorization": f"Bearer {self.config.token}"})
 
+    def __repr__(self) -> str:
+        return f"Client(server={self.config.server!r})"
+
     def __enter__(self) -> "Client":
         return self
 

@@ -5,7 +5,7 @@ progress line while waiting.
 Exit codes (docs/cli.md): 0 done; 1 the job failed or was cancelled (batch: also a wrong
 verdict); 2 bad input (a file, a job id, the token, the job's state: what the server
 refused with a 4xx); 3 `--timeout` passed while the job still runs; 4 no usable answer
-from the server (unreachable, still busy after the retries, a 5xx).
+from the server (unreachable, still busy after the retries, a 5xx); 130 Ctrl-C.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the client (httpx, pydantic) loads when a command runs, not
     from certbound.job import Job
 
 FAILED_JOB, BAD_INPUT, STILL_RUNNING, SERVER_TROUBLE = 1, 2, 3, 4
+INTERRUPTED = 130  # the shell's code for a command ended by Ctrl-C (128 + SIGINT)
 
 SERVER_OPTION = typer.Option(None, "--server", metavar="URL",
                              help="the certbound server (default: $CERTBOUND_SERVER, the config file, or "
@@ -51,6 +52,10 @@ def connected(server: str | None) -> Iterator["Client"]:
         raise fail(exc, BAD_INPUT if exc.is_input_error else SERVER_TROUBLE) from None
     except TimeoutError as exc:
         raise fail(exc, STILL_RUNNING) from None
+    except KeyboardInterrupt:
+        # Not click's "Aborted!" and exit 1, which would read as a failed job.
+        typer.echo("interrupted: jobs already queued go on on the server", err=True)
+        raise typer.Exit(INTERRUPTED) from None
 
 
 def job_exit(job: "Job") -> typer.Exit:
