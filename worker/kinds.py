@@ -120,7 +120,8 @@ def train(context: "JobContext") -> Outcome:
 
         def progress(event: dict) -> bool:
             out_of_time[0] = time.monotonic() - started > job.timeout_s
-            return context.report(jsonable(event)) or out_of_time[0]
+            # every epoch's figures are kept: they are the training curve
+            return context.report(jsonable(event), milestone=event.get("phase") == "epoch") or out_of_time[0]
 
         checkpoints = context.settings.data_dir / "checkpoints" / job.id
         result = run_training(config, progress, checkpoint_dir=checkpoints)

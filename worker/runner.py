@@ -55,12 +55,14 @@ class JobContext:
         """The engine's ProgressCallback: see `report`."""
         return self.report(asdict(report))
 
-    def report(self, data: dict[str, Any]) -> bool:
-        """Record a progress report (throttled: phase changes and one a second) and answer
-        whether to stop, reading the cancel flag from the database at most every poll interval."""
+    def report(self, data: dict[str, Any], milestone: bool = False) -> bool:
+        """Record a progress report (throttled: phase changes, milestones such as the end of
+        an epoch, and one a second) and answer whether to stop, reading the cancel flag from
+        the database at most every poll interval."""
         now = time.monotonic()
         phase = data.get("phase")
-        publish = phase != self._last_phase or now - self._last_event >= self.settings.progress_event_interval_s
+        publish = (milestone or phase != self._last_phase
+                   or now - self._last_event >= self.settings.progress_event_interval_s)
         if publish or now - self._last_check >= self.settings.cancel_poll_interval_s:
             with session_scope(self.settings.database_url) as session:
                 cancelled = beat(session, self.job.id, self.attempt, data if publish else None)

@@ -1,4 +1,4 @@
-"""Queries the web dashboard needs beyond the API's: counts, names and chart series.
+"""Queries the web dashboard needs beyond the API's: counts, names, chart series and figures.
 
 Everything here is scoped to one owner, except the queue figures of the status strip,
 which are aggregate counts that reveal nothing about anyone's jobs.
@@ -60,12 +60,85 @@ def queue_figures(session: Session) -> QueueFigures:
     return QueueFigures(queued=counts.get("queued", 0), running=counts.get("running", 0))
 
 
+def running_best(values: list[float | None]) -> list[float | None]:
+    """The best (largest) lower bound reported so far at each point; None before the first.
+    Sound because each report is a lower bound of the whole property (core.bab.budget), so
+    a later, smaller one is no reason to show a worse bound (a re-run starts over low)."""
+    best: float | None = None
+    out = []
+    for value in values:
+        if value is not None and (best is None or value > best):
+            best = value
+        out.append(best)
+    return out
+
+
+def progress_reports(events: list[JobEvent]) -> list[dict[str, Any]]:
+    return [event.data for event in events if event.type == "progress"]
+
+
 def progress_series(events: list[JobEvent]) -> dict[str, Any]:
-    """The chart's data from a job's events: elapsed seconds, global lower bound (None
-    where the engine had none yet) and open domains, one entry per progress event;
-    `last_event` is the id to resume the live stream after."""
-    reports = [event.data for event in events if event.type == "progress"]
+    """The verify chart's data from a job's events, one entry per progress event: elapsed
+    seconds, the best global lower bound so far (None before the engine had one) and open
+    domains; `last_event` is the id to resume the live stream after."""
+    reports = progress_reports(events)
     return {"elapsed_s": [report.get("elapsed_s", 0.0) for report in reports],
-            "lower_bound": [report.get("lower_bound") for report in reports],
+            "lower_bound": running_best([report.get("lower_bound") for report in reports]),
             "domains_open": [report.get("domains_open", 0) for report in reports],
             "last_event": events[-1].id if events else 0}
+
+
+def verify_figures(job: Job, events: list[JobEvent]) -> dict[str, Any]:
+    """What the progress panel shows of a verify job: its latest report, with the best bound
+    over every report and, once it has finished, the result's own figures (the latest report
+    may come from a later step, or from a re-run that stopped early)."""
+    reports = progress_reports(events)
+    latest = {"phase": None, "domains_visited": 0, "domains_open": 0, "lower_bound": None, "elapsed_s": 0.0,
+              **(job.progress or {})}
+    result = job.result or {}
+    bounds = [report.get("lower_bound") for report in reports] + [latest["lower_bound"], result.get("lower_bound")]
+    visited = [report.get("domains_visited") or 0 for report in reports]
+    return {**latest, "best_bound": running_best(bounds)[-1],
+            "domains_visited": max([latest["domains_visited"] or 0, result.get("domains_visited") or 0, *visited]),
+            "elapsed_s": result.get("elapsed_s", latest["elapsed_s"]) if job.finished_at else latest["elapsed_s"]}
+
+
+# What each figure of a train job's accuracy report is, and its sample count's key.
+ACCURACIES = (("clean accuracy", "clean", "samples"), ("PGD accuracy", "pgd", "samples"),
+              ("IBP verified", "ibp", "samples"), ("CROWN verified", "crown", "crown_samples"),
+              ("α-CROWN verified", "alpha_crown", "alpha_samples"),
+              ("complete verifier verified", "complete", "complete_samples"))
+EPOCH_FIGURES = ("loss", "train_accuracy", "test_clean", "test_ibp_verified")
+
+
+def accuracy_rows(report: dict[str, Any] | None) -> list[tuple[str, float | None, int]]:
+    """A train job's evaluation report as (what, fraction or None when skipped, test examples)."""
+    if not report:
+        return []
+    return [(label, report.get(key), report.get(samples, 0)) for label, key, samples in ACCURACIES]
+
+
+def epoch_history(job: Job, events: list[JobEvent]) -> list[dict[str, Any]]:
+    """A train job's per-epoch figures: the result's history once it has one (every epoch),
+    else the epoch reports so far (one a second at most is recorded while it runs)."""
+    history = (job.result or {}).get("history")
+    if history is None:
+        history = [report for report in progress_reports(events) if report.get("phase") == "epoch"]
+    return history
+
+
+def training_series(job: Job, events: list[JobEvent]) -> dict[str, Any]:
+    """The training chart's data, one entry per epoch (`epoch_history`)."""
+    history = epoch_history(job, events)
+    series = {"epoch": [entry.get("epoch") for entry in history]}
+    series.update({name: [entry.get(name) for entry in history] for name in EPOCH_FIGURES})
+    series["last_event"] = events[-1].id if events else 0
+    return series
+
+
+def owned_choices(session: Session, row_type: type[Model] | type[Property], owner: Token,
+                  limit: int = 200) -> list[tuple[str, str]]:
+    """The owner's newest models or properties as (id, filename), for the submit form."""
+    query = (select(row_type.id, row_type.filename).where(row_type.owner_id == owner.id)
+             .order_by(row_type.created_at.desc()).limit(limit))
+    return [tuple(row) for row in session.execute(query).all()]

@@ -1,25 +1,27 @@
 """Dashboard routes that act: sign in and out, submit, cancel, download, follow live.
 
 Each reuses the service layer the API uses (uploads, job creation, cancelling,
-certificates, the event stream), so a job made here is the same as one made over HTTP.
+certificates, the event stream), so a job made here is the same as one made over HTTP;
+app.web.job_form reads the submit form.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Header, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
-from pydantic import ValidationError
 
 from app.auth import TokenRejected, authenticate
 from app.dependencies import CeleryDep, SessionDep, SettingsDep, StoreDep
 from app.errors import Conflict, Invalid, ServiceError
-from app.routers.jobs import _stream as job_event_stream
-from app.services.jobs import EVENT_ID_MAX, NEEDS_PROPERTY, JobCreate, cancel_job, create_job, get_job, job_certificate
+from app.routers.jobs import _stream as job_event_stream, evidence_response
+from app.services.evidence import evidence_file
+from app.services.jobs import EVENT_ID_MAX, cancel_job, create_job, get_job
 from app.services.queue import send
 from app.services.uploads import property_limits, upload_model, upload_property
+from app.web.job_form import (chosen, form_context, job_config, job_request, needs_model, needs_property,
+                               uploaded_file)
 from app.web.pages import job_panel
 from app.web.rendering import PageRoute, render
 from app.web.session import (PageOwnerDep, check_csrf, check_login_csrf, clear_login_cookie, login_csrf, safe_next,
@@ -72,56 +74,45 @@ def logout(request: Request, _owner: PageOwnerDep, csrf: FormText = "") -> Redir
 
 
 @router.get("/submit", response_class=HTMLResponse)
-def submit_form(request: Request, _owner: PageOwnerDep, settings: SettingsDep) -> HTMLResponse:
-    return render(request, "submit.html", settings=settings, error=None, values={})
-
-
-def _options(text: str) -> dict[str, Any]:
-    if not text.strip():
-        return {}
-    try:
-        options = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise Invalid(f"engine options: not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from exc
-    if not isinstance(options, dict):
-        raise Invalid("engine options: give a JSON object, such as {\"device\": \"cpu\"}")
-    return options
-
-
-def _job_request(kind: str, model_id: str, property_id: str | None, timeout_s: str, options: str) -> JobCreate:
-    try:
-        return JobCreate(kind=kind, model_id=model_id, property_id=property_id,
-                         timeout_s=float(timeout_s) if timeout_s.strip() else None, config=_options(options))
-    except ValueError as exc:  # pydantic's ValidationError and float() both are ValueErrors
-        problems = exc.errors() if isinstance(exc, ValidationError) else [{"loc": ("timeout_s",), "msg": str(exc)}]
-        raise Invalid("; ".join(f"{'.'.join(map(str, p['loc']))}: {p['msg']}" for p in problems)) from exc
+def submit_form(request: Request, owner: PageOwnerDep, session: SessionDep, settings: SettingsDep,
+                kind: str = "verify", model_id: str = "", property_id: str = "") -> HTMLResponse:
+    """The form; `kind`, `model_id` and `property_id` preselect (a trained model's "verify it" link)."""
+    values = {"kind": kind, "model_id": model_id, "property_id": property_id}
+    return render(request, "submit.html", **form_context(session, owner, settings, values))
 
 
 @router.post("/submit", response_model=None)
 def submit(request: Request, owner: PageOwnerDep, session: SessionDep, store: StoreDep, settings: SettingsDep,
-           celery: CeleryDep, model: UploadFile, property: UploadFile | None = None, kind: FormText = "verify",
-           timeout_s: FormText = "", options: FormText = "", csrf: FormText = "") -> Response:
-    """Upload the model (and property), queue the job, and land on its page; any
-    problem re-shows the form with the message and what was typed."""
+           celery: CeleryDep, model: UploadFile | None = None, property: UploadFile | None = None,
+           kind: FormText = "verify", model_id: FormText = "", property_id: FormText = "", timeout_s: FormText = "",
+           options: FormText = "", method: FormText = "", arch: FormText = "", eps: FormText = "",
+           epochs: FormText = "", csrf: FormText = "") -> Response:
+    """Upload the model and property (or take the owner's chosen ones), queue the job, and
+    land on its page; any problem re-shows the form with the message and what was typed."""
     check_csrf(request, csrf)
-    values = {"kind": kind, "timeout_s": timeout_s, "options": options}
+    fields = {"method": method, "arch": arch, "eps": eps, "epochs": epochs}
+    values = {"kind": kind, "model_id": model_id, "property_id": property_id, "timeout_s": timeout_s,
+              "options": options, **fields}
+    model_file, property_file = uploaded_file(model), uploaded_file(property)
     try:
-        if not model.filename:
-            raise Invalid("choose an ONNX model file")
-        needs_property = NEEDS_PROPERTY.get(kind, True)
-        if needs_property and (property is None or not property.filename):
-            raise Invalid(f"a {kind} job needs a VNN-LIB property file")
-        uploaded = upload_model(session, store, owner, model.filename, model.file, settings.max_upload_bytes)
-        prop = (upload_property(session, store, owner, property.filename, property.file, settings.max_upload_bytes,
-                                property_limits(settings))
-                if needs_property else None)
-        job = create_job(session, settings, owner,
-                         _job_request(kind, uploaded.id, prop.id if prop else None, timeout_s, options))
+        config = job_config(kind, options, fields)
+        model_id, property_id = chosen(model_file, model_id, "model"), chosen(property_file, property_id, "property")
+        if needs_model(kind) and model_file is None and model_id is None:
+            raise Invalid("choose an ONNX model file, or one of your models")
+        if needs_property(kind) and property_file is None and property_id is None:
+            raise Invalid(f"a {kind} job needs a VNN-LIB property file, or one of your properties")
+        if model_file is not None:
+            model_id = upload_model(session, store, owner, model_file.filename, model_file.file,
+                                    settings.max_upload_bytes).id
+        if property_file is not None and needs_property(kind):
+            property_id = upload_property(session, store, owner, property_file.filename, property_file.file,
+                                          settings.max_upload_bytes, property_limits(settings)).id
+        job = create_job(session, settings, owner, job_request(kind, model_id, property_id, timeout_s, config))
         session.commit()
     except ServiceError as exc:
         session.rollback()
-        return render(request, "submit.html", status_code=exc.status_code, settings=settings, error=exc.message,
-                      values=values)
+        return render(request, "submit.html", status_code=exc.status_code,
+                      **form_context(session, owner, settings, values, exc.message))
     send(celery, settings, job)
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
@@ -142,11 +133,9 @@ def cancel(request: Request, job_id: str, owner: PageOwnerDep, session: SessionD
 
 @router.get("/jobs/{job_id}/certificate")
 def download_certificate(job_id: str, owner: PageOwnerDep, session: SessionDep, store: StoreDep) -> Response:
-    """The job's certificate (unsat) or counterexample (sat), the same JSON the API returns."""
-    body = job_certificate(session, store, owner, job_id)
-    filename = f"{body['kind']}-{job_id}.json"
-    return Response(json.dumps(body, indent=1), media_type="application/json",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    """The file the API's GET /jobs/{id}/certificate serves (the certificate zip or the
+    counterexample file), for a browser signed in by the cookie (the API takes a bearer)."""
+    return evidence_response(evidence_file(session, store, owner, job_id))
 
 
 @router.get("/jobs/{job_id}/events")

@@ -10,10 +10,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from app.db.models import Model, Property
 from app.dependencies import SessionDep, SettingsDep
-from app.services.dashboard import count_jobs, input_names, jobs_of_model, progress_series, queue_figures
+from app.services.dashboard import (accuracy_rows, count_jobs, epoch_history, input_names, jobs_of_model,
+                                    progress_series, queue_figures, training_series, verify_figures)
+from app.services.evidence import evidence_json
 from app.services.health import live_workers
 from app.services.job_state import TERMINAL
-from app.services.jobs import JobKind, JobStatus, evidence_artifact, get_job, job_events, job_json, list_jobs
+from app.services.jobs import JobKind, JobStatus, evidence_artifact, get_job, job_events, list_jobs
 from app.services.uploads import get_owned
 from app.web.rendering import PageRoute, render
 from app.web.session import PageOwnerDep
@@ -40,18 +42,27 @@ def jobs_page(request: Request, owner: PageOwnerDep, session: SessionDep, status
 
 
 def _job_context(session, owner, job_id: str) -> dict:
+    """What the job page and its panel show; `events` are the job's events, oldest first."""
     job = get_job(session, owner, job_id)
-    return {"job": job, "artifact": evidence_artifact(session, job), "finished": job.status in TERMINAL,
-            "progress": job_json(job)["progress"],
+    events = job_events(session, owner, job_id)
+    result = job.result or {}
+    trained = session.get(Model, result["model_id"]) if job.kind == "train" and result.get("model_id") else None
+    return {"job": job, "events": events, "finished": job.status in TERMINAL,
+            "evidence": evidence_json(evidence_artifact(session, job)),
+            "figures": verify_figures(job, events), "accuracies": accuracy_rows(result.get("report")),
+            "last_epoch": (epoch_history(job, events) or [{}])[-1] if job.kind == "train" else {},
+            "trained": trained if trained is not None and trained.owner_id == owner.id else None,
             "model": session.get(Model, job.model_id) if job.model_id else None,
             "prop": session.get(Property, job.property_id) if job.property_id else None}
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
 def job_page(request: Request, job_id: str, owner: PageOwnerDep, session: SessionDep) -> HTMLResponse:
-    """One job: live progress, its chart, verdict, downloads, error, and Cancel."""
+    """One job: live progress, its chart (bound and domains, or a training curve), verdict,
+    downloads, error, and Cancel."""
     context = _job_context(session, owner, job_id)
-    series = progress_series(job_events(session, owner, job_id))
+    job, events = context["job"], context["events"]
+    series = training_series(job, events) if job.kind == "train" else progress_series(events)
     return render(request, "job.html", series_json=json.dumps(series), **context)
 
 

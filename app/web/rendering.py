@@ -48,6 +48,11 @@ def bound(value: float | None) -> str:
     return "—" if value is None else f"{value:.6g}"
 
 
+def percent(value: float | None) -> str:
+    """A fraction in [0, 1] as a percentage."""
+    return "—" if value is None else f"{100 * value:.1f} %"
+
+
 def count(value: int | None) -> str:
     return "—" if value is None else f"{value:,}"
 
@@ -56,7 +61,8 @@ def shape(dims: list[Any]) -> str:
     return "×".join(str(dim) for dim in dims) or "scalar"
 
 
-templates.env.filters.update(seconds=seconds, moment=moment, bound=bound, count=count, shape=shape, iso=isoformat)
+templates.env.filters.update(seconds=seconds, moment=moment, bound=bound, count=count, percent=percent, shape=shape,
+                             iso=isoformat)
 templates.env.globals.update(job_duration=job_duration)
 
 

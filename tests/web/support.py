@@ -90,3 +90,29 @@ def fill_jobs(settings: Settings, secret: str, model_id: str, property_id: str |
         if events:
             session.execute(insert(JobEvent), events)
     return [row["id"] for row in rows]
+
+
+def finish_with_progress(settings: Settings, job_id: str, reports: list[dict], **outcome: Any) -> None:
+    """Write what a worker writes: progress events, the latest progress, and an outcome."""
+    from sqlalchemy import update
+
+    from app.db.models import Job, JobEvent, utcnow
+    from app.db.session import session_scope
+
+    with session_scope(settings.database_url) as session:
+        for report in reports:
+            session.add(JobEvent(job_id=job_id, at=utcnow(), type="progress", data=report))
+        values = {"progress": reports[-1], "started_at": utcnow(), **outcome}
+        session.execute(update(Job).where(Job.id == job_id).values(**values))
+
+
+def store_evidence(settings: Settings, job_id: str, kind: str, data: bytes) -> str:
+    """Store `data` as the job's certificate or counterexample file, as the worker does; its sha256."""
+    from app.db.models import Artifact
+    from app.db.session import session_scope
+    from app.storage import ArtifactStore
+
+    with session_scope(settings.database_url) as session:
+        sha = ArtifactStore(settings.artifacts_dir).put_bytes(data)
+        session.add(Artifact(job_id=job_id, kind=kind, sha256=sha, size_bytes=len(data)))
+    return sha

@@ -5,11 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import update
-
-from app.db.models import Job, JobEvent, utcnow
-from app.db.session import session_scope
-from tests.web.support import text_of
+from app.db.models import utcnow
+from tests.web.support import finish_with_progress, text_of
 
 
 @pytest.fixture
@@ -18,15 +15,6 @@ def nano(alice, benchmarks_dir):
     model = alice.api.upload_ok("models", benchmarks_dir / "test" / "onnx" / "test_nano.onnx.gz")
     prop = alice.api.upload_ok("properties", benchmarks_dir / "test" / "vnnlib" / "test_nano.vnnlib.gz")
     return model, prop
-
-
-def finish_with_progress(settings, job_id: str, reports: list[dict], **outcome) -> None:
-    """Write what a worker writes: progress events, the latest progress, and an outcome."""
-    with session_scope(settings.database_url) as session:
-        for report in reports:
-            session.add(JobEvent(job_id=job_id, at=utcnow(), type="progress", data=report))
-        values = {"progress": reports[-1], "started_at": utcnow(), **outcome}
-        session.execute(update(Job).where(Job.id == job_id).values(**values))
 
 
 def test_job_list_shows_the_owners_jobs_with_names_and_filters(alice, nano):
@@ -92,7 +80,7 @@ def test_job_page_shows_progress_chart_data_verdict_and_download(alice, nano, ap
     series = json.loads(page.text.split('<script id="job-series" type="application/json">')[1].split("</script>")[0])
     assert series["elapsed_s"] == [1.5, 3.0, 4.5] and series["lower_bound"] == [-0.5, 0.0, 0.5]
     assert series["domains_open"] == [4, 3, 2] and series["last_event"] > 0
-    assert alice.get(f"/jobs/{job_id}/certificate").status_code == 404
+    assert alice.get(f"/jobs/{job_id}/certificate").status_code == 409  # running: no file yet
 
 
 def test_job_page_shows_the_error_of_a_failed_job(alice, nano, api_settings):
@@ -160,27 +148,3 @@ def test_static_files_are_the_shipped_ones_only(client):  # noqa: F811
         assert response.status_code == 200 and media in response.headers["content-type"], name
     assert client.get("/static/../session.py").status_code == 404
     assert client.get("/static/vendor/LICENSE.htmx").status_code == 404
-
-
-@pytest.mark.parametrize("check, shown", [("valid", "Certificate check: valid"),
-                                          ({"valid": False, "reason": "leaf 3 bound -0.2"},
-                                           "Certificate check: reason leaf 3 bound -0.2; valid False"),
-                                          (None, "has not been checked by the independent checker")])
-def test_an_unsat_job_offers_its_certificate_and_the_check_result(alice, nano, api_settings, check, shown):
-    from app.db.models import Artifact
-    from app.storage import ArtifactStore
-
-    model, prop = nano
-    job_id = alice.api.submit(model, prop)
-    data = json.dumps({"format": "test", "leaves": [1, 2]}).encode()
-    with session_scope(api_settings.database_url) as session:
-        sha = ArtifactStore(api_settings.artifacts_dir).put_bytes(data)
-        session.add(Artifact(job_id=job_id, kind="certificate", sha256=sha, size_bytes=len(data)))
-    result = {"message": "proved", **({"check": check} if check is not None else {})}
-    finish_with_progress(api_settings, job_id, [{"phase": "done", "elapsed_s": 2.0, "lower_bound": 0.25}],
-                         status="succeeded", verdict="unsat", result=result, finished_at=utcnow())
-    words = text_of(alice.get(f"/jobs/{job_id}"))
-    assert shown in words and f"Download certificate (JSON, {len(data)} bytes)" in words
-    download = alice.get(f"/jobs/{job_id}/certificate")
-    assert download.headers["content-disposition"] == f'attachment; filename="certificate-{job_id}.json"'
-    assert download.json()["data"] == {"format": "test", "leaves": [1, 2]} and download.json()["kind"] == "certificate"

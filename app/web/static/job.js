@@ -5,27 +5,71 @@
   const root = document.getElementById("job");
   const box = document.getElementById("chart");
   const initial = JSON.parse(document.getElementById("job-series").textContent);
-  const data = [initial.elapsed_s, initial.lower_bound, initial.domains_open];
+  const training = root.dataset.kind === "train";
   let plot = null;
 
-  function options(width) {
-    return {
-      width: width, height: 260,
-      scales: { x: { time: false } },
+  // Per kind: the series the chart draws (x first), their axes, and how a progress
+  // report extends them (false: the report adds no point).
+  const charts = {
+    verify: {
+      data: [initial.elapsed_s, initial.lower_bound, initial.domains_open],
       series: [
         { label: "elapsed (s)" },
-        { label: "lower bound", stroke: "#1d4f91", width: 2, scale: "bound", spanGaps: true },
+        { label: "best lower bound", stroke: "#1d4f91", width: 2, scale: "bound", spanGaps: true },
         { label: "open domains", stroke: "#a35200", width: 2, scale: "domains" },
       ],
       axes: [
         { label: "elapsed (s)" },
-        { scale: "bound", label: "lower bound" },
+        { scale: "bound", label: "best lower bound" },
         { scale: "domains", label: "open domains", side: 1, grid: { show: false } },
       ],
-    };
+      extend: function (data, report) {
+        const best = data[1].length ? data[1][data[1].length - 1] : null;
+        const bound = report.lower_bound === undefined ? null : report.lower_bound;
+        // the best bound so far never gets worse (each report bounds the whole property)
+        data[0].push(report.elapsed_s || 0);
+        data[1].push(best === null || (bound !== null && bound > best) ? bound : best);
+        data[2].push(report.domains_open || 0);
+        return true;
+      },
+    },
+    train: {
+      data: [initial.epoch, initial.loss, initial.train_accuracy, initial.test_clean, initial.test_ibp_verified],
+      series: [
+        { label: "epoch" },
+        { label: "loss", stroke: "#1d4f91", width: 2, scale: "loss" },
+        { label: "training accuracy", stroke: "#a35200", width: 2, scale: "accuracy", spanGaps: true },
+        { label: "test accuracy", stroke: "#1e6b34", width: 2, scale: "accuracy", spanGaps: true },
+        { label: "test IBP-verified", stroke: "#6b2fa3", width: 2, dash: [6, 4], scale: "accuracy", spanGaps: true },
+      ],
+      axes: [
+        { label: "epoch", incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500] },  // whole epochs only
+        { scale: "loss", label: "loss" },
+        { scale: "accuracy", label: "accuracy", side: 1, grid: { show: false } },
+      ],
+      extend: function (data, report) {
+        if (report.phase !== "epoch") {
+          return false;
+        }
+        ["epoch", "loss", "train_accuracy", "test_clean", "test_ibp_verified"].forEach(function (name, k) {
+          data[k].push(report[name] === undefined ? null : report[name]);
+        });
+        return true;
+      },
+    },
+  };
+  const chart = training ? charts.train : charts.verify;
+  const data = chart.data;
+
+  function options(width) {
+    const scales = training ? { x: { time: false }, accuracy: { range: [0, 1] } } : { x: { time: false } };
+    return { width: width, height: 260, scales: scales, series: chart.series, axes: chart.axes };
   }
 
   function draw() {
+    if (box === null) {
+      return;
+    }
     box.dataset.points = String(data[0].length);
     if (!data[0].length || typeof uPlot === "undefined") {
       return;
@@ -50,11 +94,9 @@
   function follow(after) {
     const source = new EventSource(`/jobs/${root.dataset.job}/events?after=${after}`);
     source.addEventListener("progress", function (message) {
-      const report = JSON.parse(message.data).data;
-      data[0].push(report.elapsed_s || 0);
-      data[1].push(report.lower_bound === undefined ? null : report.lower_bound);
-      data[2].push(report.domains_open || 0);
-      draw();
+      if (chart.extend(data, JSON.parse(message.data).data)) {
+        draw();
+      }
       panelChanged();
     });
     ["status", "cancel"].forEach(function (type) {
