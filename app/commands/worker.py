@@ -10,9 +10,9 @@ import typer
 def worker(
     gpu: int = typer.Option(None, "--gpu", min=0, help="the GPU this worker owns (sets CUDA_VISIBLE_DEVICES); "
                             "refused where torch cannot use it"),
-    queues: str = typer.Option(None, "--queues", help="comma-separated queues [default: gpu,cpu where torch "
-                               "sees a CUDA device, else cpu]; gpu is refused without one"),
-    data_dir: Path = typer.Option(None, "--data-dir", help="[default: $CERTBOUND_DATA_DIR or ./certbound-data]"),
+    queues: str = typer.Option(None, "--queues", help="comma-separated queues (default: gpu,cpu where torch "
+                               "sees a CUDA device, else cpu); gpu is refused without one"),
+    data_dir: Path = typer.Option(None, "--data-dir", help="(default: $CERTBOUND_DATA_DIR or ./certbound-data)"),
 ) -> None:
     """Consume jobs until stopped. Queues it cannot serve are one line on stderr and exit 2."""
     from app.bootstrap import settings_for
