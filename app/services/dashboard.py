@@ -73,26 +73,30 @@ def running_best(values: list[float | None]) -> list[float | None]:
     return out
 
 
-def progress_reports(events: list[JobEvent]) -> list[dict[str, Any]]:
-    return [event.data for event in events if event.type == "progress"]
+def progress_reports(session: Session, job_id: str) -> list[dict[str, Any]]:
+    """The job's progress reports, oldest first (their data only: a long job has thousands)."""
+    query = (select(JobEvent.data).where(JobEvent.job_id == job_id, JobEvent.type == "progress")
+             .order_by(JobEvent.id))
+    return list(session.scalars(query))
 
 
-def progress_series(events: list[JobEvent]) -> dict[str, Any]:
-    """The verify chart's data from a job's events, one entry per progress event: elapsed
-    seconds, the best global lower bound so far (None before the engine had one) and open
-    domains; `last_event` is the id to resume the live stream after."""
-    reports = progress_reports(events)
+def last_event_id(session: Session, job_id: str) -> int:
+    """The id of the job's newest event (0 without any): where its live stream resumes."""
+    return session.scalar(select(func.max(JobEvent.id)).where(JobEvent.job_id == job_id)) or 0
+
+
+def progress_series(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """The verify chart's data, one entry per progress report: elapsed seconds, the best
+    global lower bound so far (None before the engine had one) and open domains."""
     return {"elapsed_s": [report.get("elapsed_s", 0.0) for report in reports],
             "lower_bound": running_best([report.get("lower_bound") for report in reports]),
-            "domains_open": [report.get("domains_open", 0) for report in reports],
-            "last_event": events[-1].id if events else 0}
+            "domains_open": [report.get("domains_open", 0) for report in reports]}
 
 
-def verify_figures(job: Job, events: list[JobEvent]) -> dict[str, Any]:
+def verify_figures(job: Job, reports: list[dict[str, Any]]) -> dict[str, Any]:
     """What the progress panel shows of a verify job: its latest report, with the best bound
     over every report and, once it has finished, the result's own figures (the latest report
     may come from a later step, or from a re-run that stopped early)."""
-    reports = progress_reports(events)
     latest = {"phase": None, "domains_visited": 0, "domains_open": 0, "lower_bound": None, "elapsed_s": 0.0,
               **(job.progress or {})}
     result = job.result or {}
@@ -118,21 +122,18 @@ def accuracy_rows(report: dict[str, Any] | None) -> list[tuple[str, float | None
     return [(label, report.get(key), report.get(samples, 0)) for label, key, samples in ACCURACIES]
 
 
-def epoch_history(job: Job, events: list[JobEvent]) -> list[dict[str, Any]]:
-    """A train job's per-epoch figures: the result's history once it has one (every epoch),
-    else the epoch reports so far (one a second at most is recorded while it runs)."""
+def epoch_history(job: Job, reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A train job's per-epoch figures: the result's history once it has one, else the
+    epoch reports so far."""
     history = (job.result or {}).get("history")
-    if history is None:
-        history = [report for report in progress_reports(events) if report.get("phase") == "epoch"]
-    return history
+    return history if history is not None else [report for report in reports if report.get("phase") == "epoch"]
 
 
-def training_series(job: Job, events: list[JobEvent]) -> dict[str, Any]:
+def training_series(job: Job, reports: list[dict[str, Any]]) -> dict[str, Any]:
     """The training chart's data, one entry per epoch (`epoch_history`)."""
-    history = epoch_history(job, events)
+    history = epoch_history(job, reports)
     series = {"epoch": [entry.get("epoch") for entry in history]}
     series.update({name: [entry.get(name) for entry in history] for name in EPOCH_FIGURES})
-    series["last_event"] = events[-1].id if events else 0
     return series
 
 

@@ -11,11 +11,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from app.db.models import Model, Property
 from app.dependencies import SessionDep, SettingsDep
 from app.services.dashboard import (accuracy_rows, count_jobs, epoch_history, input_names, jobs_of_model,
-                                    progress_series, queue_figures, training_series, verify_figures)
+                                    last_event_id, progress_reports, progress_series, queue_figures,
+                                    training_series, verify_figures)
 from app.services.evidence import evidence_json
 from app.services.health import live_workers
 from app.services.job_state import TERMINAL
-from app.services.jobs import JobKind, JobStatus, evidence_artifact, get_job, job_events, list_jobs
+from app.services.jobs import JobKind, JobStatus, evidence_artifact, get_job, list_jobs
 from app.services.uploads import get_owned
 from app.web.rendering import PageRoute, render
 from app.web.session import PageOwnerDep
@@ -42,15 +43,15 @@ def jobs_page(request: Request, owner: PageOwnerDep, session: SessionDep, status
 
 
 def _job_context(session, owner, job_id: str) -> dict:
-    """What the job page and its panel show; `events` are the job's events, oldest first."""
+    """What the job page and its panel show; `reports` are the job's progress reports."""
     job = get_job(session, owner, job_id)
-    events = job_events(session, owner, job_id)
+    reports = progress_reports(session, job.id)
     result = job.result or {}
     trained = session.get(Model, result["model_id"]) if job.kind == "train" and result.get("model_id") else None
-    return {"job": job, "events": events, "finished": job.status in TERMINAL,
+    return {"job": job, "reports": reports, "finished": job.status in TERMINAL,
             "evidence": evidence_json(evidence_artifact(session, job)),
-            "figures": verify_figures(job, events), "accuracies": accuracy_rows(result.get("report")),
-            "last_epoch": (epoch_history(job, events) or [{}])[-1] if job.kind == "train" else {},
+            "figures": verify_figures(job, reports), "accuracies": accuracy_rows(result.get("report")),
+            "last_epoch": (epoch_history(job, reports) or [{}])[-1] if job.kind == "train" else {},
             "trained": trained if trained is not None and trained.owner_id == owner.id else None,
             "model": session.get(Model, job.model_id) if job.model_id else None,
             "prop": session.get(Property, job.property_id) if job.property_id else None}
@@ -61,8 +62,9 @@ def job_page(request: Request, job_id: str, owner: PageOwnerDep, session: Sessio
     """One job: live progress, its chart (bound and domains, or a training curve), verdict,
     downloads, error, and Cancel."""
     context = _job_context(session, owner, job_id)
-    job, events = context["job"], context["events"]
-    series = training_series(job, events) if job.kind == "train" else progress_series(events)
+    job, reports = context["job"], context["reports"]
+    series = training_series(job, reports) if job.kind == "train" else progress_series(reports)
+    series["last_event"] = last_event_id(session, job.id)  # where the live stream resumes
     return render(request, "job.html", series_json=json.dumps(series), **context)
 
 

@@ -20,6 +20,15 @@ def bob(client, api_settings) -> WebUser:  # noqa: F811
     return WebUser(client, new_token(api_settings, "bob"))
 
 
+@pytest.fixture
+def uploads(alice, bundled_benchmarks) -> tuple[dict, dict]:
+    """Alice's uploaded model and property (the API's JSON of each)."""
+    folder = bundled_benchmarks / "mlp"
+    model = alice.api.upload_ok("models", folder / "onnx" / "tiny.onnx.gz")
+    prop = alice.api.upload_ok("properties", folder / "vnnlib" / "tiny_unsat.vnnlib.gz")
+    return model, prop
+
+
 @pytest.fixture(scope="session")
 def chromium():
     """Debian's chromium under Playwright (never a downloaded browser), or a skip saying why."""

@@ -14,15 +14,6 @@ from app.services.dashboard import running_best
 from tests.web.support import finish_with_progress, store_evidence, text_of
 
 
-@pytest.fixture
-def uploads(alice, bundled_benchmarks):
-    """Alice's uploaded model and property."""
-    folder = bundled_benchmarks / "mlp"
-    model = alice.api.upload_ok("models", folder / "onnx" / "tiny.onnx.gz")
-    prop = alice.api.upload_ok("properties", folder / "vnnlib" / "tiny_unsat.vnnlib.gz")
-    return model, prop
-
-
 def series_of(page) -> dict:
     return json.loads(page.text.split('<script id="job-series" type="application/json">')[1].split("</script>")[0])
 

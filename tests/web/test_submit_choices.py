@@ -8,14 +8,6 @@ import pytest
 from tests.web.support import text_of
 
 
-@pytest.fixture
-def uploads(alice, bundled_benchmarks):
-    folder = bundled_benchmarks / "mlp"
-    model = alice.api.upload_ok("models", folder / "onnx" / "tiny.onnx.gz")
-    prop = alice.api.upload_ok("properties", folder / "vnnlib" / "tiny_unsat.vnnlib.gz")
-    return model, prop
-
-
 def job_of(alice, response) -> dict:
     assert response.status_code == 303, text_of(response)
     return alice.api.get(response.headers["location"]).json()
