@@ -88,6 +88,7 @@ def test_train_from_the_form_follow_the_curve_and_open_the_trained_model(page, d
     page.get_by_label("Epochs").fill("2")
     page.get_by_label("Time limit in seconds").fill("120")
     page.get_by_label("Engine options").fill(json.dumps(QUICK_TRAINING))
+    page.screenshot(path=artifacts_dir / "dashboard-submit-train.png", full_page=True)
     page.get_by_role("button", name="Submit").click()
     page.wait_for_url(JOB_URL)
     job_id = page.url.rsplit("/", 1)[1]

@@ -62,7 +62,7 @@ def test_each_disjunct_shows_its_status_and_bound(alice, uploads, api_settings):
     finish_with_progress(api_settings, job_id, BAB, status="succeeded", verdict="sat", finished_at=utcnow(),
                          result={"targets": targets, "domains_visited": 76})
     page = alice.get(f"/jobs/{job_id}")
-    table = text_of(page).split("the property is unsat when every one is.")[1].strip()
+    table = text_of(page).split("what its checked evidence backs.")[1].strip()
     assert table.startswith("Region Disjunct Status Best lower bound Closed by 0 0 unsat 0.25 bab 0 1 open -1.5 — "
                             "1 0 sat -3 —")
     single = alice.api.submit(*uploads)
