@@ -1,4 +1,11 @@
-"""Shared fixtures and the CI policy: in CI nothing may skip except GPU tests."""
+"""Shared fixtures and the CI policy: in CI nothing may skip except GPU tests.
+
+Benchmark instances come from two places. `bundled_benchmarks` are certbound's own, shipped
+in the package (core/data/benchmarks), always there. `benchmarks_dir` is the VNN-COMP set,
+which carries no licence and is never shipped: it is the `benchmarks` folder of
+`$CERTBOUND_SHARED_DIR`, by default of `../shared` beside the repository, and tests that
+need it skip, naming that setting, where it is absent.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from core.data import BUNDLED_BENCHMARKS, BUNDLED_MNIST, SHARED_ENV
+
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("CERTBOUND_SHARED_DIR", REPO.parent / "shared"))
+SHARED = Path(os.environ.get(SHARED_ENV) or REPO.parent / "shared")
 BENCHMARKS = SHARED / "benchmarks"
+FULL_MNIST = SHARED / "datasets" / "mnist.npz"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -29,9 +39,23 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 
 @pytest.fixture(scope="session")
 def benchmarks_dir() -> Path:
+    """The VNN-COMP benchmarks (not shipped), or a skip naming the setting that finds them."""
     if not BENCHMARKS.is_dir():
-        pytest.skip(f"shared benchmarks not found at {BENCHMARKS} (set CERTBOUND_SHARED_DIR)")
+        pytest.skip(f"VNN-COMP benchmarks not found at {BENCHMARKS}: set {SHARED_ENV} to the folder "
+                    "that holds benchmarks/ (they are not shipped: they carry no licence)")
     return BENCHMARKS
+
+
+@pytest.fixture(scope="session")
+def bundled_benchmarks() -> Path:
+    """certbound's own instances, shipped in the package (core/data/make_benchmarks.py)."""
+    return BUNDLED_BENCHMARKS
+
+
+@pytest.fixture(scope="session")
+def mnist_path() -> Path:
+    """The full MNIST copy where there is one, else the subset shipped in the package."""
+    return FULL_MNIST if FULL_MNIST.is_file() else BUNDLED_MNIST
 
 
 @pytest.fixture(scope="session")

@@ -1,21 +1,22 @@
 """Datasets from local files only: MNIST (.npz or IDX) and CIFAR-10 (.npz or binary batches).
 
 Images come back as float32 tensors [N, C, H, W] in [0, 1] (the unit of ε), labels as
-int64 [N]. Nothing is ever downloaded: without a path, MNIST is read from the shared
-copy (`$CERTBOUND_SHARED_DIR/datasets/mnist.npz`, by default `../shared` next to the
-repository).
+int64 [N]. Nothing is ever downloaded: without a path, MNIST is the full copy
+`$CERTBOUND_SHARED_DIR/datasets/mnist.npz` where that setting is given, else the
+6,000-image subset shipped in the package (`core.data`).
 """
 
 from __future__ import annotations
 
 import functools
 import gzip
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from core.data import SHARED_ENV, mnist_path, shared_dir
 
 SHAPES = {"mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
 _IDX = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -47,11 +48,6 @@ class Dataset:
         return tuple(self.train.images.shape[1:])
 
 
-def shared_dir() -> Path:
-    override = os.environ.get("CERTBOUND_SHARED_DIR")
-    return Path(override) if override else Path(__file__).resolve().parents[3] / "shared"
-
-
 def load_dataset(name: str, path: Path | None = None) -> Dataset:
     """The train and test splits of `name` ("mnist" or "cifar10") from `path` (a .npz
     file or a folder of IDX / CIFAR-10 binary files). Repeated loads of an unchanged file
@@ -61,7 +57,10 @@ def load_dataset(name: str, path: Path | None = None) -> Dataset:
     if path is None:
         if name != "mnist":
             raise DatasetError(f"{name}: give the path of your own copy (--data); nothing is downloaded")
-        path = shared_dir() / "datasets" / "mnist.npz"
+        path = mnist_path()
+        if shared_dir() is not None and not path.exists():
+            raise DatasetError(f"{path}: no such file ({SHARED_ENV} names {shared_dir()}, which should hold "
+                               "datasets/mnist.npz)")
     path = Path(path)
     if not path.exists():
         raise DatasetError(f"{path}: no such file or folder")

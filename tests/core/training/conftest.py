@@ -1,26 +1,16 @@
-"""Fixtures of the training tests: small networks and a slice of the shared MNIST copy."""
+"""Fixtures of the training tests: small networks and MNIST (the `mnist_path` of tests/conftest.py)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
-from core.training.data import Dataset, load_dataset, shared_dir
+from core.training.data import Dataset, load_dataset
 
 
 @pytest.fixture(scope="session")
-def mnist_path() -> Path:
-    path = shared_dir() / "datasets" / "mnist.npz"
-    if not path.is_file():
-        pytest.skip(f"shared MNIST not found at {path} (set CERTBOUND_SHARED_DIR)")
-    return path
-
-
-@pytest.fixture(scope="session")
-def mnist(mnist_path: Path) -> Dataset:
+def mnist(mnist_path) -> Dataset:
     return load_dataset("mnist", mnist_path)
 
 

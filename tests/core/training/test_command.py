@@ -8,15 +8,17 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import cli
+from core.data import SHARED_ENV
 from core.model import load_network
 
 
 @pytest.mark.slow
-def test_train_command_writes_the_network_and_the_report(mnist_path, tmp_path):
+def test_train_command_writes_the_network_and_the_report(tmp_path, monkeypatch):
+    monkeypatch.delenv(SHARED_ENV, raising=False)  # without --data: the MNIST subset shipped in the package
     out, report = tmp_path / "net.onnx", tmp_path / "report.json"
     result = CliRunner().invoke(cli, [
         "train", "--out", str(out), "--arch", "mlp", "--method", "cc-ibp", "--eps", "0.05", "--epochs", "1",
-        "--data", str(mnist_path), "--train-subset", "64", "--batch-size", "32", "--test-subset", "8",
+        "--train-subset", "64", "--batch-size", "32", "--test-subset", "8",
         "--crown-subset", "4", "--alpha-subset", "0", "--complete-subset", "0", "--device", "cpu", "--report", str(report)])
     assert result.exit_code == 0, result.output
     assert "clean accuracy" in result.output and "IBP verified" in result.output

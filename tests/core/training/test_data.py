@@ -1,4 +1,5 @@
-"""Datasets from local files: the shared MNIST copy, IDX files, CIFAR-10 binaries, and clear errors."""
+"""Datasets from local files: the bundled MNIST subset or a configured full copy, IDX files,
+CIFAR-10 binaries, and clear errors."""
 
 from __future__ import annotations
 
@@ -7,15 +8,37 @@ import struct
 
 import numpy as np
 import pytest
+import torch
 
+from core.data import SHARED_ENV
 from core.training.data import DatasetError, load_dataset
+from tests.conftest import FULL_MNIST
 
 
-def test_shared_mnist_is_the_default_and_has_the_standard_split(mnist_path, monkeypatch):
-    monkeypatch.setenv("CERTBOUND_SHARED_DIR", str(mnist_path.parent.parent))
+def test_the_bundled_subset_is_the_default_and_balanced(monkeypatch):
+    monkeypatch.delenv(SHARED_ENV, raising=False)
+    data = load_dataset("mnist")
+    assert data.train.images.shape == (5000, 1, 28, 28) and data.test.images.shape == (1000, 1, 28, 28)
+    assert float(data.train.images.min()) == 0 and float(data.train.images.max()) == 1
+    assert torch.bincount(data.train.labels).tolist() == [500] * 10
+    assert torch.bincount(data.test.labels).tolist() == [100] * 10
+
+
+def test_the_shared_folder_setting_replaces_the_default(tmp_path, monkeypatch):
+    monkeypatch.setenv(SHARED_ENV, str(tmp_path))
+    with pytest.raises(DatasetError, match=f"{SHARED_ENV} names {tmp_path}"):
+        load_dataset("mnist")
+    (tmp_path / "datasets").mkdir()
+    x, y = np.zeros((3, 28, 28), np.uint8), np.array([1, 2, 3], np.uint8)
+    np.savez(tmp_path / "datasets" / "mnist.npz", x_train=x, y_train=y, x_test=x[:1], y_test=y[:1])
+    assert load_dataset("mnist").train.labels.tolist() == [1, 2, 3]
+
+
+@pytest.mark.skipif(not FULL_MNIST.is_file(), reason=f"no full MNIST copy at {FULL_MNIST} (set {SHARED_ENV})")
+def test_the_full_copy_has_the_standard_split(monkeypatch):
+    monkeypatch.setenv(SHARED_ENV, str(FULL_MNIST.parent.parent))
     data = load_dataset("mnist")
     assert data.train.images.shape == (60000, 1, 28, 28) and data.test.images.shape == (10000, 1, 28, 28)
-    assert float(data.train.images.min()) == 0 and float(data.train.images.max()) == 1
     assert sorted(set(data.test.labels.tolist())) == list(range(10))
 
 
