@@ -78,10 +78,21 @@ def add_errors(schema: dict[str, Any], prefix: str) -> dict[str, Any]:
             for code in derived_codes(method, operation):
                 if str(code) not in responses or _fastapis_own(responses[str(code)]):
                     responses[str(code)] = _response(code)
-    for name in ("HTTPValidationError", "ValidationError"):  # FastAPI's 422 body, now unused
-        if f'"{REF}{name}"' not in json.dumps(schema):
-            schemas.pop(name, None)
+    _drop_unreferenced(schema)
     return schema
+
+
+def _drop_unreferenced(schema: dict[str, Any]) -> None:
+    """Remove component schemas nothing refers to: FastAPI's 422 body (replaced by
+    ErrorBody) and models hidden from the schema (SkipJsonSchema) that it lists anyway."""
+    schemas = schema["components"]["schemas"]
+    while True:
+        unused = [name for name in schemas if f'"{REF}{name}"' not in json.dumps(
+            {**schema, "components": {**schema["components"], "schemas": {k: v for k, v in schemas.items() if k != name}}})]
+        if not unused:
+            return
+        for name in unused:
+            schemas.pop(name)
 
 
 def document_errors(app: FastAPI, prefix: str) -> None:

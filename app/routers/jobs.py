@@ -1,4 +1,4 @@
-"""/jobs: queue verification jobs, follow their progress, cancel them, fetch certificates."""
+"""/jobs: queue verification jobs, follow their progress, cancel them, fetch certificates, delete them."""
 
 from __future__ import annotations
 
@@ -14,8 +14,11 @@ from app.dependencies import CeleryDep, OwnerDep, SessionDep, SettingsDep, Store
 from app.openapi_errors import errors
 from app.services.job_state import TERMINAL
 from app.services.evidence import EvidenceFile, evidence_file, evidence_json, evidence_of
-from app.services.jobs import (EVENT_ID_MAX, JobCreate, JobKind, JobStatus, cancel_job, event_json, get_job,
-                               job_events, job_json, list_jobs)
+from app.schemas import JobEventOut, JobOut, JobPage, JobRequest, JobSubmitted, job_create
+from app.services.deletion import delete_job
+from app.services.jobs import (EVENT_ID_MAX, JobKind, JobStatus, cancel_job, event_json, get_job, job_events,
+                               job_json, list_jobs)
+from app.services.pages import DEFAULT_LIMIT, MAX_LIMIT
 from app.services.idempotency import MAX_KEY_LENGTH, submit
 from app.services.queue import send
 
@@ -24,14 +27,14 @@ SSE_POLL_S = 0.5
 SSE_KEEPALIVE_S = 15.0
 
 
-@router.post("", status_code=202, responses=errors(404))
-def submit_job(body: JobCreate, owner: OwnerDep, session: SessionDep, settings: SettingsDep, celery: CeleryDep,
+@router.post("", status_code=202, response_model=JobSubmitted, responses=errors(404))
+def submit_job(body: JobRequest, owner: OwnerDep, session: SessionDep, settings: SettingsDep, celery: CeleryDep,
                response: Response,
                idempotency_key: str | None = Header(None, min_length=1, max_length=MAX_KEY_LENGTH,
                                                     description="a key of the client's choosing: a retry with the "
                                                     "same key and body gets the same job, never a second one")) -> dict[str, Any]:
     """Queue a job; it runs on a worker and is followed with GET /jobs/{id}."""
-    job, created = submit(session, settings, owner, body, idempotency_key)
+    job, created = submit(session, settings, owner, job_create(body), idempotency_key)
     if created:
         send(celery, settings, job)
     else:
@@ -39,21 +42,21 @@ def submit_job(body: JobCreate, owner: OwnerDep, session: SessionDep, settings: 
     return {"id": job.id, "status": job.status}
 
 
-@router.get("")
+@router.get("", response_model=JobPage)
 def read_jobs(owner: OwnerDep, session: SessionDep, status: JobStatus | None = None, kind: JobKind | None = None,
-              limit: int = Query(50, ge=1, le=500), cursor: str | None = None) -> dict[str, Any]:
+              limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT), cursor: str | None = None) -> dict[str, Any]:
     """The owner's jobs, newest first; pass `next_cursor` back as `cursor` for the next page."""
     jobs, next_cursor = list_jobs(session, owner, status=status, kind=kind, limit=limit, cursor=cursor)
     evidence = evidence_of(session, jobs)
     return {"items": [job_json(job, evidence_json(evidence.get(job.id))) for job in jobs], "next_cursor": next_cursor}
 
 
-@router.get("/{job_id}", responses=errors(404))
+@router.get("/{job_id}", response_model=JobOut, responses=errors(404))
 def read_job(job_id: str, owner: OwnerDep, session: SessionDep) -> dict[str, Any]:
     return _with_evidence(session, get_job(session, owner, job_id))
 
 
-@router.post("/{job_id}/cancel", status_code=202, responses=errors(404, 409))
+@router.post("/{job_id}/cancel", status_code=202, response_model=JobOut, responses=errors(404, 409))
 def cancel(job_id: str, owner: OwnerDep, session: SessionDep) -> dict[str, Any]:
     """A queued job is cancelled at once; a running one stops within a few seconds."""
     job = cancel_job(session, owner, job_id)
@@ -90,12 +93,21 @@ def evidence_response(evidence: EvidenceFile, if_none_match: str | None = None) 
     return Response(evidence.data, media_type=evidence.media_type, headers=headers)
 
 
+@router.delete("/{job_id}", summary="Delete a job", status_code=204, response_class=Response, responses=errors(404, 409))
+def remove(job_id: str, owner: OwnerDep, session: SessionDep, store: StoreDep) -> Response:
+    """Delete a finished job with its events, certificate or counterexample; 409 while it
+    is queued or running (cancel it first). A model a train job made is kept."""
+    delete_job(session, store, owner, job_id)
+    return Response(status_code=204)
+
+
 def _with_evidence(session, job) -> dict[str, Any]:
     return job_json(job, evidence_json(evidence_of(session, [job]).get(job.id)))
 
 
 @router.get("/{job_id}/events", response_model=None,
-            responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}, **errors(404)})
+            responses={200: {"model": list[JobEventOut], "description": "The events as JSON, or as a stream.",
+                             "content": {"text/event-stream": {"schema": {"type": "string"}}}}, **errors(404)})
 def read_events(request: Request, job_id: str, owner: OwnerDep, session: SessionDep,
                 after: int = Query(0, ge=0, le=EVENT_ID_MAX), accept: str = Header(""),
                 last_event_id: int | None = Header(None, ge=0, le=EVENT_ID_MAX)) -> JSONResponse | StreamingResponse:

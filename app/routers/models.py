@@ -1,7 +1,8 @@
-"""/models: upload ONNX networks (plain or gzipped) and read their summaries."""
+"""/models: upload ONNX networks (plain or gzipped), read their summaries, delete them."""
 
 from app.db.models import Model
 from app.routers.uploads import upload_router
-from app.services.uploads import model_json, upload_model
+from app.schemas import ModelOut, ModelPage
+from app.services.uploads import model_json
 
-router = upload_router("/models", Model, upload_model, model_json, "model.onnx", "model")
+router = upload_router("/models", Model, model_json, "model.onnx", "model", "models", ModelOut, ModelPage)

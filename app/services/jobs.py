@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import base64
 import math
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import Artifact, Job, JobEvent, Model, Property, Token, is_id, isoformat, utcnow
 from app.errors import Conflict, Invalid, NotFound
 from app.services.job_state import TERMINAL, record_event
+from app.services.pages import newest_first
 from app.services.queue import choose_queue
 from app.services.uploads import get_owned
 from app.settings import Settings
@@ -134,20 +133,6 @@ def get_job(session: Session, owner: Token, job_id: str) -> Job:
     return job
 
 
-def _encode_cursor(job: Job) -> str:
-    return base64.urlsafe_b64encode(f"{job.created_at.isoformat()}|{job.id}".encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        moment, _, job_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        if not is_id(job_id):
-            raise ValueError(job_id)
-        return datetime.fromisoformat(moment), job_id
-    except ValueError as exc:
-        raise Invalid(f"cursor {cursor!r} is not one this server handed out") from exc
-
-
 def list_jobs(session: Session, owner: Token, *, status: str | None = None, kind: str | None = None,
               limit: int = 50, cursor: str | None = None) -> tuple[list[Job], str | None]:
     """The owner's jobs, newest first; returns a page and the cursor of the next one."""
@@ -156,12 +141,7 @@ def list_jobs(session: Session, owner: Token, *, status: str | None = None, kind
         query = query.where(Job.status == status)
     if kind:
         query = query.where(Job.kind == kind)
-    if cursor:
-        moment, job_id = _decode_cursor(cursor)
-        query = query.where(or_(Job.created_at < moment, and_(Job.created_at == moment, Job.id < job_id)))
-    jobs = list(session.scalars(query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)))
-    next_cursor = _encode_cursor(jobs[limit - 1]) if len(jobs) > limit else None
-    return jobs[:limit], next_cursor
+    return newest_first(session, query, Job, limit, cursor)
 
 
 def cancel_job(session: Session, owner: Token, job_id: str) -> Job:

@@ -12,8 +12,9 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db.models import Model, Property, Token, is_id, isoformat
+from app.db.models import Artifact, Model, Property, Token, is_id, isoformat
 from app.errors import Invalid, NotFound, TooLargeUpload
+from app.services.pages import DEFAULT_LIMIT, newest_first
 from app.settings import Settings
 from app.storage import ArtifactStore, Ingest, TooLarge
 from core.gunzip import is_gzip
@@ -68,8 +69,12 @@ def _existing(session: Session, row_type: type[Row], owner_id: int, sha256: str)
     return session.scalars(query).first()
 
 
-def _discard_unreferenced(session: Session, store: ArtifactStore, sha256: str) -> None:
-    referenced = session.scalar(select(or_(exists().where(Model.sha256 == sha256), exists().where(Property.sha256 == sha256))))
+def discard_unreferenced(session: Session, store: ArtifactStore, sha256: str) -> None:
+    """Remove the stored file `sha256` when no model, property or job artifact (of any
+    owner: the store is content-addressed) names it."""
+    referenced = session.scalar(select(or_(exists().where(Model.sha256 == sha256),
+                                           exists().where(Property.sha256 == sha256),
+                                           exists().where(Artifact.sha256 == sha256))))
     if not referenced:
         store.path(sha256).unlink(missing_ok=True)
 
@@ -152,7 +157,7 @@ def accept_upload(sessions: sessionmaker[Session], store: ArtifactStore, owner_i
         values = fields(store.read(sha), filename)
     except Invalid:
         with sessions() as session:
-            _discard_unreferenced(session, store, sha)
+            discard_unreferenced(session, store, sha)
         raise
     with sessions() as session:
         row = _insert(session, row_type(owner_id=owner_id, sha256=sha, filename=filename, size_bytes=size, **values))
@@ -170,7 +175,7 @@ def _upload(session: Session, store: ArtifactStore, owner: Token, filename: str,
     try:
         values = fields(store.read(sha), filename)
     except Invalid:
-        _discard_unreferenced(session, store, sha)
+        discard_unreferenced(session, store, sha)
         raise
     return _insert(session, row_type(owner_id=owner.id, sha256=sha, filename=filename, size_bytes=size, **values))
 
@@ -201,10 +206,10 @@ def get_owned(session: Session, row_type: type[Row], owner: Token, object_id: st
     return row
 
 
-def list_owned(session: Session, row_type: type[Row], owner: Token) -> list[Row]:
-    """The owner's models or properties, newest first."""
-    query = select(row_type).where(row_type.owner_id == owner.id).order_by(row_type.created_at.desc())
-    return list(session.scalars(query))
+def list_owned(session: Session, row_type: type[Row], owner: Token, limit: int = DEFAULT_LIMIT,
+               cursor: str | None = None) -> tuple[list[Row], str | None]:
+    """A page of the owner's models or properties, newest first, and the next page's cursor."""
+    return newest_first(session, select(row_type).where(row_type.owner_id == owner.id), row_type, limit, cursor)
 
 
 def model_json(model: Model) -> dict[str, Any]:

@@ -281,7 +281,7 @@ def run_hostile(deployment: Deployment, *, rss_bound_mib: float = RSS_BOUND_MIB,
         stored = {c["filename"] for c in cases if c["filename"] is not None}
         if any(c["case"].startswith("filename") for c in cases):
             listed = client.get("/models")
-            stored |= {m["filename"] for m in (listed.json() if listed.status_code == 200 else [])}
+            stored |= {m["filename"] for m in (listed.json()["items"] if listed.status_code == 200 else [])}
         echoed = sorted(name for name in stored if _has_path({"filename": name}))
 
     after_outside = files_outside(workdir, data_dir)

@@ -23,16 +23,16 @@ from tests.service.support import instance
 from worker.runner import run_attempt
 
 
-def finished(api, api_settings, benchmarks_dir, onnx: str) -> tuple[str, dict, tuple]:
-    paths = instance(benchmarks_dir, "test", onnx, "test_prop")
+def finished(api, api_settings, bundled_benchmarks, verdict: str) -> tuple[str, dict, tuple]:
+    paths = instance(bundled_benchmarks, "mlp", "relu5", f"relu5_{verdict}")
     job_id = api.submit(api.upload_ok("models", paths[0]), api.upload_ok("properties", paths[1]), timeout_s=60)
     assert run_attempt(api_settings, job_id, "w@test") == "succeeded"
     return job_id, api.get(f"/jobs/{job_id}").json(), paths
 
 
-def test_an_unsat_job_serves_its_certificate_zip_with_the_sha256_the_job_shows(api, api_settings, benchmarks_dir,
+def test_an_unsat_job_serves_its_certificate_zip_with_the_sha256_the_job_shows(api, api_settings, bundled_benchmarks,
                                                                                 tmp_path):
-    job_id, job, (model, prop) = finished(api, api_settings, benchmarks_dir, "test_unsat")
+    job_id, job, (model, prop) = finished(api, api_settings, bundled_benchmarks, "unsat")
     assert job["verdict"] == "unsat"
     response = api.get(f"/jobs/{job_id}/certificate")
     assert response.status_code == 200 and response.headers["content-type"] == "application/zip"
@@ -51,8 +51,8 @@ def test_an_unsat_job_serves_its_certificate_zip_with_the_sha256_the_job_shows(a
     assert again.status_code == 304 and again.content == b""
 
 
-def test_a_sat_job_serves_its_counterexample_as_a_vnncomp_result_file(api, api_settings, benchmarks_dir, tmp_path):
-    job_id, job, (model, prop) = finished(api, api_settings, benchmarks_dir, "test_sat")
+def test_a_sat_job_serves_its_counterexample_as_a_vnncomp_result_file(api, api_settings, bundled_benchmarks, tmp_path):
+    job_id, job, (model, prop) = finished(api, api_settings, bundled_benchmarks, "sat")
     assert job["verdict"] == "sat"
     response = api.get(f"/jobs/{job_id}/certificate")
     assert response.status_code == 200 and response.headers["content-type"] == "text/plain; charset=utf-8"
@@ -66,8 +66,8 @@ def test_a_sat_job_serves_its_counterexample_as_a_vnncomp_result_file(api, api_s
     assert confirm(load_network(model).onnx_bytes, load_property(prop), x).ok
 
 
-def test_no_file_is_409_naming_why_and_another_owners_job_is_404(api, other_api, benchmarks_dir):
-    paths = instance(benchmarks_dir, "test", "test_sat", "test_prop")
+def test_no_file_is_409_naming_why_and_another_owners_job_is_404(api, other_api, bundled_benchmarks):
+    paths = instance(bundled_benchmarks, "mlp", "relu5", "relu5_sat")
     job_id = api.submit(api.upload_ok("models", paths[0]), api.upload_ok("properties", paths[1]))
     response = api.get(f"/jobs/{job_id}/certificate")
     assert response.status_code == 409 and "queued" in response.json()["detail"]
@@ -79,10 +79,10 @@ def test_no_file_is_409_naming_why_and_another_owners_job_is_404(api, other_api,
     assert api.get(f"/jobs/{'0' * 32}/certificate").status_code == 404
 
 
-def test_a_certificate_stored_as_json_by_an_earlier_version_is_served_as_the_zip(api, api_settings, benchmarks_dir):
+def test_a_certificate_stored_as_json_by_an_earlier_version_is_served_as_the_zip(api, api_settings, bundled_benchmarks):
     """Artifacts were once a JSON wrapper (base64 zip): the first download stores the zip
     itself, so the job then shows the served file's sha256."""
-    job_id, job, _ = finished(api, api_settings, benchmarks_dir, "test_unsat")
+    job_id, job, _ = finished(api, api_settings, bundled_benchmarks, "unsat")
     store = ArtifactStore(api_settings.artifacts_dir)
     zipped = store.read(job["evidence"]["sha256"])
     wrapper = json.dumps({"format": "certbound-certificate", "zip_base64": base64.b64encode(zipped).decode()}).encode()
@@ -95,14 +95,14 @@ def test_a_certificate_stored_as_json_by_an_earlier_version_is_served_as_the_zip
     assert api.get(f"/jobs/{job_id}").json()["evidence"] == job["evidence"]
 
 
-@pytest.mark.parametrize("onnx", ["test_unsat", "test_sat"])
-def test_the_dashboards_json_view_names_the_same_sha256(api, api_settings, benchmarks_dir, onnx):
+@pytest.mark.parametrize("verdict", ["unsat", "sat"])
+def test_the_dashboards_json_view_names_the_same_sha256(api, api_settings, bundled_benchmarks, verdict):
     from app.services.evidence import json_view
 
-    job_id, job, _ = finished(api, api_settings, benchmarks_dir, onnx)
+    job_id, job, _ = finished(api, api_settings, bundled_benchmarks, verdict)
     stored = ArtifactStore(api_settings.artifacts_dir).read(job["evidence"]["sha256"])
     view = json_view(job["evidence"]["kind"], stored)
-    if onnx == "test_unsat":
+    if verdict == "unsat":
         assert view["sha256"] == job["evidence"]["sha256"] and view["manifest"]["format"] == "certbound-certificate"
     else:
         assert view["result"].startswith("sat\n((X_0 ")

@@ -6,9 +6,9 @@ import pytest
 
 
 @pytest.fixture
-def acas(api, benchmarks_dir):
-    model = api.upload_ok("models", benchmarks_dir / "acasxu" / "onnx" / "ACASXU_run2a_1_1_batch_2000.onnx.gz")
-    prop = api.upload_ok("properties", benchmarks_dir / "acasxu" / "vnnlib" / "prop_1.vnnlib.gz")
+def acas(api, bundled_benchmarks):
+    model = api.upload_ok("models", bundled_benchmarks / "mlp" / "onnx" / "relu5.onnx.gz")
+    prop = api.upload_ok("properties", bundled_benchmarks / "mlp" / "vnnlib" / "relu5_unsat.vnnlib.gz")
     return model, prop
 
 
@@ -25,9 +25,9 @@ def test_submit_is_202_queued_and_readable(api, acas):
     assert job["created_at"].endswith("Z") and job["started_at"] is None
 
 
-def test_size_mismatch_is_422(api, benchmarks_dir, acas):
+def test_size_mismatch_is_422(api, bundled_benchmarks, acas):
     model, _ = acas
-    prop = api.upload_ok("properties", benchmarks_dir / "test" / "vnnlib" / "test_nano.vnnlib.gz")
+    prop = api.upload_ok("properties", bundled_benchmarks / "mlp" / "vnnlib" / "tiny_unsat.vnnlib.gz")
     response = api.post("/jobs", json={"model_id": model["id"], "property_id": prop["id"]})
     assert response.status_code == 422
     assert "inputs" in response.json()["detail"]

@@ -3,6 +3,8 @@ documented for its operation, with the one error body (ErrorBody) it really has.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from app.errors import ErrorBody
@@ -36,8 +38,8 @@ def test_every_api_operation_documents_the_shared_errors_with_one_body(schema):
 
 
 @pytest.fixture
-def job_id(api, benchmarks_dir):
-    model = api.upload_ok("models", benchmarks_dir / "test" / "onnx" / "test_nano.onnx.gz")
+def job_id(api, bundled_benchmarks):
+    model = api.upload_ok("models", bundled_benchmarks / "mlp" / "onnx" / "tiny.onnx.gz")
     job_id = api.submit(model, kind="inspect")
     api.post(f"/jobs/{job_id}/cancel")
     return job_id
@@ -62,3 +64,36 @@ def test_the_errors_the_api_really_gives_are_documented_with_their_body(api, cli
         entry = documented(schema, method, path, response.status_code)
         assert entry["content"]["application/json"]["schema"] == REF
         ErrorBody.model_validate(response.json())
+
+
+def test_every_answer_has_a_schema_and_job_configs_are_the_engines_own(schema):
+    """Typed OpenAPI: each operation's success body is a named model (or a file / stream),
+    and a job's `config` is VerifyConfig or TrainConfig, chosen by `kind`."""
+    untyped = []
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            code, answer = next((code, answer) for code, answer in operation["responses"].items() if code < "300")
+            content = answer.get("content", {})
+            if code == "204" or any(kind != "application/json" for kind in content):
+                continue  # no body, a file, text, or events
+            if "$ref" not in json.dumps(content["application/json"]["schema"]):
+                untyped.append(f"{method.upper()} {path}")
+    assert untyped == []
+    body = schema["paths"]["/api/v1/jobs"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    variants = [ref["$ref"].rsplit("/", 1)[1] for ref in body["oneOf"]]
+    assert variants == ["VerifyJobRequest", "InspectJobRequest", "TrainJobRequest"]
+    components = schema["components"]["schemas"]
+    assert components["VerifyJobRequest"]["properties"]["config"]["$ref"].endswith("/VerifyConfig")
+    assert components["TrainJobRequest"]["properties"]["config"]["$ref"].endswith("/TrainConfig")
+    assert {"seed", "branching", "proof_margin"} <= set(components["VerifyConfig"]["properties"])
+    assert components["VerifyConfig"]["additionalProperties"] is False
+    assert "propertys" not in json.dumps(schema)
+
+
+def test_deletes_and_lists_are_documented(schema):
+    for path in ("/models/{object_id}", "/properties/{object_id}", "/jobs/{job_id}"):
+        assert {"204", "404", "409"} <= set(schema["paths"][f"/api/v1{path}"]["delete"]["responses"]), path
+    for path, page in (("/models", "ModelPage"), ("/properties", "PropertyPage"), ("/jobs", "JobPage")):
+        operation = schema["paths"][f"/api/v1{path}"]["get"]
+        assert {"limit", "cursor"} <= {parameter["name"] for parameter in operation["parameters"]}
+        assert operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith(page)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 
-def test_foreign_objects_answer_404(api, other_api, benchmarks_dir):
-    model = api.upload_ok("models", benchmarks_dir / "test" / "onnx" / "test_nano.onnx.gz")
-    prop = api.upload_ok("properties", benchmarks_dir / "test" / "vnnlib" / "test_nano.vnnlib.gz")
+def test_foreign_objects_answer_404(api, other_api, bundled_benchmarks):
+    model = api.upload_ok("models", bundled_benchmarks / "mlp" / "onnx" / "tiny.onnx.gz")
+    prop = api.upload_ok("properties", bundled_benchmarks / "mlp" / "vnnlib" / "tiny_unsat.vnnlib.gz")
     job_id = api.submit(model, prop)
 
     for path in (f"/models/{model['id']}", f"/properties/{prop['id']}", f"/jobs/{job_id}",
@@ -16,11 +16,11 @@ def test_foreign_objects_answer_404(api, other_api, benchmarks_dir):
     assert other_api.post(f"/jobs/{job_id}/cancel").status_code == 404
     assert other_api.post("/jobs", json={"model_id": model["id"], "property_id": prop["id"]}).status_code == 404
     assert other_api.get("/jobs").json()["items"] == []
-    assert other_api.get("/models").json() == [] and other_api.get("/properties").json() == []
+    assert other_api.get("/models").json()["items"] == [] and other_api.get("/properties").json()["items"] == []
 
 
-def test_same_upload_by_two_owners_gives_two_objects(api, other_api, benchmarks_dir):
-    path = benchmarks_dir / "test" / "onnx" / "test_nano.onnx.gz"
+def test_same_upload_by_two_owners_gives_two_objects(api, other_api, bundled_benchmarks):
+    path = bundled_benchmarks / "mlp" / "onnx" / "tiny.onnx.gz"
     mine, theirs = api.upload_ok("models", path), other_api.upload_ok("models", path)
     assert mine["id"] != theirs["id"] and mine["sha256"] == theirs["sha256"]
 

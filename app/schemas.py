@@ -1,0 +1,217 @@
+"""The API's request and response bodies, so the OpenAPI schema states every shape.
+
+Routes build plain dicts in the services; these models are their `response_model`s, so
+FastAPI checks each answer against the schema it publishes. A job's `config` is typed
+per kind with the engine's own models (`VerifyConfig`, `TrainConfig`), torch-free.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic.json_schema import SkipJsonSchema
+
+from app.services.jobs import MIN_TIMEOUT_S, JobCreate, JobKind, JobStatus
+from core.config import VerifyConfig
+from core.training.config import TrainConfig
+
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"}, description="ISO 8601, UTC (`Z`)")]
+Sha256 = Annotated[str, Field(pattern="^[0-9a-f]{64}$", description="sha256, 64 hex digits")]
+Verdict = Literal["sat", "unsat", "unknown", "timeout", "error"]
+
+
+class Page(BaseModel):
+    next_cursor: str | None = Field(description="pass back as `cursor` for the next page; null on the last")
+
+
+# --- uploads ----------------------------------------------------------------------------
+
+class TensorInfo(BaseModel):
+    name: str
+    shape: list[int | str | None] = Field(description="dimensions; a name or null where symbolic")
+
+
+class ModelOut(BaseModel):
+    """An uploaded ONNX network and its torch-free summary."""
+
+    id: str
+    sha256: Sha256
+    filename: str
+    size_bytes: int
+    inputs: list[TensorInfo]
+    outputs: list[TensorInfo]
+    operators: dict[str, int] = Field(description="ONNX operator: count")
+    n_params: int
+    opset: int | None
+    unsupported: list[str] = Field(description="why the engine cannot run it; empty when it can")
+    created_at: Timestamp
+
+
+class PropertyOut(BaseModel):
+    """An uploaded (or generated) VNN-LIB property and its sizes."""
+
+    id: str
+    sha256: Sha256
+    filename: str
+    size_bytes: int
+    n_inputs: int
+    n_outputs: int
+    n_disjuncts: int
+    created_at: Timestamp
+
+
+class ModelPage(Page):
+    items: list[ModelOut]
+
+
+class PropertyPage(Page):
+    items: list[PropertyOut]
+
+
+# --- jobs: requests -----------------------------------------------------------------------
+
+TimeoutS = Annotated[float | None, Field(
+    None, ge=MIN_TIMEOUT_S, strict=True, allow_inf_nan=False,
+    description="wall-clock budget in seconds, at least 1 and at most the server's limit; the server "
+                "default when absent")]
+
+
+class VerifyJobRequest(BaseModel):
+    """Decide the property on the model; the answer is backed by a certificate or a counterexample."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["verify"] = "verify"
+    model_id: str
+    property_id: str
+    timeout_s: TimeoutS = None
+    config: VerifyConfig = Field(default_factory=VerifyConfig,
+                                 description="engine options (`core.config.VerifyConfig`); give `timeout_s` at "
+                                             "the top level of the job, not here")
+
+
+class NoConfig(BaseModel):
+    """An inspect job has no options: only `{}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class InspectJobRequest(BaseModel):
+    """Load the model with the engine's ONNX front end and describe the graph it built."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["inspect"]
+    model_id: str
+    property_id: None = None
+    timeout_s: TimeoutS = None
+    config: NoConfig = Field(default_factory=NoConfig)
+
+
+class TrainJobRequest(BaseModel):
+    """Certified training on the server's data, fine-tuning `model_id` when given."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["train"]
+    model_id: str | None = None
+    property_id: None = None
+    timeout_s: TimeoutS = None
+    config: TrainConfig = Field(default_factory=TrainConfig,
+                                description="training options (`core.training.TrainConfig`); `data` and "
+                                            "`init_onnx` are the server's to choose (422)")
+
+
+class _UnknownKind(JobCreate):
+    """Any other `kind`: validated only so the 422 names the kind and every other bad field."""
+
+    kind: JobKind  # type: ignore[assignment]  # required: what it got was none of these
+
+
+JOB_TAGS = ("verify", "inspect", "train", "other")
+
+
+def _kind(body: Any) -> str:
+    kind = body.get("kind", "verify") if isinstance(body, dict) else getattr(body, "kind", "verify")
+    return kind if kind in JOB_TAGS[:3] else "other"
+
+
+JobRequest = Annotated[Union[
+    Annotated[VerifyJobRequest, Tag("verify")],
+    Annotated[InspectJobRequest, Tag("inspect")],
+    Annotated[TrainJobRequest, Tag("train")],
+    Annotated[SkipJsonSchema[_UnknownKind], Tag("other")],
+], Discriminator(_kind)]
+
+
+def job_create(request: VerifyJobRequest | InspectJobRequest | TrainJobRequest) -> JobCreate:
+    """The service's request: the options the client set (never the defaults, so a job
+    keeps meaning what it said when a default changes)."""
+    config = request.config.model_dump(mode="json", exclude_unset=True)
+    return JobCreate(kind=request.kind, model_id=request.model_id, property_id=request.property_id,
+                     timeout_s=request.timeout_s, config=config)
+
+
+# --- jobs: responses ----------------------------------------------------------------------
+
+class JobSubmitted(BaseModel):
+    id: str
+    status: JobStatus
+
+
+class Progress(BaseModel):
+    """The latest progress report (training reports add their own fields)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    phase: str | None
+    domains_visited: int
+    domains_open: int
+    lower_bound: float | None
+    elapsed_s: float
+
+
+class Evidence(BaseModel):
+    """The file GET /jobs/{id}/certificate serves: its sha256 is the download's."""
+
+    kind: Literal["certificate", "counterexample"]
+    sha256: Sha256
+    size_bytes: int
+    media_type: str
+    filename: str
+    url: str
+
+
+class JobOut(BaseModel):
+    id: str
+    kind: JobKind
+    status: JobStatus
+    verdict: Verdict | None
+    model_id: str | None
+    property_id: str | None
+    timeout_s: float
+    config: dict[str, Any] = Field(description="the options the job was submitted with")
+    queue: str
+    created_at: Timestamp
+    started_at: Timestamp | None
+    finished_at: Timestamp | None
+    attempts: int
+    worker: str | None
+    cancel_requested: bool
+    progress: Progress
+    error: str | None
+    result: dict[str, Any] | None = Field(description="the kind's result: for verify `message`, `elapsed_s`, "
+                                          "`check`, ...; for inspect the graph; for train `model_id` and the report")
+    evidence: Evidence | None
+
+
+class JobPage(Page):
+    items: list[JobOut]
+
+
+class JobEventOut(BaseModel):
+    id: int
+    at: Timestamp
+    type: str = Field(description="status, progress or cancel")
+    data: dict[str, Any]
