@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from app.db.models import utcnow
 from tests.web.support import finish_with_progress, text_of
 
