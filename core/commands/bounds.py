@@ -23,7 +23,7 @@ def bounds(network: Path = typer.Argument(..., help="ONNX network (.onnx or .onn
     from core.commands.verify import fail, load_instance
 
     if method not in METHODS:
-        raise fail(f"--method {method!r}", f"choose one of {', '.join(METHODS)}")
+        raise fail("--method", f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     net, spec = load_instance(network, prop)
     graph = net.graph.to(dtype=torch.float32)
     start = time.perf_counter()

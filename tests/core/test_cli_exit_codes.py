@@ -51,7 +51,7 @@ TABLE = [
     ("bench {missing}", 2, r"^error: .*missing\.onnx: not a folder$"),
     ("bounds {net} {prop}", 0, r"disjuncts refuted by crown"),
     ("bounds {net} {other_prop}", 2, r"^error: .*test_prop\.vnnlib\.gz: property has 5 inputs"),
-    ("bounds {net} {prop} --method best", 2, r"^error: --method 'best': choose one of "),
+    ("bounds {net} {prop} --method best", 2, r"^error: --method: unknown method 'best'; choose one of "),
     ("inspect {net} {prop}", 0, r"engine graph"),
     ("inspect {missing}", 2, r"^error: .*missing\.onnx: "),
     ("inspect {net} {other_prop}", 2, r"^error: .*test_prop\.vnnlib\.gz: the property has 5 inputs"),
