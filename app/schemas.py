@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from app.services.jobs import MIN_TIMEOUT_S, JobCreate, JobKind, JobStatus
@@ -59,6 +59,33 @@ class PropertyOut(BaseModel):
     n_outputs: int
     n_disjuncts: int
     created_at: Timestamp
+
+
+class RobustnessRequest(BaseModel):
+    """An L∞ robustness property to make (core.spec.robustness): the image as `pixels` or
+    as `mnist_index`, the radius `eps`, and the `label` to keep."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pixels: list[Annotated[float, Field(allow_inf_nan=False)]] | None = Field(
+        None, min_length=1, description="the image, flattened in C order, in the valid range")
+    mnist_index: int | None = Field(None, ge=0, description="or this test image of the server's MNIST copy "
+                                    "(its own numbering: the bundled subset holds 1,000 test images)")
+    eps: float = Field(gt=0, allow_inf_nan=False, description="L∞ radius, in the units of the valid range")
+    label: int | None = Field(None, ge=0, description="the class to keep; default for `mnist_index`: its label")
+    n_classes: int = Field(10, ge=2, le=100_000, description="the network's number of outputs")
+    valid_min: float = Field(0.0, allow_inf_nan=False, description="smallest valid pixel value")
+    valid_max: float = Field(1.0, allow_inf_nan=False, description="largest valid pixel value")
+    filename: str | None = Field(None, max_length=200, description="the stored file's name; default "
+                                 "robustness-<label>-<eps>.vnnlib")
+
+    @model_validator(mode="after")
+    def _one_image(self) -> "RobustnessRequest":
+        if (self.pixels is None) == (self.mnist_index is None):
+            raise ValueError("give exactly one of pixels and mnist_index")
+        if self.pixels is not None and self.label is None:
+            raise ValueError("label is required with pixels")
+        return self
 
 
 class ModelPage(Page):

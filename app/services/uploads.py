@@ -224,3 +224,28 @@ def property_json(prop: Property) -> dict[str, Any]:
     return {"id": prop.id, "sha256": prop.sha256, "filename": prop.filename, "size_bytes": prop.size_bytes,
             "n_inputs": prop.n_inputs, "n_outputs": prop.n_outputs, "n_disjuncts": prop.n_disjuncts,
             "created_at": isoformat(prop.created_at)}
+
+
+def robustness_property(sessions: sessionmaker[Session], store: ArtifactStore, settings: Settings, owner_id: int,
+                        request: Any) -> Property:
+    """Write the L∞ robustness property `request` (app.schemas.RobustnessRequest) asks for
+    and store it as one of the owner's properties, like an upload of that file."""
+    from core.spec.robustness import RobustnessError, mnist_test_image, robustness_vnnlib
+
+    try:
+        if request.mnist_index is not None:
+            pixels, label = mnist_test_image(request.mnist_index)
+        else:
+            pixels, label = request.pixels, None
+        label = request.label if request.label is not None else label
+        text = robustness_vnnlib(pixels, request.eps, label, request.n_classes,
+                                 (request.valid_min, request.valid_max))
+    except RobustnessError as exc:
+        raise Invalid(str(exc)) from exc
+    filename = clean_filename(request.filename or "", f"robustness-{label}-{request.eps!r}.vnnlib")
+    data = text.encode()
+    if len(data) > settings.max_upload_bytes:
+        raise TooLargeUpload(f"{filename}: the property is {len(data)} bytes, over the upload limit",
+                             limit_bytes=settings.max_upload_bytes)
+    return accept_upload(sessions, store, owner_id, filename, store.put_bytes(data), len(data), Property,
+                         fields_for(Property, settings))
