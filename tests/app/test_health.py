@@ -28,8 +28,8 @@ def test_healthz_is_503_when_the_broker_is_unreachable(api_settings):
     assert response.json()["broker"].startswith("error") and response.json()["status"] == "down"
 
 
-def test_metrics_count_jobs_in_prometheus_text(api, client, benchmarks_dir):
-    model = api.upload_ok("models", benchmarks_dir / "test" / "onnx" / "test_nano.onnx.gz")
+def test_metrics_count_jobs_in_prometheus_text(api, client, bundled_benchmarks):
+    model = api.upload_ok("models", bundled_benchmarks / "mlp" / "onnx" / "tiny.onnx.gz")
     before = client.get("/api/v1/metrics").text
     api.post("/jobs", json={"kind": "inspect", "model_id": model["id"]})
     text = client.get("/api/v1/metrics").text

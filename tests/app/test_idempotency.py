@@ -7,8 +7,8 @@ import pytest
 
 
 @pytest.fixture
-def nano(api, benchmarks_dir):
-    return api.upload_ok("models", benchmarks_dir / "test" / "onnx" / "test_nano.onnx.gz")
+def nano(api, bundled_benchmarks):
+    return api.upload_ok("models", bundled_benchmarks / "mlp" / "onnx" / "tiny.onnx.gz")
 
 
 def create(api, body, key):
@@ -36,8 +36,8 @@ def test_the_same_key_with_another_body_is_422_naming_the_key(api, nano):
     assert len(api.get("/jobs").json()["items"]) == 1
 
 
-def test_keys_belong_to_their_owner(api, other_api, benchmarks_dir, nano):
-    theirs = other_api.upload_ok("models", benchmarks_dir / "test" / "onnx" / "test_nano.onnx.gz")
+def test_keys_belong_to_their_owner(api, other_api, bundled_benchmarks, nano):
+    theirs = other_api.upload_ok("models", bundled_benchmarks / "mlp" / "onnx" / "tiny.onnx.gz")
     mine = create(api, {"kind": "inspect", "model_id": nano["id"]}, "shared-key")
     other = create(other_api, {"kind": "inspect", "model_id": theirs["id"]}, "shared-key")
     assert (mine.status_code, other.status_code) == (202, 202)

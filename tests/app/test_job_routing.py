@@ -28,8 +28,8 @@ def api(settings):
 
 
 @pytest.fixture
-def inputs(api, benchmarks_dir):
-    model, prop = instance(benchmarks_dir, "test", "test_sat", "test_prop")
+def inputs(api, bundled_benchmarks):
+    model, prop = instance(bundled_benchmarks, "mlp", "relu5", "relu5_sat")
     return api.upload_ok("models", model), api.upload_ok("properties", prop)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.app.pages import every_id
+
 
 @pytest.fixture
 def acas(api, bundled_benchmarks):
@@ -82,15 +84,7 @@ def test_certificate_is_409_without_a_verdict(api, acas):
 def test_list_is_newest_first_filtered_and_paginated(api, acas):
     ids = [api.submit(*acas) for _ in range(5)]
     api.post(f"/jobs/{ids[0]}/cancel")
-    seen, cursor = [], None
-    while True:
-        page = api.get("/jobs", params={"limit": 2, **({"cursor": cursor} if cursor else {})}).json()
-        assert len(page["items"]) <= 2
-        seen += [job["id"] for job in page["items"]]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
-    assert seen == ids[::-1]
+    assert every_id(api, "/jobs", 2) == ids[::-1]
     cancelled = api.get("/jobs", params={"status": "cancelled"}).json()["items"]
     assert [job["id"] for job in cancelled] == [ids[0]]
     assert api.get("/jobs", params={"kind": "inspect"}).json()["items"] == []

@@ -1,4 +1,4 @@
-"""POST/GET /properties: real VNN-LIB files from the shared benchmarks."""
+"""POST/GET /properties: real VNN-LIB files (VNN-COMP's where present, and the bundled ones)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ def test_upload_reports_sizes(api, benchmarks_dir):
     assert api.get(f"/properties/{body['id']}").json() == body
 
 
-def test_same_bytes_give_the_same_object(api, benchmarks_dir):
-    path = benchmarks_dir / "test" / "vnnlib" / "test_prop.vnnlib.gz"
+def test_same_bytes_give_the_same_object(api, bundled_benchmarks):
+    path = bundled_benchmarks / "mlp" / "vnnlib" / "relu5_sat.vnnlib.gz"
     first = api.upload_ok("properties", path)
     again = api.upload("properties", path, unzip=True)
     assert again.status_code == 201 and again.json()["id"] == first["id"]

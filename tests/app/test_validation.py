@@ -12,9 +12,9 @@ RAW_JSON = {"Content-Type": "application/json"}
 
 
 @pytest.fixture
-def acas(api, benchmarks_dir):
-    model = api.upload_ok("models", benchmarks_dir / "acasxu" / "onnx" / "ACASXU_run2a_1_1_batch_2000.onnx.gz")
-    prop = api.upload_ok("properties", benchmarks_dir / "acasxu" / "vnnlib" / "prop_1.vnnlib.gz")
+def acas(api, bundled_benchmarks):
+    model = api.upload_ok("models", bundled_benchmarks / "mlp" / "onnx" / "relu5.onnx.gz")
+    prop = api.upload_ok("properties", bundled_benchmarks / "mlp" / "vnnlib" / "relu5_unsat.vnnlib.gz")
     return model, prop
 
 

@@ -15,32 +15,32 @@ REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
 
-def test_verify_writes_a_vnncomp_result_with_the_counterexample(benchmarks_dir, tmp_path):
-    folder = benchmarks_dir / "test"
+def test_verify_writes_a_vnncomp_result_with_the_counterexample(bundled_benchmarks, tmp_path):
+    folder = bundled_benchmarks / "mlp"
     out = tmp_path / "result.txt"
-    result = runner.invoke(cli, ["verify", str(folder / "onnx/test_sat.onnx.gz"), str(folder / "vnnlib/test_prop.vnnlib.gz"),
+    result = runner.invoke(cli, ["verify", str(folder / "onnx/relu5.onnx.gz"), str(folder / "vnnlib/relu5_sat.vnnlib.gz"),
                                  "--timeout", "60", "--out", str(out), "--device", "cpu"])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("sat test_sat.onnx.gz test_prop.vnnlib.gz")
+    assert result.output.startswith("sat relu5.onnx.gz relu5_sat.vnnlib.gz")
     assert len(result.output.strip().splitlines()) == 1
     verdict, x, y = read_result(out)
     assert verdict == Verdict.SAT and x is not None and y is not None
 
 
-def test_verify_answers_unsat_with_exit_code_zero(benchmarks_dir, tmp_path):
-    folder = benchmarks_dir / "test"
+def test_verify_answers_unsat_with_exit_code_zero(bundled_benchmarks, tmp_path):
+    folder = bundled_benchmarks / "mlp"
     out = tmp_path / "result.txt"
-    result = runner.invoke(cli, ["verify", str(folder / "onnx/test_tiny.onnx.gz"), str(folder / "vnnlib/test_tiny.vnnlib.gz"),
+    result = runner.invoke(cli, ["verify", str(folder / "onnx/tiny.onnx.gz"), str(folder / "vnnlib/tiny_unsat.vnnlib.gz"),
                                  "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("unsat ")
     assert read_result(out)[0] == Verdict.UNSAT
 
 
-def test_bad_input_is_one_line_naming_the_file_and_a_nonzero_exit(benchmarks_dir, tmp_path):
+def test_bad_input_is_one_line_naming_the_file_and_a_nonzero_exit(bundled_benchmarks, tmp_path):
     broken = tmp_path / "broken.vnnlib"
     broken.write_text("(declare-const X_0 Real)\n(assert (<= X_0 \n")
-    net = benchmarks_dir / "test/onnx/test_tiny.onnx.gz"
+    net = bundled_benchmarks / "mlp/onnx/tiny.onnx.gz"
     result = runner.invoke(cli, ["verify", str(net), str(broken)])
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
@@ -53,46 +53,46 @@ def test_bad_input_is_one_line_naming_the_file_and_a_nonzero_exit(benchmarks_dir
     assert seed.exit_code == 2 and seed.output.strip() == "error: --seed: Input should be greater than or equal to 0"
 
 
-def test_bench_scores_every_test_instance_and_writes_the_csv(benchmarks_dir, tmp_path):
+def test_bench_scores_every_instance_of_a_folder_and_writes_the_csv(bundled_benchmarks, tmp_path):
     out = tmp_path / "results.csv"
-    result = runner.invoke(cli, ["bench", str(benchmarks_dir / "test"), "--out", str(out), "--timeout-scale", "0.5"])
+    result = runner.invoke(cli, ["bench", str(bundled_benchmarks / "mlp"), "--out", str(out), "--timeout-scale", "0.5"])
     assert result.exit_code == 0, result.output
     with open(out, newline="") as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == 5
+    assert len(rows) == 4
     assert all(r["correct"] == "yes" for r in rows), rows
     assert all(float(r["timeout"]) == 30.0 for r in rows)
-    assert "solved" in result.output and "test" in result.output
+    assert "solved" in result.output and "mlp" in result.output
 
 
-def test_bench_certify_checks_a_certificate_for_every_unsat(benchmarks_dir, tmp_path):
+def test_bench_certify_checks_a_certificate_for_every_unsat(bundled_benchmarks, tmp_path):
     out = tmp_path / "results.csv"
-    result = runner.invoke(cli, ["bench", str(benchmarks_dir / "test"), "--certify", "--out", str(out)],
+    result = runner.invoke(cli, ["bench", str(bundled_benchmarks / "mlp"), "--certify", "--out", str(out)],
                            env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     with open(out, newline="") as f:
         rows = list(csv.DictReader(f))
     unsat = [r for r in rows if r["verdict"] == "unsat"]
-    assert len(unsat) == 4 and all(r["check"] == "valid" and int(r["certificate_bytes"]) > 0 for r in unsat)
+    assert len(unsat) == 2 and all(r["check"] == "valid" and int(r["certificate_bytes"]) > 0 for r in unsat)
     assert all(float(r["check_s"]) > 0 for r in unsat)
-    assert [r["check"] for r in rows if r["verdict"] == "sat"] == [""]
-    assert "4/4" in result.output
+    assert [r["check"] for r in rows if r["verdict"] == "sat"] == ["", ""]
+    assert "2/2" in result.output
 
 
-def test_bench_filter_selects_instances_and_rejects_a_bad_pattern(benchmarks_dir, tmp_path):
+def test_bench_filter_selects_instances_and_rejects_a_bad_pattern(bundled_benchmarks, tmp_path):
     out = tmp_path / "results.csv"
-    result = runner.invoke(cli, ["bench", str(benchmarks_dir), "--filter", "test/onnx/test_nano", "--out", str(out)])
+    result = runner.invoke(cli, ["bench", str(bundled_benchmarks), "--filter", "mlp/onnx/tiny.*unsat", "--out", str(out)])
     assert result.exit_code == 0, result.output
     with open(out, newline="") as f:
-        assert [r["onnx"] for r in csv.DictReader(f)] == ["onnx/test_nano.onnx.gz"]
-    bad = runner.invoke(cli, ["bench", str(benchmarks_dir), "--filter", "("])
+        assert [(r["onnx"], r["vnnlib"]) for r in csv.DictReader(f)] == [("onnx/tiny.onnx.gz", "vnnlib/tiny_unsat.vnnlib.gz")]
+    bad = runner.invoke(cli, ["bench", str(bundled_benchmarks), "--filter", "("])
     assert bad.exit_code == 2 and "--filter" in bad.output
 
 
-def test_vnncomp_scripts_prepare_and_run_an_instance(benchmarks_dir, tmp_path):
+def test_vnncomp_scripts_prepare_and_run_an_instance(bundled_benchmarks, tmp_path):
     net, prop = tmp_path / "net.onnx", tmp_path / "prop.vnnlib"
-    net.write_bytes(gzip.decompress((benchmarks_dir / "test/onnx/test_nano.onnx.gz").read_bytes()))
-    prop.write_bytes(gzip.decompress((benchmarks_dir / "test/vnnlib/test_nano.vnnlib.gz").read_bytes()))
+    net.write_bytes(gzip.decompress((bundled_benchmarks / "mlp/onnx/tiny.onnx.gz").read_bytes()))
+    prop.write_bytes(gzip.decompress((bundled_benchmarks / "mlp/vnnlib/tiny_unsat.vnnlib.gz").read_bytes()))
     prepare = subprocess.run([str(REPO / "vnncomp/prepare_instance.sh"), "v1", "test", str(net), str(prop)],
                              capture_output=True, text=True, timeout=120)
     assert prepare.returncode == 0, prepare.stderr

@@ -16,8 +16,8 @@ from core.verifier.certify import certificate_of, certify, replay
 runner = CliRunner()
 
 
-def test_unsat_writes_a_certificate_the_checker_accepts(benchmarks_dir, tmp_path):
-    net, prop = benchmarks_dir / "test/onnx/test_tiny.onnx.gz", benchmarks_dir / "test/vnnlib/test_tiny.vnnlib.gz"
+def test_unsat_writes_a_certificate_the_checker_accepts(bundled_benchmarks, tmp_path):
+    net, prop = bundled_benchmarks / "mlp/onnx/tiny.onnx.gz", bundled_benchmarks / "mlp/vnnlib/tiny_unsat.vnnlib.gz"
     cert = tmp_path / "tiny.cert"
     result = runner.invoke(cli, ["verify", str(net), str(prop), "--device", "cpu", "--certificate", str(cert)])
     assert result.exit_code == 0, result.output
@@ -27,19 +27,19 @@ def test_unsat_writes_a_certificate_the_checker_accepts(benchmarks_dir, tmp_path
     assert checked.exit_code == 0 and checked.stdout.startswith("valid"), checked.output
 
 
-def test_sat_writes_the_counterexample_in_vnncomp_format(benchmarks_dir, tmp_path):
-    folder = benchmarks_dir / "test"
+def test_sat_writes_the_counterexample_in_vnncomp_format(bundled_benchmarks, tmp_path):
+    folder = bundled_benchmarks / "mlp"
     cert = tmp_path / "sat.txt"
-    result = runner.invoke(cli, ["verify", str(folder / "onnx/test_sat.onnx.gz"), str(folder / "vnnlib/test_prop.vnnlib.gz"),
+    result = runner.invoke(cli, ["verify", str(folder / "onnx/relu5.onnx.gz"), str(folder / "vnnlib/relu5_sat.vnnlib.gz"),
                                  "--timeout", "60", "--device", "cpu", "--certificate", str(cert)])
     assert result.exit_code == 0, result.output
     verdict, x, y = read_result(cert)
     assert verdict == Verdict.SAT and x is not None and y is not None
 
 
-def test_certify_checks_the_unsat_proof_and_replay_confirms_the_sat_point(benchmarks_dir):
-    folder = benchmarks_dir / "test"
-    network, prop = load_network(folder / "onnx/test_nano.onnx.gz"), load_property(folder / "vnnlib/test_nano.vnnlib.gz")
+def test_certify_checks_the_unsat_proof_and_replay_confirms_the_sat_point(bundled_benchmarks):
+    folder = bundled_benchmarks / "mlp"
+    network, prop = load_network(folder / "onnx/relu5.onnx.gz"), load_property(folder / "vnnlib/relu5_unsat.vnnlib.gz")
     result = verify(network, prop, VerifyConfig(timeout_s=30, device="cpu"))
     assert result.verdict is Verdict.UNSAT
     certified = certify(network, prop, result)
@@ -47,16 +47,15 @@ def test_certify_checks_the_unsat_proof_and_replay_confirms_the_sat_point(benchm
     assert check(network.onnx_bytes, prop, certified.data).valid
     assert set(certified.summary()) == {"valid", "reason", "time_s", "stopped"}
     # The same proof bound to another property is rejected.
-    other = load_property(folder / "vnnlib/test_prop.vnnlib.gz")
+    other = load_property(folder / "vnnlib/relu5_sat.vnnlib.gz")
     assert not check(network.onnx_bytes, other, certified.data).valid
 
-    sat_net = load_network(folder / "onnx/test_sat.onnx.gz")
-    sat = verify(sat_net, other, VerifyConfig(timeout_s=30, device="cpu"))
+    sat = verify(network, other, VerifyConfig(timeout_s=30, device="cpu"))
     assert sat.verdict is Verdict.SAT
-    replayed = replay(sat_net.onnx_bytes, other, sat.counterexample)
+    replayed = replay(network.onnx_bytes, other, sat.counterexample)
     assert replayed["valid"] and replayed["time_s"] >= 0
     with pytest.raises(ValueError, match="only an unsat result"):
-        certificate_of(sat_net, other, sat)
+        certificate_of(network, other, sat)
 
 
 def _unfounded_unsat():

@@ -31,6 +31,7 @@ from app.services.jobs import JobCreate, create_job
 from app.services.uploads import upload_model, upload_property
 from app.settings import Settings
 from app.storage import ArtifactStore
+from core.data import SHARED_ENV
 from tests.conftest import REPO
 
 # Fast clocks so that reaping and cancelling happen within seconds in tests.
@@ -83,9 +84,21 @@ def backend_settings(request, data_dir: Path, **overrides: Any):
                                    request.getfixturevalue("redis_url"), **overrides)
 
 
+# Of the CERTBOUND_ variables a test run has, a subprocess keeps only the tests' own and the
+# engine's data location (a worker trains on the MNIST copy the run is configured with); the
+# rest (service settings, the PID an embedded worker watches, ...) would make it run with the
+# developer's configuration rather than the test's.
+KEPT = ("CERTBOUND_TEST", SHARED_ENV)
+
+
+def inherited_environment() -> dict[str, str]:
+    """This process's environment less every CERTBOUND_ variable that is not in KEPT."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("CERTBOUND_") or k.startswith(KEPT)}
+
+
 def environment(settings: Settings) -> dict[str, str]:
     """The environment a subprocess needs to run with exactly these settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CERTBOUND_") or k.startswith("CERTBOUND_TEST")}
+    env = inherited_environment()
     for name, value in settings.model_dump().items():
         env[f"CERTBOUND_{name.upper()}"] = str(value)
     env["PYTHONPATH"] = str(REPO)
@@ -204,7 +217,7 @@ class ServeProcess:
 
     def start(self, timeout: float = 60.0, need_worker: bool = True) -> "ServeProcess":
         if self.settings is None:
-            env = {k: v for k, v in os.environ.items() if not k.startswith("CERTBOUND_") or k.startswith("CERTBOUND_TEST")}
+            env = inherited_environment()
             args = ["--data-dir", str(self.data_dir)]
         else:
             env, args = environment(self.settings), ["--no-worker"]
@@ -264,3 +277,8 @@ def client_for(settings: Settings) -> TestClient:
 def instance(benchmarks_dir: Path, benchmark: str, onnx: str, vnnlib: str) -> tuple[Path, Path]:
     folder = benchmarks_dir / benchmark
     return folder / "onnx" / f"{onnx}.onnx.gz", folder / "vnnlib" / f"{vnnlib}.vnnlib.gz"
+
+
+# A bundled instance no complete search decides (core/data/make_benchmarks.py): a job on it
+# runs until it is stopped.
+UNDECIDABLE = ("open", "wide", "wide_open")

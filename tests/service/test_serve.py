@@ -24,12 +24,12 @@ def served(tmp_path):
 
 
 @pytest.mark.slow
-def test_serve_solves_benchmark_instances_end_to_end(served, benchmarks_dir):
+def test_serve_solves_benchmark_instances_end_to_end(served, bundled_benchmarks):
     token = served.printed_token()
     assert (served.data_dir / "token").read_text().strip() == token
     assert stat.S_IMODE((served.data_dir / "token").stat().st_mode) == 0o600
-    cases = [(instance(benchmarks_dir, "test", "test_sat", "test_prop"), "sat"),
-             (instance(benchmarks_dir, "acasxu", "ACASXU_run2a_1_1_batch_2000", "prop_1"), "unsat")]
+    cases = [(instance(bundled_benchmarks, "mlp", "relu5", "relu5_sat"), "sat"),
+             (instance(bundled_benchmarks, "mlp", "relu5", "relu5_unsat"), "unsat")]
     jobs = {}
     with httpx.Client(base_url=served.base, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
         for (model_path, prop_path), expected in cases:

@@ -12,14 +12,10 @@ import httpx
 import pytest
 
 from tests.service.proctree import gone_after, tree, wait_for, worker_mains, workers_for
-from tests.service.support import ServeProcess, instance
+from tests.service.support import UNDECIDABLE, ServeProcess, instance
 from worker.lifeline import hold_lock, lock_path
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")]
-
-# No tool in VNN-COMP decided this instance within 750 s: a job on it runs until stopped.
-UNDECIDABLE = ("oval21", "cifar_deep_kw", "cifar_deep_kw-img5503-eps0.0473202614379085")
-
 
 def full_tree(serve: ServeProcess) -> set[int]:
     """serve, its worker and the worker's pool process, once all three exist."""
@@ -49,14 +45,14 @@ def test_sigterm_of_serve_ends_the_worker_and_its_pool(data_dir, tmp_path):
 
 
 def test_sigkill_of_serve_ends_the_worker_and_a_restart_runs_one_worker_that_reruns_the_job(
-        data_dir, tmp_path, benchmarks_dir):
+        data_dir, tmp_path, bundled_benchmarks):
     # Short staleness and reaper period, so that the killed attempt is noticed in seconds.
     env = {"CERTBOUND_HEARTBEAT_INTERVAL_S": "0.5", "CERTBOUND_HEARTBEAT_STALE_S": "4", "CERTBOUND_REAPER_INTERVAL_S": "1"}
     first = ServeProcess(data_dir, tmp_path / "first.log", env=env).start()
     headers = {"Authorization": f"Bearer {first.printed_token()}"}
     try:
         with httpx.Client(base_url=first.base, headers=headers, timeout=30) as client:
-            model_path, prop_path = instance(benchmarks_dir, *UNDECIDABLE)
+            model_path, prop_path = instance(bundled_benchmarks, *UNDECIDABLE)
             model = client.post("/models", files={"file": (model_path.name, model_path.read_bytes())}).json()
             prop = client.post("/properties", files={"file": (prop_path.name, prop_path.read_bytes())}).json()
             job_id = client.post("/jobs", json={"model_id": model["id"], "property_id": prop["id"],

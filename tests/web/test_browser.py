@@ -13,8 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.service.support import instance, new_token
-from tests.worker.conftest import UNDECIDABLE
+from tests.service.support import UNDECIDABLE, instance, new_token
 
 pytestmark = pytest.mark.browser
 JOB_URL = re.compile(r"/jobs/[0-9a-f]{32}$")
@@ -54,9 +53,9 @@ def wait_for_points(page: Page, more_than: int, timeout_s: float) -> int:
 
 
 @pytest.mark.slow
-def test_submit_see_the_verdict_and_download_the_certificate(page, dashboard, benchmarks_dir, artifacts_dir):
+def test_submit_see_the_verdict_and_download_the_certificate(page, dashboard, bundled_benchmarks, artifacts_dir):
     sign_in(page, dashboard.token)
-    job_id = submit(page, *instance(benchmarks_dir, "test", "test_unsat", "test_prop"), timeout_s=60)
+    job_id = submit(page, *instance(bundled_benchmarks, "mlp", "relu5", "relu5_unsat"), timeout_s=60)
     expect(page.locator("#status-strip")).to_contain_text("1 live worker")
     expect(page.locator("#live-verdict")).to_have_text("unsat", timeout=90_000)
     expect(page.locator("#live-status")).to_contain_text("succeeded")
@@ -71,7 +70,7 @@ def test_submit_see_the_verdict_and_download_the_certificate(page, dashboard, be
     row = page.locator("tr", has=page.get_by_role("link", name=f"Job {job_id[:8]}"))
     expect(row).to_contain_text("succeeded")
     expect(row).to_contain_text("unsat")
-    expect(row).to_contain_text("test_unsat.onnx.gz")
+    expect(row).to_contain_text("relu5.onnx.gz")
     page.screenshot(path=artifacts_dir / "dashboard-job-list.png", full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})
     assert page.evaluate("document.documentElement.scrollWidth") <= 390, "the page scrolls sideways on a phone"
@@ -80,9 +79,9 @@ def test_submit_see_the_verdict_and_download_the_certificate(page, dashboard, be
 
 
 @pytest.mark.slow
-def test_watch_a_long_job_live_and_cancel_it(page, dashboard, benchmarks_dir, artifacts_dir):
+def test_watch_a_long_job_live_and_cancel_it(page, dashboard, bundled_benchmarks, artifacts_dir):
     sign_in(page, dashboard.token)
-    submit(page, *instance(benchmarks_dir, *UNDECIDABLE), timeout_s=300)
+    submit(page, *instance(bundled_benchmarks, *UNDECIDABLE), timeout_s=300)
     page.evaluate("window.stillTheSamePage = true")
     expect(page.locator("#live-status")).to_contain_text("running", timeout=60_000)
     points = wait_for_points(page, 1, timeout_s=60)
@@ -99,10 +98,10 @@ def test_watch_a_long_job_live_and_cancel_it(page, dashboard, benchmarks_dir, ar
     assert page.console_errors == []
 
 
-def test_one_owner_never_sees_another_owners_jobs(chromium, dashboard, benchmarks_dir):
+def test_one_owner_never_sees_another_owners_jobs(chromium, dashboard, bundled_benchmarks):
     headers = {"Authorization": f"Bearer {dashboard.token}"}
     with httpx.Client(base_url=f"{dashboard.url}/api/v1", headers=headers, timeout=30) as api:
-        path = benchmarks_dir / "test" / "onnx" / "test_nano.onnx.gz"
+        path = bundled_benchmarks / "mlp" / "onnx" / "tiny.onnx.gz"
         model = api.post("/models", files={"file": (path.name, path.read_bytes())}).json()
         job_id = api.post("/jobs", json={"kind": "inspect", "model_id": model["id"]}).json()["id"]
 

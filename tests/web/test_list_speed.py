@@ -12,9 +12,9 @@ from tests.web.support import fill_jobs, text_of
 
 
 @pytest.mark.slow
-def test_job_list_with_ten_thousand_jobs(alice, api_settings, benchmarks_dir):
-    model = alice.api.upload_ok("models", benchmarks_dir / "test" / "onnx" / "test_nano.onnx.gz")
-    prop = alice.api.upload_ok("properties", benchmarks_dir / "test" / "vnnlib" / "test_nano.vnnlib.gz")
+def test_job_list_with_ten_thousand_jobs(alice, api_settings, bundled_benchmarks):
+    model = alice.api.upload_ok("models", bundled_benchmarks / "mlp" / "onnx" / "tiny.onnx.gz")
+    prop = alice.api.upload_ok("properties", bundled_benchmarks / "mlp" / "vnnlib" / "tiny_unsat.vnnlib.gz")
     ids = fill_jobs(api_settings, alice.secret, model["id"], prop["id"], 10_000)
     times = []
     for _ in range(5):

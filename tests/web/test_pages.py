@@ -11,10 +11,10 @@ from tests.web.support import finish_with_progress, text_of
 
 
 @pytest.fixture
-def nano(alice, benchmarks_dir):
-    """Alice's uploaded test_nano model and property."""
-    model = alice.api.upload_ok("models", benchmarks_dir / "test" / "onnx" / "test_nano.onnx.gz")
-    prop = alice.api.upload_ok("properties", benchmarks_dir / "test" / "vnnlib" / "test_nano.vnnlib.gz")
+def nano(alice, bundled_benchmarks):
+    """Alice's uploaded tiny model and property."""
+    model = alice.api.upload_ok("models", bundled_benchmarks / "mlp" / "onnx" / "tiny.onnx.gz")
+    prop = alice.api.upload_ok("properties", bundled_benchmarks / "mlp" / "vnnlib" / "tiny_unsat.vnnlib.gz")
     return model, prop
 
 
@@ -25,7 +25,7 @@ def test_job_list_shows_the_owners_jobs_with_names_and_filters(alice, nano):
     page = alice.get("/jobs")
     assert page.status_code == 200
     assert verify_id[:8] in page.text and inspect_id[:8] in page.text
-    assert "test_nano.onnx.gz" in page.text and "test_nano.vnnlib.gz" in page.text
+    assert "tiny.onnx.gz" in page.text and "tiny_unsat.vnnlib.gz" in page.text
     assert "2 jobs." in text_of(page)
     only_inspect = alice.get("/jobs?kind=inspect&status=")
     assert inspect_id[:8] in only_inspect.text and verify_id[:8] not in only_inspect.text

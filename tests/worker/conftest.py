@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.service.support import BACKENDS, Api, WorkerProcess, backend_settings, client_for, instance, new_token
-
-# No tool in VNN-COMP decided this instance within 750 s: a job on it runs until stopped.
-UNDECIDABLE = ("oval21", "cifar_deep_kw", "cifar_deep_kw-img5503-eps0.0473202614379085")
-
+from tests.service.support import (BACKENDS, UNDECIDABLE, Api, WorkerProcess, backend_settings, client_for, instance,
+                                   new_token)
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def worker_settings(request, tmp_path_factory):
@@ -33,5 +30,5 @@ def wapi(worker_client, worker_settings) -> Api:
 
 
 @pytest.fixture
-def undecidable(benchmarks_dir):
-    return instance(benchmarks_dir, *UNDECIDABLE)
+def undecidable(bundled_benchmarks):
+    return instance(bundled_benchmarks, *UNDECIDABLE)

@@ -8,7 +8,7 @@ from tests.service.support import Api, WorkerProcess, client_for, instance, new_
 
 
 @pytest.mark.gpu
-def test_gpu_worker_runs_a_cuda_job(tmp_path, benchmarks_dir):
+def test_gpu_worker_runs_a_cuda_job(tmp_path, bundled_benchmarks):
     torch = pytest.importorskip("torch")
     if not torch.cuda.is_available():
         pytest.skip("no CUDA device here")
@@ -17,7 +17,7 @@ def test_gpu_worker_runs_a_cuda_job(tmp_path, benchmarks_dir):
     try:
         with client_for(settings) as client:
             api = Api(client, new_token(settings))
-            model_path, prop_path = instance(benchmarks_dir, "test", "test_unsat", "test_prop")
+            model_path, prop_path = instance(bundled_benchmarks, "mlp", "relu5", "relu5_unsat")
             job_id = api.submit(api.upload_ok("models", model_path), api.upload_ok("properties", prop_path),
                                 timeout_s=60, config={"device": "cuda"})
             job = api.wait(job_id)

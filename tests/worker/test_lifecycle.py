@@ -11,8 +11,8 @@ from core.counterexample import read_result
 from tests.service.support import instance
 
 
-def test_inspect_job_runs_on_the_worker(wapi, benchmarks_dir):
-    model = wapi.upload_ok("models", benchmarks_dir / "test" / "onnx" / "test_small.onnx.gz")
+def test_inspect_job_runs_on_the_worker(wapi, bundled_benchmarks):
+    model = wapi.upload_ok("models", bundled_benchmarks / "mlp" / "onnx" / "relu5.onnx.gz")
     job_id = wapi.submit(model, kind="inspect")
     # Server-sent events follow the job from the start until it finishes.
     stream = wapi.get(f"/jobs/{job_id}/events", headers={"Accept": "text/event-stream"}).text
@@ -29,11 +29,11 @@ def test_inspect_job_runs_on_the_worker(wapi, benchmarks_dir):
 
 
 @pytest.mark.parametrize("onnx, vnnlib, verdict, artifact", [
-    ("test_sat", "test_prop", "sat", "counterexample"),
-    ("test_unsat", "test_prop", "unsat", "certificate"),
+    ("relu5", "relu5_sat", "sat", "counterexample"),
+    ("relu5", "relu5_unsat", "unsat", "certificate"),
 ])
-def test_verify_job_returns_the_expected_verdict(wapi, benchmarks_dir, tmp_path, onnx, vnnlib, verdict, artifact):
-    model_path, prop_path = instance(benchmarks_dir, "test", onnx, vnnlib)
+def test_verify_job_returns_the_expected_verdict(wapi, bundled_benchmarks, tmp_path, onnx, vnnlib, verdict, artifact):
+    model_path, prop_path = instance(bundled_benchmarks, "mlp", onnx, vnnlib)
     job_id = wapi.submit(wapi.upload_ok("models", model_path), wapi.upload_ok("properties", prop_path), timeout_s=60)
     job = wapi.wait(job_id)
     assert (job["status"], job["verdict"]) == ("succeeded", verdict), job

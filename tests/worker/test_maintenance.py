@@ -18,8 +18,8 @@ def count_messages(broker_url: str, visible: bool) -> int:
 
 
 @pytest.mark.parametrize("worker_settings", ["sqlite"], indirect=True)
-def test_consumed_messages_are_purged(wapi, worker_settings, benchmarks_dir):
-    model = wapi.upload_ok("models", benchmarks_dir / "test" / "onnx" / "test_nano.onnx.gz")
+def test_consumed_messages_are_purged(wapi, worker_settings, bundled_benchmarks):
+    model = wapi.upload_ok("models", bundled_benchmarks / "mlp" / "onnx" / "tiny.onnx.gz")
     wapi.wait(wapi.submit(model, kind="inspect"))
     assert count_messages(worker_settings.broker_url, visible=False) >= 1
     run_maintenance(worker_settings, wapi.client.app.state.celery)

@@ -84,9 +84,9 @@ def test_a_worker_started_with_defaults_lists_what_it_can_serve(wapi):
 
 
 @pytest.mark.skipif(HAS_CUDA, reason="this machine has a CUDA device: device cuda would be accepted here")
-def test_on_a_machine_without_cuda_auto_runs_on_cpu_and_cuda_is_refused(wapi, benchmarks_dir):
+def test_on_a_machine_without_cuda_auto_runs_on_cpu_and_cuda_is_refused(wapi, bundled_benchmarks):
     model, prop = (wapi.upload_ok(kind, path) for kind, path in
-                   zip(("models", "properties"), instance(benchmarks_dir, "test", "test_unsat", "test_prop")))
+                   zip(("models", "properties"), instance(bundled_benchmarks, "mlp", "relu5", "relu5_unsat")))
     response = wapi.post("/jobs", json={"model_id": model["id"], "property_id": prop["id"], "config": {"device": "cuda"}})
     assert response.status_code == 422 and "no live worker has a GPU" in response.json()["detail"]
     job = wapi.wait(wapi.submit(model, prop, timeout_s=60))

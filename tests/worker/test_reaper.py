@@ -23,8 +23,8 @@ def settings(request, tmp_path_factory):
 
 
 @pytest.fixture
-def running_job(settings, benchmarks_dir):
-    job_id = make_job(settings, benchmarks_dir / "test" / "onnx" / "test_nano.onnx.gz", kind="inspect")
+def running_job(settings, bundled_benchmarks):
+    job_id = make_job(settings, bundled_benchmarks / "mlp" / "onnx" / "tiny.onnx.gz", kind="inspect")
     with session_scope(settings.database_url) as session:
         claim(session, job_id, "w@test")
     return job_id
@@ -78,8 +78,8 @@ def test_a_silent_job_asked_to_cancel_is_cancelled(settings, running_job):
     assert state(settings, running_job)[0].status == "cancelled"
 
 
-def test_a_long_queued_job_is_sent_again(settings, benchmarks_dir):
-    job_id = make_job(settings, benchmarks_dir / "test" / "onnx" / "test_nano.onnx.gz", kind="inspect")
+def test_a_long_queued_job_is_sent_again(settings, bundled_benchmarks):
+    job_id = make_job(settings, bundled_benchmarks / "mlp" / "onnx" / "tiny.onnx.gz", kind="inspect")
     with session_scope(settings.database_url) as session:
         session.get(Job, job_id).enqueued_at = utcnow() - timedelta(seconds=settings.queued_resend_s + 1)
     with session_scope(settings.database_url) as session:

@@ -15,8 +15,7 @@ from app.db.session import session_scope
 from app.services.jobs import job_certificate
 from app.settings import get_settings
 from app.storage import ArtifactStore
-from tests.service.support import make_job, sqlite_settings
-from tests.worker.conftest import UNDECIDABLE
+from tests.service.support import UNDECIDABLE, make_job, sqlite_settings
 from worker.runner import fail_after_hard_limit, run_attempt
 from worker.tasks import run_job
 
@@ -44,17 +43,17 @@ def attempt_in_pool_process(settings, job_id, delay: float, action, *args) -> st
         signal.signal(signal.SIGUSR1, previous)
 
 
-def test_a_message_for_a_job_that_is_not_queued_is_ignored(settings, benchmarks_dir):
-    job_id = make_job(settings, benchmarks_dir / "test" / "onnx" / "test_nano.onnx.gz", kind="inspect")
+def test_a_message_for_a_job_that_is_not_queued_is_ignored(settings, bundled_benchmarks):
+    job_id = make_job(settings, bundled_benchmarks / "mlp" / "onnx" / "tiny.onnx.gz", kind="inspect")
     assert run_attempt(settings, job_id, "w1@test") == "succeeded"
     assert run_attempt(settings, job_id, "w2@test") is None  # a duplicate delivery
     job = read(settings, job_id)
     assert (job.status, job.attempts, job.worker) == ("succeeded", 1, "w1@test")
 
 
-def test_config_the_engine_rejects_fails_the_job_with_the_reason(settings, benchmarks_dir):
-    bench = benchmarks_dir / "test"
-    job_id = make_job(settings, bench / "onnx" / "test_nano.onnx.gz", bench / "vnnlib" / "test_nano.vnnlib.gz")
+def test_config_the_engine_rejects_fails_the_job_with_the_reason(settings, bundled_benchmarks):
+    bench = bundled_benchmarks / "mlp"
+    job_id = make_job(settings, bench / "onnx" / "tiny.onnx.gz", bench / "vnnlib" / "tiny_unsat.vnnlib.gz")
     with session_scope(settings.database_url) as session:
         session.get(Job, job_id).config = {"renamed_option": 1}  # queued before an engine upgrade
     assert run_attempt(settings, job_id, "w@test") == "failed"
@@ -62,10 +61,10 @@ def test_config_the_engine_rejects_fails_the_job_with_the_reason(settings, bench
     assert job.verdict == "error" and "renamed_option" in job.error
 
 
-def test_an_unsat_whose_check_has_no_time_left_is_unknown_with_its_certificate_kept(tmp_path, benchmarks_dir):
+def test_an_unsat_whose_check_has_no_time_left_is_unknown_with_its_certificate_kept(tmp_path, bundled_benchmarks):
     settings = sqlite_settings(tmp_path, check_time_factor=0.0)  # the check stops at once
-    bench = benchmarks_dir / "test"
-    job_id = make_job(settings, bench / "onnx" / "test_tiny.onnx.gz", bench / "vnnlib" / "test_tiny.vnnlib.gz")
+    bench = bundled_benchmarks / "mlp"
+    job_id = make_job(settings, bench / "onnx" / "tiny.onnx.gz", bench / "vnnlib" / "tiny_unsat.vnnlib.gz")
     assert run_attempt(settings, job_id, "w@test") == "succeeded"
     job = read(settings, job_id)
     assert job.verdict == "unknown" and "did not finish" in job.result["message"]
@@ -77,10 +76,10 @@ def test_an_unsat_whose_check_has_no_time_left_is_unknown_with_its_certificate_k
     assert served["data"]["manifest"]["format"] == "certbound-certificate"
 
 
-def test_soft_time_limit_signal_yields_verdict_timeout(settings, benchmarks_dir):
+def test_soft_time_limit_signal_yields_verdict_timeout(settings, bundled_benchmarks):
     # Celery's prefork pool delivers the soft limit as SIGUSR1 to the pool process,
     # whose handler raises SoftTimeLimitExceeded; do exactly that here.
-    bench = benchmarks_dir / UNDECIDABLE[0]
+    bench = bundled_benchmarks / UNDECIDABLE[0]
     job_id = make_job(settings, bench / "onnx" / f"{UNDECIDABLE[1]}.onnx.gz",
                       bench / "vnnlib" / f"{UNDECIDABLE[2]}.vnnlib.gz", timeout_s=600)
     assert attempt_in_pool_process(settings, job_id, 1.0, os.kill, os.getpid(), signal.SIGUSR1) == "succeeded"
@@ -88,8 +87,8 @@ def test_soft_time_limit_signal_yields_verdict_timeout(settings, benchmarks_dir)
     assert job.verdict == "timeout" and "soft time limit" in job.error
 
 
-def test_hard_time_limit_is_recorded_by_the_main_process(settings, benchmarks_dir):
-    job_id = make_job(settings, benchmarks_dir / "test" / "onnx" / "test_nano.onnx.gz", kind="inspect")
+def test_hard_time_limit_is_recorded_by_the_main_process(settings, bundled_benchmarks):
+    job_id = make_job(settings, bundled_benchmarks / "mlp" / "onnx" / "tiny.onnx.gz", kind="inspect")
     with session_scope(settings.database_url) as session:
         session.get(Job, job_id).status = "running"  # as if a pool process had claimed it, then died
     os.environ["CERTBOUND_DATA_DIR"] = str(settings.data_dir)
@@ -105,9 +104,9 @@ def test_hard_time_limit_is_recorded_by_the_main_process(settings, benchmarks_di
     assert read(settings, job_id).finished_at == job.finished_at
 
 
-def test_an_engine_that_ignores_a_cancel_is_interrupted(tmp_path, benchmarks_dir):
+def test_an_engine_that_ignores_a_cancel_is_interrupted(tmp_path, bundled_benchmarks):
     settings = sqlite_settings(tmp_path, cancel_grace_s=1.0, heartbeat_interval_s=0.2)
-    bench = benchmarks_dir / UNDECIDABLE[0]
+    bench = bundled_benchmarks / UNDECIDABLE[0]
     job_id = make_job(settings, bench / "onnx" / f"{UNDECIDABLE[1]}.onnx.gz",
                       bench / "vnnlib" / f"{UNDECIDABLE[2]}.vnnlib.gz", timeout_s=600)
 

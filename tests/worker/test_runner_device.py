@@ -10,13 +10,13 @@ from tests.service.support import make_job, sqlite_settings
 from worker.runner import run_attempt
 
 
-def test_a_cuda_job_on_a_worker_without_cuda_fails_with_the_reason_on_one_line(tmp_path, benchmarks_dir):
+def test_a_cuda_job_on_a_worker_without_cuda_fails_with_the_reason_on_one_line(tmp_path, bundled_benchmarks):
     torch = pytest.importorskip("torch")
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA: the job would run")
     settings = sqlite_settings(tmp_path)
-    bench = benchmarks_dir / "test"
-    job_id = make_job(settings, bench / "onnx" / "test_nano.onnx.gz", bench / "vnnlib" / "test_nano.vnnlib.gz")
+    bench = bundled_benchmarks / "mlp"
+    job_id = make_job(settings, bench / "onnx" / "tiny.onnx.gz", bench / "vnnlib" / "tiny_unsat.vnnlib.gz")
     with session_scope(settings.database_url) as session:
         session.get(Job, job_id).config = {"device": "cuda"}  # as if routed to a worker that lost its GPU
     assert run_attempt(settings, job_id, "w@test") == "failed"

@@ -31,10 +31,10 @@ def worker_seen(settings, name: str, queues: str, seconds_ago: float = 0.0) -> N
 
 
 @pytest.fixture
-def cuda_job(settings, benchmarks_dir):
+def cuda_job(settings, bundled_benchmarks):
     """A device "cuda" job queued twice the wait ago, while a GPU worker was live (without
     one the API refuses it); that worker was last seen then too."""
-    model, prop = instance(benchmarks_dir, "test", "test_sat", "test_prop")
+    model, prop = instance(bundled_benchmarks, "mlp", "relu5", "relu5_sat")
     worker_seen(settings, "submit-time-gpu@test", "gpu,cpu")
     job_id = make_job(settings, model, prop, config={"device": "cuda"})
     long_ago = utcnow() - timedelta(seconds=2 * WAIT_S)

@@ -23,8 +23,8 @@ def test_acasxu_summary(benchmarks_dir):
     assert s.opset == 8 and s.unsupported == []
 
 
-def test_gzipped_bytes_are_summarised_too(benchmarks_dir):
-    packed = (benchmarks_dir / "test/onnx/test_small.onnx.gz").read_bytes()
+def test_gzipped_bytes_are_summarised_too(bundled_benchmarks):
+    packed = (bundled_benchmarks / "mlp/onnx/relu5.onnx.gz").read_bytes()
     assert summarize_onnx(packed) == summarize_onnx(gzip.decompress(packed))
 
 
@@ -51,8 +51,8 @@ def test_malformed_bytes_raise_onnx_error():
         summarize_onnx(b"\x08\x07garbage" * 10)
 
 
-def test_summary_does_not_import_torch(benchmarks_dir):
-    path = benchmarks_dir / "test/onnx/test_small.onnx.gz"
+def test_summary_does_not_import_torch(bundled_benchmarks):
+    path = bundled_benchmarks / "mlp/onnx/relu5.onnx.gz"
     code = ("import gzip, sys; from core.model.summary import summarize_onnx; "
             f"s = summarize_onnx(gzip.decompress(open({str(path)!r}, 'rb').read())); "
             "assert s.unsupported == [] and 'torch' not in sys.modules")
