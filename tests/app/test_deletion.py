@@ -4,8 +4,12 @@ need, another owner's object, and an unfinished job stay."""
 from __future__ import annotations
 
 import gzip
+import uuid
+
+import onnx
 
 from app.storage import ArtifactStore
+from tests.app.pages import every_id
 from tests.service.support import instance
 from worker.runner import run_attempt
 
@@ -14,13 +18,24 @@ def delete(api, path: str):
     return api.client.delete(f"/api/v1{path}", headers=api.headers)
 
 
+def upload_bytes(api, kind: str, name: str, data: bytes) -> dict:
+    response = api.post(f"/{kind}", files={"file": (name, data)})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
 def stored(api_settings, sha256: str) -> bool:
     return ArtifactStore(api_settings.artifacts_dir).path(sha256).exists()
 
 
 def test_a_model_jobs_use_is_409_naming_them_until_they_are_deleted(api, api_settings, bundled_benchmarks):
     model_path, prop_path = instance(bundled_benchmarks, "mlp", "relu5", "relu5_unsat")
-    model, prop = api.upload_ok("models", model_path), api.upload_ok("properties", prop_path)
+    # bytes of this test alone: other tests' uploads of the same files would keep them stored
+    network = onnx.load_from_string(gzip.decompress(model_path.read_bytes()))
+    network.doc_string = uuid.uuid4().hex
+    model = upload_bytes(api, "models", "mine.onnx", network.SerializeToString())
+    prop = upload_bytes(api, "properties", "mine.vnnlib", gzip.decompress(prop_path.read_bytes())
+                        + f"; {uuid.uuid4().hex}\n".encode())
     job_id = api.submit(model, prop, timeout_s=60)
     for kind, row in (("models", model), ("properties", prop)):
         refused = delete(api, f"/{kind}/{row['id']}")
@@ -57,14 +72,6 @@ def test_bytes_another_owner_uploaded_too_stay_stored(api, other_api, api_settin
 def test_models_and_properties_are_listed_in_pages_newest_first(api, bundled_benchmarks):
     folder = bundled_benchmarks / "mlp" / "vnnlib"
     ids = [api.upload_ok("properties", path)["id"] for path in sorted(folder.glob("*.vnnlib.gz"))]
-    seen, cursor = [], None
-    while True:
-        page = api.get("/properties", params={"limit": 3, **({"cursor": cursor} if cursor else {})}).json()
-        assert len(page["items"]) <= 3
-        seen += [row["id"] for row in page["items"]]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
-    assert seen == ids[::-1]
+    assert every_id(api, "/properties", 3) == ids[::-1]
     assert api.get("/models", params={"limit": 0}).status_code == 422
     assert api.get("/models", params={"cursor": "bm9wZQ"}).status_code == 422
