@@ -8,10 +8,7 @@ so the one sha256 (the artifact row's, the store's key) is the sha256 of the dow
 from __future__ import annotations
 
 import base64
-import hashlib
-import io
 import json
-import zipfile
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,18 +92,3 @@ def _unwrap(kind: str, wrapper: dict[str, Any]) -> bytes:
     from core.counterexample import result_text  # numpy and onnxruntime, never torch; rare
 
     return result_text("sat", wrapper["x"], wrapper["y"]).encode()
-
-
-def json_view(kind: str, stored: bytes) -> dict[str, Any]:
-    """Stored evidence as JSON (the dashboard's download, until it serves the file): an
-    earlier version's JSON artifact as it is; a certificate zip as its manifest and the zip
-    (base64, with the same sha256); a counterexample as its VNN-COMP text."""
-    if stored[:1] == b"{":
-        return json.loads(stored)
-    if kind == "counterexample":
-        return {"result": stored.decode()}
-    with zipfile.ZipFile(io.BytesIO(stored)) as archive:
-        manifest = json.loads(archive.read("manifest.json"))
-    return {"format": manifest["format"], "version": manifest["version"], "manifest": manifest,
-            "size_bytes": len(stored), "sha256": hashlib.sha256(stored).hexdigest(),
-            "zip_base64": base64.b64encode(stored).decode("ascii")}

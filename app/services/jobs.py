@@ -16,7 +16,6 @@ from app.services.pages import newest_first
 from app.services.queue import choose_queue
 from app.services.uploads import get_owned
 from app.settings import Settings
-from app.storage import ArtifactStore
 from core.config import VerifyConfig
 from core.training.config import TrainConfig  # torch-free: core.training loads its names lazily
 
@@ -170,19 +169,6 @@ def evidence_artifact(session: Session, job: Job) -> Artifact | None:
     certificate of an unknown whose check ran out of time (kept to check offline)."""
     kind = "counterexample" if job.verdict == "sat" else "certificate"
     return session.scalars(select(Artifact).where(Artifact.job_id == job.id, Artifact.kind == kind)).first()
-
-
-def job_certificate(session: Session, store: ArtifactStore, owner: Token, job_id: str) -> dict[str, Any]:
-    """The dashboard's JSON view of the job's evidence, until it serves the file itself
-    (app.services.evidence.evidence_file); NotFound when there is none."""
-    from app.services.evidence import json_view  # it imports this module
-
-    job = get_job(session, owner, job_id)
-    artifact = evidence_artifact(session, job)
-    if artifact is None:
-        raise NotFound("certificate of job", job_id)
-    return {"job_id": job.id, "verdict": job.verdict, "kind": artifact.kind, "sha256": artifact.sha256,
-            "data": json_view(artifact.kind, store.read(artifact.sha256))}
 
 
 def job_json(job: Job, evidence: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -3,7 +3,6 @@ caller's own, and means what core.spec.robustness writes."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from app.storage import ArtifactStore
