@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import typer
@@ -94,15 +95,23 @@ def verify(
         result = run_verify(*loaded, config, progress=progress)
     if result.verdict is Verdict.ERROR:
         raise fail(prop, result.message)
+    if progress.interrupted:  # Ctrl-C: how far it got, and nothing written
+        typer.echo(final_line(result, network, prop, progress))
+        raise typer.Exit(130)
     if certificate is not None:  # first: an unsat whose certificate fails the check is reported as unknown
         result = write_certificate(certificate, *loaded, result)
     if out is not None:
         cex = result.counterexample
         write_result(out, result.verdict.value, cex.x if cex else None, cex.y if cex else None)
-    detail = f" ({result.message})" if result.message and result.verdict != Verdict.SAT else ""
-    typer.echo(f"{result.verdict.value} {network.name} {prop.name} {result.elapsed_s:.2f}s "
-               f"domains={result.domains_visited} open={progress.last.domains_open} "
-               f"bound={_bound(result.lower_bound)}{detail}")
+    typer.echo(final_line(result, network, prop, progress))
+
+
+def final_line(result, network: Path, prop: Path, progress: "ProgressLine") -> str:
+    """`VERDICT NET PROP TIME domains=N open=K bound=B [(message)]` (docs/cli.md)."""
+    detail = f" ({result.message})" if result.message and result.verdict.value != "sat" else ""
+    return (f"{result.verdict.value} {network.name} {prop.name} {result.elapsed_s:.2f}s "
+            f"domains={result.domains_visited} open={progress.last.domains_open} "
+            f"bound={_bound(result.lower_bound)}{detail}")
 
 
 def _bound(value: float | None) -> str:
@@ -112,12 +121,19 @@ def _bound(value: float | None) -> str:
 class ProgressLine:
     """The verifier's progress callback for the command line: on a terminal, one live
     line on stderr (phase, domains visited, open domains, best lower bound); it keeps the
-    last report for the final line. Off a terminal it prints nothing."""
+    last report for the final line. Off a terminal it prints nothing. A first Ctrl-C asks
+    the verifier to stop (`interrupted`), a second one stops at once."""
 
     def __init__(self) -> None:
         from core.result import Progress
 
         self.last = Progress("start")
+        self.interrupted = False
+
+    def _interrupt(self, *_) -> None:
+        if self.interrupted:
+            raise KeyboardInterrupt
+        self.interrupted = True
 
     def __enter__(self) -> "ProgressLine":
         from rich.console import Console
@@ -128,15 +144,17 @@ class ProgressLine:
                        console=console, transient=True, disable=not console.is_terminal)
         self.bar.__enter__()
         self.task = self.bar.add_task(self.describe(), total=None)
+        self._previous = signal.signal(signal.SIGINT, self._interrupt)
         return self
 
     def __exit__(self, *exc) -> None:
+        signal.signal(signal.SIGINT, self._previous)
         self.bar.__exit__(*exc)
 
     def __call__(self, report) -> bool:
         self.last = report
         self.bar.update(self.task, description=self.describe())
-        return False
+        return self.interrupted
 
     def describe(self) -> str:
         r = self.last

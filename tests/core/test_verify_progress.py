@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pty
 import re
+import signal
 import subprocess
 import sys
 
@@ -51,8 +52,9 @@ def test_a_terminal_sees_phases_domains_and_bounds_while_it_runs(benchmarks_dir)
 
 def test_the_last_line_keeps_its_fields_and_adds_open_domains_and_the_bound(benchmarks_dir):
     folder = benchmarks_dir / "acasxu"
-    net, prop = folder / "onnx/ACASXU_run2a_1_1_batch_2000.onnx.gz", folder / "vnnlib/prop_2.vnnlib.gz"
-    cut = CliRunner().invoke(cli, ["verify", str(net), str(prop), "--timeout", "1.5", "--threads", "1"])
+    # hard (input splitting runs for minutes): the budget always ends it
+    net, prop = folder / "onnx/ACASXU_run2a_4_2_batch_2000.onnx.gz", folder / "vnnlib/prop_2.vnnlib.gz"
+    cut = CliRunner().invoke(cli, ["verify", str(net), str(prop), "--timeout", "6"])
     assert cut.exit_code == 0, cut.output
     lines = cut.output.strip().splitlines()
     assert len(lines) == 1, cut.output  # off a terminal: no progress output
@@ -64,3 +66,35 @@ def test_the_last_line_keeps_its_fields_and_adds_open_domains_and_the_bound(benc
                                     str(folder.parent / "test/vnnlib/test_tiny.vnnlib.gz")])
     match = FINAL.match(done.output.strip())
     assert match and match.group(1) == "unsat" and match.group(3) == "0" and float(match.group(4)) > 0, done.output
+
+
+def test_ctrl_c_stops_the_search_prints_how_far_it_got_and_exits_130(benchmarks_dir, tmp_path):
+    folder = benchmarks_dir / "acasxu"  # hard: input splitting runs for minutes
+    out = tmp_path / "result.txt"
+    leader, follower = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-c", "from app.cli import main; main()", "verify",
+                                str(folder / "onnx/ACASXU_run2a_4_2_batch_2000.onnx.gz"),
+                                str(folder / "vnnlib/prop_2.vnnlib.gz"), "--timeout", "600", "--out", str(out)],
+                               stdout=follower, stderr=follower, env={**os.environ, "COLUMNS": "160"})
+    os.close(follower)
+    shown, sent = b"", False
+    try:
+        while True:
+            try:
+                data = os.read(leader, 4096)
+            except OSError:
+                break
+            if not data:
+                break
+            shown += data
+            if not sent and b"bab " in shown:  # the search is on: interrupt it
+                process.send_signal(signal.SIGINT)
+                sent = True
+    finally:
+        code = process.wait(timeout=120)
+        os.close(leader)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode(errors="replace"))
+    assert sent and code == 130, text
+    final = [m for line in text.replace("\r", "\n").splitlines() if (m := FINAL.match(line.strip()))]
+    assert final and final[-1].group(1) == "unknown" and final[-1].string.endswith("(cancelled)"), text
+    assert not out.exists()
