@@ -103,6 +103,7 @@ def train(context: "JobContext") -> Outcome:
     """Train a network with certified training (fine-tuning the job's model when it has
     one) within timeout_s, and add the result to the owner's models. A re-run after a
     lost worker resumes from the job's checkpoint."""
+    from app.services.jobs import checkpoint_dir
     from core.training import TrainConfig, train as run_training
 
     job = context.job
@@ -123,7 +124,7 @@ def train(context: "JobContext") -> Outcome:
             # every epoch's figures are kept: they are the training curve
             return context.report(jsonable(event), milestone=event.get("phase") == "epoch") or out_of_time[0]
 
-        checkpoints = context.settings.data_dir / "checkpoints" / job.id
+        checkpoints = checkpoint_dir(context.settings, job.id)
         result = run_training(config, progress, checkpoint_dir=checkpoints)
         shutil.rmtree(checkpoints, ignore_errors=True)  # kept only while a re-run may resume
     model_id = context.register_model(result.onnx, f"trained-{job.id}.onnx")

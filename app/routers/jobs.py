@@ -94,10 +94,10 @@ def evidence_response(evidence: EvidenceFile, if_none_match: str | None = None) 
 
 
 @router.delete("/{job_id}", summary="Delete a job", status_code=204, response_class=Response, responses=errors(404, 409))
-def remove(job_id: str, owner: OwnerDep, session: SessionDep, store: StoreDep) -> Response:
+def remove(job_id: str, owner: OwnerDep, session: SessionDep, store: StoreDep, settings: SettingsDep) -> Response:
     """Delete a finished job with its events, certificate or counterexample; 409 while it
     is queued or running (cancel it first). A model a train job made is kept."""
-    delete_job(session, store, owner, job_id)
+    delete_job(session, store, settings, owner, job_id)
     return Response(status_code=204)
 
 

@@ -9,14 +9,17 @@ any owner names its sha256 any more.
 
 from __future__ import annotations
 
+import shutil
+
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.db.models import Artifact, Job, JobEvent, Model, Token
 from app.errors import Conflict
 from app.services.job_state import TERMINAL
-from app.services.jobs import get_job
+from app.services.jobs import checkpoint_dir, get_job
 from app.services.uploads import Row, discard_unreferenced, get_owned
+from app.settings import Settings
 from app.storage import ArtifactStore
 
 NAMED_JOBS = 10  # a 409 names at most this many of the jobs in the way
@@ -37,9 +40,10 @@ def delete_upload(session: Session, store: ArtifactStore, row_type: type[Row], o
     discard_unreferenced(session, store, row.sha256)
 
 
-def delete_job(session: Session, store: ArtifactStore, owner: Token, job_id: str) -> None:
-    """Delete a finished job with its events and artifacts (and their files, unless shared);
-    Conflict while it is queued or running. A model a train job made stays: it is a model."""
+def delete_job(session: Session, store: ArtifactStore, settings: Settings, owner: Token, job_id: str) -> None:
+    """Delete a finished job with its events and artifacts (and their files, unless shared)
+    and any checkpoints a train job left; Conflict while it is queued or running. A model
+    a train job made stays: it is a model."""
     job = get_job(session, owner, job_id)
     if job.status not in TERMINAL:
         raise Conflict(f"job {job_id!r} is {job.status}: cancel it first (POST /jobs/{job_id}/cancel), "
@@ -51,3 +55,4 @@ def delete_job(session: Session, store: ArtifactStore, owner: Token, job_id: str
     session.commit()
     for sha256 in files:
         discard_unreferenced(session, store, sha256)
+    shutil.rmtree(checkpoint_dir(settings, job_id), ignore_errors=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -123,6 +124,11 @@ def create_job(session: Session, settings: Settings, owner: Token, request: JobC
     session.flush()
     record_event(session, job.id, "status", {"status": "queued"})
     return job
+
+
+def checkpoint_dir(settings: Settings, job_id: str) -> Path:
+    """Where a train job keeps its per-epoch checkpoints while a re-run may resume from them."""
+    return settings.data_dir / "checkpoints" / job_id
 
 
 def get_job(session: Session, owner: Token, job_id: str) -> Job:

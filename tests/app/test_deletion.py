@@ -8,6 +8,7 @@ import uuid
 
 import onnx
 
+from app.services.jobs import checkpoint_dir
 from app.storage import ArtifactStore
 from tests.app.pages import every_id
 from tests.service.support import instance
@@ -48,7 +49,11 @@ def test_a_model_jobs_use_is_409_naming_them_until_they_are_deleted(api, api_set
     assert run_attempt(api_settings, job_id, "w@test") == "succeeded"
     evidence = api.get(f"/jobs/{job_id}").json()["evidence"]
     assert stored(api_settings, evidence["sha256"])
+    left = checkpoint_dir(api_settings, job_id)  # as a train job whose re-runs ran out leaves them
+    left.mkdir(parents=True)
+    (left / "epoch-1.pt").write_bytes(b"state")
     assert delete(api, f"/jobs/{job_id}").status_code == 204
+    assert not left.exists()
     assert api.get(f"/jobs/{job_id}").status_code == 404
     assert api.get(f"/jobs/{job_id}/events").status_code == 404
     assert not stored(api_settings, evidence["sha256"])
