@@ -87,12 +87,14 @@ def _drop_unreferenced(schema: dict[str, Any]) -> None:
     ErrorBody) and models hidden from the schema (SkipJsonSchema) that it lists anyway."""
     schemas = schema["components"]["schemas"]
     while True:
-        unused = [name for name in schemas if f'"{REF}{name}"' not in json.dumps(
-            {**schema, "components": {**schema["components"], "schemas": {k: v for k, v in schemas.items() if k != name}}})]
+        texts = {name: json.dumps(body) for name, body in schemas.items()}
+        texts["paths"] = json.dumps(schema["paths"])
+        unused = [name for name in schemas
+                  if not any(f'"{REF}{name}"' in text for other, text in texts.items() if other != name)]
         if not unused:
             return
         for name in unused:
-            schemas.pop(name)
+            del schemas[name]
 
 
 def document_errors(app: FastAPI, prefix: str) -> None:
