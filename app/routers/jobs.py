@@ -12,14 +12,14 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from app.db.models import Token
 from app.dependencies import CeleryDep, OwnerDep, SessionDep, SettingsDep, StoreDep
 from app.openapi_errors import errors
-from app.services.job_state import TERMINAL
-from app.services.evidence import EvidenceFile, evidence_file, evidence_json, evidence_of
 from app.schemas import JobEventOut, JobOut, JobPage, JobRequest, JobSubmitted, job_create
 from app.services.deletion import delete_job
+from app.services.evidence import EvidenceFile, evidence_file, evidence_json, evidence_of
+from app.services.idempotency import MAX_KEY_LENGTH, submit
+from app.services.job_state import TERMINAL
 from app.services.jobs import (EVENT_ID_MAX, JobKind, JobStatus, cancel_job, event_json, get_job, job_events,
                                job_json, list_jobs)
 from app.services.pages import DEFAULT_LIMIT, MAX_LIMIT
-from app.services.idempotency import MAX_KEY_LENGTH, submit
 from app.services.queue import send
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
