@@ -15,7 +15,6 @@ class DeviceUnavailable(RuntimeError):
 
     def __init__(self, device: str, reason: str) -> None:
         super().__init__(f"device {device!r} is not available: {reason}")
-        self.device, self.reason = device, reason
 
 
 def cuda_missing() -> str:

@@ -22,14 +22,13 @@ def fail(subject: object, problem: str) -> typer.Exit:
 def check_device(device: str) -> None:
     """Raise `typer.Exit(2)` after one line when `device` is not auto, cpu or cuda, or is
     cuda on a machine (or a torch build) without CUDA."""
-    from core.device import DEVICES, DeviceUnavailable, require_device
+    from core.device import DEVICES, cuda_missing
 
     if device not in DEVICES:
         raise fail(f"--device {device!r}", "expected cpu, cuda or auto")
-    try:
-        require_device(device)
-    except DeviceUnavailable as exc:
-        raise fail(f"--device {device}", exc.reason.replace("use cpu or auto", "use --device cpu or auto")) from None
+    problem = cuda_missing() if device == "cuda" else ""
+    if problem:
+        raise fail("--device cuda", f"{problem}; use --device cpu or auto")
 
 
 def load_instance(network_path: Path, property_path: Path):
@@ -41,18 +40,15 @@ def load_instance(network_path: Path, property_path: Path):
 
     for path in (network_path, property_path):
         if not path.is_file():
-            typer.echo(f"error: {path}: no such file", err=True)
-            raise typer.Exit(2)
+            raise fail(path, "no such file")
     try:
         network = load_network(network_path)
     except (OSError, ValueError) as exc:
-        typer.echo(f"error: {network_path}: {one_line(exc)}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(network_path, one_line(exc)) from None
     try:
         prop = load_property(property_path)
     except (OSError, ValueError) as exc:
-        typer.echo(f"error: {property_path}: {one_line(exc)}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(property_path, one_line(exc)) from None
     problem = check_shapes(network, prop)
     if problem:
         raise fail(property_path, problem)
