@@ -79,8 +79,8 @@ class VerifyConfig(BaseModel):
         "available on the device when the run starts. Past it the search ends with `unknown`.")
     threads: Count | None = Field(
         None, ge=1, description="CPU threads for the run (restored afterwards); None chooses (core.threads): "
-        "one for networks under 5 million multiply-accumulates per forward pass, else the cores other "
-        "processes leave free.")
+        "one for fully connected networks under 5 million multiply-accumulates per forward pass "
+        "(convolutional ones under 250 000), else the cores other processes leave free.")
     proof_margin: Real = Field(
         0.0, ge=0, description="A bound must exceed this to count as a proof (on top of the "
         "dtype's rounding margin).")

@@ -7,12 +7,15 @@ verification on a busy 2-core machine ran 16-30 times slower than on one thread 
 Small networks gain nothing from a second thread even on a quiet machine: their
 operations are too short to be worth splitting. So the default is
 
-- one thread for networks under `PARALLEL_MACS` multiply-accumulates per forward pass;
-- above that, one thread to begin with and, once the attack phase is over, one thread per
-  core that is free: the cores this process may run on (affinity, and the cgroup's CPU
-  quota in a container) less the share of them that other processes used meanwhile (the
-  machine's busy time during the attack less this process's own); at least one. Measuring
-  during the attack costs nothing: a run the attack decides never waits for a sample.
+- one thread for fully connected networks under `PARALLEL_MACS` multiply-accumulates
+  per forward pass, and convolutional ones under `CONV_PARALLEL_MACS` (measured, not
+  derived: the CIFAR networks of oval21, 0.3-0.9 M, ran up to 2x faster on a second free
+  core, the MNIST and ERAN fully connected ones of the same size no faster);
+- above that, one thread per core that is free: the cores this process may run on
+  (affinity, and the cgroup's CPU quota in a container) less the share of them that other
+  processes used over the first `MIN_SAMPLE_S` seconds of the run (the machine's busy time
+  less this process's own, which meanwhile builds the run: the sample costs next to
+  nothing); at least one.
 
 A worker process runs one job at a time, so its job may take every free core; a second job
 starting on the same machine sees those cores busy and takes what is left.
@@ -27,19 +30,25 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-# Forward-pass multiply-accumulates from which a second thread pays off on a quiet machine.
+# Forward-pass multiply-accumulates from which a second thread pays off on a quiet machine:
+# for fully connected networks, and for networks with convolutions.
 PARALLEL_MACS = 5_000_000
+CONV_PARALLEL_MACS = 250_000
 # The shortest span the busy share is measured over (/proc/stat counts in 10 ms ticks).
 MIN_SAMPLE_S = 0.05
 # A core counts as free while other processes use at most this share of it.
 BUSY_TOLERANCE = 0.25
 
 
-def choose_threads(forward_macs: int, cores: int, busy: float) -> int:
-    """Threads for a network of `forward_macs` multiply-accumulates per forward pass, given
-    `cores` this process may use and `busy` of them (a real number) used by others."""
-    if forward_macs < PARALLEL_MACS or cores <= 1:
-        return 1
+def parallel_worthy(forward_macs: int, convolutional: bool) -> bool:
+    """Whether a network of `forward_macs` multiply-accumulates per forward pass (with
+    convolutions or not) may gain from more than one thread."""
+    return forward_macs >= (CONV_PARALLEL_MACS if convolutional else PARALLEL_MACS)
+
+
+def choose_threads(cores: int, busy: float) -> int:
+    """Threads for a network worth parallelising, given `cores` this process may use and
+    `busy` of them (a real number) used by others: the free ones, at least one."""
     return max(1, min(cores, math.floor(cores - busy + BUSY_TOLERANCE)))
 
 
@@ -98,17 +107,16 @@ class CpuSample:
 
 
 class AutoThreads:
-    """The thread count of one run: `start` now, then `settle()` once the attack is over.
+    """The thread count of one run: `start` while the run is built, then `settle()`.
 
-    With `requested` (the user's --threads) that count throughout; for small networks one
-    thread throughout; otherwise one thread, then what the cores left free during the
-    attack allow (`choose_threads`; the 1-minute load average where /proc/stat is missing).
+    With `requested` (the user's --threads) that count throughout; for networks not
+    `parallel_worthy` one thread; otherwise one thread, then what the cores left free
+    meanwhile allow (`choose_threads`; the 1-minute load average where /proc/stat is missing).
     """
 
-    def __init__(self, requested: int | None, forward_macs: int) -> None:
+    def __init__(self, requested: int | None, forward_macs: int, convolutional: bool = False) -> None:
         self.start = requested or 1
-        self.forward_macs = forward_macs
-        self.measures = requested is None and forward_macs >= PARALLEL_MACS and usable_cores() > 1
+        self.measures = requested is None and parallel_worthy(forward_macs, convolutional) and usable_cores() > 1
         try:
             self._sample = CpuSample.now() if self.measures else None
         except (OSError, ValueError, AttributeError):  # no /proc/stat, or no affinity (not Linux)
@@ -119,4 +127,4 @@ class AutoThreads:
         if not self.measures:
             return self.start
         busy = self._sample.others_busy() if self._sample else os.getloadavg()[0]
-        return choose_threads(self.forward_macs, usable_cores(), busy)
+        return choose_threads(usable_cores(), busy)

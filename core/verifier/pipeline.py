@@ -72,8 +72,7 @@ def _only_relu(graph) -> bool:
 class Run:
     """One verification run: the network on its device, the targets, the budget, the findings."""
 
-    def __init__(self, network, prop: Property, config: VerifyConfig, budget: Budget,
-                 threads: AutoThreads | None = None) -> None:
+    def __init__(self, network, prop: Property, config: VerifyConfig, budget: Budget) -> None:
         graph = network.graph
         on_cuda = torch.cuda.is_available()
         self.config = config.resolve(graph.input_size, _only_relu(graph), on_cuda, _weights(graph), _forward_macs(graph))
@@ -83,7 +82,7 @@ class Run:
         # PGD needs no float64: its candidates are replayed in onnxruntime (float32) anyway,
         # and float32 convolutions are several times faster on the CPU
         self.attack_graph = self.graph if self.dtype == torch.float32 else graph.to(self.device, torch.float32)
-        self.prop, self.budget, self.threads = prop, budget, threads
+        self.prop, self.budget = prop, budget
         self.margin = self.config.proof_margin + ROUNDING_MARGIN[self.dtype]
         self.finder = CounterexampleFinder(network.onnx_bytes, prop)
         self.generator = torch.Generator().manual_seed(self.config.seed)
@@ -258,8 +257,6 @@ class Run:
         if self.config.attack_restarts and self.attack(lower, upper, C, d, self.config.attack_restarts,
                                                        self.config.attack_steps):
             return self.result(Verdict.SAT)
-        if self.threads is not None:  # measured during the attack (core.threads)
-            torch.set_num_threads(self.threads.settle())
         self.budget.enter("incomplete")
         remaining = self.incomplete()
         pending = [target for target, _ in remaining]
@@ -374,9 +371,11 @@ def verify(network, prop: Property, config: VerifyConfig | None = None,
         return VerifyResult(Verdict.ERROR, message=problem)
     torch.manual_seed(config.seed)
     threads = torch.get_num_threads()
-    run_threads = AutoThreads(config.threads, _forward_macs(network.graph))
+    run_threads = AutoThreads(config.threads, _forward_macs(network.graph),
+                              any(isinstance(n.op, Conv) for n in network.graph.nodes))
     torch.set_num_threads(run_threads.start)
-    run = Run(network, prop, config, budget, run_threads)
+    run = Run(network, prop, config, budget)  # while it is built, the machine's load is measured
+    torch.set_num_threads(run_threads.settle())
     try:
         with budget:
             result = run.execute()

@@ -9,24 +9,28 @@ import time
 
 import pytest
 
-from core.threads import PARALLEL_MACS, AutoThreads, CpuSample, choose_threads, usable_cores
+from core.threads import (CONV_PARALLEL_MACS, PARALLEL_MACS, AutoThreads, CpuSample, choose_threads,
+                          parallel_worthy, usable_cores)
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/stat and CPU affinity")
 
 
-def test_networks_under_the_threshold_run_on_one_thread_however_many_cores_are_free():
-    for cores in (1, 2, 16, 64):
-        assert choose_threads(PARALLEL_MACS - 1, cores, busy=0.0) == 1
+def test_only_large_networks_are_worth_a_second_thread():
+    assert not parallel_worthy(13_000, convolutional=False)  # ACAS Xu
+    assert not parallel_worthy(530_944, convolutional=False)  # mnist_fc 256x6
+    assert parallel_worthy(332_776, convolutional=True)  # oval21 cifar_base_kw
+    assert not parallel_worthy(CONV_PARALLEL_MACS - 1, convolutional=True)
+    assert parallel_worthy(PARALLEL_MACS, convolutional=False)
 
 
-def test_large_networks_take_the_cores_other_processes_leave_free():
-    assert choose_threads(PARALLEL_MACS, 2, busy=0.0) == 2
-    assert choose_threads(PARALLEL_MACS, 2, busy=0.2) == 2  # background noise leaves a core free
-    assert choose_threads(PARALLEL_MACS, 2, busy=0.8) == 1  # the busy loop of issue 28
-    assert choose_threads(PARALLEL_MACS, 2, busy=1.0) == 1
-    assert choose_threads(PARALLEL_MACS, 16, busy=5.5) == 10
-    assert choose_threads(PARALLEL_MACS, 4, busy=9.0) == 1  # oversubscribed: still one
-    assert choose_threads(10**9, 1, busy=0.0) == 1
+def test_the_cores_other_processes_leave_free_are_taken():
+    assert choose_threads(2, busy=0.0) == 2
+    assert choose_threads(2, busy=0.2) == 2  # background noise leaves a core free
+    assert choose_threads(2, busy=0.8) == 1  # the busy loop of issue 28
+    assert choose_threads(2, busy=1.0) == 1
+    assert choose_threads(16, busy=5.5) == 10
+    assert choose_threads(4, busy=9.0) == 1  # oversubscribed: still one
+    assert choose_threads(1, busy=0.0) == 1
 
 
 def test_an_explicit_count_wins_and_small_networks_never_measure():
@@ -35,9 +39,9 @@ def test_an_explicit_count_wins_and_small_networks_never_measure():
     small = AutoThreads(None, PARALLEL_MACS - 1)
     assert (small.start, small.settle()) == (1, 1)
     assert not asked.measures and not small.measures
-    large = AutoThreads(None, PARALLEL_MACS)
-    assert large.start == 1 and large.measures == (usable_cores() > 1)
-    assert 1 <= large.settle() <= usable_cores()
+    for large in (AutoThreads(None, PARALLEL_MACS), AutoThreads(None, CONV_PARALLEL_MACS, convolutional=True)):
+        assert large.start == 1 and large.measures == (usable_cores() > 1)
+        assert 1 <= large.settle() <= usable_cores()
 
 
 def _spin() -> None:
