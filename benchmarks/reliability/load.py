@@ -25,18 +25,14 @@ from typing import Any
 
 import httpx
 
+from core.data import BUNDLED_BENCHMARKS
+
 MAX_ATTEMPTS = 4
 MAX_RETRY_AFTER_S = 5.0
 
 
-def _model_path() -> Path:
-    from tests.conftest import BENCHMARKS
-
-    return BENCHMARKS / "test" / "onnx" / "test_nano.onnx.gz"
-
-
 def upload_model(base_url: str, token: str) -> str:
-    path = _model_path()
+    path = BUNDLED_BENCHMARKS / "mlp" / "onnx" / "tiny.onnx.gz"
     response = httpx.post(f"{base_url}/models", files={"file": (path.name, path.read_bytes())},
                           headers={"Authorization": f"Bearer {token}"}, timeout=60)
     response.raise_for_status()

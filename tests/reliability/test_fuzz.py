@@ -14,7 +14,7 @@ from tests.service.support import new_token, sqlite_settings
 
 
 @pytest.mark.slow
-def test_fuzz_in_process_app(benchmarks_dir, tmp_path):
+def test_fuzz_in_process_app(tmp_path):
     settings = sqlite_settings(tmp_path / "data")
     token = new_token(settings)
     app = create_app(settings, maintenance=False)

@@ -11,7 +11,7 @@ from benchmarks.reliability.load import run_load, upload_model
 
 
 @pytest.mark.slow
-def test_load_embedded_concurrency_50(benchmarks_dir, tmp_path):
+def test_load_embedded_concurrency_50(tmp_path):
     with Deployment.start("embedded", tmp_path) as deployment:
         model_id = upload_model(deployment.base_url, deployment.token)
         result = run_load(deployment.base_url, deployment.token, 50, 200, model_id=model_id)
