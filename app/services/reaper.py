@@ -1,5 +1,5 @@
 """The reaper: no job stays "running" without a live worker, none stays queued unsent,
-none waits for ever on a queue no worker consumes.
+none waits for ever on a queue no worker consumes (an `auto` job moves from gpu to cpu).
 
 Run at API start and every `reaper_interval_s`. Safe to run in several processes at
 once: every change is a conditional update (see job_state).
@@ -40,7 +40,9 @@ def reap(session: Session, settings: Settings) -> ReapReport:
         action = reap_one(session, job, settings.max_attempts, job.heartbeat_at)
         if action is not None:
             getattr(report, action).append(job.id)
-    report.failed += fail_unserved(session, now, settings.unserved_queue_fail_s)
+    failed, rerouted = fail_unserved(session, now, settings.unserved_queue_fail_s)
+    report.failed += failed
+    report.resent += rerouted
     # A message can be lost (e.g. a SIGKILLed worker on the SQLite broker); re-sending is
     # harmless because only the first delivery can claim a queued job.
     forgotten = select(Job.id).where(Job.status == "queued",

@@ -5,6 +5,9 @@ would otherwise wait for ever, re-sent every `queued_resend_s`. Workers merely
 restarting are not "no worker": a queue counts as served while any worker listing it
 was seen within `unserved_queue_fail_s`, and a job fails only once it has itself
 waited that long since it was (re-)queued.
+
+An `auto` job sent to gpu while a GPU worker was live is not failed when GPU workers are
+gone for good: it is moved to the cpu queue (gpu workers consume cpu too) and re-sent.
 """
 
 from __future__ import annotations
@@ -38,16 +41,32 @@ def unserved_reason(queue: str, wait_s: float) -> str:
     return f"no worker consumes queue {queue!r}: none has been seen for {wait_s:g} s"
 
 
-def fail_unserved(session: Session, now: datetime, wait_s: float) -> list[str]:
-    """Fail the queued jobs whose queue had no live worker for `wait_s`; 0 turns it off."""
+def reroute_to_cpu(session: Session, job: Job, now: datetime) -> bool:
+    """Move a queued `auto` job off the unserved gpu queue; True when this call moved it."""
+    moved = session.execute(update(Job).where(Job.id == job.id, Job.status == "queued", Job.queue == "gpu").values(
+        queue="cpu", enqueued_at=now)).rowcount
+    if moved:
+        record_event(session, job.id, "status", {"status": "queued", "queue": "cpu", "action": "rerouted",
+                                                 "reason": "no worker with a GPU is live; the job asked for device 'auto'"})
+    return bool(moved)
+
+
+def fail_unserved(session: Session, now: datetime, wait_s: float) -> tuple[list[str], list[str]]:
+    """Fail the queued jobs whose queue had no live worker for `wait_s` (0 turns it off),
+    except `auto` jobs on gpu, which move to cpu. Returns (failed, rerouted) job ids; the
+    rerouted ones must be sent to the broker again."""
     if wait_s <= 0:
-        return []
+        return [], []
     cutoff = now - timedelta(seconds=wait_s)
     served = served_queues(session, cutoff)
     candidates = select(Job).where(Job.status == "queued", Job.created_at < cutoff, Job.queue.not_in(served))
-    failed = []
+    failed, rerouted = [], []
     for job in session.scalars(candidates).all():
         if queued_since(session, job) >= cutoff:
+            continue
+        if job.queue == "gpu" and (job.config or {}).get("device", "auto") != "cuda":
+            if reroute_to_cpu(session, job, now):
+                rerouted.append(job.id)
             continue
         reason = unserved_reason(job.queue, wait_s)
         done = session.execute(update(Job).where(Job.id == job.id, Job.status == "queued").values(
@@ -56,4 +75,4 @@ def fail_unserved(session: Session, now: datetime, wait_s: float) -> list[str]:
             record_event(session, job.id, "status", {"status": "failed", "verdict": "error", "error": reason,
                                                      "action": "unserved"})
             failed.append(job.id)
-    return failed
+    return failed, rerouted

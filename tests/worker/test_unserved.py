@@ -30,13 +30,12 @@ def worker_seen(settings, name: str, queues: str, seconds_ago: float = 0.0) -> N
         session.get(WorkerBeat, name).last_seen = utcnow() - timedelta(seconds=seconds_ago)
 
 
-@pytest.fixture
-def cuda_job(settings, bundled_benchmarks):
-    """A device "cuda" job queued twice the wait ago, while a GPU worker was live (without
-    one the API refuses it); that worker was last seen then too."""
-    model, prop = instance(bundled_benchmarks, "mlp", "relu5", "relu5_sat")
+def gpu_job(settings, benchmarks, device: str) -> str:
+    """A job with `device` queued on gpu twice the wait ago, while a GPU worker was live
+    (without one, cuda is refused and auto goes to cpu); that worker was last seen then too."""
+    model, prop = instance(benchmarks, "mlp", "relu5", "relu5_sat")
     worker_seen(settings, "submit-time-gpu@test", "gpu,cpu")
-    job_id = make_job(settings, model, prop, config={"device": "cuda"})
+    job_id = make_job(settings, model, prop, config={"device": device})
     long_ago = utcnow() - timedelta(seconds=2 * WAIT_S)
     with session_scope(settings.database_url) as session:
         assert session.get(Job, job_id).queue == "gpu"
@@ -44,6 +43,11 @@ def cuda_job(settings, bundled_benchmarks):
         session.execute(update(JobEvent).where(JobEvent.job_id == job_id).values(at=long_ago))
         session.get(WorkerBeat, "submit-time-gpu@test").last_seen = long_ago
     return job_id
+
+
+@pytest.fixture
+def cuda_job(settings, bundled_benchmarks):
+    return gpu_job(settings, bundled_benchmarks, "cuda")
 
 
 def reap_once(settings):
@@ -89,3 +93,16 @@ def test_the_wait_counts_from_the_last_requeue(settings, cuda_job):
                              data={"status": "queued", "action": "requeued"}))
     assert cuda_job not in reap_once(settings).failed
     assert job(settings, cuda_job).status == "queued"
+
+
+def test_an_auto_job_moves_to_cpu_when_the_gpu_workers_are_gone(settings, bundled_benchmarks):
+    auto_job = gpu_job(settings, bundled_benchmarks, "auto")
+    worker_seen(settings, "cpu-only@test", "cpu")
+    report = reap_once(settings)
+    assert auto_job not in report.failed and auto_job in report.to_send()
+    moved = job(settings, auto_job)
+    assert (moved.status, moved.queue) == ("queued", "cpu")
+    with session_scope(settings.database_url) as session:
+        last = session.query(JobEvent).filter_by(job_id=auto_job).order_by(JobEvent.id.desc()).first()
+        assert (last.data["queue"], last.data["action"]) == ("cpu", "rerouted")
+    assert auto_job not in reap_once(settings).failed  # on cpu, a live cpu worker serves it
