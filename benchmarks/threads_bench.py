@@ -34,8 +34,10 @@ INSTANCES = [
     # mid-sized fully connected, ReLU splitting
     ("mnist_fc", "onnx/mnist-net_256x2.onnx.gz", "vnnlib/prop_11_0.05.vnnlib.gz"),
     ("eran", "onnx/mnist_relu_9_200.onnx.gz", "vnnlib/mnist_spec_idx_3054_eps_0.01500.vnnlib.gz"),
-    # convolutional (the attack finds the counterexample)
+    # convolutional: the attack finds the counterexample; unsat after branch and bound
     ("oval21", "onnx/cifar_base_kw.onnx.gz", "vnnlib/cifar_base_kw-img1697-eps0.0014379084967320263.vnnlib.gz"),
+    ("oval21", "onnx/cifar_deep_kw.onnx.gz", "vnnlib/cifar_deep_kw-img8406-eps0.00392156862745098.vnnlib.gz"),
+    ("oval21", "onnx/cifar_wide_kw.onnx.gz", "vnnlib/cifar_wide_kw-img4720-eps0.008758169934640524.vnnlib.gz"),
     # the largest fully connected networks here (10 and 67 million multiply-accumulates: more
     # than one thread where cores are free); their unsat instances do not finish in minutes on 2 cores
     ("tllverifybench", "onnx/tllBench_n=2_N=M=40_m=1_instance_4_0.onnx.gz", "vnnlib/property_N=40_0.vnnlib.gz"),

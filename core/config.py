@@ -80,7 +80,7 @@ class VerifyConfig(BaseModel):
     threads: Count | None = Field(
         None, ge=1, description="CPU threads for the run (restored afterwards); None chooses (core.threads): "
         "one for fully connected networks under 5 million multiply-accumulates per forward pass "
-        "(convolutional ones under 250 000), else the cores other processes leave free.")
+        "(convolutional ones under 250 000), else the cores other processes leave free but one.")
     proof_margin: Real = Field(
         0.0, ge=0, description="A bound must exceed this to count as a proof (on top of the "
         "dtype's rounding margin).")

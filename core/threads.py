@@ -11,11 +11,11 @@ operations are too short to be worth splitting. So the default is
   per forward pass, and convolutional ones under `CONV_PARALLEL_MACS` (measured, not
   derived: the CIFAR networks of oval21, 0.3-0.9 M, ran up to 2x faster on a second free
   core, the MNIST and ERAN fully connected ones of the same size no faster);
-- above that, one thread per core that is free: the cores this process may run on
-  (affinity, and the cgroup's CPU quota in a container) less the share of them that other
-  processes used over the first `MIN_SAMPLE_S` seconds of the run (the machine's busy time
-  less this process's own, which meanwhile builds the run: the sample costs next to
-  nothing); at least one.
+- above that, one thread per core that is free, but one: the cores this process may run
+  on (affinity, and the cgroup's CPU quota in a container) less the share of them that
+  other processes used over the first `MIN_SAMPLE_S` seconds of the run (the machine's busy
+  time less this process's own, which meanwhile builds the run: the sample costs next to
+  nothing), less one kept for everything else; at least one.
 
 A worker process runs one job at a time, so its job may take every free core; a second job
 starting on the same machine sees those cores busy and takes what is left.
@@ -48,8 +48,13 @@ def parallel_worthy(forward_macs: int, convolutional: bool) -> bool:
 
 def choose_threads(cores: int, busy: float) -> int:
     """Threads for a network worth parallelising, given `cores` this process may use and
-    `busy` of them (a real number) used by others: the free ones, at least one."""
-    return max(1, min(cores, math.floor(cores - busy + BUSY_TOLERANCE)))
+    `busy` of them (a real number) used by others: the free ones but one, at least one.
+
+    One core is always left over, for the system, this run's own helper threads and other
+    processes' bursts: one thread they hold up for a moment holds up every operation
+    (on 2 cores this means one thread; two were 2x slower on the CIFAR networks as often
+    as they were 2x faster there, docs/results/threads.md)."""
+    return max(1, min(cores - 1, math.floor(cores - busy + BUSY_TOLERANCE)))
 
 
 def usable_cores() -> int:
@@ -116,7 +121,7 @@ class AutoThreads:
 
     def __init__(self, requested: int | None, forward_macs: int, convolutional: bool = False) -> None:
         self.start = requested or 1
-        self.measures = requested is None and parallel_worthy(forward_macs, convolutional) and usable_cores() > 1
+        self.measures = requested is None and parallel_worthy(forward_macs, convolutional) and usable_cores() > 2
         try:
             self._sample = CpuSample.now() if self.measures else None
         except (OSError, ValueError, AttributeError):  # no /proc/stat, or no affinity (not Linux)
