@@ -20,6 +20,8 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get(SHARED_ENV) or REPO.parent / "shared")
 BENCHMARKS = SHARED / "benchmarks"
 FULL_MNIST = SHARED / "datasets" / "mnist.npz"
+NO_BENCHMARKS = (f"VNN-COMP benchmarks not found at {BENCHMARKS}: set {SHARED_ENV} to the folder that holds "
+                 "benchmarks/ (they are not shipped: they carry no licence)")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -41,8 +43,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 def benchmarks_dir() -> Path:
     """The VNN-COMP benchmarks (not shipped), or a skip naming the setting that finds them."""
     if not BENCHMARKS.is_dir():
-        pytest.skip(f"VNN-COMP benchmarks not found at {BENCHMARKS}: set {SHARED_ENV} to the folder "
-                    "that holds benchmarks/ (they are not shipped: they carry no licence)")
+        pytest.skip(NO_BENCHMARKS)
     return BENCHMARKS
 
 
