@@ -23,10 +23,11 @@ from core.commands.check import check_counterexample
 from tests.conftest import REPO
 from tests.service.support import ServeProcess
 
-NANO = ("test/onnx/test_nano.onnx.gz", "test/vnnlib/test_nano.vnnlib.gz")  # unsat, well under a second
-SAT = ("test/onnx/test_sat.onnx.gz", "test/vnnlib/test_prop.vnnlib.gz")
-# Runs for about 90 s (docs/results/verifier.md): long enough to be cancelled while running.
-LONG = ("mnist_fc/onnx/mnist-net_256x6.onnx.gz", "mnist_fc/vnnlib/prop_3_0.05.vnnlib.gz")
+# The package's own instances (core/data/benchmarks): decided well under a second, and one
+# that no search decides (long enough to be cancelled while running).
+NANO = ("mlp/onnx/tiny.onnx.gz", "mlp/vnnlib/tiny_unsat.vnnlib.gz")
+SAT = ("mlp/onnx/tiny.onnx.gz", "mlp/vnnlib/tiny_sat.vnnlib.gz")
+LONG = ("open/onnx/wide.onnx.gz", "open/vnnlib/wide_open.vnnlib.gz")
 LOCK_S = 2.0
 
 pytestmark = pytest.mark.slow  # one `certbound serve` for the module, jobs on its worker
@@ -63,12 +64,12 @@ def run(*args: object):
     return CliRunner().invoke(cli, [str(arg) for arg in args])
 
 
-def paths(benchmarks_dir: Path, pair: tuple[str, str]) -> tuple[Path, Path]:
-    return benchmarks_dir / pair[0], benchmarks_dir / pair[1]
+def paths(bundled_benchmarks: Path, pair: tuple[str, str]) -> tuple[Path, Path]:
+    return bundled_benchmarks / pair[0], bundled_benchmarks / pair[1]
 
 
-def test_submit_wait_download_and_check_an_unsat_from_the_command_line(client_env, benchmarks_dir, tmp_path):
-    net, prop = paths(benchmarks_dir, NANO)
+def test_submit_wait_download_and_check_an_unsat_from_the_command_line(client_env, bundled_benchmarks, tmp_path):
+    net, prop = paths(bundled_benchmarks, NANO)
     submitted = run("submit", net, prop, "--timeout", 30, "--wait")
     assert submitted.exit_code == 0, submitted.output
     job_id, status, verdict = submitted.stdout.split()[:3]
@@ -87,8 +88,8 @@ def test_submit_wait_download_and_check_an_unsat_from_the_command_line(client_en
     assert (elsewhere.exit_code, elsewhere.stderr) == (2, "error: ../models: Not Found\n")
 
 
-def test_a_sat_counterexample_downloads_and_replays(client, benchmarks_dir, tmp_path):
-    net, prop = paths(benchmarks_dir, SAT)
+def test_a_sat_counterexample_downloads_and_replays(client, bundled_benchmarks, tmp_path):
+    net, prop = paths(bundled_benchmarks, SAT)
     job = client.wait(client.submit_files(net, prop, timeout_s=30), timeout_s=120)
     assert (job.status, job.verdict) == ("succeeded", "sat")
     path = client.download(job.id, tmp_path / "witness.txt")
@@ -97,8 +98,8 @@ def test_a_sat_counterexample_downloads_and_replays(client, benchmarks_dir, tmp_
     assert valid, line
 
 
-def test_a_repeated_submit_with_one_key_makes_one_job(client, benchmarks_dir):
-    net, prop = paths(benchmarks_dir, NANO)
+def test_a_repeated_submit_with_one_key_makes_one_job(client, bundled_benchmarks):
+    net, prop = paths(bundled_benchmarks, NANO)
     model, prop_id = client.upload_model(net)["id"], client.upload_property(prop)["id"]
     before = sum(1 for _ in client.jobs(page_size=2))  # several pages: the cursor is followed
     first = client.submit(model, prop_id, timeout_s=30, idempotency_key="e2e-once")
@@ -125,8 +126,8 @@ def hold_database_lock(data_dir: Path, seconds: float) -> threading.Thread:
     return thread
 
 
-def test_a_submit_answered_503_is_retried_and_makes_one_job(served, client, benchmarks_dir):
-    net, prop = paths(benchmarks_dir, NANO)
+def test_a_submit_answered_503_is_retried_and_makes_one_job(served, client, bundled_benchmarks):
+    net, prop = paths(bundled_benchmarks, NANO)
     retries: list[str] = []
     client.on_retry = retries.append
     model, prop_id = client.upload_model(net)["id"], client.upload_property(prop)["id"]
@@ -142,8 +143,8 @@ def test_a_submit_answered_503_is_retried_and_makes_one_job(served, client, benc
     assert client.wait(job_id, timeout_s=120).verdict == "unsat"
 
 
-def test_submit_gives_up_with_exit_4_while_the_server_stays_busy(served, client_env, benchmarks_dir):
-    net, prop = paths(benchmarks_dir, NANO)
+def test_submit_gives_up_with_exit_4_while_the_server_stays_busy(served, client_env, bundled_benchmarks):
+    net, prop = paths(bundled_benchmarks, NANO)
     holder = hold_database_lock(served.data_dir, 10.0)  # past the retries: 5 tries about 1.5 s apart
     try:
         result = run("submit", net, prop)
@@ -154,8 +155,8 @@ def test_submit_gives_up_with_exit_4_while_the_server_stays_busy(served, client_
     assert result.stderr.splitlines()[-1].startswith("error: ") and "busy after 5 tries" in result.stderr
 
 
-def test_wait_times_out_with_exit_3_then_a_cancelled_job_exits_1(client_env, benchmarks_dir):
-    net, prop = paths(benchmarks_dir, LONG)
+def test_wait_times_out_with_exit_3_then_a_cancelled_job_exits_1(client_env, bundled_benchmarks):
+    net, prop = paths(bundled_benchmarks, LONG)
     job_id = run("submit", net, prop, "--timeout", 120).stdout.strip()
     waited = run("wait", job_id, "--timeout", 1)
     assert waited.exit_code == 3 and f"job {job_id} is still" in waited.stderr, waited.output
@@ -167,37 +168,37 @@ def test_wait_times_out_with_exit_3_then_a_cancelled_job_exits_1(client_env, ben
     assert nothing.exit_code == 2 and nothing.stderr.startswith("error: "), nothing.output
 
 
-def test_batch_runs_a_folder_and_writes_the_results_table(client_env, benchmarks_dir, tmp_path):
+def test_batch_runs_a_folder_and_writes_the_results_table(client_env, bundled_benchmarks, tmp_path):
     folder = tmp_path / "bench"
     for name in NANO:
-        target = folder / Path(name).relative_to("test")
+        target = folder / Path(name).relative_to("mlp")
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(benchmarks_dir / name, target)
+        shutil.copy(bundled_benchmarks / name, target)
     (folder / "onnx" / "broken.onnx").write_bytes(gzip.compress(b"not onnx"))
-    (folder / "instances.csv").write_text("onnx/test_nano.onnx.gz,vnnlib/test_nano.vnnlib.gz,30\n"
-                                          "onnx/broken.onnx,vnnlib/test_nano.vnnlib.gz,30\n")
+    (folder / "instances.csv").write_text("onnx/tiny.onnx.gz,vnnlib/tiny_unsat.vnnlib.gz,30\n"
+                                          "onnx/broken.onnx,vnnlib/tiny_unsat.vnnlib.gz,30\n")
     (folder / "expected.csv").write_text("onnx,vnnlib,timeout,expected\n"
-                                         "onnx/test_nano.onnx.gz,vnnlib/test_nano.vnnlib.gz,30,unsat\n")
+                                         "onnx/tiny.onnx.gz,vnnlib/tiny_unsat.vnnlib.gz,30,unsat\n")
     result = run("batch", folder, "--out", tmp_path / "results.csv")
     assert result.exit_code == 1, result.output  # one instance was refused
     assert "2 instances: 1 correct, 0 wrong, 1 without a verdict" in result.stdout
     with open(tmp_path / "results.csv", newline="") as handle:
         rows = {row["onnx"]: row for row in csv.DictReader(handle)}
-    nano, broken = rows["onnx/test_nano.onnx.gz"], rows["onnx/broken.onnx"]
+    nano, broken = rows["onnx/tiny.onnx.gz"], rows["onnx/broken.onnx"]
     assert (nano["status"], nano["verdict"], nano["correct"]) == ("succeeded", "unsat", "yes")
     assert len(nano["job_id"]) == 32 and float(nano["time_s"]) >= 0
     assert broken["status"] == "refused" and "not a model certbound can read" in broken["error"]
     assert broken["job_id"] == ""
 
 
-def test_a_batch_from_python_scores_every_instance_of_a_folder(client, benchmarks_dir):
+def test_a_batch_from_python_scores_every_instance_of_a_folder(client, bundled_benchmarks):
     seen: list[tuple[str, int, int]] = []
-    rows = client.batch(benchmarks_dir / "test",
+    rows = client.batch(bundled_benchmarks / "mlp",
                         progress=lambda row, done, total: seen.append((row["onnx"], done, total)))
     assert [row["onnx"] for row in rows] == [line.split(",")[0] for line in
-                                             (benchmarks_dir / "test" / "instances.csv").read_text().split()]
+                                             (bundled_benchmarks / "mlp" / "instances.csv").read_text().split()]
     assert all((row["status"], row["correct"]) == ("succeeded", "yes") for row in rows), rows
-    assert sorted(done for _, done, _ in seen) == [1, 2, 3, 4, 5] and {total for *_, total in seen} == {5}
+    assert sorted(done for _, done, _ in seen) == [1, 2, 3, 4] and {total for *_, total in seen} == {4}
 
 
 CLIENT_SCRIPT = """
@@ -213,8 +214,8 @@ print(job.verdict, out.stat().st_size > 0, "torch" in sys.modules)
 """
 
 
-def test_the_client_never_imports_torch(client_env, benchmarks_dir, tmp_path):
-    net, prop = paths(benchmarks_dir, NANO)
+def test_the_client_never_imports_torch(client_env, bundled_benchmarks, tmp_path):
+    net, prop = paths(bundled_benchmarks, NANO)
     result = subprocess.run([sys.executable, "-c", CLIENT_SCRIPT, str(net), str(prop), str(tmp_path / "c.zip")],
                             capture_output=True, text=True, cwd=REPO, timeout=120)
     assert result.returncode == 0, result.stderr

@@ -1,6 +1,6 @@
 """`certbound check NET PROP FILE` on what `verify --certificate` writes for a sat: the
-counterexample result file, replayed in onnxruntime (real shared networks, real processes
-for the exit codes)."""
+counterexample result file, replayed in onnxruntime (the package's own networks, real
+processes for the exit codes)."""
 
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ def certbound(*args) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def sat_case(benchmarks_dir, tmp_path_factory):
-    """(network, property, result file) from a real `verify --certificate` run on test_sat."""
-    folder = benchmarks_dir / "test"
-    net, prop = folder / "onnx/test_sat.onnx.gz", folder / "vnnlib/test_prop.vnnlib.gz"
+def sat_case(bundled_benchmarks, tmp_path_factory):
+    """(network, property, result file) from a real `verify --certificate` run on relu5_sat."""
+    folder = bundled_benchmarks / "mlp"
+    net, prop = folder / "onnx/relu5.onnx.gz", folder / "vnnlib/relu5_sat.vnnlib.gz"
     out = tmp_path_factory.mktemp("cex") / "sat.txt"
     run = certbound("verify", net, prop, "--device", "cpu", "--timeout", "60", "--certificate", out)
     assert run.returncode == 0 and run.stdout.startswith("sat "), run.stdout + run.stderr
@@ -38,9 +38,9 @@ def test_the_counterexample_verify_wrote_is_valid(sat_case):
     assert f"{y[0]:.6g}" in run.stdout
 
 
-def test_the_same_point_on_a_safe_network_is_invalid(sat_case, benchmarks_dir):
-    _, prop, out = sat_case
-    run = certbound("check", benchmarks_dir / "test/onnx/test_unsat.onnx.gz", prop, out)
+def test_the_same_point_under_a_property_that_holds_is_invalid(sat_case, bundled_benchmarks):
+    net, _, out = sat_case
+    run = certbound("check", net, bundled_benchmarks / "mlp/vnnlib/relu5_unsat.vnnlib.gz", out)
     assert run.returncode == 1 and run.stdout.startswith("invalid: the counterexample does not violate the property: "
                                                          "the output is safe"), run.stdout + run.stderr
 
@@ -48,7 +48,7 @@ def test_the_same_point_on_a_safe_network_is_invalid(sat_case, benchmarks_dir):
 def test_a_point_moved_out_of_the_box_is_invalid(sat_case, tmp_path):
     net, prop, out = sat_case
     _, x, y = read_result(out)
-    x[0] += 1.0
+    x[0] += 3.0  # the box is 2 wide
     moved = tmp_path / "moved.txt"
     write_result(moved, "sat", x, y)
     run = certbound("check", net, prop, moved)
