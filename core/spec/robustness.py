@@ -77,18 +77,24 @@ def _rounded(value: Fraction, down: bool) -> float:
 
 def mnist_test_image(index: int, path: Path | None = None) -> tuple[np.ndarray, int]:
     """Test image `index` of MNIST (the configured copy, else the bundled subset) as 784
-    pixels in [0, 1], and its label."""
+    pixels in [0, 1], and its label. `index` is the official test-set index: a subset
+    says which images it holds (`i_test`), so an index means the same image in every copy."""
     path = Path(path) if path is not None else mnist_path()
     try:
         with np.load(path, allow_pickle=False) as data:
             images, labels = data["x_test"], data["y_test"].reshape(-1)
+            subset = "i_test" in data.files
+            official = data["i_test"].reshape(-1) if subset else np.arange(len(labels))
     except (OSError, KeyError, ValueError) as exc:
         raise RobustnessError(f"{path}: not an MNIST .npz with x_test and y_test ({exc})") from None
-    if not 0 <= index < len(labels):
-        raise RobustnessError(f"MNIST test index {index} is out of range: {path.name} has {len(labels)} test images "
-                              f"(0..{len(labels) - 1})")
-    pixels = images[index].astype(np.float64).reshape(-1)
-    return (pixels / 255.0 if images.dtype == np.uint8 or pixels.max() > 1 else pixels), int(labels[index])
+    position = np.flatnonzero(official == index)
+    if not position.size:
+        where = (f"{path.name} holds {len(labels)} of the test images (set CERTBOUND_SHARED_DIR to a full copy "
+                 f"for the others)" if subset else
+                 f"{path.name} has {len(labels)} test images (0..{len(labels) - 1})")
+        raise RobustnessError(f"MNIST test index {index} is not available: {where}")
+    pixels = images[position[0]].astype(np.float64).reshape(-1)
+    return (pixels / 255.0 if images.dtype == np.uint8 or pixels.max() > 1 else pixels), int(labels[position[0]])
 
 
 def read_image(path: Path, to_unit: bool = True) -> np.ndarray:

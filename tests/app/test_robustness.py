@@ -38,7 +38,7 @@ def test_pixels_make_the_property_of_that_image(api, api_settings):
     ({"eps": 0.1}, "exactly one of pixels and mnist_index"),
     ({"pixels": [0.5], "eps": 0.1}, "label is required"),
     ({"mnist_index": 0, "eps": 0}, "eps: Input should be greater than 0"),
-    ({"mnist_index": 100000, "eps": 0.1}, "out of range"),
+    ({"mnist_index": 100000, "eps": 0.1}, "MNIST test index 100000 is not available"),
     ({"pixels": [0.5, 2.0], "eps": 0.1, "label": 0}, "pixel 1 is 2.0, outside the valid range"),
     ({"pixels": [0.5], "eps": 0.1, "label": 12}, "label 12 is not a class of 0..9"),
     ({"mnist_index": 0, "eps": 0.1, "colour": True}, "colour"),

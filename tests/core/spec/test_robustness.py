@@ -106,6 +106,20 @@ def test_the_cli_writes_the_property_of_an_image_file_and_of_an_mnist_index(tmp_
     assert f"(and (>= Y_{(label + 1) % 10} Y_{label}))" in out.read_text()
     for args, words in ((["--image", str(image), "--eps", "0.05"], "--label is required"),
                         (["--eps", "0.05"], "exactly one of"),
-                        (["--mnist-index", "100000", "--eps", "0.05"], "out of range")):
+                        (["--mnist-index", "100000", "--eps", "0.05"], "MNIST test index 100000 is not available")):
         result = runner.invoke(cli, ["property", "robustness", *args, "--out", str(tmp_path / "no.vnnlib")])
         assert result.exit_code == 2 and words in result.output and not (tmp_path / "no.vnnlib").exists()
+
+
+def test_an_mnist_index_means_the_official_image_in_the_subset_and_the_full_copy(mnist_path):
+    from core.data import BUNDLED_MNIST
+
+    with np.load(BUNDLED_MNIST) as subset:
+        held, missing = int(subset["i_test"][-1]), int(np.setdiff1d(np.arange(10_000), subset["i_test"])[0])
+    pixels, label = mnist_test_image(held, BUNDLED_MNIST)
+    with np.load(mnist_path) as copy:
+        if "i_test" not in copy.files:  # a full copy: the official order itself
+            assert label == int(copy["y_test"][held])
+            assert np.array_equal(pixels, copy["x_test"][held].reshape(-1) / 255.0)
+    with pytest.raises(RobustnessError, match=f"MNIST test index {missing} is not available: .*CERTBOUND_SHARED_DIR"):
+        mnist_test_image(missing, BUNDLED_MNIST)
