@@ -95,7 +95,7 @@ def _exit_on_sigterm(sig: int, _frame: FrameType | None) -> None:
 
 def serve(
     data_dir: Path = typer.Option(None, "--data-dir", help="where the database, broker and artifacts live "
-                                  "[default: $CERTBOUND_DATA_DIR or ./certbound-data]"),
+                                  "(default: $CERTBOUND_DATA_DIR or ./certbound-data)"),
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8000, "--port", min=0, max=65535, help="TCP port (0: any free one)"),
     worker: bool = typer.Option(True, "--worker/--no-worker", help="also run one worker subprocess"),

@@ -17,7 +17,7 @@ import typer
 
 token_cli = typer.Typer(no_args_is_help=True, help="Manage API tokens.")
 DataDir = typer.Option(None, "--data-dir", help="the server's data directory "
-                       "[default: $CERTBOUND_DATA_DIR or ./certbound-data; $CERTBOUND_DATABASE_URL wins]")
+                       "(default: $CERTBOUND_DATA_DIR or ./certbound-data; $CERTBOUND_DATABASE_URL wins)")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 DURATION = re.compile(r"(?:\d+[smhdw])+")
 
@@ -72,7 +72,7 @@ def where(settings) -> str:
 @token_cli.command("create")
 def create(
     name: str = typer.Option(..., "--name", help="who or what the token is for"),
-    expires_in: str = typer.Option(None, "--expires-in", help="lifetime such as 30d, 12h or 1w [default: never expires]"),
+    expires_in: str = typer.Option(None, "--expires-in", help="lifetime such as 30d, 12h or 1w (default: never expires)"),
     data_dir: Path = DataDir,
 ) -> None:
     """Create a token and print it (it is stored hashed: this is the only time it is shown).

@@ -15,7 +15,7 @@ def train(
     init_onnx: Path | None = typer.Option(None, "--init-onnx", help="Fine-tune this ONNX network instead."),
     dataset: str = typer.Option("mnist", "--dataset", help="mnist or cifar10."),
     data: Path | None = typer.Option(None, "--data", help="Your own dataset (.npz, or a folder of IDX / "
-                                     "CIFAR-10 binary files); default: the shared MNIST copy."),
+                                     "CIFAR-10 binary files); default: $CERTBOUND_SHARED_DIR's full MNIST, else the subset in the package."),
     eps: float = typer.Option(0.1, "--eps", help="L-infinity radius in [0, 1] pixel units."),
     epochs: int = typer.Option(10, "--epochs", help="Passes over the training set."),
     batch_size: int = typer.Option(128, "--batch-size"),

@@ -28,7 +28,7 @@ class TrainConfig(BaseModel):
     init_onnx: Path | None = Field(None, description="Fine-tune this ONNX network instead of a new `arch`.")
     dataset: Literal["mnist", "cifar10"] = Field("mnist", description="Which task the data is.")
     data: Path | None = Field(None, description="Dataset file or folder (.npz or IDX / CIFAR-10 binary); "
-                              "default: the shared MNIST copy.")
+                              "default: $CERTBOUND_SHARED_DIR's full MNIST, else the subset in the package.")
     eps: Real = Field(0.1, gt=0, le=1, description="L∞ radius in pixel units ([0, 1] images).")
     epochs: Count = Field(10, ge=1, description="Passes over the training set.")
     batch_size: Count = Field(128, ge=2, description="Examples per step (BatchNorm needs at least 2).")
