@@ -11,7 +11,6 @@ import sys
 import tomllib
 import zipfile
 from fnmatch import fnmatch
-from pathlib import Path
 
 import pytest
 from docker.utils.build import exclude_paths
