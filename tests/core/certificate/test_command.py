@@ -24,7 +24,8 @@ def test_check_command_answers_valid_and_invalid(benchmarks_dir, tmp_path):
     assert wrong.exit_code == 1 and wrong.output.startswith("invalid: the certificate is for another property")
     (tmp_path / "garbage.cert").write_bytes(b"not a zip at all")
     garbage = runner.invoke(cli, ["check", str(net), str(prop), str(tmp_path / "garbage.cert")])
-    assert garbage.exit_code == 1 and garbage.output.startswith("invalid: not a certbound certificate")
+    assert garbage.exit_code == 1 and garbage.output.startswith("invalid: ")
+    assert "is neither a certbound certificate (zip) nor a VNN-COMP result file" in garbage.output
     missing = runner.invoke(cli, ["check", str(net), str(prop), str(tmp_path / "none.cert")])
     assert missing.exit_code == 2 and "no such file" in missing.output
     late = runner.invoke(cli, ["check", str(net), str(prop), str(tmp_path / "small.cert"), "--timeout", "0"])
