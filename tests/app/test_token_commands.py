@@ -18,7 +18,8 @@ from app.settings import Settings
 from app.db.models import Token
 from app.db.session import session_scope
 from tests.conftest import REPO
-from tests.service.support import BACKENDS, ServeProcess, backend_settings, environment, sqlite_settings
+from tests.service.support import (BACKENDS, ServeProcess, backend_settings, environment, inherited_environment,
+                                   sqlite_settings)
 
 CERTBOUND = str(Path(sys.executable).parent / "certbound")
 
@@ -29,9 +30,7 @@ def certbound(*args, env: dict[str, str], cwd: Path = REPO) -> subprocess.Comple
 
 def bare_env() -> dict[str, str]:
     """This environment without any CERTBOUND_ setting: the defaults decide."""
-    import os
-
-    return {k: v for k, v in os.environ.items() if not k.startswith("CERTBOUND_") or k.startswith("CERTBOUND_TEST")}
+    return inherited_environment()
 
 
 def token_count(settings) -> int:

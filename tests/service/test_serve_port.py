@@ -18,12 +18,13 @@ import pytest
 
 from app.listen import PortUnavailable, base_url, listen
 from tests.conftest import REPO
+from tests.service.support import inherited_environment
 
 CERTBOUND = str(Path(sys.executable).parent / "certbound")
 
 
 def clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("CERTBOUND_") or k.startswith("CERTBOUND_TEST")}
+    return inherited_environment()
 
 
 def held_port(reuse: bool) -> socket.socket:
