@@ -4,18 +4,17 @@ Why not torch's default of one thread per core: torch splits each CPU operation 
 OpenMP threads and waits for all of them at the end of it. When another process keeps one
 of the cores busy, every operation waits for the thread the scheduler left out, and a
 verification on a busy 2-core machine ran 16-30 times slower than on one thread (ACAS Xu).
-Small networks gain nothing from a second thread even on a quiet machine: their
-operations are too short to be worth splitting. So the default is
+Yet on a quiet machine the larger networks run up to 1.6x faster on two threads than on
+one (docs/results/threads.md). No count fixed at the start is right for both, so:
 
-- one thread for fully connected networks under `PARALLEL_MACS` multiply-accumulates
-  per forward pass, and convolutional ones under `CONV_PARALLEL_MACS` (measured, not
-  derived: the CIFAR networks of oval21, 0.3-0.9 M, ran up to 2x faster on a second free
-  core, the MNIST and ERAN fully connected ones of the same size no faster);
-- above that, one thread per core that is free, but one: the cores this process may run
-  on (affinity, and the cgroup's CPU quota in a container) less the share of them that
-  other processes used over the first `MIN_SAMPLE_S` seconds of the run (the machine's busy
-  time less this process's own, which meanwhile builds the run: the sample costs next to
-  nothing), less one kept for everything else; at least one.
+- one thread for networks under `PARALLEL_MACS` multiply-accumulates per forward pass
+  (ACAS Xu-size: their operations are too short to be worth splitting);
+- above that, one thread per core that other processes leave free: the cores this process
+  may run on (affinity, and the cgroup's CPU quota in a container) less the share of them
+  other processes used (the machine's busy time less this process's own), first over
+  the `MIN_SAMPLE_S` while the run is built, then again every `RESAMPLE_S` while it runs
+  (`AutoThreads.adjust`, called from the run's budget checks): a process that starts
+  spinning beside the run costs it at most about a second before the run steps aside.
 
 A worker process runs one job at a time, so its job may take every free core; a second job
 starting on the same machine sees those cores busy and takes what is left.
@@ -29,32 +28,32 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
-# Forward-pass multiply-accumulates from which a second thread pays off on a quiet machine:
-# for fully connected networks, and for networks with convolutions.
-PARALLEL_MACS = 5_000_000
-CONV_PARALLEL_MACS = 250_000
+# Forward-pass multiply-accumulates from which a second thread pays off on a quiet machine
+# (mnist_fc 256x2, 0.27 M, and the oval21 CIFAR networks, 0.3-0.9 M, ran 1.3-1.6x faster on
+# two; ACAS Xu, 13 k, no faster).
+PARALLEL_MACS = 250_000
 # The shortest span the busy share is measured over (/proc/stat counts in 10 ms ticks).
 MIN_SAMPLE_S = 0.05
+# How often a running search measures the load again.
+RESAMPLE_S = 1.0
 # A core counts as free while other processes use at most this share of it.
 BUSY_TOLERANCE = 0.25
 
 
-def parallel_worthy(forward_macs: int, convolutional: bool) -> bool:
-    """Whether a network of `forward_macs` multiply-accumulates per forward pass (with
-    convolutions or not) may gain from more than one thread."""
-    return forward_macs >= (CONV_PARALLEL_MACS if convolutional else PARALLEL_MACS)
+def parallel_worthy(forward_macs: int) -> bool:
+    """Whether a network of `forward_macs` multiply-accumulates per forward pass may gain
+    from more than one thread."""
+    return forward_macs >= PARALLEL_MACS
 
 
 def choose_threads(cores: int, busy: float) -> int:
     """Threads for a network worth parallelising, given `cores` this process may use and
-    `busy` of them (a real number) used by others: the free ones but one, at least one.
-
-    One core is always left over, for the system, this run's own helper threads and other
-    processes' bursts: one thread they hold up for a moment holds up every operation
-    (on 2 cores this means one thread; two were 2x slower on the CIFAR networks as often
-    as they were 2x faster there, docs/results/threads.md)."""
-    return max(1, min(cores - 1, math.floor(cores - busy + BUSY_TOLERANCE)))
+    `busy` of them (a real number) used by others: the free ones, at least one. No core is
+    held back: the count is measured again every `RESAMPLE_S`, so a burst elsewhere costs
+    about a second, not the run."""
+    return max(1, min(cores, math.floor(cores - busy + BUSY_TOLERANCE)))
 
 
 def usable_cores() -> int:
@@ -112,24 +111,46 @@ class CpuSample:
 
 
 class AutoThreads:
-    """The thread count of one run: `start` while the run is built, then `settle()`.
+    """The thread count of one run: `start` while the run is built, `settle()` once it is,
+    then `adjust()` at every budget check while it runs.
 
     With `requested` (the user's --threads) that count throughout; for networks not
-    `parallel_worthy` one thread; otherwise one thread, then what the cores left free
-    meanwhile allow (`choose_threads`; the 1-minute load average where /proc/stat is missing).
+    `parallel_worthy` one thread; otherwise what the cores left free allow
+    (`choose_threads`; the 1-minute load average where /proc/stat is missing).
     """
 
-    def __init__(self, requested: int | None, forward_macs: int, convolutional: bool = False) -> None:
+    def __init__(self, requested: int | None, forward_macs: int,
+                 set_threads: Callable[[int], None] | None = None) -> None:
         self.start = requested or 1
-        self.measures = requested is None and parallel_worthy(forward_macs, convolutional) and usable_cores() > 2
+        self.current = self.start
+        self.set_threads = set_threads
+        self.measures = requested is None and parallel_worthy(forward_macs) and usable_cores() > 1
         try:
             self._sample = CpuSample.now() if self.measures else None
         except (OSError, ValueError, AttributeError):  # no /proc/stat, or no affinity (not Linux)
             self._sample = None
 
-    def settle(self) -> int:
-        """The count for the rest of the run."""
-        if not self.measures:
-            return self.start
-        busy = self._sample.others_busy() if self._sample else os.getloadavg()[0]
+    def _measured(self) -> int:
+        if self._sample is None:
+            return choose_threads(usable_cores(), os.getloadavg()[0])
+        busy = self._sample.others_busy()
+        self._sample = CpuSample.now()
         return choose_threads(usable_cores(), busy)
+
+    def settle(self) -> int:
+        """The count from now on (until `adjust` changes it)."""
+        if self.measures:
+            self.current = self._measured()
+        return self.current
+
+    def adjust(self) -> None:
+        """Measure again once `RESAMPLE_S` has passed, and hand a changed count to
+        `set_threads`. Call it from the thread that runs torch (OpenMP's count is per thread)."""
+        if not self.measures or self.set_threads is None:
+            return
+        if self._sample is not None and time.monotonic() - self._sample.wall < RESAMPLE_S:
+            return
+        count = self._measured()
+        if count != self.current:
+            self.current = count
+            self.set_threads(count)

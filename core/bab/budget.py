@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Hashable
+from typing import Callable, Hashable
 
 from core.result import Progress, ProgressCallback
 
@@ -43,6 +43,7 @@ class Budget:
     lower_bound: float | None = None
     slice_end: float | None = None
     max_domains: int | None = None  # Stop("domains") once this many are visited: a limit that load cannot change
+    on_check: Callable[[], None] | None = None  # called at every check, in the thread that runs the search
     target: Hashable = None  # the target (region, disjunct) whose search runs now
     bounds: dict[Hashable, float] = field(default_factory=dict)  # per target, the best lower bound known
     _last_report: float = field(default=float("-inf"), init=False)
@@ -87,6 +88,8 @@ class Budget:
 
     def check(self, force: bool = False) -> None:
         """Report progress when due; raise `Stop` on timeout or when the callback asks to stop."""
+        if self.on_check is not None:
+            self.on_check()
         if force or time.monotonic() - self._last_report >= REPORT_EVERY_S:
             self._send()
         if self._cancelled:

@@ -371,11 +371,11 @@ def verify(network, prop: Property, config: VerifyConfig | None = None,
         return VerifyResult(Verdict.ERROR, message=problem)
     torch.manual_seed(config.seed)
     threads = torch.get_num_threads()
-    run_threads = AutoThreads(config.threads, _forward_macs(network.graph),
-                              any(isinstance(n.op, Conv) for n in network.graph.nodes))
+    run_threads = AutoThreads(config.threads, _forward_macs(network.graph), torch.set_num_threads)
     torch.set_num_threads(run_threads.start)
     run = Run(network, prop, config, budget)  # while it is built, the machine's load is measured
     torch.set_num_threads(run_threads.settle())
+    budget.on_check = run_threads.adjust  # and again while it runs
     try:
         with budget:
             result = run.execute()
