@@ -125,12 +125,14 @@ class AutoThreads:
         self.current = self.start
         self.set_threads = set_threads
         self.measures = requested is None and parallel_worthy(forward_macs) and usable_cores() > 1
+        self._measured_at = time.monotonic()
         try:
             self._sample = CpuSample.now() if self.measures else None
         except (OSError, ValueError, AttributeError):  # no /proc/stat, or no affinity (not Linux)
             self._sample = None
 
     def _measured(self) -> int:
+        self._measured_at = time.monotonic()
         if self._sample is None:
             return choose_threads(usable_cores(), os.getloadavg()[0])
         busy = self._sample.others_busy()
@@ -148,7 +150,7 @@ class AutoThreads:
         `set_threads`. Call it from the thread that runs torch (OpenMP's count is per thread)."""
         if not self.measures or self.set_threads is None:
             return
-        if self._sample is not None and time.monotonic() - self._sample.wall < RESAMPLE_S:
+        if time.monotonic() - self._measured_at < RESAMPLE_S:
             return
         count = self._measured()
         if count != self.current:

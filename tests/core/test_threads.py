@@ -71,9 +71,10 @@ def test_a_running_search_steps_aside_when_another_process_starts_spinning():
     handed: list[int] = []
     auto = AutoThreads(None, 10**9, set_threads=handed.append)
     auto.settle()
-    auto.current = usable_cores()  # as on a quiet machine, whatever this one is doing now
+    auto.current = 0  # no measurement gives this: one now would hand a count over
     auto.adjust()
-    assert handed == []  # measured again only once RESAMPLE_S has passed
+    assert handed == [] and auto.current == 0  # measured again only once RESAMPLE_S has passed
+    auto.current = usable_cores()  # as on a quiet machine, whatever this one is doing now
     spinner = multiprocessing.Process(target=_spin, daemon=True)
     spinner.start()
     try:
