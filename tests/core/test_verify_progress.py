@@ -43,7 +43,9 @@ def test_a_terminal_sees_phases_domains_and_bounds_while_it_runs(benchmarks_dir)
     folder = benchmarks_dir / "acasxu"
     shown = run_on_a_terminal(["verify", str(folder / "onnx/ACASXU_run2a_1_1_batch_2000.onnx.gz"),
                                str(folder / "vnnlib/prop_2.vnnlib.gz"), "--timeout", "120"])
-    assert re.search(r"attack +domains 0 +open 0 +best bound -", shown), shown
+    # the line follows the phases (how many of the short early ones it catches depends on the machine)
+    phases = set(re.findall(r"([a-z]+) +domains [\d,]+ +open", shown))
+    assert {"bab", "done"} <= phases and len(phases) >= 3, shown
     live = re.findall(r"bab +domains ([\d,]+) +open ([\d,]+) +best bound (-?[0-9.e+-]+)", shown)
     assert live and max(int(d.replace(",", "")) for d, _, _ in live) > 0, shown
     final = [m for line in shown.replace("\r", "\n").splitlines() if (m := FINAL.match(line.strip()))]
