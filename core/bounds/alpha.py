@@ -47,7 +47,7 @@ def optimise(plan: Plan, boxes: dict[str, Interval], A: torch.Tensor, d: torch.T
     output = target or plan.graph.output_name
     boxes = {k: Interval(v.lower.detach(), v.upper.detach()) for k, v in boxes.items()}
     params = {k: v.clone().requires_grad_(True) for k, v in alphas.items()}
-    adam = _Adam(list(params.values()), lr)
+    adam = Adam(list(params.values()), lr)
     best = best_params = None
     for step in range(iterations + 1):
         if interrupt is not None:
@@ -76,7 +76,7 @@ def optimise(plan: Plan, boxes: dict[str, Interval], A: torch.Tensor, d: torch.T
     return best, best_params
 
 
-class _Adam:
+class Adam:
     """Adam (Kingma & Ba, 2015) minimising over a list of tensors, updated in place.
 
     Written out because constructing torch.optim.Adam the first time in a process imports

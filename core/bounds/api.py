@@ -12,6 +12,10 @@ from typing import Callable, Literal
 import torch
 
 from core.bounds.alpha import initial_alphas, optimise
+from core.bounds.anderson import SolverOptions, anderson_net, solve
+from core.bounds.anderson.memory import DUAL_METHODS, dual_domains_per_chunk
+from core.bounds.anderson.relaxation import relaxation
+from core.bounds.anderson.start import from_backward_pass
 from core.bounds.crown import backward_bound, crown_refiner, spec_coefficients
 from core.bounds.domains import AlphaState, BoundOptions, BoundResult, Domains
 from core.bounds.ibp import interval_pass, linear_of_box
@@ -19,7 +23,7 @@ from core.bounds.memory import budget_bytes, domains_per_chunk
 from core.bounds.plan import Plan, plan_for
 from core.model.ir import Graph, Interval
 
-Method = Literal["ibp", "crown", "alpha"]
+Method = Literal["ibp", "crown", "alpha", "big-m", "active-set", "saddle-point"]
 
 
 def bound(graph: Graph, domains: Domains, C: torch.Tensor, d: torch.Tensor, method: Method = "crown",
@@ -42,7 +46,10 @@ def bound(graph: Graph, domains: Domains, C: torch.Tensor, d: torch.Tensor, meth
     if options.upper:  # upper bounds of C·y − d are minus lower bounds of −C·y + d
         C, d = torch.cat([C, -C], dim=1), torch.cat([d, -d], dim=1)
     budget = budget_bytes(domains.lower.device, options.memory_bytes)
-    chunk = domains_per_chunk(plan, C.shape[1], method == "alpha", domains.lower.element_size(), budget)
+    if method in DUAL_METHODS:
+        chunk = dual_domains_per_chunk(anderson_net(graph), C.shape[1], domains.lower.element_size(), budget)
+    else:
+        chunk = domains_per_chunk(plan, C.shape[1], method == "alpha", domains.lower.element_size(), budget)
     parts = []
     for start in range(0, domains.batch, chunk):
         part = slice(start, start + chunk)
@@ -102,12 +109,35 @@ def _crown(plan, domains, C, d, options, budget, warm) -> BoundResult:
 def _alpha(plan, domains, C, d, options, budget, warm) -> BoundResult:
     with torch.no_grad():
         boxes, empty = _intermediate(plan, domains, options, budget)
-    A = spec_coefficients(C, domains.batch, plan.graph.output_shape)
-    alphas = initial_alphas(plan, boxes, A.shape[0], None if warm is None else warm.alphas)
-    offsets = d.expand(domains.batch, -1).T
-    best, best_alphas = optimise(plan, boxes, A, offsets, alphas, options.alpha_iterations, options.alpha_lr)
+    best, best_alphas = _optimised(plan, domains, boxes, C, d, options, warm)
     return _finish(plan, boxes, empty, best.T, C, d, AlphaState(best_alphas))
 
 
+def _optimised(plan, domains, boxes, C, d, options, warm):
+    A = spec_coefficients(C, domains.batch, plan.graph.output_shape)
+    alphas = initial_alphas(plan, boxes, A.shape[0], None if warm is None else warm.alphas)
+    offsets = d.expand(domains.batch, -1).T
+    return optimise(plan, boxes, A, offsets, alphas, options.alpha_iterations, options.alpha_lr)
+
+
+def _dual(solver: str) -> Callable[..., BoundResult]:
+    """A dual solver on the Anderson relaxation, started from α-CROWN's multipliers (so never looser)."""
+
+    def run(plan, domains, C, d, options, budget, warm) -> BoundResult:
+        with torch.no_grad():
+            boxes, empty = _intermediate(plan, domains, options, budget)
+        best, best_alphas = _optimised(plan, domains, boxes, C, d, options, warm)
+        net = anderson_net(plan.graph)
+        relax = relaxation(net, boxes[plan.graph.input_name], {layer.relu: boxes[layer.pre] for layer in net.layers})
+        A = spec_coefficients(C, domains.batch, plan.graph.output_shape)
+        start = from_backward_pass(plan, boxes, A, relax, best_alphas)
+        settings = SolverOptions(iterations=options.dual_iterations)
+        lower, _ = solve(solver, relax, net.objective(C, d), start, settings)
+        return _finish(plan, boxes, empty, torch.maximum(lower, best).T, C, d)
+
+    return run
+
+
 _METHODS: dict[str, Callable[..., BoundResult]] = {"ibp": _ibp, "crown": _crown, "alpha": _alpha}
+_METHODS.update({name: _dual(name) for name in DUAL_METHODS})
 METHODS: tuple[str, ...] = tuple(_METHODS)

@@ -1,0 +1,282 @@
+"""The three dual solvers: Big-M, Active Set, Saddle Point.
+
+- Big-M: Adam ascent on the planet multipliers (α, β0, β1) only.
+- Active Set: Adam ascent on the planet multipliers and on one weight per constraint of a
+  small active set of Anderson constraints, grown every `cut_every` steps by the oracle
+  at a primal estimate (a running average of the Lagrangian's minimisers).
+- Saddle Point: Frank-Wolfe steps on both sides of min_primal max_dual L, with the dual
+  set capped per neuron (mass at most `cap` × the start's): the primal iterate moves
+  toward the Lagrangian's minimiser, the dual toward the single most violated
+  constraint per neuron (planet or Anderson, from the oracle), both with step
+  1/(`step_offset` + t); its multipliers are the aggregated (B, P) form, so memory stays
+  linear in the network whatever the number of constraints touched.
+
+Each iterate is a sound bound; the best per specification and domain is kept with its
+multipliers (a certificate's evidence), returned in the aggregated form.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, Literal
+
+import torch
+
+from core.bounds.alpha import Adam
+from core.bounds.anderson.lagrangian import (AndersonTerms, CutSet, Multipliers, Primal, constraint_values, evaluate,
+                                             lagrangian)
+from core.bounds.anderson.oracle import most_violated
+from core.bounds.anderson.relaxation import Relaxation
+
+Solver = Literal["big-m", "active-set", "saddle-point"]
+Trace = Callable[[int, float, torch.Tensor], None]  # (iteration, seconds, best bound [S, B])
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    """Iterations and step sizes. Defaults: docs/bounds.md, measured in docs/results/anderson.md."""
+
+    iterations: int = 50
+    lr: float = 3e-2          # Adam's first step (Big-M, Active Set), decayed geometrically to lr_end
+    lr_end: float = 1e-3
+    cut_every: int = 10       # Active Set: steps between oracle calls
+    max_cuts: int = 4         # Active Set: constraints per neuron at most
+    primal_memory: float = 0.9  # weight of the past in the running primal average the oracle reads
+    step_offset: float = 10.0   # Saddle Point: step 1 / (step_offset + t)
+    cap: float = 2.0            # Saddle Point: dual mass per neuron at most cap × the start's (+ 1e-3)
+
+
+def solve(method: Solver, relax: Relaxation, objective: tuple[torch.Tensor, torch.Tensor], start: Multipliers,
+          options: SolverOptions = SolverOptions(), interrupt: Callable[[], None] | None = None,
+          trace: Trace | None = None) -> tuple[torch.Tensor, Multipliers]:
+    """Best bounds [S, B] over the iterations (never below the start's) and the multipliers
+    that gave them, aggregated."""
+    run = {"big-m": _big_m, "active-set": _active_set, "saddle-point": _saddle_point}.get(method)
+    if run is None:
+        raise ValueError(f"unknown Anderson solver {method!r}")
+    return run(relax, objective, start, options, interrupt, _Best(trace))
+
+
+class _Best:
+    """Keeps the best bound per (spec, domain) and the state that gave it: named tensors
+    whose axes `lead`, `lead + 1` are (spec, domain); a tensor whose first axis grows (more
+    cuts) is padded with zeros."""
+
+    def __init__(self, trace: Trace | None) -> None:
+        self.trace = trace
+        self.best: torch.Tensor | None = None
+        self.state: dict[str, tuple[int, torch.Tensor]] = {}
+        self.started = time.perf_counter()
+        self.steps = 0
+
+    def offer(self, value: torch.Tensor, state: dict[str, tuple[int, torch.Tensor]]) -> None:
+        value = value.detach()
+        if self.best is None:
+            self.best = value.clone()
+            self.state = {k: (lead, t.detach().clone()) for k, (lead, t) in state.items()}
+        else:
+            better = value > self.best
+            self.best = torch.where(better, value, self.best)
+            for key, (lead, t) in state.items():
+                t = t.detach()
+                old = self.state[key][1] if key in self.state else torch.zeros_like(t)
+                if lead and old.shape[0] < t.shape[0]:
+                    old = torch.cat([old, old.new_zeros(t.shape[0] - old.shape[0], *old.shape[1:])])
+                pick = better.reshape(*([1] * lead), *better.shape, *([1] * (t.dim() - lead - 2)))
+                self.state[key] = (lead, torch.where(pick, t, old))
+        if self.trace is not None:
+            self.trace(self.steps, time.perf_counter() - self.started, self.best)
+        self.steps += 1
+
+
+def _decay(options: SolverOptions, step: int) -> float:
+    if options.iterations <= 1:
+        return options.lr
+    return options.lr * (options.lr_end / options.lr) ** (step / (options.iterations - 1))
+
+
+def _planet_state(alpha, beta0, beta1) -> dict[str, tuple[int, torch.Tensor]]:
+    state = {}
+    for name, tensors in (("alpha", alpha), ("beta0", beta0), ("beta1", beta1)):
+        state.update({f"{name}{k}": (0, t) for k, t in enumerate(tensors)})
+    return state
+
+
+def _planet_of(state, layers: int) -> tuple[list[torch.Tensor], ...]:
+    return tuple([state[f"{name}{k}"][1].clamp(min=0) for k in range(layers)] for name in ("alpha", "beta0", "beta1"))
+
+
+def _ascend(relax, objective, variables: list[torch.Tensor], value_of: Callable[[bool], tuple],
+            state_of: Callable[[], dict], options: SolverOptions, interrupt, keeper: _Best,
+            grow: Callable[[int, Primal], list[torch.Tensor]] | None = None) -> None:
+    """Projected Adam ascent on `variables` (all kept ≥ 0); `value_of(want_primal)` is the
+    Lagrangian at them; `grow(step, minimiser)` may return new variables to ascend from then on."""
+    adam = Adam(list(variables), options.lr)
+    for step in range(options.iterations + 1):
+        if interrupt is not None:
+            interrupt()
+        with torch.enable_grad():
+            value, primal = value_of(grow is not None)
+        keeper.offer(value, state_of())
+        if step == options.iterations:
+            break
+        grads = torch.autograd.grad(-value[torch.isfinite(value)].sum(), adam.params, allow_unused=True)
+        with torch.no_grad():
+            adam.lr = _decay(options, step)
+            adam.step(grads)
+            for v in adam.params:
+                v.clamp_(min=0)
+        for new in (grow(step, primal) if grow is not None else []):
+            adam.params.append(new)
+            adam.m.append(torch.zeros_like(new))
+            adam.v.append(torch.zeros_like(new))
+
+
+def _planet_variables(start: Multipliers) -> tuple[list[torch.Tensor], list[torch.Tensor], list[torch.Tensor]]:
+    grab = lambda ts: [t.detach().clone().clamp(min=0).requires_grad_(True) for t in ts]  # noqa: E731
+    return grab(start.alpha), grab(start.beta0), grab(start.beta1)
+
+
+def _big_m(relax, objective, start: Multipliers, options, interrupt, keeper) -> tuple[torch.Tensor, Multipliers]:
+    alpha, beta0, beta1 = _planet_variables(start)
+    layers = len(relax.layers)
+    _ascend(relax, objective, alpha + beta0 + beta1,
+            lambda want: lagrangian(relax, objective, alpha, beta0, beta1, [None] * layers, want),
+            lambda: _planet_state(alpha, beta0, beta1), options, interrupt, keeper)
+    zeros = Multipliers.zeros(relax, alpha[0].shape[0])
+    return keeper.best, Multipliers(*_planet_of(keeper.state, layers), zeros.cut, zeros.mask)
+
+
+class _PrimalAverage:
+    """A running average of the Lagrangian's minimisers: a primal estimate for the oracle."""
+
+    def __init__(self, memory: float) -> None:
+        self.memory, self.point = memory, None
+
+    def add(self, primal: Primal) -> None:
+        if self.point is None:
+            self.point = Primal(primal.x0.detach(), [x.detach() for x in primal.x], [z.detach() for z in primal.z])
+        else:
+            self.point = _mix(self.point, primal, 1 - self.memory)
+
+
+def _mix(a: Primal, b: Primal, step: float) -> Primal:
+    """(1 − step)·a + step·b."""
+    mix = lambda u, v: (1 - step) * u + step * v.detach()  # noqa: E731
+    return Primal(mix(a.x0, b.x0), [mix(u, v) for u, v in zip(a.x, b.x)], [mix(u, v) for u, v in zip(a.z, b.z)])
+
+
+def _cuts_at(relax: Relaxation, point: Primal) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Per layer, the oracle's masks [S, B, m, K] (bool) and violations [S, B, m] at `point`."""
+    masks, violations = [], []
+    source = point.x0
+    for k, (layer, bounds) in enumerate(zip(relax.net.layers, relax.layers)):
+        mask, violation = most_violated(layer, bounds, source, point.x[k], point.z[k])
+        masks.append(mask)
+        violations.append(violation)
+        source = point.x[k]
+    return masks, violations
+
+
+def _active_set(relax, objective, start: Multipliers, options, interrupt, keeper) -> tuple[torch.Tensor, Multipliers]:
+    alpha, beta0, beta1 = _planet_variables(start)
+    layers = len(relax.layers)
+    net = relax.net
+    cuts: list[CutSet | None] = [None] * layers
+    weights: list[list[torch.Tensor]] = [[] for _ in range(layers)]  # per layer, per cut [S, B, m]
+    # a start with Anderson multipliers (a parent's) keeps them as one cut of fractional mask
+    if any(bool((c > 0).any()) for c in start.cut):
+        for k in range(layers):
+            total = start.cut[k].detach().clamp(min=0)
+            ratio = (start.mask[k].detach().clamp(min=0) / total.clamp(min=1e-30).unsqueeze(-1)).clamp(0, 1)
+            cuts[k] = CutSet.of(net.layers[k], relax.layers[k], (ratio * (total > 0).unsqueeze(-1)).unsqueeze(0))
+            weights[k].append(total.clone().requires_grad_(True))
+    average = _PrimalAverage(options.primal_memory)
+    added = [0]
+
+    def value_of(want: bool):
+        terms = [None if cuts[k] is None else
+                 AndersonTerms.of_cuts(net.layers[k], relax.layers[k], torch.stack(weights[k]), cuts[k])
+                 for k in range(layers)]
+        return lagrangian(relax, objective, alpha, beta0, beta1, terms, want)
+
+    def state_of() -> dict:
+        state = _planet_state(alpha, beta0, beta1)
+        state.update({f"cuts{k}": (1, torch.stack(weights[k])) for k in range(layers) if weights[k]})
+        return state
+
+    def grow(step: int, primal: Primal) -> list[torch.Tensor]:
+        average.add(primal)
+        if step % options.cut_every or added[0] >= options.max_cuts:
+            return []
+        added[0] += 1
+        masks, _ = _cuts_at(relax, average.point)
+        new = []
+        for k in range(layers):
+            mask = masks[k].to(alpha[k].dtype)
+            cuts[k] = CutSet.of(net.layers[k], relax.layers[k], mask.unsqueeze(0)) if cuts[k] is None \
+                else cuts[k].extend(net.layers[k], relax.layers[k], mask)
+            weights[k].append(torch.zeros_like(alpha[k]).requires_grad_(True))
+            new.append(weights[k][-1])
+        return new
+
+    _ascend(relax, objective, alpha + beta0 + beta1 + [w for per in weights for w in per], value_of, state_of,
+            options, interrupt, keeper, grow)
+    planet = _planet_of(keeper.state, layers)
+    cut, mask = [], []
+    for k in range(layers):
+        bounds = relax.layers[k]
+        if f"cuts{k}" not in keeper.state:
+            cut.append(torch.zeros_like(planet[0][k]))
+            mask.append(planet[0][k].new_zeros(planet[0][k].shape[0], *bounds.wL.shape))
+            continue
+        w = keeper.state[f"cuts{k}"][1].clamp(min=0) * bounds.unstable
+        masks = cuts[k].masks[: w.shape[0]]
+        cut.append(w.sum(0))
+        mask.append((w.unsqueeze(-1) * masks).sum(0))
+    return keeper.best, Multipliers(*planet, cut, mask)
+
+
+def _saddle_point(relax, objective, start: Multipliers, options, interrupt, keeper) -> tuple[torch.Tensor, Multipliers]:
+    duals = start.detach()
+    layers = len(relax.layers)
+    caps = [options.cap * (a + b0 + b1 + c).clamp(min=0) + 1e-3
+            for a, b0, b1, c in zip(duals.alpha, duals.beta0, duals.beta1, duals.cut)]
+    point = None
+
+    def state_of() -> dict:
+        state = _planet_state(duals.alpha, duals.beta0, duals.beta1)
+        state.update({f"cut{k}": (0, duals.cut[k]) for k in range(layers)})
+        state.update({f"mask{k}": (0, duals.mask[k]) for k in range(layers)})
+        return state
+
+    for step in range(options.iterations + 1):
+        if interrupt is not None:
+            interrupt()
+        with torch.no_grad():
+            value, primal = evaluate(relax, objective, duals, want_primal=True)
+        keeper.offer(value, state_of())
+        if step == options.iterations:
+            break
+        gamma = 1.0 / (options.step_offset + step)
+        point = primal if point is None else _mix(point, primal, gamma)
+        with torch.no_grad():
+            _dual_step(relax, duals, point, caps, gamma)
+    best = keeper.state
+    return keeper.best, Multipliers(*_planet_of(best, layers), [best[f"cut{k}"][1] for k in range(layers)],
+                                    [best[f"mask{k}"][1] for k in range(layers)])
+
+
+def _dual_step(relax: Relaxation, duals: Multipliers, point: Primal, caps: list[torch.Tensor], gamma: float) -> None:
+    """Frank-Wolfe on the capped dual set: per neuron, all mass on the most violated of its
+    α, β0, β1 and Anderson constraints at `point` (none if nothing is violated)."""
+    planet = constraint_values(relax, point)
+    masks, violations = _cuts_at(relax, point)
+    for k in range(len(relax.layers)):
+        options = torch.stack([planet[0][k], planet[1][k], planet[2][k], violations[k]])  # [4, S, B, m]
+        best, which = options.max(0)
+        mass = caps[k] * (best > 0)
+        for slot, store in enumerate((duals.alpha, duals.beta0, duals.beta1, duals.cut)):
+            store[k] = (1 - gamma) * store[k] + gamma * mass * (which == slot)
+        duals.mask[k] = (1 - gamma) * duals.mask[k] + gamma * (mass * (which == 3)).unsqueeze(-1) * masks[k]
