@@ -22,6 +22,11 @@ ATTACK_MAC_BUDGET = 20_000_000
 # Lemma searches: domains each, and the time cap that should not bind (docs/verifier.md, "Lemmas")
 LEMMA_DOMAINS = 200
 LEMMA_SECONDS = 5.0
+# Stratified bounding (core.bab.stratify): measured in docs/results/anderson.md
+DUAL_DEPTH = 6
+DUAL_AFTER_S = 5.0
+DUAL_SHARE = 0.3
+DUAL_ITERATIONS = 50
 
 
 def available_mb(device: str) -> float:
@@ -73,6 +78,14 @@ class VerifyConfig(BaseModel):
         0.1, ge=0, lt=1, description="Where lemmas apply: the share of the time left for a first "
         "search without them (most instances close quickly without them, and lemmas cost tens of "
         "seconds); 0 proves lemmas first.")
+    dual_bounding: Literal["auto", "off", "big-m", "active-set", "saddle-point"] = Field(
+        "off", description="ReLU splitting: the dual solver on the Anderson relaxation that bounds hard "
+        "domains again (those α,β-CROWN leaves open past `dual_depth` splits, once the search has run "
+        "`dual_after_s`); auto: active-set on chains of Linear/Conv and ReLU, off elsewhere.")
+    dual_depth: Count = Field(DUAL_DEPTH, ge=0, description="Splits a domain needs before the dual solver bounds it.")
+    dual_after_s: Real = Field(DUAL_AFTER_S, ge=0, description="Search time before the dual solver starts.")
+    dual_share: Real = Field(DUAL_SHARE, gt=0, le=1, description="The dual solver's share of the search time at most.")
+    dual_iterations: Count = Field(DUAL_ITERATIONS, ge=1, description="Steps of the dual solver per call.")
     batch_size: Count | None = Field(None, ge=1, description="Domains bounded per step; None adapts it.")
     memory_cap_mb: Real | None = Field(
         None, gt=0, description="Cap on the domain pool's tensor memory; None: a quarter of the memory "

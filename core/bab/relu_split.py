@@ -24,6 +24,7 @@ from core.bab.leaf_lp import LP_MARGIN, exact_leaf
 from core.bab.outcome import Outcome, TryCounterexample
 from core.bab.pool import Batch, select
 from core.bab.search import OutOfMemory, Search
+from core.bab.stratify import DualStage
 from core.bounds.beta import with_beta
 from core.config import VerifyConfig
 
@@ -52,6 +53,7 @@ class ReluSplitSearch(Search):
             choose = functools.partial(choose, per_layer=config.fsb_candidates)
         self.choose = choose
         self.undecided = 0
+        self.duals = DualStage(graph, self.beta_graph, config)
         # fully split domains neither bound nor LP proved: (ids, bounds, evidence)
         self.unproven: list[tuple[torch.Tensor, torch.Tensor, list[dict]]] = []
 
@@ -96,9 +98,10 @@ class ReluSplitSearch(Search):
             lb, warm = optimise_from_rows(self.beta_graph, self.lower, self.upper, rows, self.C, self.d, warm,
                                           self.config.alpha_iterations, interrupt=self.budget.check)
         lb = lb.amax(dim=1).detach()
+        decided = self.bound_hard_domains(split, rows, warm, lb)
         choice = self.decide_branch(split, rows, warm)
         open_ = lb <= self.margin
-        candidates, decided = [], {}
+        candidates = []
         if bool(open_.any()):
             points = primal_points(self.beta_graph, self.lower, self.upper, ReluRows(rows.lower[open_], rows.upper[open_]),
                                    self.C, self.d, None if warm is None else {k: v[open_] for k, v in warm.items()})
@@ -118,6 +121,27 @@ class ReluSplitSearch(Search):
         for key, value in (warm or {}).items():
             batch[WARM + key] = value.detach()
         return batch, candidates, decided
+
+    def bound_hard_domains(self, split: torch.Tensor, rows: ReluRows, warm, lb: torch.Tensor) -> dict[int, dict]:
+        """Bound the hard open domains again by the Anderson duals (`core.bab.stratify`),
+        raising `lb` in place; the evidence of each domain they close."""
+        hard = self.duals.pick(split, lb, self.margin)
+        if not bool(hard.any()):
+            return {}
+        index = hard.nonzero().squeeze(1)
+        picked = ReluRows(rows.lower[index], rows.upper[index])
+        value, duals = self.duals.bound(self.lower, self.upper, picked, self.C, self.d,
+                                        None if warm is None else {k: v[index] for k, v in warm.items()},
+                                        self.budget.check)
+        best = value.amax(dim=1).detach()
+        decided = {}
+        for j, i in enumerate(index.tolist()):
+            if best[j] > lb[i]:
+                lb[i] = best[j]
+                if best[j] > self.margin:
+                    decided[i] = self.duals.evidence(duals, j)
+                    self.duals.closed += 1
+        return decided
 
     def run(self, lower: torch.Tensor, upper: torch.Tensor, root_rows: ReluRows | None = None) -> Outcome:
         """Search the box lower/upper [n]; `root_rows` [1, N]: the root's pre-activation bounds
