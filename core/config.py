@@ -23,9 +23,9 @@ ATTACK_MAC_BUDGET = 20_000_000
 LEMMA_DOMAINS = 200
 LEMMA_SECONDS = 5.0
 # Stratified bounding (core.bab.stratify): measured in docs/results/anderson.md
-DUAL_DEPTH = 6
-DUAL_AFTER_S = 5.0
-DUAL_SHARE = 0.3
+DUAL_MAX_DEPTH = 6
+DUAL_AFTER_S = 0.0
+DUAL_SHARE = 0.15
 DUAL_ITERATIONS = 50
 
 
@@ -80,9 +80,9 @@ class VerifyConfig(BaseModel):
         "seconds); 0 proves lemmas first.")
     dual_bounding: Literal["auto", "off", "big-m", "active-set", "saddle-point"] = Field(
         "off", description="ReLU splitting: the dual solver on the Anderson relaxation that bounds hard "
-        "domains again (those α,β-CROWN leaves open past `dual_depth` splits, once the search has run "
-        "`dual_after_s`); auto: active-set on chains of Linear/Conv and ReLU, off elsewhere.")
-    dual_depth: Count = Field(DUAL_DEPTH, ge=0, description="Splits a domain needs before the dual solver bounds it.")
+        "domains again (those α,β-CROWN leaves open within `dual_max_depth` splits of the root, once the "
+        "search has run `dual_after_s`); auto: active-set on chains of Linear/Conv and ReLU, off elsewhere.")
+    dual_max_depth: Count = Field(DUAL_MAX_DEPTH, ge=0, description="Splits a domain may have for the dual solver to bound it.")
     dual_after_s: Real = Field(DUAL_AFTER_S, ge=0, description="Search time before the dual solver starts.")
     dual_share: Real = Field(DUAL_SHARE, gt=0, le=1, description="The dual solver's share of the search time at most.")
     dual_iterations: Count = Field(DUAL_ITERATIONS, ge=1, description="Steps of the dual solver per call.")

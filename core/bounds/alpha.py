@@ -90,14 +90,16 @@ class Adam:
         self.v = [torch.zeros_like(p) for p in params]
         self.t = 0
 
-    def step(self, grads: tuple[torch.Tensor | None, ...]) -> None:
+    def step(self, grads: tuple[torch.Tensor | None, ...], scales: list | None = None) -> None:
+        """One step; `scales[i]` (a number or a tensor broadcasting to param i) multiplies its step size."""
         self.t += 1
         b1, b2 = self.betas
-        for p, g, m, v in zip(self.params, grads, self.m, self.v):
+        for i, (p, g, m, v) in enumerate(zip(self.params, grads, self.m, self.v)):
             if g is None:
                 continue
             m.mul_(b1).add_(g, alpha=1 - b1)
             v.mul_(b2).addcmul_(g, g, value=1 - b2)
             m_hat = m / (1 - b1 ** self.t)
             v_hat = v / (1 - b2 ** self.t)
-            p.sub_(self.lr * m_hat / (v_hat.sqrt() + self.eps))
+            step = self.lr * m_hat / (v_hat.sqrt() + self.eps)
+            p.sub_(step if scales is None else step * scales[i])

@@ -38,8 +38,8 @@ class SolverOptions:
     """Iterations and step sizes. Defaults: docs/bounds.md, measured in docs/results/anderson.md."""
 
     iterations: int = 50
-    lr: float = 3e-2          # Adam's first step (Big-M, Active Set), decayed geometrically to lr_end
-    lr_end: float = 1e-3
+    lr: float = 1.0           # Adam's first step (Big-M, Active Set), decayed geometrically to lr_end, both
+    lr_end: float = 0.03      # relative to the layer's mean start multiplier (per spec and domain)
     cut_every: int = 10       # Active Set: steps between oracle calls
     max_cuts: int = 4         # Active Set: constraints per neuron at most
     primal_memory: float = 0.9  # weight of the past in the running primal average the oracle reads
@@ -107,12 +107,14 @@ def _planet_of(state, layers: int) -> tuple[list[torch.Tensor], ...]:
     return tuple([state[f"{name}{k}"][1].clamp(min=0) for k in range(layers)] for name in ("alpha", "beta0", "beta1"))
 
 
-def _ascend(relax, objective, variables: list[torch.Tensor], value_of: Callable[[bool], tuple],
-            state_of: Callable[[], dict], options: SolverOptions, interrupt, keeper: _Best,
-            grow: Callable[[int, Primal], list[torch.Tensor]] | None = None) -> None:
-    """Projected Adam ascent on `variables` (all kept ≥ 0); `value_of(want_primal)` is the
-    Lagrangian at them; `grow(step, minimiser)` may return new variables to ascend from then on."""
+def _ascend(relax, objective, variables: list[torch.Tensor], scales: list[torch.Tensor],
+            value_of: Callable[[bool], tuple], state_of: Callable[[], dict], options: SolverOptions, interrupt,
+            keeper: _Best, grow: Callable[[int, Primal], list[tuple[torch.Tensor, torch.Tensor]]] | None = None) -> None:
+    """Projected Adam ascent on `variables` (all kept ≥ 0), each with step sizes times its
+    `scales` entry; `value_of(want_primal)` is the Lagrangian at them; `grow(step, minimiser)`
+    may return new (variable, scale) pairs to ascend from then on."""
     adam = Adam(list(variables), options.lr)
+    scales = list(scales)
     for step in range(options.iterations + 1):
         if interrupt is not None:
             interrupt()
@@ -124,10 +126,11 @@ def _ascend(relax, objective, variables: list[torch.Tensor], value_of: Callable[
         grads = torch.autograd.grad(-value[torch.isfinite(value)].sum(), adam.params, allow_unused=True)
         with torch.no_grad():
             adam.lr = _decay(options, step)
-            adam.step(grads)
+            adam.step(grads, scales)
             for v in adam.params:
                 v.clamp_(min=0)
-        for new in (grow(step, primal) if grow is not None else []):
+        for new, scale in (grow(step, primal) if grow is not None else []):
+            scales.append(scale)
             adam.params.append(new)
             adam.m.append(torch.zeros_like(new))
             adam.v.append(torch.zeros_like(new))
@@ -138,10 +141,19 @@ def _planet_variables(start: Multipliers) -> tuple[list[torch.Tensor], list[torc
     return grab(start.alpha), grab(start.beta0), grab(start.beta1)
 
 
+def _layer_scales(start: Multipliers) -> list[torch.Tensor]:
+    """Per layer [S, B, 1]: the mean start multiplier per neuron, the unit of its step sizes
+    (multipliers of oval21's convolutional networks are ~0.01, of mnist_fc's ~0.1 and more:
+    one absolute step size fits neither)."""
+    return [(a + b0 + b1 + c).clamp(min=0).mean(-1, keepdim=True).clamp(min=1e-6)
+            for a, b0, b1, c in zip(start.alpha, start.beta0, start.beta1, start.cut)]
+
+
 def _big_m(relax, objective, start: Multipliers, options, interrupt, keeper) -> tuple[torch.Tensor, Multipliers]:
     alpha, beta0, beta1 = _planet_variables(start)
     layers = len(relax.layers)
-    _ascend(relax, objective, alpha + beta0 + beta1,
+    scales = _layer_scales(start)
+    _ascend(relax, objective, alpha + beta0 + beta1, scales * 3,
             lambda want: lagrangian(relax, objective, alpha, beta0, beta1, [None] * layers, want),
             lambda: _planet_state(alpha, beta0, beta1), options, interrupt, keeper)
     zeros = Multipliers.zeros(relax, alpha[0].shape[0])
@@ -183,6 +195,7 @@ def _active_set(relax, objective, start: Multipliers, options, interrupt, keeper
     alpha, beta0, beta1 = _planet_variables(start)
     layers = len(relax.layers)
     net = relax.net
+    scales = _layer_scales(start)
     cuts: list[CutSet | None] = [None] * layers
     weights: list[list[torch.Tensor]] = [[] for _ in range(layers)]  # per layer, per cut [S, B, m]
     # a start with Anderson multipliers (a parent's) keeps them as one cut of fractional mask
@@ -218,11 +231,12 @@ def _active_set(relax, objective, start: Multipliers, options, interrupt, keeper
             cuts[k] = CutSet.of(net.layers[k], relax.layers[k], mask.unsqueeze(0)) if cuts[k] is None \
                 else cuts[k].extend(net.layers[k], relax.layers[k], mask)
             weights[k].append(torch.zeros_like(alpha[k]).requires_grad_(True))
-            new.append(weights[k][-1])
+            new.append((weights[k][-1], scales[k]))
         return new
 
-    _ascend(relax, objective, alpha + beta0 + beta1 + [w for per in weights for w in per], value_of, state_of,
-            options, interrupt, keeper, grow)
+    inherited = [(w, scales[k]) for k in range(layers) for w in weights[k]]
+    _ascend(relax, objective, alpha + beta0 + beta1 + [w for w, _ in inherited], scales * 3 + [s for _, s in inherited],
+            value_of, state_of, options, interrupt, keeper, grow)
     planet = _planet_of(keeper.state, layers)
     cut, mask = [], []
     for k in range(layers):
