@@ -69,7 +69,7 @@ class BoundOptions(BaseModel):
     alpha_iterations: int = Field(20, ge=0, description="Adam steps of α-CROWN")
     alpha_lr: float = Field(0.1, gt=0, description="Adam learning rate of α-CROWN")
     dual_iterations: int = Field(
-        100, ge=0, description="steps of the Anderson dual solvers (big-m, active-set, saddle-point), after α-CROWN")
+        50, ge=0, description="steps of the Anderson dual solvers (big-m, active-set, saddle-point), after α-CROWN")
     memory_bytes: int | None = Field(
         None, gt=0, description="working-memory budget; batches are split to fit (default: half the free "
         "CUDA memory, or 2 GiB on CPU)")
