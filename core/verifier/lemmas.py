@@ -92,6 +92,8 @@ def prove_lemmas(graph: Graph, relu: str, boxes: dict[str, Interval], box: Inter
     end = time.monotonic() + seconds
     config = config.model_copy(update={"batch_size": LEMMA_BATCH})
     lemmas = []
+    # a lemma search has a fixed domain count: the dual solver's extra bounding buys it nothing
+    lemma_config = config.model_copy(update={"dual_bounding": "off"})
     for j in unstable[torch.argsort(nearness)].tolist():
         left = end - time.monotonic()
         if left <= 0:
@@ -101,7 +103,7 @@ def prove_lemmas(graph: Graph, relu: str, boxes: dict[str, Interval], box: Inter
         side = 1 if -float(lo[j]) < float(hi[j]) else -1  # the bound nearer 0
         C = torch.zeros(1, 1, lo.numel(), dtype=lo.dtype, device=lo.device)
         C[0, 0, j] = side
-        search = make_search(cut, C, torch.zeros(1, 1, dtype=lo.dtype, device=lo.device), config,
+        search = make_search(cut, C, torch.zeros(1, 1, dtype=lo.dtype, device=lo.device), lemma_config,
                              lambda x: False, Budget(min(config.lemma_seconds, left), max_domains=config.lemma_domains),
                              margin)
         try:
