@@ -64,33 +64,53 @@ class AndersonTerms:
 
     @staticmethod
     def of_cuts(layer: Layer, bounds: LayerBounds, weights: torch.Tensor, cuts: "CutSet") -> "AndersonTerms":
-        """From weights [c, S, B, m] (clamped ≥ 0, unstable neurons only) of 0/1 masks."""
-        weights = weights.clamp(min=0) * bounds.unstable
-        if layer.full_rows:
-            to_inputs = torch.einsum("csbj,csbjk->sbk", weights, cuts.wm)
+        """From weights [S, B, c, m] of the cut set's 0/1 masks (clamped ≥ 0; only cuts in use,
+        on unstable neurons, count)."""
+        weights = weights.clamp(min=0) * cuts.used.reshape(-1, 1) * bounds.unstable.unsqueeze(-2)
+        S, B, c, m = weights.shape
+        if layer.full_rows:  # one batched product: [S, B, 1, c·m] @ [S, B, c·m, K]
+            to_inputs = (weights.reshape(S, B, 1, c * m) @ cuts.wm.reshape(S, B, c * m, -1)).squeeze(-2)
         else:
-            to_inputs = layer.scatter((weights.unsqueeze(-1) * cuts.wm).sum(0))
-        return AndersonTerms(weights.sum(0), (weights * cuts.zd).sum(0), (weights * cuts.cl).sum(0), to_inputs)
+            to_inputs = layer.scatter((weights.unsqueeze(-1) * cuts.wm).sum(2))
+        return AndersonTerms(weights.sum(2), (weights * cuts.zd).sum(2), (weights * cuts.cl).sum(2), to_inputs)
 
 
-@dataclass
 class CutSet:
-    """Fixed masks M_c of one layer, precomputed: `masks` [c, S, B, m, K] (0/1), `wm` = w·M_c,
-    `zd` = Σ_K wD·M_c and `cl` = Σ_K wL·M_c [c, S, B, m]."""
+    """Up to `capacity` fixed 0/1 masks of one layer, stored for the products they enter:
+    `wm` = w·M_c [S, B, c, m, K], `zd` = Σ_K wD·M_c and `cl` = Σ_K wL·M_c [S, B, c, m];
+    `used` [c] marks the slots filled so far; `stored` [S, B, m, c, K] the masks themselves."""
 
-    masks: torch.Tensor
-    wm: torch.Tensor
-    zd: torch.Tensor
-    cl: torch.Tensor
+    def __init__(self, layer: Layer, bounds: LayerBounds, specs: int, capacity: int) -> None:
+        self.layer, self.bounds = layer, bounds
+        B, m, K = bounds.wL.shape
+        like = bounds.wL
+        self.wm = like.new_zeros(specs, B, capacity, m, K)
+        self.zd = like.new_zeros(specs, B, capacity, m)
+        self.cl = like.new_zeros(specs, B, capacity, m)
+        self.used = like.new_zeros(capacity)
+        self.stored = torch.zeros(specs, B, m, capacity, K, dtype=torch.bool, device=like.device)
+        self.fractional: torch.Tensor | None = None  # a slot-0 mask that is not 0/1 (a parent's, inherited)
+        self.count = 0
 
-    @staticmethod
-    def of(layer: Layer, bounds: LayerBounds, masks: torch.Tensor) -> "CutSet":
-        return CutSet(masks, layer.w * masks, (bounds.wD * masks).sum(-1), (bounds.wL * masks).sum(-1))
+    def add(self, mask: torch.Tensor) -> None:
+        """Fill the next slot with `mask` [S, B, m, K] (0/1, or fractional: a convex combination)."""
+        c = self.count
+        self.wm[:, :, c] = self.layer.w * mask
+        self.zd[:, :, c] = (self.bounds.wD * mask).sum(-1)
+        self.cl[:, :, c] = (self.bounds.wL * mask).sum(-1)
+        self.used[c] = 1.0
+        if bool(((mask > 0) & (mask < 1)).any()):
+            self.fractional = mask
+        else:
+            self.stored[:, :, :, c] = mask > 0
+        self.count += 1
 
-    def extend(self, layer: Layer, bounds: LayerBounds, mask: torch.Tensor) -> "CutSet":
-        new = CutSet.of(layer, bounds, mask.unsqueeze(0))
-        return CutSet(*(torch.cat([a, b]) for a, b in ((self.masks, new.masks), (self.wm, new.wm),
-                                                      (self.zd, new.zd), (self.cl, new.cl))))
+    def combine(self, weights: torch.Tensor) -> torch.Tensor:
+        """P = Σ_c weights_c · M_c [S, B, m, K] for weights [S, B, c, m]."""
+        P = (weights.permute(0, 1, 3, 2).unsqueeze(-2) @ self.stored.to(weights.dtype)).squeeze(-2)
+        if self.fractional is not None:  # only slot 0 can hold one
+            P = P + weights[:, :, 0].unsqueeze(-1) * self.fractional
+        return P
 
 
 @dataclass

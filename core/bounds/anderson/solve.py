@@ -195,60 +195,49 @@ def _active_set(relax, objective, start: Multipliers, options, interrupt, keeper
     alpha, beta0, beta1 = _planet_variables(start)
     layers = len(relax.layers)
     net = relax.net
+    specs = alpha[0].shape[0]
     scales = _layer_scales(start)
-    cuts: list[CutSet | None] = [None] * layers
-    weights: list[list[torch.Tensor]] = [[] for _ in range(layers)]  # per layer, per cut [S, B, m]
     # a start with Anderson multipliers (a parent's) keeps them as one cut of fractional mask
-    if any(bool((c > 0).any()) for c in start.cut):
+    inherited = any(bool((c > 0).any()) for c in start.cut)
+    capacity = options.max_cuts + int(inherited)
+    cuts = [CutSet(net.layers[k], relax.layers[k], specs, capacity) for k in range(layers)]
+    weights = [alpha[k].new_zeros(specs, alpha[k].shape[1], capacity, alpha[k].shape[2]) for k in range(layers)]
+    if inherited:
         for k in range(layers):
             total = start.cut[k].detach().clamp(min=0)
             ratio = (start.mask[k].detach().clamp(min=0) / total.clamp(min=1e-30).unsqueeze(-1)).clamp(0, 1)
-            cuts[k] = CutSet.of(net.layers[k], relax.layers[k], (ratio * (total > 0).unsqueeze(-1)).unsqueeze(0))
-            weights[k].append(total.clone().requires_grad_(True))
+            cuts[k].add(ratio * (total > 0).unsqueeze(-1))
+            weights[k][:, :, 0] = total
+    weights = [w.requires_grad_(True) for w in weights]
     average = _PrimalAverage(options.primal_memory)
-    added = [0]
 
     def value_of(want: bool):
-        terms = [None if cuts[k] is None else
-                 AndersonTerms.of_cuts(net.layers[k], relax.layers[k], torch.stack(weights[k]), cuts[k])
+        terms = [AndersonTerms.of_cuts(net.layers[k], relax.layers[k], weights[k], cuts[k]) if cuts[k].count else None
                  for k in range(layers)]
         return lagrangian(relax, objective, alpha, beta0, beta1, terms, want)
 
     def state_of() -> dict:
         state = _planet_state(alpha, beta0, beta1)
-        state.update({f"cuts{k}": (1, torch.stack(weights[k])) for k in range(layers) if weights[k]})
+        state.update({f"cuts{k}": (0, weights[k] * cuts[k].used.reshape(-1, 1)) for k in range(layers)})
         return state
 
-    def grow(step: int, primal: Primal) -> list[torch.Tensor]:
+    def grow(step: int, primal: Primal) -> list:
         average.add(primal)
-        if step % options.cut_every or added[0] >= options.max_cuts:
+        if step % options.cut_every or cuts[0].count >= capacity:
             return []
-        added[0] += 1
         masks, _ = _cuts_at(relax, average.point)
-        new = []
         for k in range(layers):
-            mask = masks[k].to(alpha[k].dtype)
-            cuts[k] = CutSet.of(net.layers[k], relax.layers[k], mask.unsqueeze(0)) if cuts[k] is None \
-                else cuts[k].extend(net.layers[k], relax.layers[k], mask)
-            weights[k].append(torch.zeros_like(alpha[k]).requires_grad_(True))
-            new.append((weights[k][-1], scales[k]))
-        return new
+            cuts[k].add(masks[k].to(alpha[k].dtype))
+        return []
 
-    inherited = [(w, scales[k]) for k in range(layers) for w in weights[k]]
-    _ascend(relax, objective, alpha + beta0 + beta1 + [w for w, _ in inherited], scales * 3 + [s for _, s in inherited],
+    _ascend(relax, objective, alpha + beta0 + beta1 + weights, scales * 3 + [s.unsqueeze(-2) for s in scales],
             value_of, state_of, options, interrupt, keeper, grow)
     planet = _planet_of(keeper.state, layers)
     cut, mask = [], []
     for k in range(layers):
-        bounds = relax.layers[k]
-        if f"cuts{k}" not in keeper.state:
-            cut.append(torch.zeros_like(planet[0][k]))
-            mask.append(planet[0][k].new_zeros(planet[0][k].shape[0], *bounds.wL.shape))
-            continue
-        w = keeper.state[f"cuts{k}"][1].clamp(min=0) * bounds.unstable
-        masks = cuts[k].masks[: w.shape[0]]
-        cut.append(w.sum(0))
-        mask.append((w.unsqueeze(-1) * masks).sum(0))
+        w = keeper.state[f"cuts{k}"][1].clamp(min=0) * relax.layers[k].unstable.unsqueeze(-2)  # [S, B, c, m]
+        cut.append(w.sum(2))
+        mask.append(cuts[k].combine(w))
     return keeper.best, Multipliers(*planet, cut, mask)
 
 

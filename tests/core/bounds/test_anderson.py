@@ -226,3 +226,18 @@ def test_interrupt_stops_the_solver():
         solve("active-set", problem.relax, problem.net.objective(problem.C, problem.d), problem.start(),
               SolverOptions(iterations=50), interrupt)
     assert len(calls) == 4
+
+
+def test_active_set_resumes_from_anderson_multipliers():
+    """A start that already holds Anderson multipliers (a parent's) keeps them as a cut of
+    fractional mask: the resumed solve starts at that bound and stays below the MILP."""
+    problem = Problem(MODELS["fc"], 1, 0.8, specs=3)
+    objective = problem.net.objective(problem.C, problem.d)
+    first, duals = solve("active-set", problem.relax, objective, problem.start(), SolverOptions(iterations=40))
+    assert any(bool((c > 0).any()) for c in duals.cut)
+    seen = []
+    again, _ = solve("active-set", problem.relax, objective, duals, SolverOptions(iterations=40),
+                     trace=lambda step, seconds, value: seen.append(value.clone()))
+    assert torch.allclose(seen[0], first, atol=1e-9)
+    assert torch.all(again >= first - 1e-12)
+    assert torch.all(again[:, 0] <= problem.milp() + TOL)
