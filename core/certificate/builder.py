@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.certificate.format import INPUT_SPLIT, RECOMPUTE, RELU_SPLIT, Certificate, LemmaProof, TargetProof
+from core.certificate.format import ANDERSON_PARTS, INPUT_SPLIT, RECOMPUTE, RELU_SPLIT, Certificate, LemmaProof, TargetProof
 
 
 def _array(value) -> np.ndarray:
@@ -29,7 +29,8 @@ def _array(value) -> np.ndarray:
     if array.dtype == np.float32:
         return array
     array = array.astype(np.float64)
-    narrow = array.astype(np.float32)
+    with np.errstate(over="ignore"):  # beyond float32's range: the comparison keeps float64
+        narrow = array.astype(np.float32)
     return narrow if np.array_equal(narrow.astype(np.float64), array, equal_nan=True) else array
 
 
@@ -43,7 +44,7 @@ class TargetBuilder:
         self._layer = {name: i for i, name in enumerate(relu_layers)}
         self.parent, self.side = [-1], [0]
         self.splits: list[tuple[int, int, int, int, float]] = []
-        self.leaves: dict[int, tuple[dict, dict, np.ndarray | None, dict]] = {}
+        self.leaves: dict[int, tuple[dict, dict, np.ndarray | None, dict, dict]] = {}
 
     def split(self, node: int, what: tuple) -> tuple[int, int]:
         """Split `node` on ("input", dim, cut) (children x[dim] <= cut, >= cut) or ("relu",
@@ -77,20 +78,30 @@ class TargetBuilder:
                                 float("nan") if kind == "relu" else float(second)))
 
     def close(self, node: int, alpha: dict | None = None, beta: dict | None = None, rows=None,
-              pre: dict | None = None) -> None:
+              pre: dict | None = None, anderson: dict | None = None) -> None:
         """Close leaf `node`. `alpha[name]` / `beta[name]` [k, *shape]: the final bound's lower
         slopes (tangent points for Sigmoid/Tanh) per activation layer and split multipliers
         per ReLU layer (absent: the defaults, β = 0);
         `rows` [k, r]: weights combining the disjunct's r constraints (absent: each row alone);
-        `pre[name]` = (lower, upper) [*shape]: the pre-activation bounds the bound used."""
+        `pre[name]` = (lower, upper) [*shape]: the pre-activation bounds the bound used;
+        `anderson[name]` = {"alpha", "beta0", "beta1", "cut": [k, *shape], "mask": [k, *shape, K]}:
+        Anderson-relaxation multipliers per ReLU layer (any part absent: NaN, counted as 0)."""
         flat = lambda d: {k: _array(v).reshape(_array(v).shape[0], -1) for k, v in (d or {}).items()}  # noqa: E731
         bounds = {k: np.stack([_array(lo).reshape(-1), _array(hi).reshape(-1)]) for k, (lo, hi) in (pre or {}).items()}
-        self.leaves[int(node)] = (flat(alpha), flat(beta), None if rows is None else _array(rows), bounds)
+        cuts = {}
+        for name, by in (anderson or {}).items():
+            unknown = set(by) - set(ANDERSON_PARTS)
+            if unknown:
+                raise ValueError(f"Anderson multipliers of {name!r} name {sorted(unknown)}, expected {ANDERSON_PARTS}")
+            cuts[name] = {part: _array(v).reshape(_array(v).shape[0], -1, _array(v).shape[-1]) if part == "mask"
+                          else _array(v).reshape(_array(v).shape[0], -1) for part, v in by.items()}
+        self.leaves[int(node)] = (flat(alpha), flat(beta), None if rows is None else _array(rows), bounds, cuts)
 
     def proof(self) -> TargetProof:
         order = sorted(self.leaves)
-        ks = {v.shape[0] for a, b, _, _ in self.leaves.values() for v in (*a.values(), *b.values())}
-        ks |= {rows.shape[0] for _, _, rows, _ in self.leaves.values() if rows is not None}
+        ks = {v.shape[0] for a, b, _, _, _ in self.leaves.values() for v in (*a.values(), *b.values())}
+        ks |= {rows.shape[0] for _, _, rows, _, _ in self.leaves.values() if rows is not None}
+        ks |= {v.shape[0] for leaf in self.leaves.values() for by in leaf[4].values() for v in by.values()}
         k = max(ks, default=0)  # leaves with fewer combinations get NaN ones: the defaults
         splits = np.array([s[:4] for s in self.splits], dtype=np.int64).reshape(-1, 4)
         proof = TargetProof(
@@ -106,6 +117,10 @@ class TargetBuilder:
         for name in sorted({n for leaf in self.leaves.values() for n in leaf[3]}):
             both = _stack([self.leaves[i][3].get(name) for i in order])
             proof.pre_lower[name], proof.pre_upper[name] = both[:, 0], both[:, 1]
+        for name in sorted({n for leaf in self.leaves.values() for n in leaf[4]}):
+            parts = sorted({p for leaf in self.leaves.values() for p in leaf[4].get(name, {})})
+            proof.anderson[name] = {part: _stack([self.leaves[i][4].get(name, {}).get(part) for i in order], k)
+                                    for part in parts}
         return proof
 
 

@@ -20,9 +20,10 @@ import numpy as np
 from core.spec.property import Property
 
 FORMAT = "certbound-certificate"
-VERSION = 3  # version 3 adds lemmas; a version 2 file is a version 3 file without them
+VERSION = 3  # version 3 adds lemmas (and, later, optional Anderson leaf multipliers); a version 2 file is a version 3 file without them
 READS = (1, 2, 3)  # version 1: intermediate bounds by CROWN on every neuron, never inherited
 INPUT_SPLIT, RELU_SPLIT = 0, 1
+ANDERSON_PARTS = ("alpha", "beta0", "beta1", "cut", "mask")  # a leaf's Anderson multipliers, per ReLU layer
 # How a node below the root gets its pre-activation bounds (docs/certificate.md):
 RECOMPUTE = "crown"    # interval ∩ CROWN on the node's own domain ∩ its parent's bounds, then its split
 INHERIT = "inherit"    # its parent's bounds, then its split (what ReLU splitting does)
@@ -46,6 +47,10 @@ class TargetProof:
     `pre_lower[name]` / `pre_upper[name]` [L, size]: the pre-activation bounds the
     verifier used at the leaf (optional; NaN = none): the checker bounds with the hull of
     these and its own proven bounds, which is sound whatever they say.
+    `anderson[name][part]`: Anderson-relaxation multipliers of ReLU layer `name` (optional; NaN =
+    not given): part "alpha", "beta0", "beta1", "cut" (B) [L, k, size] and "mask" (P)
+    [L, k, size, K], K the most nonzeros in a row of the Linear feeding the layer; the
+    checker takes the better of the CROWN bound and the Lagrangian they give (anderson.py).
     `intermediate`: RECOMPUTE, WITHIN or INHERIT, how nodes below the root get their bounds.
     `root`: "crown" (CROWN's adaptive slopes at the root), "alpha" (the root's CROWN
     passes use the region's `Certificate.root_slopes`) or "lemmas" (they use the region's
@@ -67,6 +72,7 @@ class TargetProof:
     rows: np.ndarray | None = None
     pre_lower: dict[str, np.ndarray] = field(default_factory=dict)
     pre_upper: dict[str, np.ndarray] = field(default_factory=dict)
+    anderson: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     intermediate: str = RECOMPUTE
     root: str = "crown"
 
@@ -84,6 +90,7 @@ class TargetProof:
         out.update({f"beta/{k}": v for k, v in self.beta.items()})
         out.update({f"pre_lower/{k}": v for k, v in self.pre_lower.items()})
         out.update({f"pre_upper/{k}": v for k, v in self.pre_upper.items()})
+        out.update({f"anderson_{part}/{name}": v for name, by in self.anderson.items() for part, v in by.items()})
         if self.rows is not None:
             out["rows"] = self.rows
         return out
@@ -230,9 +237,12 @@ def _slopes_in(pairs_of: dict, slope_layers: list[str], kind: str,
 def _entry(target: TargetProof, prefix: str, arrays: dict[str, np.ndarray]) -> dict:
     """A proof's manifest entry; its arrays go into `arrays` under `prefix`."""
     arrays.update({prefix + k: v for k, v in target.arrays().items()})
-    return {"region": target.region, "disjunct": target.disjunct, "nodes": target.n_nodes, "leaves": target.n_leaves,
-            "alpha": sorted(target.alpha), "beta": sorted(target.beta), "pre": sorted(target.pre_lower),
-            "rows": target.rows is not None, "intermediate": target.intermediate, "root": target.root}
+    entry = {"region": target.region, "disjunct": target.disjunct, "nodes": target.n_nodes, "leaves": target.n_leaves,
+             "alpha": sorted(target.alpha), "beta": sorted(target.beta), "pre": sorted(target.pre_lower),
+             "rows": target.rows is not None, "intermediate": target.intermediate, "root": target.root}
+    if target.anderson:  # written only when given, so files without them stay as they were
+        entry["anderson"] = {name: sorted(by) for name, by in sorted(target.anderson.items())}
+    return entry
 
 
 def _target_from(prefix: str, entry: dict, arrays: dict[str, np.ndarray]) -> TargetProof:
@@ -241,7 +251,10 @@ def _target_from(prefix: str, entry: dict, arrays: dict[str, np.ndarray]) -> Tar
     beta = {name: arrays[f"{prefix}beta/{name}"] for name in entry["beta"]}
     rows = arrays[prefix + "rows"] if entry["rows"] else None
     pre = entry.get("pre", [])
+    anderson = {str(name): {str(part): arrays[f"{prefix}anderson_{part}/{name}"] for part in parts}
+                for name, parts in entry.get("anderson", {}).items()}  # absent before Anderson leaves
     return TargetProof(int(entry["region"]), int(entry["disjunct"]), alpha=alpha, beta=beta, rows=rows,
+                       anderson=anderson,
                        intermediate=str(entry.get("intermediate", RECOMPUTE)), root=str(entry.get("root", "crown")),
                        pre_lower={name: arrays[f"{prefix}pre_lower/{name}"] for name in pre},
                        pre_upper={name: arrays[f"{prefix}pre_upper/{name}"] for name in pre}, **tree)
