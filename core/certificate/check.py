@@ -18,7 +18,8 @@ from typing import Callable
 
 import numpy as np
 
-from core.certificate.format import (INHERIT, RECOMPUTE, WITHIN, Certificate, LemmaProof, TargetProof, network_digest,
+from core.certificate.anderson import AndersonForm, anderson_form
+from core.certificate.format import (ANDERSON_PARTS, INHERIT, RECOMPUTE, WITHIN, Certificate, LemmaProof, TargetProof, network_digest,
                                      property_digest)
 from core.certificate.leaf import WORK_ELEMENTS, NetworkBoxes, leaf_lower_bounds, network_boxes
 from core.certificate.network import Chain, Unsupported, chain_of, read_onnx
@@ -183,6 +184,7 @@ def _check_target(chain: Chain, prop: Property, relu_layers: list[str], target: 
     domains = node_domains(target, lower, upper, relu_layers, sizes)
     conjunction = region.unsafe[target.disjunct]
     params = _parameters(target, conjunction, sizes, set(chain.relus))
+    form = _anderson_parameters(chain, target, params) if target.anderson else None
     leaf_row = np.full(target.n_nodes, -1)
     leaf_row[np.asarray(target.leaf_node, np.int64)] = np.arange(target.n_leaves)
     parent = np.asarray(target.parent, np.int64)
@@ -208,7 +210,7 @@ def _check_target(chain: Chain, prop: Property, relu_layers: list[str], target: 
                                     tick=tick)
             for i in net.relax:
                 parts.setdefault(i, []).append(net.boxes[i])
-            _check_leaves(chain, target, conjunction, net, nodes, leaf_row, params)
+            _check_leaves(chain, target, conjunction, net, nodes, leaf_row, params, form)
         above = {i: (np.concatenate([p[0] for p in ps]), np.concatenate([p[1] for p in ps])) for i, ps in parts.items()}
         level = np.flatnonzero(np.isin(parent, level))
     return target.n_leaves
@@ -265,13 +267,14 @@ def _root_slopes(chain: Chain, certificate: Certificate,
 
 
 def _check_leaves(chain: Chain, target: TargetProof, conjunction: Conjunction, net: NetworkBoxes,
-                  nodes: np.ndarray, leaf_row: np.ndarray, params: dict[str, np.ndarray]) -> None:
+                  nodes: np.ndarray, leaf_row: np.ndarray, params: dict[str, np.ndarray],
+                  form: AndersonForm | None = None) -> None:
     """Raise `Invalid` for the first leaf among `nodes` whose bound is not > 0."""
     rows = leaf_row[nodes]
     mine = rows >= 0
     if not mine.any():
         return
-    lb = leaf_lower_bounds(chain, conjunction, net.select(mine), {k: v[rows[mine]] for k, v in params.items()})
+    lb = leaf_lower_bounds(chain, conjunction, net.select(mine), {k: v[rows[mine]] for k, v in params.items()}, form)
     failed = np.flatnonzero(~(lb > 0))
     if len(failed):
         leaf = int(nodes[mine][failed[0]])
@@ -301,6 +304,31 @@ def _parameters(target: TargetProof, conjunction: Conjunction, sizes: dict[str, 
                 raise Invalid(f"{kind} for {name!r} has shape {value.shape}, expected [{L}, {sizes.get(name, '?')}]")
             out[f"{kind}:{name}"] = np.asarray(value, np.float64)
     return out
+
+
+def _anderson_parameters(chain: Chain, target: TargetProof, params: dict[str, np.ndarray]) -> AndersonForm:
+    """Add the target's Anderson multipliers to `params` as float64 "anderson_<part>:<relu>"
+    with checked shapes ([L, k, size]; mask [L, k, size, K]); returns the chain's Anderson
+    form, raising `Invalid` where the network does not have one."""
+    where = f"region {target.region} disjunct {target.disjunct}"
+    try:
+        form = anderson_form(chain)
+    except Unsupported as exc:
+        raise Invalid(f"{where}: leaves carry Anderson multipliers, but {exc}") from None
+    L, k = params["rows"].shape[:2]
+    sizes = {layer.name: chain.sizes[layer.relu] for layer in form.layers}
+    for name, by in target.anderson.items():
+        if name not in sizes:
+            raise Invalid(f"{where}: Anderson multipliers for {name!r}, not a ReLU layer of the network")
+        for part, value in by.items():
+            if part not in ANDERSON_PARTS:
+                raise Invalid(f"{where}: Anderson multiplier {part!r} for {name!r}, expected one of {ANDERSON_PARTS}")
+            expected = (L, k, sizes[name]) + ((form.widths[name],) if part == "mask" else ())
+            if np.shape(value) != expected:
+                raise Invalid(f"{where}: Anderson {part} for {name!r} has shape {np.shape(value)}, expected "
+                              f"[{', '.join(map(str, expected))}]")
+            params[f"anderson_{part}:{name}"] = np.asarray(value, np.float64)
+    return form
 
 
 def _rows(domains: Domains, rows: np.ndarray) -> Domains:

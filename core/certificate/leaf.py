@@ -10,6 +10,7 @@ from typing import Callable
 
 import numpy as np
 
+from core.certificate.anderson import AndersonForm, anderson_lower_bounds
 from core.certificate.network import Activation, Chain, Linear, Relu
 from core.certificate.soundness import TIE, UnitRows, backward, forward, relu_lines
 from core.certificate.sshaped import s_lines
@@ -82,13 +83,15 @@ def network_boxes(chain: Chain, domains: Domains, inherited: dict[int, tuple] | 
 
 
 def leaf_lower_bounds(chain: Chain, conjunction: Conjunction, net: NetworkBoxes,
-                      params: dict[str, np.ndarray]) -> np.ndarray:
+                      params: dict[str, np.ndarray], anderson: AndersonForm | None = None) -> np.ndarray:
     """[L] sound lower bounds of the leaves' best row combination of (C y - d), or of a
     single row over the output box (+inf for empty leaves). `params`: "rows" [L, k, r]
     (negative weights count as 0),
     optional "alpha:<activation>" / "beta:<relu>" [L, k, size] (NaN means the default) and
     "pre_lower:<relu>" / "pre_upper:<relu>" [L, size], bounds widened to their hull with
-    the proven ones (NaN keeps the proven end)."""
+    the proven ones (NaN keeps the proven end). With `anderson` (the chain's form), leaves
+    carrying "anderson_<part>:<relu>" multipliers also get their Lagrangian bound over the
+    same boxes (anderson.py), and keep the better of the two."""
     spec = Linear(np.asarray(conjunction.C, np.float64), -np.asarray(conjunction.d, np.float64))
     steps = chain.steps + [spec]
     boxes = list(net.boxes) + [net.output]
@@ -111,6 +114,8 @@ def leaf_lower_bounds(chain: Chain, conjunction: Conjunction, net: NetworkBoxes,
     interval = backward([spec], [net.output], rows, 1, {}, {})
     single = forward(spec, *net.output)[0].max(axis=1)
     best = np.maximum(np.maximum(crown, interval).max(axis=1), single)
+    if anderson is not None:
+        best = np.maximum(best, anderson_lower_bounds(anderson, conjunction, boxes, params))
     return np.where(net.empty, np.inf, best)
 
 
