@@ -13,8 +13,8 @@ sum of n terms adds n − 1 on each path, in any order, FMA included), with two 
 margin. Every computed quantity q̃ below carries an elementwise bound e with |q − q̃| ≤ e,
 where q is the exact value from the exact inputs; each bound is built from the computed
 magnitudes with nonnegative terms only, so its own rounding is within a relative
-gamma(#ops) of it, which the final (1 + 1e-6) factor covers. Underflow is covered by TINY
-per stage, as in soundness.py. min over a box is 1-Lipschitz in the coefficient:
+gamma(#ops) of it, which the final (1 + 1e-6) factor covers. Underflow (absolute, not
+relative) is bounded on its own (`_underflow`). min over a box is 1-Lipschitz in the coefficient:
 |min_x f·x − min_x f̃·x| ≤ |f − f̃|·max(|lo|, |hi|).
 """
 
@@ -229,14 +229,13 @@ def _lagrangian(form: AndersonForm, conjunction: Conjunction, boxes, params) -> 
         positive = layer.weights >= 0
         low_end, high_end = np.where(positive, g_lo, g_hi), np.where(positive, g_hi, g_lo)
         wP = layer.weights * P  # [L, k, n, K], one rounding each
-        # A = Σ_K (w P) Ľ and D = Σ_K (B − P) (w Û): paths of 2 products (A) or a difference and
+        # A = Σ_K (w P) Ľ and D = Σ_K (w (B − P)) Û: paths of 2 products (A) or a difference and
         # 2 products (D), then K − 1 sums
         A = np.einsum("lrjt,ljt->lrj", wP, low_end)
         e_A = gamma(K + 2) * np.einsum("lrjt,ljt->lrj", np.abs(wP), np.abs(low_end))
-        rest = B[..., None] - P
-        wU = layer.weights * high_end
-        D = np.einsum("lrjt,ljt->lrj", rest, wU)
-        e_D = gamma(K + 2) * np.einsum("lrjt,ljt->lrj", rest, np.abs(wU))
+        wR = layer.weights * (B[..., None] - P)  # w (B − P) first: see `_underflow`
+        D = np.einsum("lrjt,ljt->lrj", wR, high_end)
+        e_D = gamma(K + 2) * np.einsum("lrjt,ljt->lrj", np.abs(wR), np.abs(high_end))
         # z's coefficient: five products/partial sums added (one product + 4 sums per path)
         u0, u1, Bb = b0 * pre_hi[:, None, :], b1 * pre_lo[:, None, :], B * layer.b
         gz = -((((u0 + u1) + A) + D) + Bb)
@@ -271,7 +270,31 @@ def _lagrangian(form: AndersonForm, conjunction: Conjunction, boxes, params) -> 
     value = np.sum(parts, axis=0)
     magnitude_sum = np.sum(np.abs(parts), axis=0)
     err = np.sum(errs, axis=0) + gamma(len(parts)) * magnitude_sum
-    return value - (err * (1 + 1e-6) + TINY * (len(form.layers) + 2))
+    return value - (err * (1 + 1e-6) + _underflow(form, C, boxes)[:, None] + TINY)
+
+
+# Half the smallest subnormal spacing: the absolute error of one rounded product that underflows.
+ETA = 2.0 ** -1075
+
+
+def _underflow(form: AndersonForm, C: np.ndarray, boxes) -> np.ndarray:
+    """[L] a bound on what underflow adds to the error, beyond the relative terms: each
+    product that underflows is off by at most ETA, and is then multiplied by at most two more
+    factors, each a weight, bias, spec coefficient or box end (never a multiplier: every product
+    takes the certificate's multiplier as its first factor, w·P, w·(B − P), rows·C, (α − β1)·W,
+    and f·x only meets a box end), so by at most M^2 with M the largest of those magnitudes
+    (and 1); counted for every product of the value and of its error bounds (8 per entry)."""
+    weights = [a for layer in form.layers for a in (layer.weights, layer.b)]
+    weights += [form.last.W, form.last.b] if form.last is not None else []
+    largest = max([1.0, float(np.abs(C).max(initial=0))] + [float(abs(w).max(initial=0)) for w in weights])
+    box = max(float(np.abs(np.concatenate([lo, hi], axis=1)).max(initial=0)) for lo, hi in
+              [boxes[form.first]] + [boxes[layer.relu] for layer in form.layers])
+    largest = max(largest, box)
+    count = C.size + sum(layer.cols.size * 4 + layer.W.shape[0] * (layer.W.shape[1] + 8) for layer in form.layers)
+    if form.last is not None:
+        count += form.last.W.size + len(form.last.b)
+    count += boxes[form.first][0].shape[1]
+    return np.full(len(boxes[form.first][0]), 8 * count * ETA * largest * largest * (1 + 1e-6))
 
 
 def _spread(entries: np.ndarray, spread: sparse.csr_array) -> np.ndarray:

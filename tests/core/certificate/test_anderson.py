@@ -5,6 +5,7 @@ forged multipliers never prove a violated property."""
 from __future__ import annotations
 
 import copy
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -337,3 +338,53 @@ def test_chains_the_relaxation_does_not_fit_are_refused():
     builder.target(0, 0).close(0, anderson={"sigmoid0": {"alpha": np.ones((1, 3))}})
     result = check(data, prop, builder.finish())
     assert not result.valid and "Anderson" in result.reason
+
+
+def _exact_lagrangian(form: AndersonForm, conjunction: Conjunction, boxes, duals: dict) -> Fraction:
+    """The spec's Lagrangian minimum in rational arithmetic, from the same clamped multipliers."""
+    F = np.vectorize(Fraction, otypes=[object])
+    c = F(np.asarray(conjunction.C, float)[0])
+    value = -F(np.asarray(conjunction.d, float)).sum()
+    g = c
+    if form.last is not None:
+        value += (c * F(form.last.b)).sum()
+        g = F(_dense(form.last.W)).T.dot(c)
+    for index in range(len(form.layers) - 1, -1, -1):
+        layer, m = form.layers[index], duals[form.layers[index].name]
+        l, u = (v[0] for v in boxes[layer.relu])
+        lo_in, hi_in = (np.asarray(v, float) for v in _input_box(form, boxes, index))
+        W, w, b = F(_dense(layer.W)), F(layer.weights), F(layer.b)
+        low = F(np.where(layer.weights >= 0, lo_in[layer.cols], hi_in[layer.cols]))
+        high = F(np.where(layer.weights >= 0, hi_in[layer.cols], lo_in[layer.cols]))
+        a, b0, b1 = F(m["alpha"]), F(m["beta0"]), F(m["beta1"])
+        B = F(m["cut"] * ((l < 0) & (u > 0)))
+        P = F(np.minimum(m["mask"], m["cut"][:, None] * ((l < 0) & (u > 0))[:, None]) * (layer.weights != 0))
+        f = -a + b0 + b1 + B + g
+        value += sum(min(fj * Fraction(float(lj)), fj * Fraction(float(hj)))
+                     for fj, lj, hj in zip(f, np.maximum(l, 0), np.maximum(u, 0)))
+        gz = -b0 * F(u) - b1 * F(l) - (w * (P * low + (B[:, None] - P) * high)).sum(axis=1) - B * b
+        zl = (l >= 0).astype(int)
+        zu = np.maximum(zl, (u > 0).astype(int))
+        value += sum(min(gj * int(p), gj * int(q)) for gj, p, q in zip(gz, zl, zu))
+        value += ((a - b1) * b).sum() + (b1 * F(l)).sum() + (w * P * low).sum()
+        scattered = np.array([Fraction(0)] * W.shape[1], dtype=object)
+        for j in range(layer.cols.shape[0]):
+            for t in range(layer.cols.shape[1]):
+                scattered[layer.cols[j, t]] += w[j, t] * P[j, t]
+        g = W.T.dot(a - b1) - scattered
+    lo0, hi0 = (v[0] for v in boxes[form.first])
+    return value + sum(min(gi * Fraction(float(p)), gi * Fraction(float(q))) for gi, p, q in zip(g, lo0, hi0))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_rounding_allowance_covers_exact_arithmetic_and_is_small(seed):
+    rng = np.random.default_rng(100 + seed)
+    layers = random_layers(rng, [2, 3, 3, 2])
+    data = onnx_bytes(layers)
+    conjunction = Conjunction(rng.normal(size=(1, 2)), rng.normal(size=1))
+    _, form, _, boxes = _setup(data, -np.ones(2), np.ones(2))
+    duals = _random_duals(rng, form, 1.0)
+    exact = _exact_lagrangian(form, conjunction, boxes, duals)
+    bound = _bound(form, conjunction, boxes, duals)
+    assert Fraction(bound) <= exact
+    assert float(exact) - bound < 1e-12
