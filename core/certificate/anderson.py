@@ -38,7 +38,8 @@ class AndersonLayer:
     """One Linear + ReLU: `relu` the ReLU's chain position and `name`; W [n, n_in] (dense or
     scipy sparse, a Permute before it folded into its columns), b [n]; the nonzero entries
     row by row in increasing column order as `cols`/`weights` [n, K] (padding: column 0,
-    weight 0); `spread` [n K, n_in] the 0/1 matrix that sums entries onto their columns."""
+    weight 0); `spread` [n K, n_in] the 0/1 matrix that sums entries onto their columns;
+    `b_err` [n] bounds |b − exact| where Bias steps after the Linear were added into b."""
 
     relu: int
     name: str
@@ -47,6 +48,7 @@ class AndersonLayer:
     cols: np.ndarray
     weights: np.ndarray
     spread: sparse.csr_array
+    b_err: np.ndarray
 
     @property
     def width(self) -> int:
@@ -57,11 +59,12 @@ class AndersonLayer:
 class AndersonForm:
     """The chain as the Anderson relaxation reads it: `first` the chain position of the first
     Linear (its input box is x_0's), `layers`, and `last` the Linear after the last ReLU
-    (None when the network ends with the ReLU)."""
+    (None when the network ends with the ReLU), its bias's error bound `last_err` like `b_err`."""
 
     first: int
     layers: tuple[AndersonLayer, ...]
     last: Linear | None
+    last_err: np.ndarray | None = None
 
     @property
     def widths(self) -> dict[str, int]:
@@ -70,12 +73,13 @@ class AndersonForm:
 
 
 def anderson_form(chain: Chain) -> AndersonForm:
-    """Read `chain` as [Bias|Scale|Permute]* (Linear Relu)+ [Linear] (a Permute right before a
-    Linear folded into its columns); raises `Unsupported` naming what does not fit."""
+    """Read `chain` as [Bias|Scale|Permute]* (Linear Bias* Relu)+ [Linear Bias*] (a Permute right
+    before a Linear folded into its columns, Biases after it added into its b, as MatMul + Add
+    exports have them); raises `Unsupported` naming what does not fit."""
     steps, pos = chain.steps, 0
     while pos < len(steps) and isinstance(steps[pos], (Bias, Scale, Permute)):
         pos += 1
-    first, layers, last = pos, [], None
+    first, layers, last, last_err = pos, [], None, None
     while pos < len(steps):
         index = None
         if layers:  # a Permute between a ReLU and the next Linear moves its columns
@@ -87,19 +91,30 @@ def anderson_form(chain: Chain) -> AndersonForm:
             raise Unsupported(f"the Anderson relaxation needs a Linear at step {pos}, found {what}: "
                               "the chain must be [Bias|Scale|Permute]* (Linear Relu)+ [Linear]")
         W = _fold(steps[pos].W, index)
-        if pos + 1 == len(steps) and layers:
-            last = Linear(W, steps[pos].b)
-            pos += 1
-        elif pos + 1 < len(steps) and isinstance(steps[pos + 1], Relu):
-            layers.append(_layer(pos + 1, steps[pos + 1].name, W, steps[pos].b))
-            pos += 2
+        b, b_err, after = _biases(steps, pos)
+        if after == len(steps) and layers:
+            last, last_err = Linear(W, b), b_err
+            pos = after
+        elif after < len(steps) and isinstance(steps[after], Relu):
+            layers.append(_layer(after, steps[after].name, W, b, b_err))
+            pos = after + 1
         else:
             raise Unsupported(f"the Linear at step {pos} is followed by "
                               f"{'nothing' if pos + 1 == len(steps) else type(steps[pos + 1]).__name__}: "
                               "the Anderson relaxation needs each Linear but the last to feed a ReLU")
     if not layers:
         raise Unsupported("the network has no ReLU for the Anderson relaxation")
-    return AndersonForm(first, tuple(layers), last)
+    return AndersonForm(first, tuple(layers), last, last_err)
+
+
+def _biases(steps: list, pos: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """The Linear at `pos` with the Bias steps right after it: (b summed left to right, a bound
+    on that sum's rounding: gamma(count) times the sum of magnitudes, the position after)."""
+    b, magnitude, after = np.asarray(steps[pos].b, np.float64), np.abs(steps[pos].b), pos + 1
+    while after < len(steps) and isinstance(steps[after], Bias):
+        b, magnitude, after = b + steps[after].b, magnitude + np.abs(steps[after].b), after + 1
+    err = gamma(after - pos - 1) * magnitude * (1 + 1e-6) if after > pos + 1 else np.zeros(len(b))
+    return b, err, after
 
 
 def _fold(W, index: np.ndarray | None):
@@ -112,7 +127,7 @@ def _fold(W, index: np.ndarray | None):
     return sparse.csr_array(W[:, inverse]) if sparse.issparse(W) else W[:, inverse]
 
 
-def _layer(relu: int, name: str, W, b: np.ndarray) -> AndersonLayer:
+def _layer(relu: int, name: str, W, b: np.ndarray, b_err: np.ndarray) -> AndersonLayer:
     if sparse.issparse(W):
         coo = sparse.coo_array(W)
         order = np.lexsort((coo.col, coo.row))
@@ -129,7 +144,7 @@ def _layer(relu: int, name: str, W, b: np.ndarray) -> AndersonLayer:
     cols, weights = np.zeros((n, K), np.int64), np.zeros((n, K))
     cols[r, slot], weights[r, slot] = c, v
     spread = sparse.csr_array((np.ones(len(r)), (r * K + slot, c)), shape=(n * K, n_in))
-    return AndersonLayer(relu, name, W, np.asarray(b, np.float64), cols, weights, spread)
+    return AndersonLayer(relu, name, W, np.asarray(b, np.float64), cols, weights, spread, b_err)
 
 
 def anderson_given(params: dict[str, np.ndarray], form: AndersonForm) -> np.ndarray:
@@ -189,8 +204,8 @@ def _lagrangian(form: AndersonForm, conjunction: Conjunction, boxes, params) -> 
         n_out = W.shape[0]
         g = times(t, W)
         e_g = gamma(n_out) * times(np.abs(t), form.last.magnitude) + times(e_t, form.last.magnitude)
-        parts.append(t @ b)
-        errs.append(gamma(n_out) * (np.abs(t) @ np.abs(b)) + e_t @ np.abs(b))
+        parts.append(t @ b)  # b's own error (folded Biases) through |t| + e_t
+        errs.append(gamma(n_out) * (np.abs(t) @ np.abs(b)) + e_t @ np.abs(b) + (np.abs(t) + e_t) @ form.last_err)
     else:
         g, e_g = t, e_t
 
@@ -239,7 +254,7 @@ def _lagrangian(form: AndersonForm, conjunction: Conjunction, boxes, params) -> 
         # z's coefficient: five products/partial sums added (one product + 4 sums per path)
         u0, u1, Bb = b0 * pre_hi[:, None, :], b1 * pre_lo[:, None, :], B * layer.b
         gz = -((((u0 + u1) + A) + D) + Bb)
-        e_gz = gamma(5) * (np.abs(u0) + np.abs(u1) + np.abs(A) + np.abs(D) + np.abs(Bb)) + e_A + e_D
+        e_gz = gamma(5) * (np.abs(u0) + np.abs(u1) + np.abs(A) + np.abs(D) + np.abs(Bb)) + e_A + e_D + B * layer.b_err
         zl = active.astype(np.float64)
         zu = np.maximum(zl, (pre_hi > 0).astype(np.float64))
         zterm = np.minimum(gz * zl[:, None, :], gz * zu[:, None, :])  # z ends are 0 or 1: exact
@@ -250,7 +265,8 @@ def _lagrangian(form: AndersonForm, conjunction: Conjunction, boxes, params) -> 
         ab = a - b1
         cab, c1 = ab * layer.b, b1 * pre_lo[:, None, :]
         parts.append((cab + c1 + A).sum(axis=2))
-        errs.append(gamma(n + 3) * (np.abs(cab) + np.abs(c1) + np.abs(A)).sum(axis=2) + e_A.sum(axis=2))
+        errs.append(gamma(n + 3) * (np.abs(cab) + np.abs(c1) + np.abs(A)).sum(axis=2) + e_A.sum(axis=2)
+                    + np.abs(ab) @ layer.b_err)
 
         # g on x_{k−1}: Wᵀ(α − β1) − Σ_j w P scattered; per path at most a difference, a
         # product, n − 1 sums and the final difference

@@ -301,7 +301,22 @@ def _relu_ending_net(rng) -> bytes:
     return _model(nodes, inits, [1, 3], current, [1, 3])
 
 
-@pytest.mark.parametrize("build", [_conv_net, _normalised_net, _relu_ending_net])
+def _matmul_add_net(rng) -> bytes:
+    """MatMul then Add (a Bias step after each Linear), as many exports write a Linear layer."""
+    inits, nodes, current = [], [], "x"
+    for i, (a, b) in enumerate(zip([3, 5, 4], [5, 4, 2])):
+        inits += [numpy_helper.from_array(_f32(rng, a, b, scale=1 / np.sqrt(a)), f"W{i}"),
+                  numpy_helper.from_array(_f32(rng, b, scale=0.3), f"b{i}")]
+        nodes += [helper.make_node("MatMul", [current, f"W{i}"], [f"m{i}"]),
+                  helper.make_node("Add", [f"m{i}", f"b{i}"], [f"a{i}"])]
+        current = f"a{i}"
+        if i < 2:
+            nodes.append(helper.make_node("Relu", [current], [f"relu{i}"]))
+            current = f"relu{i}"
+    return _model(nodes, inits, [1, 3], current, [1, 2])
+
+
+@pytest.mark.parametrize("build", [_conv_net, _normalised_net, _relu_ending_net, _matmul_add_net])
 def test_other_chain_shapes_are_handled(build):
     rng = np.random.default_rng(5)
     data = build(rng)
