@@ -403,3 +403,30 @@ def test_the_rounding_allowance_covers_exact_arithmetic_and_is_small(seed):
     bound = _bound(form, conjunction, boxes, duals)
     assert Fraction(bound) <= exact
     assert float(exact) - bound < 1e-12
+
+
+def test_split_leaves_closed_by_anderson_multipliers_check_end_to_end():
+    _, layers, data, lower, upper, conjunction = _instance(8)
+    spec = Conjunction(conjunction.C, np.zeros(1))
+    _, form, _, root_boxes = _setup(data, lower, upper)
+    l, u = root_boxes[form.layers[0].relu]
+    j = int(np.argmax(np.minimum(-l[0], u[0])))  # the widest unstable neuron of the first layer
+    duals, values = [], []
+    for phase in (-1, 1):
+        _, _, _, boxes = _setup(data, lower, upper, {("relu0", j): phase})
+        duals.append(_tuned(form, spec, boxes, _crown_duals(form, spec, boxes)))
+        values.append(_bound(form, spec, boxes, duals[-1]))
+    prop = one_row_property(lower, upper, conjunction.C[0], min(values) - 1e-6)
+
+    def certificate(closed: list[bool]):
+        builder = _builder(data, prop, ["relu0", "relu1"])
+        target = builder.target(0, 0)
+        children = target.split(0, ("relu", "relu0", j))
+        for child, mine, use in zip(children, duals, closed):
+            target.close(child, anderson=_stack(mine) if use else None)
+        return builder.finish()
+
+    assert check(data, prop, certificate([True, True])).valid
+    for closed in ([True, False], [False, True]):
+        result = check(data, prop, certificate(closed))
+        assert not result.valid and "not > 0" in result.reason  # CROWN alone leaves that child open
