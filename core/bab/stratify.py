@@ -20,7 +20,7 @@ import torch
 
 from core.bab.bounding import ReluRows, batch_first
 from core.bounds.anderson import SolverOptions, Unsupported, anderson_net, solve
-from core.bounds.anderson.lagrangian import Multipliers
+from core.bounds.anderson.lagrangian import Multipliers, evaluate
 from core.bounds.anderson.relaxation import relaxation
 from core.bounds.anderson.start import from_backward_pass
 from core.bounds.crown import spec_coefficients
@@ -72,10 +72,16 @@ class DualStage:
             start = from_backward_pass(plan_for(self.beta_graph), boxes, A, relax,
                                        None if warm is None else batch_first(warm))
             options = SolverOptions(iterations=self.config.dual_iterations)
-            value, duals = solve(self.method, relax, self.net.objective(C, d), start, options, interrupt)
-            for k, bounds in enumerate(relax.layers):  # the Anderson part counts on unstable neurons only
-                duals.cut[k] = duals.cut[k].clamp(min=0) * bounds.unstable
-                duals.mask[k] = torch.minimum(duals.mask[k].clamp(min=0), duals.cut[k].unsqueeze(-1))
+            objective = self.net.objective(C, d)
+            _, duals = solve(self.method, relax, objective, start, options, interrupt)
+            # as the certificate stores them: float32 values, the Anderson part on unstable neurons
+            # only; the bound claimed is the one these give (what the checker recomputes)
+            duals = Multipliers(*([t.clamp(min=0).to(torch.float32).to(t.dtype) for t in part] for part in duals.parts()))
+            for k, bounds in enumerate(relax.layers):
+                duals.cut[k] = duals.cut[k] * bounds.unstable
+                duals.mask[k] = torch.minimum(duals.mask[k], duals.cut[k].unsqueeze(-1))
+            with torch.no_grad():
+                value, _ = evaluate(relax, objective, duals)
             return value.T, duals
         finally:
             self.spent += time.monotonic() - started
@@ -92,4 +98,4 @@ class DualStage:
 
 
 def _array(t: torch.Tensor) -> np.ndarray:
-    return t.detach().clamp(min=0).cpu().numpy().astype(np.float32)
+    return t.detach().cpu().numpy()
