@@ -3,6 +3,7 @@ networks: the start reproduces CROWN, every iterate of every solver is below the
 optimum (with split constraints too), Big-M stays below the planet LP and Active Set goes
 beyond it, the oracle's constraints hold on the network, domains bound alone or batched agree."""
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
@@ -19,7 +20,7 @@ from core.bounds.beta import with_beta
 from core.bounds.crown import backward_bound, spec_coefficients
 from core.bounds.memory import budget_bytes
 from core.bounds.plan import plan_for
-from core.bounds.reference import exact_milp, planet_lp
+from core.bounds.reference import anderson_lp, exact_milp, planet_lp
 from core.model.ir import Interval
 from tests.core.bounds import nets
 
@@ -241,3 +242,18 @@ def test_active_set_resumes_from_anderson_multipliers():
     assert torch.allclose(seen[0], first, atol=1e-9)
     assert torch.all(again >= first - 1e-12)
     assert torch.all(again[:, 0] <= problem.milp() + TOL)
+
+
+@pytest.mark.parametrize("kind, seed, split", [("fc", 0, False), ("fc", 7, True), ("conv", 7, False)])
+def test_active_set_stays_below_the_anderson_lp_optimum(kind, seed, split):
+    """Weak duality against the exact reference: planet LP − tol ≤ Active Set ≤ Anderson LP ≤ MILP,
+    the Anderson LP solved to optimality by cutting planes (HiGHS and its own float64 oracle)."""
+    problem = Problem(MODELS[kind], seed, 0.25 if kind == "conv" else 0.8, split=split)
+    inter = {n.name: _row(problem.boxes_[n.inputs[0]], 0) for n in problem.plan.nonlinear}
+    exact = anderson_lp(problem.plain, _row(problem.domains.box, 0), inter, problem.C[0].numpy(), problem.d[0].numpy())
+    assert np.all(exact.converged)
+    value = torch.as_tensor(exact.value)
+    active, _ = solve("active-set", problem.relax, problem.net.objective(problem.C, problem.d), problem.start(),
+                      SolverOptions(iterations=150))
+    assert torch.all(active[:, 0] <= value + 1e-6), (active, value)
+    assert torch.all(problem.planet() - 1e-6 <= value) and torch.all(value <= problem.milp() + 1e-6)
