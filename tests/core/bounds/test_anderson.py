@@ -124,7 +124,7 @@ def test_every_iterate_is_below_the_milp_optimum(problem, solver):
     _assert_iterates_sound(problem, solver)
 
 
-@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("solver", ["active-set", "saddle-point"])  # Big-M: no Anderson terms
 @pytest.mark.parametrize("seed, split", [(0, False), (1, False), (2, True), (3, True)])
 def test_every_iterate_is_below_the_milp_optimum_where_cuts_matter(seed, split, solver):
     """Wide boxes on a 3-layer network: many unstable neurons, so the Anderson terms move the bound."""
