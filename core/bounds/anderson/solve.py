@@ -4,12 +4,11 @@
 - Active Set: Adam ascent on the planet multipliers and on one weight per constraint of a
   small active set of Anderson constraints, grown every `cut_every` steps by the oracle
   at a primal estimate (a running average of the Lagrangian's minimisers).
-- Saddle Point: Frank-Wolfe steps on both sides of min_primal max_dual L, with the dual
-  set capped per neuron (mass at most `cap` × the start's): the primal iterate moves
-  toward the Lagrangian's minimiser, the dual toward the single most violated
-  constraint per neuron (planet or Anderson, from the oracle), both with step
-  1/(`step_offset` + t); its multipliers are the aggregated (B, P) form, so memory stays
-  linear in the network whatever the number of constraints touched.
+- Saddle Point: the Anderson family by Frank-Wolfe, the planet multipliers by Adam: each
+  step moves the Anderson multipliers, held in the aggregated (B, P) form, toward each
+  neuron's most violated constraint at the running primal average (mass `cap` × the
+  neuron's planet multipliers, step 1/(`step_offset` + t)), so memory stays linear in
+  the network whatever the number of constraints touched, while Adam ascends α, β0, β1.
 
 Each iterate is a sound bound; the best per specification and domain is kept with its
 multipliers (a certificate's evidence), returned in the aggregated form.
@@ -24,8 +23,7 @@ from typing import Callable, Literal
 import torch
 
 from core.bounds.alpha import Adam
-from core.bounds.anderson.lagrangian import (AndersonTerms, CutSet, Multipliers, Primal, constraint_values, evaluate,
-                                             lagrangian)
+from core.bounds.anderson.lagrangian import AndersonTerms, CutSet, Multipliers, Primal, evaluate, lagrangian
 from core.bounds.anderson.oracle import most_violated
 from core.bounds.anderson.relaxation import Relaxation
 
@@ -242,44 +240,40 @@ def _active_set(relax, objective, start: Multipliers, options, interrupt, keeper
 
 
 def _saddle_point(relax, objective, start: Multipliers, options, interrupt, keeper) -> tuple[torch.Tensor, Multipliers]:
-    duals = start.detach()
+    alpha, beta0, beta1 = _planet_variables(start)
     layers = len(relax.layers)
-    caps = [options.cap * (a + b0 + b1 + c).clamp(min=0) + 1e-3
-            for a, b0, b1, c in zip(duals.alpha, duals.beta0, duals.beta1, duals.cut)]
-    point = None
+    scales = _layer_scales(start)
+    cut = [c.detach().clamp(min=0).clone() for c in start.cut]
+    mask = [m.detach().clamp(min=0).clone() for m in start.mask]
+    average = _PrimalAverage(options.primal_memory)
+    step_count = [0]
+
+    def value_of(want: bool):
+        duals = Multipliers(alpha, beta0, beta1, cut, mask)
+        return evaluate(relax, objective, duals, want)
 
     def state_of() -> dict:
-        state = _planet_state(duals.alpha, duals.beta0, duals.beta1)
-        state.update({f"cut{k}": (0, duals.cut[k]) for k in range(layers)})
-        state.update({f"mask{k}": (0, duals.mask[k]) for k in range(layers)})
+        state = _planet_state(alpha, beta0, beta1)
+        state.update({f"cut{k}": (0, cut[k]) for k in range(layers)})
+        state.update({f"mask{k}": (0, mask[k]) for k in range(layers)})
         return state
 
-    for step in range(options.iterations + 1):
-        if interrupt is not None:
-            interrupt()
+    def frank_wolfe(step: int, primal: Primal) -> list:
+        """The Anderson part: a Frank-Wolfe step toward each neuron's most violated constraint
+        at the primal average, with mass `cap` times the neuron's planet multipliers."""
+        average.add(primal)
+        gamma = 1.0 / (options.step_offset + step_count[0])
+        step_count[0] += 1
+        masks, violations = _cuts_at(relax, average.point)
         with torch.no_grad():
-            value, primal = evaluate(relax, objective, duals, want_primal=True)
-        keeper.offer(value, state_of())
-        if step == options.iterations:
-            break
-        gamma = 1.0 / (options.step_offset + step)
-        point = primal if point is None else _mix(point, primal, gamma)
-        with torch.no_grad():
-            _dual_step(relax, duals, point, caps, gamma)
+            for k in range(layers):
+                mass = options.cap * (alpha[k] + beta0[k] + beta1[k]).clamp(min=0) * (violations[k] > 0)
+                cut[k] = (1 - gamma) * cut[k] + gamma * mass
+                mask[k] = (1 - gamma) * mask[k] + gamma * mass.unsqueeze(-1) * masks[k]
+        return []
+
+    _ascend(relax, objective, alpha + beta0 + beta1, scales * 3, value_of, state_of, options, interrupt, keeper,
+            frank_wolfe)
     best = keeper.state
     return keeper.best, Multipliers(*_planet_of(best, layers), [best[f"cut{k}"][1] for k in range(layers)],
                                     [best[f"mask{k}"][1] for k in range(layers)])
-
-
-def _dual_step(relax: Relaxation, duals: Multipliers, point: Primal, caps: list[torch.Tensor], gamma: float) -> None:
-    """Frank-Wolfe on the capped dual set: per neuron, all mass on the most violated of its
-    α, β0, β1 and Anderson constraints at `point` (none if nothing is violated)."""
-    planet = constraint_values(relax, point)
-    masks, violations = _cuts_at(relax, point)
-    for k in range(len(relax.layers)):
-        options = torch.stack([planet[0][k], planet[1][k], planet[2][k], violations[k]])  # [4, S, B, m]
-        best, which = options.max(0)
-        mass = caps[k] * (best > 0)
-        for slot, store in enumerate((duals.alpha, duals.beta0, duals.beta1, duals.cut)):
-            store[k] = (1 - gamma) * store[k] + gamma * mass * (which == slot)
-        duals.mask[k] = (1 - gamma) * duals.mask[k] + gamma * (mass * (which == 3)).unsqueeze(-1) * masks[k]
