@@ -9,7 +9,8 @@ import typer
 
 def bounds(network: Path = typer.Argument(..., help="ONNX network (.onnx or .onnx.gz)"),
            prop: Path = typer.Argument(..., metavar="PROPERTY", help="VNN-LIB property (.vnnlib or .vnnlib.gz)"),
-           method: str = typer.Option("crown", "--method", help="ibp, crown or alpha"),
+           method: str = typer.Option("crown", "--method", help="ibp, crown, alpha, or an Anderson dual "
+                                      "solver: big-m, active-set, saddle-point (ReLU chains only)"),
            as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
     """Bound c_i·y − d_i from below for every constraint of every disjunct of the unsafe
     region; a disjunct is refuted (unreachable) when one of its lower bounds is > 0."""
@@ -18,6 +19,7 @@ def bounds(network: Path = typer.Argument(..., help="ONNX network (.onnx or .onn
 
     import torch
 
+    from core.bounds.anderson import Unsupported
     from core.bounds.api import METHODS
     from core.bounds.property_bounds import bound_property
     from core.commands.verify import fail, load_instance
@@ -27,7 +29,10 @@ def bounds(network: Path = typer.Argument(..., help="ONNX network (.onnx or .onn
     net, spec = load_instance(network, prop)
     graph = net.graph.to(dtype=torch.float32)
     start = time.perf_counter()
-    disjuncts = bound_property(graph, spec, method)
+    try:
+        disjuncts = bound_property(graph, spec, method)
+    except Unsupported as exc:
+        raise fail("--method", f"{method} cannot bound this network: {exc}") from None
     elapsed = time.perf_counter() - start
     if as_json:
         typer.echo(json.dumps({"method": method, "time_s": elapsed,
