@@ -19,6 +19,10 @@ INPUT_SPLIT_MAX_DIM = 16
 # Restarts x multiply-accumulates of one forward pass that one attack may cost by default
 # (on fully connected networks one forward pass costs as many as there are weights).
 ATTACK_MAC_BUDGET = 20_000_000
+# The attack portfolio's share of the time left once the incomplete bounds leave targets open
+ATTACK_SHARE = 0.05
+# ... and at most this many times the time the run has taken until then (attack and bounds)
+ATTACK_PACE = 0.5
 # Lemma searches: domains each, and the time cap that should not bind (docs/verifier.md, "Lemmas")
 LEMMA_DOMAINS = 200
 LEMMA_SECONDS = 5.0
@@ -59,6 +63,12 @@ class VerifyConfig(BaseModel):
         None, ge=0, description="PGD random restarts per disjunct; None: scaled to the cost of a "
         "forward pass, from 1000 on ACAS Xu-sized networks down to 16 on large ones.")
     attack_steps: Count = Field(50, ge=1, description="PGD steps per restart.")
+    attack_share: Real = Field(
+        ATTACK_SHARE, ge=0, lt=1, description="Share of the time left after the incomplete bounds that "
+        "the attack portfolio (core.attack.portfolio: MI-FGSM momentum and plain rounds, steps doubling, "
+        "restarts sized to the time) may spend on the targets they left open, before branch and bound, "
+        f"and at most {ATTACK_PACE} times the time taken until then; 0 turns it off. Instances the bounds "
+        "close never pay for it.")
     alpha_iterations: Count = Field(20, ge=0, description="Optimisation steps of α (and β) per bound call.")
     intermediate_alpha_iterations: Count = Field(
         20, ge=0, description="After α-CROWN, for regions with open disjuncts (unless input splitting "

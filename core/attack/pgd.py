@@ -99,7 +99,7 @@ def best_starts(graph: Graph, lower: torch.Tensor, upper: torch.Tensor, C: torch
 
 def pgd(graph: Graph, lower: torch.Tensor, upper: torch.Tensor, C: torch.Tensor, d: torch.Tensor,
         restarts: int, steps: int, generator: torch.Generator,
-        stop: Callable[[], bool] | None = None) -> AttackResult:
+        stop: Callable[[], bool] | None = None, momentum: float = 0.0) -> AttackResult:
     """Attack each target k: box `lower[k]..upper[k]` [K, n] and disjunct C[k] [r, m], d[k] [r].
 
     Restarts start where `best_starts` puts them. The step size decays geometrically from
@@ -108,6 +108,10 @@ def pgd(graph: Graph, lower: torch.Tensor, upper: torch.Tensor, C: torch.Tensor,
     more on the ACAS Xu, MNIST and reach_prob_density counterexamples tried, and ending
     at a thousandth missed robot_0's). Stops early once every target has an
     unsafe point, or as soon as `stop()` returns True (budget spent or cancelled).
+
+    With `momentum` μ > 0 the sign step follows the accumulated gradient g ← μ g + ∇ / |∇|₁
+    (MI-FGSM) instead of the current one: it carries a restart across flat stretches and
+    through the kinks where the active ReLU pattern, and with it the gradient, flips.
     """
     K, n = lower.shape
     R = max(restarts, 1)
@@ -117,6 +121,7 @@ def pgd(graph: Graph, lower: torch.Tensor, upper: torch.Tensor, C: torch.Tensor,
     x = best_starts(graph, lower, upper, C, d, R, generator)
     width = hi - lo
     best_x, best_m = x.clone(), torch.full((K * R,), float("inf"), dtype=lo.dtype, device=lo.device)
+    velocity = torch.zeros_like(x)
     for step in range(steps + 1):
         x = x.detach().requires_grad_(True)
         with torch.enable_grad():
@@ -130,6 +135,9 @@ def pgd(graph: Graph, lower: torch.Tensor, upper: torch.Tensor, C: torch.Tensor,
             break
         with torch.enable_grad():
             (grad,) = torch.autograd.grad(descent_loss(rows).sum(), x)
+        if momentum:
+            velocity = momentum * velocity + grad / grad.abs().sum(dim=1, keepdim=True).clamp(min=1e-30)
+            grad = velocity
         size = START_STEP * (END_STEP / START_STEP) ** (step / max(steps - 1, 1))
         x = torch.max(torch.min(x.detach() - size * width * grad.sign(), hi), lo)
     per_target = best_m.view(K, R)

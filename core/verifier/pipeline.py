@@ -13,13 +13,14 @@ import time
 
 import torch
 
-from core.attack.pgd import pgd
+from core.attack.pgd import AttackResult, pgd
+from core.attack.portfolio import attack_open_targets
 from core.bab.bounding import ReluRows, bound_domains, optimise_from_rows, optimise_over_boxes
 from core.bab.budget import Budget, Stop
 from core.bab.choose import make_search
 from core.bab.outcome import Outcome
 from core.bab.search import Search
-from core.config import VerifyConfig
+from core.config import ATTACK_PACE, VerifyConfig
 from core.device import require_device
 from core.model.operator import Affine
 from core.model.ops.conv import Conv
@@ -97,9 +98,27 @@ class Run:
         """PGD on boxes [K, n] against disjuncts C [K, r, m]; True once a counterexample is confirmed."""
         lower, upper, C, d = (t.to(torch.float32) for t in (lower, upper, C, d))
         result = pgd(self.attack_graph, lower, upper, C, d, restarts, steps, self.generator, self.budget.stopping)
+        return self.confirmed(result)
+
+    def confirmed(self, result: AttackResult) -> bool:
+        """Replay an attack's points of margin <= 0 in onnxruntime, most violated first; True
+        once one is confirmed (the finder keeps it)."""
         order = torch.argsort(result.margin)
         unsafe = order[result.margin[order] <= 0]
         return bool(unsafe.numel()) and self.finder(result.x[unsafe])
+
+    def attack_open(self, targets: list[Target]) -> bool:
+        """The attack portfolio (`core.attack.portfolio`) on the targets the incomplete bounds
+        left open, within `attack_share` of the time left and ATTACK_PACE times the time spent
+        so far (so that an instance whose search will be short is not slowed down by a share
+        of a long budget); True once a counterexample is confirmed."""
+        if not targets or not self.config.attack_share or not self.config.attack_restarts:
+            return False
+        self.budget.enter("attack")
+        seconds = min(self.config.attack_share * self.budget.remaining, ATTACK_PACE * self.budget.elapsed)
+        lower, upper, C, d = (t.to(torch.float32) for t in stack_padded(targets))
+        return attack_open_targets(self.attack_graph, lower, upper, C, d, seconds, self.config.attack_restarts,
+                                   self.config.attack_steps, self.generator, self.confirmed, self.budget.stopping)
 
     def incomplete(self) -> list[tuple[Target, float]]:
         """CROWN then α-CROWN on all targets at once; returns the ones still open with their bound.
@@ -260,6 +279,8 @@ class Run:
         self.budget.enter("incomplete")
         remaining = self.incomplete()
         pending = [target for target, _ in remaining]
+        if self.attack_open(pending):
+            return self.result(Verdict.SAT)
         undecided: list[str] = []
         # Each target gets an equal share of a stage's time, so that one hard target cannot
         # starve an easy counterexample in another; the ones that run out of their share
