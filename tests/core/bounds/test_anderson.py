@@ -149,8 +149,8 @@ def test_big_m_stays_within_the_planet_lp_and_active_set_goes_beyond():
     problem = Problem(MODELS["fc"], 0, 0.8)
     objective = problem.net.objective(problem.C, problem.d)
     planet, milp = problem.planet(), problem.milp()
-    big_m, _ = solve("big-m", problem.relax, objective, problem.start(), SolverOptions(iterations=200))
-    active, _ = solve("active-set", problem.relax, objective, problem.start(), SolverOptions(iterations=200))
+    big_m, _ = solve("big-m", problem.relax, objective, problem.start(), SolverOptions(iterations=100))
+    active, _ = solve("active-set", problem.relax, objective, problem.start(), SolverOptions(iterations=100))
     assert torch.all(big_m[:, 0] <= planet + 1e-6), (big_m, planet)
     assert torch.all(active[:, 0] > planet + 1e-3), (active, planet)
     assert torch.all(active[:, 0] <= milp + TOL), (active, milp)
@@ -254,6 +254,6 @@ def test_active_set_stays_below_the_anderson_lp_optimum(kind, seed, split):
     assert np.all(exact.converged)
     value = torch.as_tensor(exact.value)
     active, _ = solve("active-set", problem.relax, problem.net.objective(problem.C, problem.d), problem.start(),
-                      SolverOptions(iterations=150))
+                      SolverOptions(iterations=100))
     assert torch.all(active[:, 0] <= value + 1e-6), (active, value)
     assert torch.all(problem.planet() - 1e-6 <= value) and torch.all(value <= problem.milp() + 1e-6)
