@@ -4,7 +4,7 @@ every method runs on one problem and the bounds come out in the order the relaxa
 import numpy as np
 import torch
 
-from benchmarks.anderson_bench import Settings, ahead, measure, summary
+from benchmarks.anderson_bench import Settings, ahead, measure, plot, report, summary, write_csv
 from core.bounds.anderson import SolverOptions
 from core.bounds.property_bounds import region_problems
 from core.data import BUNDLED_BENCHMARKS
@@ -14,7 +14,7 @@ from core.spec import load_property
 TOL = 1e-6
 
 
-def test_bounds_ordered_crown_alpha_active_set_anderson_lp():
+def test_bounds_ordered_crown_alpha_active_set_anderson_lp(tmp_path, capsys):
     folder = BUNDLED_BENCHMARKS / "mlp"
     graph = load_network(folder / "onnx" / "relu5.onnx.gz").graph
     problem = region_problems(load_property(folder / "vnnlib" / "relu5_unsat.vnnlib.gz"), graph)[0]
@@ -48,3 +48,11 @@ def test_bounds_ordered_crown_alpha_active_set_anderson_lp():
     assert total == 0, "α-CROWN is a point, not a trace: there is no common span"
     wins, total = ahead([m], "active-set", "big-m")
     assert total > 0 and wins > 0  # Big-M cannot leave the planet relaxation; the Active Set does
+
+    write_csv({"relu5": [m]}, tmp_path / "curves.csv")
+    lines = (tmp_path / "curves.csv").read_text().splitlines()
+    assert len(lines) == 1 + 6 * (4 + 3 * (settings.solver.iterations + 1))  # 4 points, 3 traces, 6 rows each
+    plot({"relu5": [m]}, tmp_path / "curves.png")
+    assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    report("relu5", [m])
+    assert "against the Anderson LP optimum" in capsys.readouterr().out
