@@ -78,21 +78,23 @@ class Measurement:
         return curve[-1] if curve else None
 
 
-def _in_child(fn, timeout: float):
-    """fn() in a forked process: (result, its own seconds); None past `timeout` seconds; the
-    error's text (a str) when it raised (HiGHS reporting a failure)."""
-    receive, send = multiprocessing.get_context("fork").Pipe(duplex=False)
+def _timed_call(send, fn, args) -> None:
+    start = time.perf_counter()
+    try:
+        result = fn(*args)
+    except Exception as error:  # noqa: BLE001 — reported, not raised: the other methods' figures stand
+        send.send(f"{type(error).__name__}: {error}")
+        return
+    send.send((result, time.perf_counter() - start))
 
-    def target():
-        start = time.perf_counter()
-        try:
-            result = fn()
-        except Exception as error:  # noqa: BLE001 — reported, not raised: the other methods' figures stand
-            send.send(f"{type(error).__name__}: {error}")
-            return
-        send.send((result, time.perf_counter() - start))
 
-    child = multiprocessing.get_context("fork").Process(target=target, daemon=True)
+def _in_child(fn, args: tuple, timeout: float):
+    """fn(*args) in a fresh process (spawned: forking a process whose torch has started
+    threads can leave the child stuck or dead): (result, its own seconds); None past
+    `timeout` seconds; the error's text (a str) when it raised (HiGHS reporting a failure)."""
+    context = multiprocessing.get_context("spawn")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_timed_call, args=(send, fn, args), daemon=True)
     child.start()
     try:
         return receive.recv() if receive.poll(timeout) else None
@@ -135,10 +137,11 @@ def measure(graph: Graph, domains: Domains, C: torch.Tensor, d: torch.Tensor, se
     if settings.lp_timeout > 0:
         intermediate = {n.name: boxes[n.inputs[0]] for n in plan.nonlinear}
         Cn, dn = C[0].numpy(), d[0].numpy()
-        planet = _in_child(lambda: planet_lp(graph, domains.box, intermediate, Cn, dn), settings.lp_timeout)
+        args = (graph, domains.box, intermediate, Cn, dn)
+        planet = _in_child(planet_lp, args, settings.lp_timeout)
         if isinstance(planet, tuple):
             result.curves["planet-lp"] = [(planet[1], np.asarray(planet[0]))]
-        anderson = _in_child(lambda: anderson_lp(graph, domains.box, intermediate, Cn, dn), settings.lp_timeout)
+        anderson = _in_child(anderson_lp, args, settings.lp_timeout)
         if isinstance(anderson, tuple):
             result.curves["anderson-lp"] = [(anderson[1], np.asarray(anderson[0].value))]
             result.converged = bool(np.all(anderson[0].converged))
@@ -323,6 +326,7 @@ def run(root: Path, properties: int, rows: int, settings: Settings, csv_path: Pa
             results.setdefault(network, []).append(m)
             lp = "anderson LP " + (f"{m.final('anderson-lp')[0]:.1f} s" + ("" if m.converged else " (not converged)")
                                    if m.final("anderson-lp") else "did not finish")
+            lp = lp if settings.lp_timeout > 0 else "LPs not run"
             lp += "".join(f"; {k} failed: {v}" for k, v in m.failures.items())
             print(f"  {name}: {time.perf_counter() - started:.1f} s, {lp}", flush=True)
         report(network, results[network])
@@ -339,7 +343,7 @@ def report(network: str, measurements: list[Measurement]) -> None:
     print(f"  {'method':13} {'bound':>10} {'time_s':>8} {'gap_closed':>10} {'LP/time':>8}")
     for row in table:
         if not row["problems"]:
-            print(f"  {row['method']:13} {'did not finish':>10}")
+            print(f"  {row['method']:13} {'did not finish or not run':>10}")
             continue
         closed = f"{row['gap_closed']:10.1%}" if np.isfinite(row["gap_closed"]) else f"{'-':>10}"
         ratio = f"{row['lp_ratio']:8.1f}" if np.isfinite(row["lp_ratio"]) else f"{'-':>8}"
