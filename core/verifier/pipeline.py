@@ -117,8 +117,10 @@ class Run:
         self.budget.enter("attack")
         seconds = min(self.config.attack_share * self.budget.remaining, ATTACK_PACE * self.budget.elapsed)
         lower, upper, C, d = (t.to(torch.float32) for t in stack_padded(targets))
+        # its own random stream: one that finds nothing leaves the search's draws as they were
+        generator = torch.Generator().manual_seed(self.config.seed + 1)
         return attack_open_targets(self.attack_graph, lower, upper, C, d, seconds, self.config.attack_restarts,
-                                   self.config.attack_steps, self.generator, self.confirmed, self.budget.stopping)
+                                   self.config.attack_steps, generator, self.confirmed, self.budget.stopping)
 
     def incomplete(self) -> list[tuple[Target, float]]:
         """CROWN then α-CROWN on all targets at once; returns the ones still open with their bound.
