@@ -38,7 +38,9 @@ class DualStage:
         self.net = None
         if self.method != "off":
             try:
-                self.net = anderson_net(beta_graph)
+                # the plain graph: the same layers, and one cached chain for every search of a run
+                # (each search wraps its own β graph)
+                self.net = anderson_net(graph)
             except Unsupported:
                 self.method = "off"
         if self.method == "auto":

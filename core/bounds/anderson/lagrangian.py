@@ -30,13 +30,6 @@ class Multipliers:
     def parts(self) -> tuple[list[torch.Tensor], ...]:
         return self.alpha, self.beta0, self.beta1, self.cut, self.mask
 
-    def detach(self) -> "Multipliers":
-        return Multipliers(*([t.detach().clone() for t in part] for part in self.parts()))
-
-    def index(self, rows: torch.Tensor | slice) -> "Multipliers":
-        """The multipliers of domains `rows` (the batch axis, 1)."""
-        return Multipliers(*([t[:, rows] for t in part] for part in self.parts()))
-
     @staticmethod
     def zeros(relax: Relaxation, specs: int) -> "Multipliers":
         like = relax.lo0
@@ -167,18 +160,3 @@ def evaluate(relax: Relaxation, objective, duals: Multipliers, want_primal: bool
     terms = [AndersonTerms.of_mask(layer, bounds, c, m) if bool((c > 0).any()) else None
              for layer, bounds, c, m in zip(relax.net.layers, relax.layers, duals.cut, duals.mask)]
     return lagrangian(relax, objective, duals.alpha, duals.beta0, duals.beta1, terms, want_primal)
-
-
-def constraint_values(relax: Relaxation, primal: Primal) -> tuple[list[torch.Tensor], ...]:
-    """At a primal point, the left sides of the α, β0 and β1 constraints per layer (> 0: violated),
-    [S, B, m] each: the supergradient of the Lagrangian in those multipliers."""
-    alpha, beta0, beta1 = [], [], []
-    source = primal.x0
-    for k, (layer, bounds) in enumerate(zip(relax.net.layers, relax.layers)):
-        pre = layer.times(source) + layer.b
-        x, z = primal.x[k], primal.z[k]
-        alpha.append(pre - x)
-        beta0.append(x - bounds.pre_u * z)
-        beta1.append(x - pre + bounds.pre_l * (1 - z))
-        source = x
-    return alpha, beta0, beta1

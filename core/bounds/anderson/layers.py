@@ -44,10 +44,6 @@ class Layer:
     def size(self) -> int:
         return self.dense.shape[0]
 
-    def times(self, x: torch.Tensor) -> torch.Tensor:
-        """W x for x [..., n] -> [..., m] (no bias)."""
-        return x @ self.dense.T
-
     def transpose_times(self, y: torch.Tensor) -> torch.Tensor:
         """Wᵀ y for y [..., m] -> [..., n]."""
         return y @ self.dense
