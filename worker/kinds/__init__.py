@@ -1,0 +1,21 @@
+"""Job kinds: each module turns a job's inputs into an Outcome by calling the engine in core/.
+
+One kind, one module; the engine is imported inside each kind's function, so torch loads
+only in worker processes. `KINDS` maps the job's `kind` to the function that runs it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+from worker.kinds import inspect, train, verify
+from worker.outcome import Outcome
+
+if TYPE_CHECKING:
+    from worker.runner import JobContext
+
+KINDS: dict[str, Callable[["JobContext"], Outcome]] = {
+    "verify": verify.run,
+    "inspect": inspect.run,
+    "train": train.run,
+}
