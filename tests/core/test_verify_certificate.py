@@ -88,9 +88,9 @@ def test_an_unsat_whose_certificate_fails_the_check_is_reported_unknown():
 
 
 def test_the_verify_job_downgrades_an_unsat_that_does_not_check():
-    from worker.kinds import _verify_outcome
+    from worker.kinds.verify import verify_outcome
 
-    outcome = _verify_outcome(*_unfounded_unsat())
+    outcome = verify_outcome(*_unfounded_unsat())
     assert outcome.verdict == "unknown" and outcome.status == "succeeded"
     assert "certificate check failed" in outcome.result["message"]
     assert outcome.result["check"]["valid"] is False and "certificate" not in outcome.artifacts
@@ -100,7 +100,7 @@ def test_an_unsat_whose_check_runs_out_of_time_is_unknown_and_keeps_its_certific
     """The check has a time limit (a job's timeout times `check_time_factor`): past it the
     answer is unknown, saying the check did not finish, and the certificate is kept."""
     from core.verifier.certify import certified_result
-    from worker.kinds import _verify_outcome
+    from worker.kinds.verify import verify_outcome
 
     folder = benchmarks_dir / "acasxu"
     network = load_network(folder / "onnx/ACASXU_run2a_1_1_batch_2000.onnx.gz")
@@ -110,7 +110,7 @@ def test_an_unsat_whose_check_runs_out_of_time_is_unknown_and_keeps_its_certific
     late, certified = certified_result(network, prop, result, check_time_limit_s=0.0)
     assert late.verdict is Verdict.UNKNOWN and "did not finish" in late.message and "certbound check" in late.message
     assert certified.check.stopped and not certified.check.valid and str(certified.check).startswith("stopped: ")
-    outcome = _verify_outcome(network, prop, result, 0.0)
+    outcome = verify_outcome(network, prop, result, 0.0)
     assert outcome.verdict == "unknown" and outcome.result["check"]["stopped"] is True
     kept = outcome.artifacts["certificate"]  # the zip itself
     assert check(network.onnx_bytes, prop, kept).valid  # offline, without a limit
