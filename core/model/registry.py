@@ -20,6 +20,7 @@ OPERATORS: dict[str, str] = {
     "Relu": "core.model.ops.relu:Relu",
     "Sigmoid": "core.model.ops.sigmoid:Sigmoid",
     "Tanh": "core.model.ops.tanh:Tanh",
+    "Softmax": "core.model.ops.softmax:Softmax",
     "Gemm": "core.model.ops.linear:Linear",
     "MatMul": "core.model.ops.linear:Linear",
     "Conv": "core.model.ops.conv:Conv",

@@ -35,12 +35,12 @@ def test_symbolic_batch_is_reported_by_name(benchmarks_dir):
 
 def test_unsupported_matches_the_loader_wording():
     nodes = [helper.make_node("LSTM", ["x", "w", "r"], ["a"], name="lstm_1", hidden_size=2),
-             helper.make_node("Softmax", ["a"], ["y"], name="soft")]
+             helper.make_node("Softsign", ["a"], ["y"], name="soft")]
     data = model(nodes, [1, 1, 3])
     problems = summarize_onnx(data).unsupported
     assert problems[:1] == ["node 'lstm_1' (LSTM): input 'w' is missing (no initializer, graph input or node "
                             "produces it)"]
-    assert "node 'soft' (Softmax): unsupported operator" in problems
+    assert "node 'soft' (Softsign): unsupported operator" in problems
     with pytest.raises(OnnxError) as err:
         load_network(data)
     assert err.value.problems == problems
