@@ -1,0 +1,145 @@
+"""Enclosures: a batch of quantities bounded by linear functions of the inputs and by intervals.
+
+Each piece of the input domain is a box x = center + radius * e with e in [-1, 1]^d. An
+`Enclosure` of n quantities over B pieces holds lower and upper linear functions of e
+(weights [B, n, d], offsets [B, n]) and an interval [lo, hi] ([B, n]) that both hold over
+the piece. The interval is the tighter of the lines' extremes and plain interval arithmetic
+on the operands' intervals, and is what the next relaxation is built on. Arithmetic is
+float64 without directed rounding (the certificate checker adds the rounding allowance).
+With `linear=False` every result keeps flat lines only: plain interval arithmetic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Enclosure:
+    lw: np.ndarray  # [B, n, d]
+    lb: np.ndarray  # [B, n]
+    uw: np.ndarray
+    ub: np.ndarray
+    lo: np.ndarray  # [B, n]
+    hi: np.ndarray
+    linear: bool = True
+
+    @staticmethod
+    def of_lines(lw, lb, uw, ub, lo=None, hi=None, linear: bool = True) -> "Enclosure":
+        """The enclosure of these lines, its interval their extremes (met with [lo, hi] if given)."""
+        low = lb - np.abs(lw).sum(-1)
+        high = ub + np.abs(uw).sum(-1)
+        if lo is not None:
+            low, high = np.maximum(low, lo), np.minimum(high, hi)
+        if not linear:
+            zero = np.zeros_like(lw)
+            return Enclosure(zero, low, zero, high, low, high, False)
+        return Enclosure(lw, lb, uw, ub, low, high, True)
+
+    @staticmethod
+    def exact(w: np.ndarray, b: np.ndarray, linear: bool = True) -> "Enclosure":
+        """Quantities that are exactly w·e + b."""
+        return Enclosure.of_lines(w, b, w, b, linear=linear)
+
+    def rows(self, index) -> "Enclosure":
+        """The quantities `index` (an index into the n axis)."""
+        return Enclosure(self.lw[:, index], self.lb[:, index], self.uw[:, index], self.ub[:, index],
+                         self.lo[:, index], self.hi[:, index], self.linear)
+
+    def affine(self, weight: np.ndarray, bias: np.ndarray | None = None) -> "Enclosure":
+        """weight @ q + bias, weight [m, n]."""
+        pos, neg = np.maximum(weight, 0.0), np.minimum(weight, 0.0)
+        lw = np.einsum("mn,bnd->bmd", pos, self.lw) + np.einsum("mn,bnd->bmd", neg, self.uw)
+        uw = np.einsum("mn,bnd->bmd", pos, self.uw) + np.einsum("mn,bnd->bmd", neg, self.lw)
+        lb, ub = self.lb @ pos.T + self.ub @ neg.T, self.ub @ pos.T + self.lb @ neg.T
+        lo, hi = self.lo @ pos.T + self.hi @ neg.T, self.hi @ pos.T + self.lo @ neg.T
+        if bias is not None:
+            lb, ub, lo, hi = lb + bias, ub + bias, lo + bias, hi + bias
+        return Enclosure.of_lines(lw, lb, uw, ub, lo, hi, self.linear)
+
+    def scaled_lines(self, k: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Lines (lw, lb, uw, ub) below and above k * q, for coefficients k [B, n]."""
+        pos, neg = k >= 0, k < 0
+        kw = k[..., None]
+        lw = kw * np.where(pos[..., None], self.lw, self.uw)
+        uw = kw * np.where(neg[..., None], self.lw, self.uw)
+        lb = k * np.where(pos, self.lb, self.ub)
+        ub = k * np.where(neg, self.lb, self.ub)
+        return lw, lb, uw, ub
+
+    def relaxed(self, lines, lo: np.ndarray, hi: np.ndarray) -> "Enclosure":
+        """f(q) given lines a_l*q + c_l <= f(q) <= a_u*q + c_u on [self.lo, self.hi] and
+        f's exact range [lo, hi] there; `lines` is (a_l, c_l, a_u, c_u)."""
+        al, cl, au, cu = lines
+        lw, lb, _, _ = self.scaled_lines(al)
+        _, _, uw, ub = self.scaled_lines(au)
+        return Enclosure.of_lines(lw, lb + cl, uw, ub + cu, lo, hi, self.linear)
+
+    def __add__(self, other: "Enclosure") -> "Enclosure":
+        return Enclosure.of_lines(self.lw + other.lw, self.lb + other.lb, self.uw + other.uw, self.ub + other.ub,
+                                  self.lo + other.lo, self.hi + other.hi, self.linear)
+
+    def __neg__(self) -> "Enclosure":
+        return Enclosure(-self.uw, -self.ub, -self.lw, -self.lb, -self.hi, -self.lo, self.linear)
+
+    def __sub__(self, other: "Enclosure") -> "Enclosure":
+        return self + (-other)
+
+    def scale(self, c: float) -> "Enclosure":
+        """c * q for a constant c."""
+        lw, lb, uw, ub = self.scaled_lines(np.full_like(self.lo, c))
+        low, high = np.minimum(c * self.lo, c * self.hi), np.maximum(c * self.lo, c * self.hi)
+        return Enclosure.of_lines(lw, lb, uw, ub, low, high, self.linear)
+
+    def shift(self, c: float) -> "Enclosure":
+        return Enclosure(self.lw, self.lb + c, self.uw, self.ub + c, self.lo + c, self.hi + c, self.linear)
+
+
+def product(p: Enclosure, q: Enclosure) -> Enclosure:
+    """p * q by McCormick planes: of the two planes on each side, the one whose extreme over
+    the piece is tighter, elementwise; the interval is also met with interval multiplication."""
+    pl, ph, ql, qh = p.lo, p.hi, q.lo, q.hi
+    corners = np.stack([pl * ql, pl * qh, ph * ql, ph * qh])
+    lo, hi = corners.min(0), corners.max(0)
+    if not p.linear:
+        return Enclosure.of_lines(*_flat(lo, hi, p.lw), lo, hi, False)
+    # lower: pq >= a*q + b*p - a*b for (a, b) = (pl, ql) or (ph, qh)
+    lower = [_plane(p, q, a, b, lower=True) for a, b in ((pl, ql), (ph, qh))]
+    upper = [_plane(p, q, a, b, lower=False) for a, b in ((ph, ql), (pl, qh))]
+    lw, lb = _pick(lower, lambda w, c: c - np.abs(w).sum(-1), np.greater_equal)
+    uw, ub = _pick(upper, lambda w, c: c + np.abs(w).sum(-1), np.less_equal)
+    return Enclosure.of_lines(lw, lb, uw, ub, lo, hi)
+
+
+def square(p: Enclosure) -> Enclosure:
+    """p²: above, the secant over [lo, hi]; below, the tangent at the midpoint (p² convex)."""
+    lo, hi = p.lo, p.hi
+    m = (lo + hi) / 2
+    low = np.where((lo <= 0) & (hi >= 0), 0.0, np.minimum(lo * lo, hi * hi))
+    high = np.maximum(lo * lo, hi * hi)
+    if not p.linear:
+        return Enclosure.of_lines(*_flat(low, high, p.lw), low, high, False)
+    lw, lb, _, _ = p.scaled_lines(2 * m)
+    _, _, uw, ub = p.scaled_lines(lo + hi)
+    return Enclosure.of_lines(lw, lb - m * m, uw, ub - lo * hi, low, high)
+
+
+def _plane(p: Enclosure, q: Enclosure, a: np.ndarray, b: np.ndarray, lower: bool):
+    """Lines of a*q + b*p - a*b on the requested side."""
+    side = 0 if lower else 2
+    qa = q.scaled_lines(a)[side:side + 2]
+    pb = p.scaled_lines(b)[side:side + 2]
+    return qa[0] + pb[0], qa[1] + pb[1] - a * b
+
+
+def _pick(candidates, extreme, better):
+    (w0, c0), (w1, c1) = candidates
+    first = better(extreme(w0, c0), extreme(w1, c1))
+    return np.where(first[..., None], w0, w1), np.where(first, c0, c1)
+
+
+def _flat(lo, hi, like):
+    zero = np.zeros_like(like)
+    return zero, lo, zero, hi
