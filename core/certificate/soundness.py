@@ -26,6 +26,8 @@ TINY = 1e-290  # absolute slack for underflow in products of very small numbers
 # u + l > TIE (u - l), and CROWN skips only neurons with l >= TIE (u - l) or u <= -TIE (u - l),
 # so that rounding differences near exact ties do not change the choice.
 TIE = 1e-9
+# how near to proving a sign a box may come for β to multiply that sign's constraint (split_side)
+SIGN_BAND = 1e-6
 # Relative error allowed for NumPy's exp, tanh and cosh (and 1/(1 + e), s·s', 1/c^2 built on
 # them). They are not correctly rounded and NumPy documents no bound; the libm and SIMD
 # kernels it uses are accurate to a few ulps, so 64 ulps (with TINY absolute) is generous.
@@ -98,9 +100,18 @@ def relu_lines(lo: np.ndarray, hi: np.ndarray, alpha: np.ndarray | None) -> tupl
     return lw, uw, ub
 
 
-def sign_of(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """+1 where the box proves z >= 0, -1 where z <= 0, 0 otherwise (what beta multiplies)."""
-    return np.where(lo >= 0, 1.0, np.where(hi <= 0, -1.0, 0.0))
+def split_side(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(s, e): the constraint s·z >= s·e that β multiplies, true over the whole box [lo, hi].
+
+    s = +1 where the box proves z >= 0 up to `SIGN_BAND` of its width, -1 where it proves
+    z <= 0 likewise, 0 elsewhere (β unused); e = min(lo, 0) or max(hi, 0), the box's end on
+    that side capped at 0. A verifier's box rounded to nearest can prove a sign that the
+    checker's outward-rounded box misses by an ulp (a lower bound of 0.0 against -8e-14):
+    the band keeps its β, and e charges exactly what the missing ulps can cost (β·|e|)."""
+    band = SIGN_BAND * (hi - lo)
+    s = np.where(lo >= -band, 1.0, np.where(hi <= band, -1.0, 0.0))
+    e = np.where(s > 0, np.minimum(lo, 0.0), np.where(s < 0, np.maximum(hi, 0.0), 0.0))
+    return s, e
 
 
 class UnitRows:
@@ -195,8 +206,12 @@ def backward(steps: list[Step], boxes: list[tuple[np.ndarray, np.ndarray]], lam:
             size = np.abs(scaled, out=negative)
             err += 3 * U * dot(size, radius)
             if b is not None:
-                lam = scaled - b * sign_of(lo, hi)[:, None, :]
-                err += 3 * U * dot(np.abs(b), radius)
+                s, e = split_side(lo, hi)
+                lam = scaled - b * s[:, None, :]
+                # + β·s·e: every term <= 0, so their magnitudes sum to |the sum|
+                shift = dot(b, (s * e)[:, None, :])
+                added = added + shift
+                err += 3 * U * dot(np.abs(b), radius) + gamma(lam.shape[2]) * np.abs(shift) + 2 * U * np.abs(added)
                 size = None
             else:
                 lam = scaled

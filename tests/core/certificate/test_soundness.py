@@ -97,3 +97,29 @@ def test_interval_ends_move_outward():
     lo, hi = np.array([[0.1, -0.3]]), np.array([[0.7, 0.2]])
     out_lo, out_hi = forward(Scale(np.array([3.0, 1 / 3]), divide=True), lo, hi)
     assert np.all(out_lo < lo / np.array([3.0, 1 / 3])) and np.all(out_hi > hi / np.array([3.0, 1 / 3]))
+
+
+def _relu_of_identity_bound(z_lo: float, beta: float | None) -> float:
+    """The checker's lower bound of relu(z), z = x, x in [-1, 1], with z's box [z_lo, 1]
+    (as splits or earlier bounds leave it) and split multiplier `beta` on z."""
+    from core.certificate.leaf import lines
+    from core.certificate.network import Linear, Relu
+    from core.certificate.soundness import backward
+
+    steps = [Linear(np.eye(1), np.zeros(1)), Relu("r")]
+    boxes = [(np.array([[-1.0]]), np.array([[1.0]])), (np.array([[z_lo]]), np.array([[1.0]]))]
+    relax = {1: lines(steps[1], boxes[1][0][:, None, :], boxes[1][1][:, None, :], None)}
+    multipliers = {} if beta is None else {1: np.full((1, 1, 1), beta)}
+    return float(backward(steps, boxes, np.ones((1, 1, 1)), 2, relax, multipliers)[0, 0])
+
+
+def test_beta_uses_the_sign_a_box_misses_by_rounding_and_pays_for_it():
+    """A verifier's box rounded to nearest proves z >= 0 (lower bound 0.0); the checker's,
+    rounded outward, says -8e-14: β must still multiply z >= -8e-14, else the leaf loses
+    the split's whole worth (planted fc24 decoy0: a valid unsat's certificate was refused)."""
+    assert _relu_of_identity_bound(0.0, None) == pytest.approx(-1.0)  # CROWN alone back-substitutes to x >= -1
+    assert -1e-12 < _relu_of_identity_bound(0.0, 1.0) <= 0.0  # the split closes it
+    missed = _relu_of_identity_bound(-8e-14, 1.0)
+    assert -1e-12 < missed <= -8e-14  # β·|lo| charged: still a bound of min relu(z) = 0 over z >= -8e-14
+    # a box far from proving a sign: β has nothing to multiply
+    assert _relu_of_identity_bound(-0.1, 1.0) == pytest.approx(_relu_of_identity_bound(-0.1, None), abs=1e-12)

@@ -5,6 +5,7 @@ alpha-CROWN closures; and the evidence the verifier hands over is what makes the
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -127,3 +128,14 @@ def test_sigmoid_root_proofs_from_alpha_intermediate_bounds_check_and_need_their
     assert not check(network.onnx_bytes, prop, crown_roots).valid
     plain = verify(network, prop, VerifyConfig(timeout_s=60, device="cpu", threads=1, intermediate_alpha_iterations=0))
     assert plain.verdict is Verdict.UNKNOWN
+
+
+def test_beta_on_a_sign_the_checker_misses_by_an_ulp_still_checks():
+    """Planted fc24 decoy (tests/core/certificate/data/README.md): ReLU splitting closes it
+    with β on a neuron the verifier's root box proves active (lower bound 0.0) and the
+    checker's outward-rounded one misses by 8e-14; the certificate must still check."""
+    data = Path(__file__).parent / "data"
+    network = load_network(data / "fc24_side1e-02_decoy0.onnx.gz")
+    prop = load_property(data / "fc24_side1e-02_decoy0.vnnlib.gz")
+    _, certified = _certified(network, prop)
+    assert any(t.intermediate == "inherit" and t.n_leaves > 1 for t in certified.certificate.targets)
