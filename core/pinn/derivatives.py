@@ -66,19 +66,29 @@ def _constant(values: np.ndarray, d: int, linear: bool) -> Enclosure:
     return Enclosure.exact(np.zeros(values.shape + (d,)), np.array(values, dtype=np.float64), linear)
 
 
-def autograd_derivatives(mlp: TanhMLP, x: np.ndarray, pairs: tuple[Pair, ...] = ()):
-    """(u [N, n_out], grad [d][N, n_out], hess {pair: [N, n_out]}) at points x [N, d], by
-    torch autograd in float64: the reference the bounds are tested and measured against."""
+def torch_derivatives(net, xs, pairs: tuple[Pair, ...] = (), create_graph: bool = False):
+    """(u [N, n_out], grad [d] of [N, n_out], hess {pair: [N, n_out]}) of torch module `net`
+    at xs [N, d] (requires_grad), as torch tensors; `create_graph` keeps them differentiable
+    (training)."""
     import torch
 
-    net = mlp.torch_module()
-    xs = torch.tensor(np.asarray(x, dtype=np.float64), requires_grad=True)
     u = net(xs)
-    grads, hess = [], {}
     first = [torch.autograd.grad(u[:, k].sum(), xs, create_graph=True)[0] for k in range(u.shape[1])]
-    for i in range(xs.shape[1]):
-        grads.append(torch.stack([g[:, i] for g in first], 1).detach().numpy())
+    grads = [torch.stack([g[:, i] for g in first], 1) for i in range(xs.shape[1])]
+    hess = {}
     for i, j in pairs:
-        cols = [torch.autograd.grad(g[:, i].sum(), xs, retain_graph=True)[0][:, j] for g in first]
-        hess[(min(i, j), max(i, j))] = torch.stack(cols, 1).detach().numpy()
-    return u.detach().numpy(), grads, hess
+        cols = [torch.autograd.grad(g[:, i].sum(), xs, create_graph=create_graph, retain_graph=True)[0][:, j]
+                for g in first]
+        hess[(min(i, j), max(i, j))] = torch.stack(cols, 1)
+    return u, grads, hess
+
+
+def autograd_derivatives(mlp: TanhMLP, x: np.ndarray, pairs: tuple[Pair, ...] = ()):
+    """`torch_derivatives` of the MLP at points x [N, d] in float64, as NumPy arrays: the
+    reference the bounds are tested and measured against."""
+    import torch
+
+    xs = torch.tensor(np.asarray(x, dtype=np.float64), requires_grad=True)
+    u, grads, hess = torch_derivatives(mlp.torch_module(), xs, pairs)
+    return (u.detach().numpy(), [g.detach().numpy() for g in grads],
+            {p: h.detach().numpy() for p, h in hess.items()})

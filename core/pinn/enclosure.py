@@ -69,23 +69,30 @@ class Enclosure:
         ub = k * np.where(neg, self.lb, self.ub)
         return lw, lb, uw, ub
 
-    def relaxed(self, lines, lo: np.ndarray, hi: np.ndarray) -> "Enclosure":
+    def relaxed(self, lines, lo: np.ndarray | None = None, hi: np.ndarray | None = None) -> "Enclosure":
         """f(q) given lines a_l*q + c_l <= f(q) <= a_u*q + c_u on [self.lo, self.hi] and
-        f's exact range [lo, hi] there; `lines` is (a_l, c_l, a_u, c_u)."""
+        f's range [lo, hi] there (if known); `lines` is (a_l, c_l, a_u, c_u)."""
         al, cl, au, cu = lines
         lw, lb, _, _ = self.scaled_lines(al)
         _, _, uw, ub = self.scaled_lines(au)
         return Enclosure.of_lines(lw, lb + cl, uw, ub + cu, lo, hi, self.linear)
 
-    def __add__(self, other: "Enclosure") -> "Enclosure":
+    def __add__(self, other: "Enclosure | float") -> "Enclosure":
+        if not isinstance(other, Enclosure):
+            return self.shift(float(other))
         return Enclosure.of_lines(self.lw + other.lw, self.lb + other.lb, self.uw + other.uw, self.ub + other.ub,
                                   self.lo + other.lo, self.hi + other.hi, self.linear)
 
     def __neg__(self) -> "Enclosure":
         return Enclosure(-self.uw, -self.ub, -self.lw, -self.lb, -self.hi, -self.lo, self.linear)
 
-    def __sub__(self, other: "Enclosure") -> "Enclosure":
+    def __sub__(self, other: "Enclosure | float") -> "Enclosure":
         return self + (-other)
+
+    __radd__ = __add__
+
+    def __rsub__(self, other: float) -> "Enclosure":
+        return (-self) + other
 
     def scale(self, c: float) -> "Enclosure":
         """c * q for a constant c."""

@@ -1,0 +1,140 @@
+"""Greedy input splitting: bisect the pieces whose certified bound lies furthest above the
+empirical maximum, until the certified maximum is within `target_ratio` of it, the
+tolerance is decided, or the time or piece budget runs out.
+
+Pieces are leaves of a bisection tree rooted at the condition's domain: a piece is its
+path, one code per bisection (2 * axis + side, side 1 the upper half), so the certificate
+can rebuild every box from the domain alone and check that the leaves cover it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from core.pinn.network import TanhMLP
+from core.pinn.pde import Condition
+from core.pinn.residual import grid, piece_maxima, residual_bounds, residual_values
+
+Progress = Callable[[dict], bool]
+
+
+@dataclass(frozen=True)
+class SplitOptions:
+    """`budget_s` wall-clock seconds, `max_pieces`, the empirical grid's points per axis, and
+    the ratio certified/empirical at which splitting stops (1.0: only the budget stops it)."""
+
+    budget_s: float = 60.0
+    max_pieces: int = 200_000
+    grid: int = 201
+    target_ratio: float = 1.0
+    tolerance: float | None = None
+    linear: bool = True
+    max_batch: int = 4096
+
+
+@dataclass
+class ConditionResult:
+    """One condition certified: the leaves (`paths`, boxes `lower`/`upper` [P, d], per-piece
+    bounds `lo`/`hi` [P, components] and `bounds` [P] on max |residual|), the certified and
+    empirical maxima, where the empirical one was found, and why splitting stopped."""
+
+    name: str
+    domain: np.ndarray
+    paths: list[bytes]
+    lower: np.ndarray
+    upper: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    empirical_max: float
+    empirical_point: list[float]
+    elapsed_s: float
+    stopped: str
+    history: list[dict] = field(default_factory=list)
+    verdict: str | None = None  # 'holds', 'fails' or 'unknown' against the tolerance given (None: none)
+
+    @property
+    def bounds(self) -> np.ndarray:
+        return piece_maxima(self.lo, self.hi)
+
+    @property
+    def certified_max(self) -> float:
+        return float(self.bounds.max())
+
+    @property
+    def ratio(self) -> float:
+        return self.certified_max / self.empirical_max if self.empirical_max > 0 else float("inf")
+
+
+def verdict_of(certified: float, empirical: float, tolerance: float | None) -> str | None:
+    if tolerance is None:
+        return None
+    if certified <= tolerance:
+        return "holds"
+    return "fails" if empirical > tolerance else "unknown"
+
+
+def bisect(lower: np.ndarray, upper: np.ndarray, axis: np.ndarray):
+    """The lower and upper halves of each box along its `axis` (midpoints shared exactly)."""
+    rows = np.arange(len(lower))
+    mid = (lower[rows, axis] + upper[rows, axis]) / 2
+    low_up, high_lo = upper.copy(), lower.copy()
+    low_up[rows, axis], high_lo[rows, axis] = mid, mid
+    return (lower, low_up), (high_lo, upper)
+
+
+def certify_condition(mlp: TanhMLP, condition: Condition, options: SplitOptions = SplitOptions(),
+                      progress: Progress | None = None) -> ConditionResult:
+    """Greedy splitting of `condition`'s domain; see the module docstring."""
+    started = time.monotonic()
+    domain = condition.domain
+    points = grid(domain, options.grid)
+    values = np.abs(residual_values(mlp, condition, points)).max(1)
+    worst = int(values.argmax())
+    empirical, point = float(values[worst]), points[worst].tolist()
+    extent = np.where(domain[:, 1] > domain[:, 0], domain[:, 1] - domain[:, 0], np.inf)
+    lower, upper, paths = domain[None, :, 0].copy(), domain[None, :, 1].copy(), [b""]
+    lo, hi = residual_bounds(mlp, condition, lower, upper, options.linear)
+    history: list[dict] = []
+    stopped = "budget"
+    while True:
+        bounds = piece_maxima(lo, hi)
+        certified = float(bounds.max())
+        elapsed = time.monotonic() - started
+        event = {"phase": "splitting", "condition": condition.name, "pieces": len(paths),
+                 "certified_max": certified, "empirical_max": empirical, "elapsed_s": elapsed}
+        history.append(event)
+        decided = verdict_of(certified, empirical, options.tolerance) in ("holds", "fails")
+        if progress is not None and progress(event):
+            stopped = "cancelled"
+            break
+        if decided:
+            stopped = "tolerance"
+            break
+        if certified <= options.target_ratio * empirical:
+            stopped = "ratio"
+            break
+        if elapsed >= options.budget_s or len(paths) >= options.max_pieces:
+            stopped = "budget" if elapsed >= options.budget_s else "pieces"
+            break
+        threshold = max(options.target_ratio * empirical, options.tolerance or 0.0)
+        above = np.flatnonzero(bounds > threshold)
+        take = min(len(above), max(16, len(paths) // 2), options.max_batch, options.max_pieces - len(paths))
+        chosen = above[np.argsort(-bounds[above])[:max(take, 1)]]
+        axis = np.argmax((upper[chosen] - lower[chosen]) / extent, 1)
+        halves = bisect(lower[chosen], upper[chosen], axis)
+        new_lower = np.concatenate([halves[0][0], halves[1][0]])
+        new_upper = np.concatenate([halves[0][1], halves[1][1]])
+        new_lo, new_hi = residual_bounds(mlp, condition, new_lower, new_upper, options.linear)
+        keep = np.setdiff1d(np.arange(len(paths)), chosen)
+        new_paths = [paths[i] + bytes([2 * a + side]) for side in (0, 1) for i, a in zip(chosen, axis)]
+        paths = [paths[i] for i in keep] + new_paths
+        lower, upper = np.concatenate([lower[keep], new_lower]), np.concatenate([upper[keep], new_upper])
+        lo, hi = np.concatenate([lo[keep], new_lo]), np.concatenate([hi[keep], new_hi])
+    result = ConditionResult(condition.name, domain, paths, lower, upper, lo, hi, empirical, point,
+                             time.monotonic() - started, stopped, history)
+    result.verdict = verdict_of(result.certified_max, empirical, options.tolerance)
+    return result
