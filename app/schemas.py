@@ -14,6 +14,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from app.services.jobs import MIN_TIMEOUT_S, JobCreate, JobKind, JobStatus
 from core.config import VerifyConfig
+from core.pinn.options import PinnOptions
 from core.training.config import TrainConfig
 
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"}, description="ISO 8601, UTC (`Z`)")]
@@ -150,29 +151,44 @@ class TrainJobRequest(BaseModel):
                                             "`init_onnx` are the server's to choose (422)")
 
 
+class PinnJobRequest(BaseModel):
+    """Bound the model's worst-case PDE residual over the domain (a tanh MLP of (t, x))."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["pinn"]
+    model_id: str
+    property_id: None = None
+    timeout_s: TimeoutS = None
+    config: PinnOptions = Field(default_factory=PinnOptions,
+                                description="the PDE, domain, tolerance and splitting budget "
+                                            "(`core.pinn.options.PinnOptions`)")
+
+
 class _UnknownKind(JobCreate):
     """Any other `kind`: validated only so the 422 names the kind and every other bad field."""
 
     kind: JobKind  # type: ignore[assignment]  # required: what it got was none of these
 
 
-JOB_TAGS = ("verify", "inspect", "train", "other")
+JOB_TAGS = ("verify", "inspect", "train", "pinn", "other")
 
 
 def _kind(body: Any) -> str:
     kind = body.get("kind", "verify") if isinstance(body, dict) else getattr(body, "kind", "verify")
-    return kind if kind in JOB_TAGS[:3] else "other"
+    return kind if kind in JOB_TAGS[:-1] else "other"
 
 
 JobRequest = Annotated[Union[
     Annotated[VerifyJobRequest, Tag("verify")],
     Annotated[InspectJobRequest, Tag("inspect")],
     Annotated[TrainJobRequest, Tag("train")],
+    Annotated[PinnJobRequest, Tag("pinn")],
     Annotated[SkipJsonSchema[_UnknownKind], Tag("other")],
 ], Discriminator(_kind)]
 
 
-def job_create(request: VerifyJobRequest | InspectJobRequest | TrainJobRequest) -> JobCreate:
+def job_create(request: VerifyJobRequest | InspectJobRequest | TrainJobRequest | PinnJobRequest) -> JobCreate:
     """The service's request: the options the client set (never the defaults, so a job
     keeps meaning what it said when a default changes)."""
     config = request.config.model_dump(mode="json", exclude_unset=True)

@@ -18,14 +18,16 @@ from app.services.queue import choose_queue
 from app.services.uploads import get_owned
 from app.settings import Settings
 from core.config import VerifyConfig
+from core.pinn.options import PinnOptions, model_problem
 from core.training.config import TrainConfig  # torch-free: core.training loads its names lazily
 
-JobKind = Literal["verify", "inspect", "train"]
+JobKind = Literal["verify", "inspect", "train", "pinn"]
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 # Which inputs each kind needs: verify proves a property of a model; inspect loads a
-# model; train makes a new model (or fine-tunes the model given).
-NEEDS_PROPERTY = {"verify": True, "inspect": False, "train": False}
-NEEDS_MODEL = {"verify": True, "inspect": True, "train": False}
+# model; train makes a new model (or fine-tunes the model given); pinn bounds a model's
+# PDE residual (the PDE is in its config).
+NEEDS_PROPERTY = {"verify": True, "inspect": False, "train": False, "pinn": False}
+NEEDS_MODEL = {"verify": True, "inspect": True, "train": False, "pinn": True}
 # Training options that name files on the server: the service decides those itself.
 SERVER_PATHS = ("data", "init_onnx")
 # A job shorter than a second cannot even load its model; below it a timeout is a typo.
@@ -88,6 +90,15 @@ def check_train_config(config: dict[str, Any]) -> None:
     _validate(TrainConfig, config)
 
 
+def check_pinn_config(config: dict[str, Any], model: Model) -> None:
+    """Reject PINN options `PinnOptions` rejects, and a model that is no tanh MLP of the
+    PDE's inputs and outputs."""
+    _validate(PinnOptions, config)
+    problem = model_problem(model.summary, PinnOptions(**config).pde)
+    if problem:
+        raise Invalid(f"model {model.filename!r}: {problem}")
+
+
 def create_job(session: Session, settings: Settings, owner: Token, request: JobCreate,
                idempotency: tuple[str, str] | None = None) -> Job:
     """A queued job row (not yet sent to the broker: the caller commits, then enqueues);
@@ -112,6 +123,8 @@ def create_job(session: Session, settings: Settings, owner: Token, request: JobC
         check_config(request.config, timeout_s)
     elif request.kind == "train":
         check_train_config(request.config)
+    elif request.kind == "pinn":
+        check_pinn_config(request.config, model)
     elif request.config:
         raise Invalid(f"a {request.kind} job takes no config")
     queue = choose_queue(session, settings, request.kind, request.config)
