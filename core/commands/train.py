@@ -10,8 +10,13 @@ import typer
 
 def train(
     out: Path = typer.Option(..., "--out", help="Write the trained network here (ONNX, BatchNorm folded)."),
-    method: str = typer.Option("ibp", "--method", help="ibp, crown-ibp, ibp-r, cc-ibp or mtl-ibp."),
-    arch: str = typer.Option("cnn-small", "--arch", help="mlp, cnn-small, cnn-medium or cnn7."),
+    method: str = typer.Option("ibp", "--method", help="ibp, crown-ibp, ibp-r, cc-ibp, mtl-ibp, or the "
+                               "distillation methods kd, adv-kd, faithful-kd (with --teacher)."),
+    arch: str = typer.Option("cnn-small", "--arch", help="mlp, mlp-medium, mlp-small, cnn-small, cnn-medium "
+                             "or cnn7."),
+    teacher: Path | None = typer.Option(None, "--teacher", help="Distillation: the teacher network (ONNX)."),
+    faithful_weight: float = typer.Option(1.0, "--faithful-weight", help="faithful-kd: weight of the "
+                                          "confidence-gap bound."),
     init_onnx: Path | None = typer.Option(None, "--init-onnx", help="Fine-tune this ONNX network instead."),
     dataset: str = typer.Option("mnist", "--dataset", help="mnist or cifar10."),
     data: Path | None = typer.Option(None, "--data", help="Your own dataset (.npz, or a folder of IDX / "
@@ -41,7 +46,8 @@ def train(
     from core.training.data import DatasetError
 
     try:
-        config = TrainConfig(method=method, arch=arch, init_onnx=init_onnx, dataset=dataset, data=data, eps=eps,
+        config = TrainConfig(method=method, arch=arch, init_onnx=init_onnx, teacher=teacher,
+                             faithful_weight=faithful_weight, dataset=dataset, data=data, eps=eps,
                              epochs=epochs, batch_size=batch_size, lr=lr, alpha=alpha, train_subset=train_subset,
                              test_subset=test_subset, eval_crown_subset=crown_subset,
                              eval_alpha_subset=alpha_subset, complete_subset=complete_subset,

@@ -15,6 +15,8 @@ from torch import nn
 # (out_channels, kernel, stride, padding) per conv layer, then hidden widths of the dense part.
 _SPECS: dict[str, tuple[list[tuple[int, int, int, int]], list[int]]] = {
     "mlp": ([], [512, 512]),
+    "mlp-medium": ([], [256, 256]),
+    "mlp-small": ([], [100]),  # a student for distillation
     "cnn-small": ([(16, 4, 2, 0), (32, 4, 2, 0)], [100]),
     "cnn-medium": ([(32, 3, 1, 0), (32, 4, 2, 0), (64, 3, 1, 0), (64, 4, 2, 0)], [512, 512]),
     "cnn7": ([(64, 3, 1, 1), (64, 3, 1, 1), (128, 3, 2, 1), (128, 3, 1, 1), (128, 3, 1, 1)], [512]),

@@ -7,6 +7,8 @@ confirmed counterexamples) and is not used here.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 import torch.nn.functional as F
 
@@ -14,8 +16,10 @@ from core.model.ir import Graph, Interval
 
 
 def pgd_attack(graph: Graph, box: Interval, labels: torch.Tensor, steps: int,
-               generator: torch.Generator | None = None) -> torch.Tensor:
-    """A point in `box` [B, *input_shape] with high cross-entropy, detached.
+               generator: torch.Generator | None = None,
+               objective: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+    """A point in `box` [B, *input_shape] with high cross-entropy (or high `objective`, a
+    scalar function of the logits: distillation ascends the KL to the teacher), detached.
 
     Starts uniformly at random in the box; the step is 1.25× the box radius for a single
     step (the fast-FGSM choice) and 2.5× the radius / steps otherwise (Madry et al.).
@@ -27,7 +31,8 @@ def pgd_attack(graph: Graph, box: Interval, labels: torch.Tensor, steps: int,
     for _ in range(steps):
         x = x.detach().requires_grad_(True)
         with torch.enable_grad():
-            loss = F.cross_entropy(graph.forward(x), labels)
+            logits = graph.forward(x)
+            loss = F.cross_entropy(logits, labels) if objective is None else objective(logits)
             (grad,) = torch.autograd.grad(loss, x)
         x = torch.max(torch.min(x.detach() + step * grad.sign(), upper), lower)
     return x.detach()

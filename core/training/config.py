@@ -14,8 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from core.numbers import Count, Real, Seed
 
-Method = Literal["ibp", "crown-ibp", "ibp-r", "cc-ibp", "mtl-ibp"]
-ARCHITECTURES = ("mlp", "cnn-small", "cnn-medium", "cnn7")
+Method = Literal["ibp", "crown-ibp", "ibp-r", "cc-ibp", "mtl-ibp", "kd", "adv-kd", "faithful-kd"]
+DISTILLATION_METHODS = ("kd", "adv-kd", "faithful-kd")
+ARCHITECTURES = ("mlp", "mlp-medium", "mlp-small", "cnn-small", "cnn-medium", "cnn7")
 
 
 class TrainConfig(BaseModel):
@@ -26,6 +27,8 @@ class TrainConfig(BaseModel):
     method: Method = Field("ibp", description="Certified-training method.")
     arch: str = Field("cnn-small", description=f"Architecture by name ({', '.join(ARCHITECTURES)}).")
     init_onnx: Path | None = Field(None, description="Fine-tune this ONNX network instead of a new `arch`.")
+    teacher: Path | None = Field(None, description="Distillation methods (kd, adv-kd, faithful-kd): the "
+                                 "teacher network (ONNX) the student learns from.")
     dataset: Literal["mnist", "cifar10"] = Field("mnist", description="Which task the data is.")
     data: Path | None = Field(None, description="Dataset file or folder (.npz or IDX / CIFAR-10 binary); "
                               "default: $CERTBOUND_SHARED_DIR's full MNIST, else the subset in the package.")
@@ -48,6 +51,11 @@ class TrainConfig(BaseModel):
     alpha: Real = Field(0.5, ge=0, le=1, description="CC-IBP / MTL-IBP: weight of the IBP term.")
     ibp_r_lambda: Real = Field(4.0, ge=1, description="IBP-R: attack radius as a multiple of eps.")
     ibp_r_weight: Real = Field(1e-2, ge=0, description="IBP-R: weight of the IBP regulariser.")
+    kd_temperature: Real = Field(4.0, gt=0, description="Distillation: softmax temperature τ of the KL term.")
+    kd_weight: Real = Field(0.9, ge=0, le=1, description="Distillation: weight of the KL term (the rest: "
+                            "cross-entropy with the labels).")
+    faithful_weight: Real = Field(1.0, ge=0, description="faithful-kd: weight λ of the bound on the "
+                                  "teacher/student confidence gap over the ε-box.")
     attack_steps: Count = Field(1, ge=1, description="Training-time PGD steps (1: random start + one step).")
     warmup_reg: Real = Field(0.5, ge=0, description="Weight of the warm-up regulariser while ε ramps.")
     tightness_target: Real = Field(0.5, gt=0, description="Warm-up regulariser: target interval tightness τ.")
@@ -65,6 +73,12 @@ class TrainConfig(BaseModel):
         if self.init_onnx is None and self.arch not in ARCHITECTURES:
             raise ValueError(f"unknown architecture {self.arch!r}; choose one of {', '.join(ARCHITECTURES)} "
                              "or give init_onnx")
+        distilling = self.method in DISTILLATION_METHODS
+        if distilling and self.teacher is None:
+            raise ValueError(f"method {self.method!r} distils a teacher: give teacher (an ONNX network)")
+        if not distilling and self.teacher is not None:
+            raise ValueError(f"method {self.method!r} does not use a teacher; the distillation methods are "
+                             f"{', '.join(DISTILLATION_METHODS)}")
         return self
 
     def resolved(self) -> "TrainConfig":

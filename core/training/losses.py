@@ -62,8 +62,14 @@ class StepLoss:
 
 
 def method_loss(config: TrainConfig, graph: Graph, clean_logits: torch.Tensor, x: torch.Tensor,
-                labels: torch.Tensor, c: Coefficients, generator: torch.Generator | None = None) -> StepLoss:
-    """The loss of `config.method` for one batch at this point of the schedule `c`."""
+                labels: torch.Tensor, c: Coefficients, generator: torch.Generator | None = None,
+                teacher: Graph | None = None) -> StepLoss:
+    """The loss of `config.method` for one batch at this point of the schedule `c` (`teacher`:
+    the distillation methods' teacher network)."""
+    if teacher is not None:
+        from core.training.distill import distillation_loss  # it builds on this module
+
+        return distillation_loss(config, graph, clean_logits, x, labels, c, teacher, generator)
     clean = margins_at(clean_logits, labels)
     if c.eps == 0:
         return StepLoss(margin_ce(clean, labels), None, None)

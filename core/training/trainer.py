@@ -15,11 +15,13 @@ import torch
 from torch import nn
 
 from core.device import require_device
+from core.model.ir import Graph
 from core.training import checkpoint
 from core.training.architectures import build
 from core.training.config import TrainConfig
 from core.training.convert import to_graph
 from core.training.data import Split, load_dataset
+from core.training.distill import load_teacher
 from core.training.evaluate import EvalReport, evaluate, verified_mask
 from core.training.export import export_onnx
 from core.training.fine_tune import load_for_fine_tuning
@@ -66,13 +68,15 @@ def train(config: TrainConfig, progress: TrainProgress | None = None,
     else:
         model, input_shape = build(config.arch, data.input_shape, data.classes), data.input_shape
     model.to(device)
+    teacher = None if config.teacher is None else load_teacher(config.teacher, input_shape, data.classes, device)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
     key = config.model_dump_json()
     resumed = checkpoint.restore(checkpoint_dir, key, model, optimiser, generator) if checkpoint_dir else None
     history = resumed.history if resumed else []
     stopped = False
     for epoch in range(resumed.epoch if resumed else 0, config.epochs):
-        metrics = _epoch(config, model, optimiser, input_shape, train_split, epoch, device, generator, progress)
+        metrics = _epoch(config, model, optimiser, input_shape, train_split, epoch, device, generator, progress,
+                         teacher)
         if metrics is None:
             stopped = True
             break
@@ -96,8 +100,8 @@ def train(config: TrainConfig, progress: TrainProgress | None = None,
 
 def _epoch(config: TrainConfig, model: nn.Sequential, optimiser: torch.optim.Optimizer,
            input_shape: tuple[int, ...], data: Split, epoch: int, device: torch.device,
-           generator: torch.Generator, progress: TrainProgress | None) -> dict | None:
-    """One pass over `data`; its metrics, or None when `progress` asked to stop."""
+           generator: torch.Generator, progress: TrainProgress | None, teacher: Graph | None = None) -> dict | None:
+    """One pass over `data` (distilling `teacher` when given); its metrics, or None when `progress` asked to stop."""
     model.train()
     for group in optimiser.param_groups:
         group["lr"] = learning_rate(config, epoch)
@@ -112,7 +116,7 @@ def _epoch(config: TrainConfig, model: nn.Sequential, optimiser: torch.optim.Opt
         x, labels = data.images[idx].to(device), data.labels[idx].to(device)
         c = coefficients(config, epoch + b / batches)
         folded = to_graph(model, input_shape, x)
-        step = method_loss(config, folded.graph, folded.logits, x, labels, c, generator)
+        step = method_loss(config, folded.graph, folded.logits, x, labels, c, generator, teacher)
         optimiser.zero_grad(set_to_none=True)
         step.loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)

@@ -32,6 +32,7 @@ def test_train_command_writes_the_network_and_the_report(tmp_path, monkeypatch):
     (["--method", "pgd"], "--method: Input should be"),
     (["--arch", "resnet"], "unknown architecture 'resnet'"),
     (["--data", "/nonexistent/mnist.npz"], "no such file or folder"),
+    (["--method", "faithful-kd"], "method 'faithful-kd' distils a teacher: give teacher"),
 ])
 def test_bad_options_get_one_clear_error(tmp_path, args, message):
     result = CliRunner().invoke(cli, ["train", "--out", str(tmp_path / "n.onnx"), "--epochs", "1", *args])
