@@ -65,11 +65,13 @@ def _place(images: torch.Tensor, rows: np.ndarray, cols: np.ndarray) -> torch.Te
     return canvas
 
 
-def task_splits(dataset: str, data, seed: int) -> tuple[TaskSplit, TaskSplit]:
-    """(train, test) of `dataset` ("multi-mnist" or "mnist") from the MNIST file `data`
-    (None: the default copy). Test pairs use a different seed from training pairs."""
+def task_splits(dataset: str, data, seed: int, train_subset: int | None = None,
+                test_subset: int | None = None) -> tuple[TaskSplit, TaskSplit]:
+    """(train, test) of `dataset` ("multi-mnist" or "mnist") from the first `train_subset` /
+    `test_subset` images of the MNIST file `data` (None: the default copy, all images).
+    Multi-MNIST pairs images within those, the test pairs with a different seed from training's."""
     source = load_dataset("mnist", data)
+    train, test = source.train.head(train_subset), source.test.head(test_subset)
     if dataset == "mnist":
-        return (TaskSplit(source.train.images, {"digit": source.train.labels}),
-                TaskSplit(source.test.images, {"digit": source.test.labels}))
-    return multi_mnist(source.train, seed), multi_mnist(source.test, seed + 1)
+        return TaskSplit(train.images, {"digit": train.labels}), TaskSplit(test.images, {"digit": test.labels})
+    return multi_mnist(train, seed), multi_mnist(test, seed + 1)

@@ -44,6 +44,7 @@ class MultiTaskReport:
     mean_accuracy: float
     mean_verified: float | None       # mean over certified tasks of the IBP-verified share
     train_s: float = 0.0
+    train_cpu_s: float = 0.0          # this process's CPU time while training (steady under machine load)
     epoch_s: float = 0.0              # mean wall time of an epoch's training steps
     step_s: float = 0.0               # mean wall time of one step (forward, bounds, combiner, optimiser)
     peak_rss_mb: float = 0.0          # resident-set high-water mark during training (see memory.py)

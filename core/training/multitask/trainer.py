@@ -71,15 +71,15 @@ def train_multitask(config: MultiTaskConfig, progress: TrainProgress | None = No
     True stops the run (the network so far is still exported, without evaluation)."""
     config = config.resolved()
     device = torch.device(require_device(config.device))
-    train_split, test_split = task_splits(config.dataset, config.data, config.seed)
-    train_split, test_split = train_split.head(config.train_subset), test_split.head(config.test_subset)
+    train_split, test_split = task_splits(config.dataset, config.data, config.seed, config.train_subset,
+                                          config.test_subset)
     train_split, monitor = _hold_out(config, train_split, test_split)
     run = _start(config, tuple(train_split.images.shape[1:]), device)
     history: list[dict] = []
     best: tuple[float, int, dict] | None = None
     stopped = False
     reset = memory.reset_peak()
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), time.process_time()
     for epoch in range(config.epochs):
         metrics = _epoch(run, train_split, epoch, progress)
         if metrics is None:
@@ -94,7 +94,7 @@ def train_multitask(config: MultiTaskConfig, progress: TrainProgress | None = No
             break
         if config.early_stopping is not None and epoch + 1 - best[1] >= config.early_stopping:
             break
-    train_s, peak = time.monotonic() - started, memory.peak_bytes()
+    train_s, cpu_s, peak = time.monotonic() - started, time.process_time() - cpu_started, memory.peak_bytes()
     if config.early_stopping is not None and best is not None:
         run.model.load_state_dict(best[2])
     onnx = export_onnx(run.model, run.input_shape, test_split.images[:8].to(device))
@@ -105,7 +105,7 @@ def train_multitask(config: MultiTaskConfig, progress: TrainProgress | None = No
     from core.model import load_network
 
     report = evaluate(load_network(onnx), test_split, config)
-    report.train_s, report.epochs_run = train_s, len(history)
+    report.train_s, report.train_cpu_s, report.epochs_run = train_s, cpu_s, len(history)
     report.epoch_s = sum(h["epoch_s"] for h in history) / max(len(history), 1)
     report.step_s = sum(run.step_s) / max(len(run.step_s), 1)
     report.peak_rss_mb, report.combiner_extra_mb = peak / 2**20, run.combiner.extra_bytes / 2**20

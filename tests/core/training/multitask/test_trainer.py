@@ -28,7 +28,7 @@ def test_robust_tasks_report_ibp_and_crown_verified_accuracy_of_the_exported_net
     assert [t.eps for t in report.tasks] == [0.02, 0.05]
     network = load_network(result.onnx)
     assert network.graph.output_size == 20  # two heads side by side
-    test = task_splits("mnist", BUNDLED_MNIST, 0)[1].head(40)
+    test = task_splits("mnist", BUNDLED_MNIST, 0, test_subset=40)[1]
     for t, task in enumerate(report.tasks):
         graph = task_graph(network.graph.to(dtype=torch.float64), t, 2)
         assert task.ibp_verified == pytest.approx(float(verified_mask(graph, test.images, test.labels["digit"],
