@@ -14,6 +14,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from app.services.jobs import MIN_TIMEOUT_S, JobCreate, JobKind, JobStatus
 from core.config import VerifyConfig
+from core.distillation.config import FaithfulnessJobConfig
 from core.pinn.options import PinnOptions
 from core.training.config import TrainConfig
 
@@ -165,13 +166,28 @@ class PinnJobRequest(BaseModel):
                                             "(`core.pinn.options.PinnOptions`)")
 
 
+class FaithfulnessJobRequest(BaseModel):
+    """Certify a student (`config.student_model_id`) against its teacher (`model_id`) on a
+    slice of the server's test set: agreement on each ε-box and the confidence gap."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["faithfulness"]
+    model_id: str
+    property_id: None = None
+    timeout_s: TimeoutS = None
+    config: FaithfulnessJobConfig = Field(description="the student, ε, the test slice and the per-example time "
+                                                      "limit (`core.distillation.config.FaithfulnessJobConfig`); "
+                                                      "`data` is the server's to choose (422)")
+
+
 class _UnknownKind(JobCreate):
     """Any other `kind`: validated only so the 422 names the kind and every other bad field."""
 
     kind: JobKind  # type: ignore[assignment]  # required: what it got was none of these
 
 
-JOB_TAGS = ("verify", "inspect", "train", "pinn", "other")
+JOB_TAGS = ("verify", "inspect", "train", "pinn", "faithfulness", "other")
 
 
 def _kind(body: Any) -> str:
@@ -184,11 +200,13 @@ JobRequest = Annotated[Union[
     Annotated[InspectJobRequest, Tag("inspect")],
     Annotated[TrainJobRequest, Tag("train")],
     Annotated[PinnJobRequest, Tag("pinn")],
+    Annotated[FaithfulnessJobRequest, Tag("faithfulness")],
     Annotated[SkipJsonSchema[_UnknownKind], Tag("other")],
 ], Discriminator(_kind)]
 
 
-def job_create(request: VerifyJobRequest | InspectJobRequest | TrainJobRequest | PinnJobRequest) -> JobCreate:
+def job_create(request: VerifyJobRequest | InspectJobRequest | TrainJobRequest | PinnJobRequest
+               | FaithfulnessJobRequest) -> JobCreate:
     """The service's request: the options the client set (never the defaults, so a job
     keeps meaning what it said when a default changes)."""
     config = request.config.model_dump(mode="json", exclude_unset=True)

@@ -43,9 +43,10 @@ class JobContext:
         self._last_event = self._last_check = 0.0
         self._last_phase: str | None = None
 
-    def model_bytes(self) -> bytes:
+    def model_bytes(self, model_id: str | None = None) -> bytes:
+        """The job's model, or the model `model_id` (a faithfulness job's student)."""
         with session_scope(self.settings.database_url) as session:
-            return self.store.read(session.get(Model, self.job.model_id).sha256)
+            return self.store.read(session.get(Model, model_id or self.job.model_id).sha256)
 
     def property_bytes(self) -> bytes:
         with session_scope(self.settings.database_url) as session:

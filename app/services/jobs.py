@@ -18,18 +18,19 @@ from app.services.queue import choose_queue
 from app.services.uploads import get_owned
 from app.settings import Settings
 from core.config import VerifyConfig
+from core.distillation.config import FaithfulnessJobConfig
 from core.pinn.options import PinnOptions, model_problem
 from core.training.config import TrainConfig  # torch-free: core.training loads its names lazily
 
-JobKind = Literal["verify", "inspect", "train", "pinn"]
+JobKind = Literal["verify", "inspect", "train", "pinn", "faithfulness"]
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 # Which inputs each kind needs: verify proves a property of a model; inspect loads a
 # model; train makes a new model (or fine-tunes the model given); pinn bounds a model's
 # PDE residual (the PDE is in its config).
-NEEDS_PROPERTY = {"verify": True, "inspect": False, "train": False, "pinn": False}
-NEEDS_MODEL = {"verify": True, "inspect": True, "train": False, "pinn": True}
+NEEDS_PROPERTY = {"verify": True, "inspect": False, "train": False, "pinn": False, "faithfulness": False}
+NEEDS_MODEL = {"verify": True, "inspect": True, "train": False, "pinn": True, "faithfulness": True}
 # Training options that name files on the server: the service decides those itself.
-SERVER_PATHS = ("data", "init_onnx")
+SERVER_PATHS = ("data", "init_onnx", "teacher")
 # A job shorter than a second cannot even load its model; below it a timeout is a typo.
 MIN_TIMEOUT_S = 1.0
 # The largest event id: job_events.id is a 32-bit SERIAL on PostgreSQL (64-bit on SQLite);
@@ -90,6 +91,26 @@ def check_train_config(config: dict[str, Any]) -> None:
     _validate(TrainConfig, config)
 
 
+def check_faithfulness_config(session: Session, owner: Token, config: dict[str, Any], teacher: Model) -> None:
+    """Reject options `FaithfulnessJobConfig` rejects, server paths, a student that is not one
+    of the owner's models, and a pair whose inputs or classes differ."""
+    if "data" in config:
+        raise Invalid("config.data: a faithfulness job cannot name server files; it uses the server's test set")
+    _validate(FaithfulnessJobConfig, config)
+    try:
+        student = get_owned(session, Model, owner, config["student_model_id"])
+    except NotFound:
+        raise Invalid(f"config.student_model_id: no model {config['student_model_id']!r} among yours "
+                      "(the student to certify)") from None
+    if student.summary.get("unsupported"):
+        raise Invalid(f"student model {student.filename!r} cannot be run: " + "; ".join(student.summary["unsupported"]))
+    for what in ("inputs", "outputs"):
+        sizes = [sum(flat_size(io["shape"]) for io in m.summary[what]) for m in (teacher, student)]
+        if sizes[0] != sizes[1]:
+            raise Invalid(f"the teacher {teacher.filename!r} has {sizes[0]} {what}, the student "
+                          f"{student.filename!r} {sizes[1]}: they must match")
+
+
 def check_pinn_config(config: dict[str, Any], model: Model) -> None:
     """Reject PINN options `PinnOptions` rejects, and a model that is no tanh MLP of the
     PDE's inputs and outputs."""
@@ -125,6 +146,8 @@ def create_job(session: Session, settings: Settings, owner: Token, request: JobC
         check_train_config(request.config)
     elif request.kind == "pinn":
         check_pinn_config(request.config, model)
+    elif request.kind == "faithfulness":
+        check_faithfulness_config(session, owner, request.config, model)
     elif request.config:
         raise Invalid(f"a {request.kind} job takes no config")
     queue = choose_queue(session, settings, request.kind, request.config)

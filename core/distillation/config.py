@@ -27,3 +27,10 @@ class FaithfulnessConfig(BaseModel):
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: cuda when available.")
     threads: Count | None = Field(None, ge=1, description="CPU threads (default: the engine's choice).")
     seed: Seed = Field(0, description="Seed of the attacks.")
+
+
+class FaithfulnessJobConfig(FaithfulnessConfig):
+    """A faithfulness job's config: the job's model is the teacher, `student_model_id` names
+    the student among the owner's models; the data is the server's (`data` is refused)."""
+
+    student_model_id: str = Field(description="The student network: one of your models, by id.")

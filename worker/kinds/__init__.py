@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
-from worker.kinds import inspect, pinn, train, verify
+from worker.kinds import faithfulness, inspect, pinn, train, verify
 from worker.outcome import Outcome
 
 if TYPE_CHECKING:
@@ -19,4 +19,5 @@ KINDS: dict[str, Callable[["JobContext"], Outcome]] = {
     "inspect": inspect.run,
     "train": train.run,
     "pinn": pinn.run,
+    "faithfulness": faithfulness.run,
 }
