@@ -40,16 +40,20 @@ def input_box(x: torch.Tensor, eps: float | torch.Tensor) -> Interval:
 
 
 def margin_bounds(graph: Graph, box: Interval, labels: torch.Tensor, crown_weight: float = 0.0) -> MarginBounds:
-    """β·CROWN-IBP + (1 − β)·IBP bounds on the margins, β = `crown_weight` in [0, 1].
+    """β·CROWN-IBP + (1 − β)·IBP bounds on the margins, β = `crown_weight` in [0, 1]."""
+    return spec_bounds(graph, box, margin_matrix(labels, graph.output_size, box.lower), crown_weight)
+
+
+def spec_bounds(graph: Graph, box: Interval, C: torch.Tensor, crown_weight: float = 0.0) -> MarginBounds:
+    """β·CROWN-IBP + (1 − β)·IBP lower bounds [B, r] on C [B, r, outputs] times the output.
 
     IBP multiplies the specification into the last Linear layer before concretising (the
     tighter "elision" of Gowal et al.); CROWN-IBP (Zhang et al., 2020) keeps the IBP boxes
-    of every intermediate layer and runs one CROWN backward pass from the margins. Both
-    share one interval pass; with β = 0 no backward pass runs.
+    of every intermediate layer and runs one CROWN backward pass from the specification.
+    Both share one interval pass; with β = 0 no backward pass runs.
     """
     plan = plan_for(graph)
     boxes, _ = interval_pass(plan, Domains(box.lower, box.upper))
-    C = margin_matrix(labels, graph.output_size, box.lower)
     last = graph.nodes[-1]
     zero = torch.zeros(C.shape[:2], dtype=C.dtype, device=C.device)
     if isinstance(last.op, Linear) and len(last.shape) == 1:
