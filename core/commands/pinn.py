@@ -28,6 +28,7 @@ def pinn(network: Path = typer.Argument(..., help="ONNX tanh MLP taking (t, x)")
          max_pieces: int = typer.Option(200_000, "--max-pieces"),
          grid: int = typer.Option(201, "--grid", help="empirical grid points per axis"),
          target_ratio: float = typer.Option(1.0, "--target-ratio", help="stop at certified/empirical <= this"),
+         certificate: Path | None = typer.Option(None, "--certificate", help="write the certificate (zip) here"),
          threads: int = typer.Option(1, "--threads"),
          as_json: bool = typer.Option(False, "--json", help="print one JSON object")) -> None:
     """Bound max |residual| over the whole domain of each condition (the PDE in the interior,
@@ -72,6 +73,10 @@ def pinn(network: Path = typer.Argument(..., help="ONNX tanh MLP taking (t, x)")
         result = certify_pinn(mlp, options, show)
     except ValueError as exc:
         raise fail(network, str(exc)) from None
+    if certificate is not None:
+        from core.pinn.certificate import build_certificate
+
+        certificate.write_bytes(build_certificate(network.read_bytes(), result))
     summary = result.summary()
     if as_json:
         typer.echo(json.dumps(summary | {"conditions": {k: {f: v for f, v in c.items() if f not in ("boxes", "bounds")}
@@ -88,6 +93,26 @@ def pinn(network: Path = typer.Argument(..., help="ONNX tanh MLP taking (t, x)")
         typer.echo(line)
 
 
+def pinn_check(network: Path = typer.Argument(..., help="the ONNX network the certificate is for"),
+               certificate: Path = typer.Argument(..., help="the certificate `certbound pinn --certificate` wrote")
+               ) -> None:
+    """Re-derive every piece of a PINN certificate with outward rounding; exit 0 when it
+    checks (printing the certified maxima), 1 when it is rejected (saying why)."""
+    from core.commands.verify import fail
+    from core.pinn.check import check_pinn
+
+    for path in (network, certificate):
+        if not path.is_file():
+            raise fail(path, "no such file")
+    outcome = check_pinn(network.read_bytes(), certificate.read_bytes())
+    if not outcome.valid:
+        typer.echo(f"rejected: {outcome.reason}")
+        raise typer.Exit(1)
+    for name, value in outcome.certified.items():
+        typer.echo(f"{name}: certified max |r| {value:.6g}")
+    typer.echo("valid" + (f"; tolerance {outcome.verdict}" if outcome.verdict else ""))
+
+
 def _set_threads(threads: int) -> None:
     import torch
 
@@ -96,3 +121,4 @@ def _set_threads(threads: int) -> None:
 
 def register(cli: typer.Typer) -> None:
     cli.command("pinn")(pinn)
+    cli.command("pinn-check")(pinn_check)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.pinn.check import check_pinn
 from tests.core.pinn.onnx_files import relu_net, tiny_pinn
 from worker.runner import run_attempt
 
@@ -35,7 +36,7 @@ def test_a_network_that_is_not_a_tanh_mlp_is_422(api, tmp_path):
     assert response.status_code == 422 and "model_id" in response.text
 
 
-def test_a_pinn_job_round_trip(api, api_settings, pinn_model):
+def test_a_pinn_job_round_trip(api, api_settings, pinn_model, tmp_path):
     config = {"pde": "burgers", "tolerance": 100.0, "budget_s": 3.0, "grid": 21, "target_ratio": 1.5}
     response = api.post("/jobs", json={"kind": "pinn", "model_id": pinn_model["id"], "config": config, "timeout_s": 30})
     assert response.status_code == 202, response.text
@@ -47,8 +48,13 @@ def test_a_pinn_job_round_trip(api, api_settings, pinn_model):
     assert set(result["conditions"]) == {"residual", "initial", "boundary"}
     for c in result["conditions"].values():
         assert c["certified_max"] >= c["empirical_max"] > 0 and c["pieces"] == len(c["bounds"]) >= 1
-    # a tolerance above every certified maximum holds: no point exceeds it (unsat)
+    # a tolerance above every certified maximum holds: no point exceeds it (unsat), and the
+    # certificate the job serves is the one the checker re-derived
     assert result["tolerance_verdict"] == "holds" and job["verdict"] == "unsat"
+    assert result["check"]["valid"] and set(result["check"]["certified"]) == set(result["conditions"])
+    served = api.get(f"/jobs/{job_id}/certificate")
+    assert served.status_code == 200
+    assert check_pinn(tiny_pinn(tmp_path / "again.onnx").read_bytes(), served.content).verdict == "holds"
     events = api.get(f"/jobs/{job_id}/events").json()
     splitting = [e["data"] for e in events if e["type"] == "progress" and e["data"].get("phase") == "splitting"]
     assert splitting and {"condition", "pieces", "certified_max", "empirical_max"} <= set(splitting[0])

@@ -24,7 +24,9 @@ SPLIT_SHARE = 0.7
 def run(context: "JobContext") -> Outcome:
     """Greedy-split certification of every asked condition within the job's timeout."""
     from core.model import load_network
+    from core.pinn.certificate import build_certificate
     from core.pinn.certify import certify_pinn
+    from core.pinn.check import check_pinn
     from core.pinn.network import PinnNetworkError, from_network
     from core.pinn.options import PinnOptions
 
@@ -44,7 +46,14 @@ def run(context: "JobContext") -> Outcome:
         return context.report(jsonable(event))
 
     result = certify_pinn(mlp, options, progress)
+    context.progress(Progress(phase="checking", elapsed_s=result.elapsed_s))
+    onnx_bytes = context.model_bytes()
+    certificate = build_certificate(onnx_bytes, result)
+    check = check_pinn(onnx_bytes, certificate)
     summary = jsonable(result.summary())
-    summary["tolerance_verdict"] = result.verdict
-    context.progress(Progress(phase="done", elapsed_s=result.elapsed_s))
-    return Outcome(verdict=VERDICTS[result.verdict], result=summary)
+    summary["check"] = {"valid": check.valid, "reason": check.reason, "certified": check.certified}
+    verdict = result.verdict
+    if verdict == "holds" and not (check.valid and check.verdict == "holds"):
+        verdict = "unknown"  # no checked certificate, no proof
+    summary["tolerance_verdict"] = verdict
+    return Outcome(verdict=VERDICTS[verdict], result=summary, artifacts={"certificate": certificate})

@@ -25,6 +25,18 @@ def test_figures_and_verdict(tmp_path):
     assert out.exit_code == 0 and "tolerance 1e-09: fails (initial |r| =" in out.stdout
 
 
+def test_certificate_written_and_checked(tmp_path):
+    net, cert = str(tiny_pinn(tmp_path / "pinn.onnx")), tmp_path / "pinn.cert"
+    out = runner.invoke(cli, ["pinn", net, "--budget", "1", "--grid", "21", "--tolerance", "100",
+                              "--certificate", str(cert)])
+    assert out.exit_code == 0 and cert.is_file(), out.output
+    checked = runner.invoke(cli, ["pinn-check", net, str(cert)])
+    assert checked.exit_code == 0 and "valid; tolerance holds" in checked.stdout
+    other = str(tiny_pinn(tmp_path / "other.onnx", seed=3))
+    rejected = runner.invoke(cli, ["pinn-check", other, str(cert)])
+    assert rejected.exit_code == 1 and "another network" in rejected.stdout
+
+
 @pytest.mark.parametrize("args, words", [
     (["--pde", "heat"], "error: --pde: unknown pde 'heat'"),
     (["--domain", "0,1,-1"], "error: --domain: give four numbers"),
