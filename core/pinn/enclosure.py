@@ -49,15 +49,16 @@ class Enclosure:
                          self.lo[:, index], self.hi[:, index], self.linear)
 
     def affine(self, weight: np.ndarray, bias: np.ndarray | None = None) -> "Enclosure":
-        """weight @ q + bias, weight [m, n]."""
-        pos, neg = np.maximum(weight, 0.0), np.minimum(weight, 0.0)
-        lw = np.einsum("mn,bnd->bmd", pos, self.lw) + np.einsum("mn,bnd->bmd", neg, self.uw)
-        uw = np.einsum("mn,bnd->bmd", pos, self.uw) + np.einsum("mn,bnd->bmd", neg, self.lw)
-        lb, ub = self.lb @ pos.T + self.ub @ neg.T, self.ub @ pos.T + self.lb @ neg.T
-        lo, hi = self.lo @ pos.T + self.hi @ neg.T, self.hi @ pos.T + self.lo @ neg.T
+        """weight @ q + bias, weight [m, n]: with the lines' mean and half-gap,
+        W+ l + W- u = W mid - |W| gap and W+ u + W- l = W mid + |W| gap."""
+        mag = np.abs(weight)
+        mid_w, gap_w = _matmul(weight, (self.lw + self.uw) / 2), _matmul(mag, (self.uw - self.lw) / 2)
+        mid_b, gap_b = ((self.lb + self.ub) / 2) @ weight.T, ((self.ub - self.lb) / 2) @ mag.T
+        mid_i, gap_i = ((self.lo + self.hi) / 2) @ weight.T, ((self.hi - self.lo) / 2) @ mag.T
         if bias is not None:
-            lb, ub, lo, hi = lb + bias, ub + bias, lo + bias, hi + bias
-        return Enclosure.of_lines(lw, lb, uw, ub, lo, hi, self.linear)
+            mid_b, mid_i = mid_b + bias, mid_i + bias
+        return Enclosure.of_lines(mid_w - gap_w, mid_b - gap_b, mid_w + gap_w, mid_b + gap_b,
+                                  mid_i - gap_i, mid_i + gap_i, self.linear)
 
     def scaled_lines(self, k: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Lines (lw, lb, uw, ub) below and above k * q, for coefficients k [B, n]."""
@@ -102,6 +103,13 @@ class Enclosure:
 
     def shift(self, c: float) -> "Enclosure":
         return Enclosure(self.lw, self.lb + c, self.uw, self.ub + c, self.lo + c, self.hi + c, self.linear)
+
+
+def _matmul(weight: np.ndarray, lines: np.ndarray) -> np.ndarray:
+    """weight [m, n] times every piece's lines [B, n, d] -> [B, m, d], as one matrix product."""
+    b, n, d = lines.shape
+    flat = weight @ lines.transpose(1, 0, 2).reshape(n, b * d)
+    return flat.reshape(-1, b, d).transpose(1, 0, 2)
 
 
 def product(p: Enclosure, q: Enclosure) -> Enclosure:
