@@ -17,6 +17,7 @@ from core.config import VerifyConfig
 from core.distillation.config import FaithfulnessJobConfig
 from core.pinn.options import PinnOptions
 from core.training.config import TrainConfig
+from core.training.multitask.config import MultiTaskConfig
 
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"}, description="ISO 8601, UTC (`Z`)")]
 Sha256 = Annotated[str, Field(pattern="^[0-9a-f]{64}$", description="sha256, 64 hex digits")]
@@ -152,6 +153,21 @@ class TrainJobRequest(BaseModel):
                                             "`init_onnx` are the server's to choose (422)")
 
 
+class MultiTaskJobRequest(BaseModel):
+    """Multi-task certified training on the server's MNIST copy: one network, a head per task."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["multitask-train"]
+    model_id: None = None
+    property_id: None = None
+    timeout_s: TimeoutS = None
+    config: MultiTaskConfig = Field(default_factory=MultiTaskConfig,
+                                    description="tasks, combiner and training options "
+                                                "(`core.training.multitask.MultiTaskConfig`); `data` is the "
+                                                "server's to choose (422)")
+
+
 class PinnJobRequest(BaseModel):
     """Bound the model's worst-case PDE residual over the domain (a tanh MLP of (t, x))."""
 
@@ -187,7 +203,7 @@ class _UnknownKind(JobCreate):
     kind: JobKind  # type: ignore[assignment]  # required: what it got was none of these
 
 
-JOB_TAGS = ("verify", "inspect", "train", "pinn", "faithfulness", "other")
+JOB_TAGS = ("verify", "inspect", "train", "pinn", "faithfulness", "multitask-train", "other")
 
 
 def _kind(body: Any) -> str:
@@ -201,12 +217,13 @@ JobRequest = Annotated[Union[
     Annotated[TrainJobRequest, Tag("train")],
     Annotated[PinnJobRequest, Tag("pinn")],
     Annotated[FaithfulnessJobRequest, Tag("faithfulness")],
+    Annotated[MultiTaskJobRequest, Tag("multitask-train")],
     Annotated[SkipJsonSchema[_UnknownKind], Tag("other")],
 ], Discriminator(_kind)]
 
 
 def job_create(request: VerifyJobRequest | InspectJobRequest | TrainJobRequest | PinnJobRequest
-               | FaithfulnessJobRequest) -> JobCreate:
+               | FaithfulnessJobRequest | MultiTaskJobRequest) -> JobCreate:
     """The service's request: the options the client set (never the defaults, so a job
     keeps meaning what it said when a default changes)."""
     config = request.config.model_dump(mode="json", exclude_unset=True)

@@ -21,14 +21,17 @@ from core.config import VerifyConfig
 from core.distillation.config import FaithfulnessJobConfig
 from core.pinn.options import PinnOptions, model_problem
 from core.training.config import TrainConfig  # torch-free: core.training loads its names lazily
+from core.training.multitask.config import MultiTaskConfig
 
-JobKind = Literal["verify", "inspect", "train", "pinn", "faithfulness"]
+JobKind = Literal["verify", "inspect", "train", "pinn", "faithfulness", "multitask-train"]
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 # Which inputs each kind needs: verify proves a property of a model; inspect loads a
 # model; train makes a new model (or fine-tunes the model given); pinn bounds a model's
 # PDE residual (the PDE is in its config).
-NEEDS_PROPERTY = {"verify": True, "inspect": False, "train": False, "pinn": False, "faithfulness": False}
-NEEDS_MODEL = {"verify": True, "inspect": True, "train": False, "pinn": True, "faithfulness": True}
+NEEDS_PROPERTY = {"verify": True, "inspect": False, "train": False, "pinn": False, "faithfulness": False,
+                  "multitask-train": False}
+NEEDS_MODEL = {"verify": True, "inspect": True, "train": False, "pinn": True, "faithfulness": True,
+               "multitask-train": False}
 # Training options that name files on the server: the service decides those itself.
 SERVER_PATHS = ("data", "init_onnx", "teacher")
 # A job shorter than a second cannot even load its model; below it a timeout is a typo.
@@ -78,7 +81,7 @@ def _validate(model: type[BaseModel], config: dict[str, Any]) -> None:
     try:
         model(**config)
     except ValidationError as exc:
-        problems = [f"config.{'.'.join(map(str, error['loc']))}: {error['msg']}" for error in exc.errors()]
+        problems = [f"config{''.join(f'.{part}' for part in error['loc'])}: {error['msg']}" for error in exc.errors()]
         raise Invalid("invalid config: " + "; ".join(problems), problems=problems) from exc
 
 
@@ -89,6 +92,15 @@ def check_train_config(config: dict[str, Any]) -> None:
         raise Invalid(f"config.{named[0]}: a train job cannot name server files; it trains on the server's "
                       "MNIST copy, and fine-tunes the model given as model_id")
     _validate(TrainConfig, config)
+
+
+def check_multitask_config(config: dict[str, Any]) -> None:
+    """Reject multi-task options that name server files, or that `MultiTaskConfig` rejects."""
+    named = [key for key in SERVER_PATHS if key in config]
+    if named:
+        raise Invalid(f"config.{named[0]}: a multitask-train job cannot name server files; it trains on the "
+                      "server's MNIST copy")
+    _validate(MultiTaskConfig, config)
 
 
 def check_faithfulness_config(session: Session, owner: Token, config: dict[str, Any], teacher: Model) -> None:
@@ -144,6 +156,8 @@ def create_job(session: Session, settings: Settings, owner: Token, request: JobC
         check_config(request.config, timeout_s)
     elif request.kind == "train":
         check_train_config(request.config)
+    elif request.kind == "multitask-train":
+        check_multitask_config(request.config)
     elif request.kind == "pinn":
         check_pinn_config(request.config, model)
     elif request.kind == "faithfulness":

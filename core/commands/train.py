@@ -74,6 +74,12 @@ def train(
         except (DatasetError, ValueError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
+    write_result(out, report, config, result)
+
+
+def write_result(out: Path, report: Path | None, config, result) -> None:
+    """Write the trained network to `out`, print its report, and save config, report and
+    history as JSON to `report` when given (a training result with `.onnx`, `.report`, `.history`)."""
     out.write_bytes(result.onnx)
     typer.echo(f"wrote {out} ({len(result.onnx)} bytes)")
     typer.echo(result.report.table())

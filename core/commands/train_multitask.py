@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -42,6 +41,7 @@ def train_multitask(
     """Train one network on several tasks and print per-task accuracy, verified accuracy, time and memory."""
     from pydantic import ValidationError
 
+    from core.commands.train import write_result
     from core.commands.verify import check_device, fail
     from core.training.data import DatasetError
     from core.training.multitask import MultiTaskConfig, train_multitask as run_training
@@ -70,12 +70,7 @@ def train_multitask(
         result = run_training(config, show)
     except (DatasetError, ValueError) as exc:
         raise fail("training", str(exc)) from None
-    out.write_bytes(result.onnx)
-    typer.echo(f"wrote {out} ({len(result.onnx)} bytes)")
-    typer.echo(result.report.table())
-    if report is not None:
-        report.write_text(json.dumps({"config": json.loads(config.model_dump_json()),
-                                      "report": result.report.to_dict(), "history": result.history}, indent=2))
+    write_result(out, report, config, result)
 
 
 def parse_task(spec: str) -> dict:
