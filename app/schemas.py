@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_val
 from pydantic.json_schema import SkipJsonSchema
 
 from app.services.jobs import MIN_TIMEOUT_S, JobCreate, JobKind, JobStatus
+from core.compressed_sensing.config import CSConfig
 from core.config import VerifyConfig
 from core.distillation.config import FaithfulnessJobConfig
 from core.pinn.options import PinnOptions
@@ -197,13 +198,28 @@ class FaithfulnessJobRequest(BaseModel):
                                                       "`data` is the server's to choose (422)")
 
 
+class CompressedSensingJobRequest(BaseModel):
+    """Train a decoder that recovers the support of k-sparse x from y = A x or sign(A x) and
+    prove it on every admissible x; or, with `model_id`, prove that uploaded decoder."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["compressed-sensing"]
+    model_id: str | None = None
+    property_id: None = None
+    timeout_s: TimeoutS = None
+    config: CSConfig = Field(default_factory=CSConfig,
+                             description="the problem (n, m, k, magnitudes, measurement, A), training and "
+                                         "verification options (`core.compressed_sensing.config.CSConfig`)")
+
+
 class _UnknownKind(JobCreate):
     """Any other `kind`: validated only so the 422 names the kind and every other bad field."""
 
     kind: JobKind  # type: ignore[assignment]  # required: what it got was none of these
 
 
-JOB_TAGS = ("verify", "inspect", "train", "pinn", "faithfulness", "multitask-train", "other")
+JOB_TAGS = ("verify", "inspect", "train", "pinn", "faithfulness", "multitask-train", "compressed-sensing", "other")
 
 
 def _kind(body: Any) -> str:
@@ -218,12 +234,13 @@ JobRequest = Annotated[Union[
     Annotated[PinnJobRequest, Tag("pinn")],
     Annotated[FaithfulnessJobRequest, Tag("faithfulness")],
     Annotated[MultiTaskJobRequest, Tag("multitask-train")],
+    Annotated[CompressedSensingJobRequest, Tag("compressed-sensing")],
     Annotated[SkipJsonSchema[_UnknownKind], Tag("other")],
 ], Discriminator(_kind)]
 
 
 def job_create(request: VerifyJobRequest | InspectJobRequest | TrainJobRequest | PinnJobRequest
-               | FaithfulnessJobRequest | MultiTaskJobRequest) -> JobCreate:
+               | FaithfulnessJobRequest | MultiTaskJobRequest | CompressedSensingJobRequest) -> JobCreate:
     """The service's request: the options the client set (never the defaults, so a job
     keeps meaning what it said when a default changes)."""
     config = request.config.model_dump(mode="json", exclude_unset=True)

@@ -17,21 +17,22 @@ from app.services.pages import newest_first
 from app.services.queue import choose_queue
 from app.services.uploads import get_owned
 from app.settings import Settings
+from core.compressed_sensing.config import CSConfig
 from core.config import VerifyConfig
 from core.distillation.config import FaithfulnessJobConfig
 from core.pinn.options import PinnOptions, model_problem
 from core.training.config import TrainConfig  # torch-free: core.training loads its names lazily
 from core.training.multitask.config import MultiTaskConfig
 
-JobKind = Literal["verify", "inspect", "train", "pinn", "faithfulness", "multitask-train"]
+JobKind = Literal["verify", "inspect", "train", "pinn", "faithfulness", "multitask-train", "compressed-sensing"]
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 # Which inputs each kind needs: verify proves a property of a model; inspect loads a
 # model; train makes a new model (or fine-tunes the model given); pinn bounds a model's
 # PDE residual (the PDE is in its config).
 NEEDS_PROPERTY = {"verify": True, "inspect": False, "train": False, "pinn": False, "faithfulness": False,
-                  "multitask-train": False}
+                  "multitask-train": False, "compressed-sensing": False}
 NEEDS_MODEL = {"verify": True, "inspect": True, "train": False, "pinn": True, "faithfulness": True,
-               "multitask-train": False}
+               "multitask-train": False, "compressed-sensing": False}
 # Training options that name files on the server: the service decides those itself.
 SERVER_PATHS = ("data", "init_onnx", "teacher")
 # A job shorter than a second cannot even load its model; below it a timeout is a typo.
@@ -132,6 +133,18 @@ def check_pinn_config(config: dict[str, Any], model: Model) -> None:
         raise Invalid(f"model {model.filename!r}: {problem}")
 
 
+def check_cs_config(config: dict[str, Any], model: Model | None) -> None:
+    """Reject options `CSConfig` rejects, and a decoder (the job's model, when given) that
+    does not map m measurements to n scores."""
+    _validate(CSConfig, config)
+    if model is not None:
+        cs = CSConfig(**config)
+        sizes = [sum(flat_size(io["shape"]) for io in model.summary[what]) for what in ("inputs", "outputs")]
+        if sizes != [cs.m, cs.n]:
+            raise Invalid(f"model {model.filename!r} maps {sizes[0]} inputs to {sizes[1]} outputs; a decoder for "
+                          f"this problem maps m = {cs.m} measurements to n = {cs.n} scores")
+
+
 def create_job(session: Session, settings: Settings, owner: Token, request: JobCreate,
                idempotency: tuple[str, str] | None = None) -> Job:
     """A queued job row (not yet sent to the broker: the caller commits, then enqueues);
@@ -162,6 +175,8 @@ def create_job(session: Session, settings: Settings, owner: Token, request: JobC
         check_pinn_config(request.config, model)
     elif request.kind == "faithfulness":
         check_faithfulness_config(session, owner, request.config, model)
+    elif request.kind == "compressed-sensing":
+        check_cs_config(request.config, model)
     elif request.config:
         raise Invalid(f"a {request.kind} job takes no config")
     queue = choose_queue(session, settings, request.kind, request.config)

@@ -31,7 +31,7 @@ def choose_queue(session: Session, settings: Settings, kind: str, config: dict[s
     """The queue of a new job of `kind` with the (already validated) engine `config`;
     raises Invalid for device "cuda" while no live worker consumes queue gpu."""
     device = config.get("device", "auto")
-    if kind in ("inspect", "pinn") or device == "cpu":  # NumPy work: no GPU to wait for
+    if kind in ("inspect", "pinn", "compressed-sensing") or device == "cpu":  # NumPy work: no GPU to wait for
         return "cpu"
     gpu_live = any("gpu" in worker["queues"] for worker in live_workers(session, settings))
     if device == "cuda" and not gpu_live:

@@ -47,7 +47,7 @@ def _job_context(session, owner, job_id: str) -> dict:
     job = get_job(session, owner, job_id)
     reports = progress_reports(session, job.id)
     result = job.result or {}
-    trained = (session.get(Model, result["model_id"]) if job.kind in ("train", "multitask-train")
+    trained = (session.get(Model, result["model_id"]) if job.kind in ("train", "multitask-train", "compressed-sensing")
                and result.get("model_id") else None)
     return {"job": job, "reports": reports, "finished": job.status in TERMINAL,
             "evidence": evidence_json(evidence_artifact(session, job)),

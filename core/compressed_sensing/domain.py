@@ -74,11 +74,15 @@ def verify_domain(decoder: bytes, problem: Problem, workers: int = 1, piece_time
                 result.stopped = "cancelled" if stop else "deadline" if late else ""
                 return
 
-    if workers <= 1:
+    try:
+        pool = multiprocessing.get_context("fork").Pool(workers, initializer=_init) if workers > 1 else None
+    except AssertionError:  # a daemonic process (a Celery prefork child) may not have children
+        pool = None
+    if pool is None:
         _init()
         take(_run(job) for job in jobs)
     else:
-        with multiprocessing.get_context("fork").Pool(workers, initializer=_init) as pool:
+        with pool:
             take(pool.imap_unordered(_run, jobs, chunksize=max(1, len(jobs) // (workers * 32))))
             pool.terminate()
     result.outcomes = [by_label[p.label] for p in pieces if p.label in by_label]

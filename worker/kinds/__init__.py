@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
-from worker.kinds import faithfulness, inspect, multitask_train, pinn, train, verify
+from worker.kinds import compressed_sensing, faithfulness, inspect, multitask_train, pinn, train, verify
 from worker.outcome import Outcome
 
 if TYPE_CHECKING:
@@ -21,4 +21,5 @@ KINDS: dict[str, Callable[["JobContext"], Outcome]] = {
     "pinn": pinn.run,
     "faithfulness": faithfulness.run,
     "multitask-train": multitask_train.run,
+    "compressed-sensing": compressed_sensing.run,
 }
