@@ -33,6 +33,8 @@ DUAL_MAX_DEPTH = 6
 DUAL_AFTER_S = 0.0
 DUAL_SHARE = 0.15
 DUAL_ITERATIONS = 50
+# Branch and bound's LP pursuit of counterexamples (core.bab.pursuit): its share of the run's time
+PURSUIT_SHARE = 0.1
 
 
 def available_mb(device: str) -> float:
@@ -91,6 +93,10 @@ class VerifyConfig(BaseModel):
         0.1, ge=0, lt=1, description="Where lemmas apply: the share of the time left for a first "
         "search without them (most instances close quickly without them, and lemmas cost tens of "
         "seconds); 0 proves lemmas first.")
+    pursuit_share: Real = Field(
+        PURSUIT_SHARE, ge=0, lt=1, description="ReLU splitting: share of the run's time at most that "
+        "the planet LPs of the most violated open domains may take, their minimisers tried as "
+        "counterexamples (core.bab.pursuit; none on networks too large for the LP); 0 turns it off.")
     dual_bounding: Literal["auto", "off", "big-m", "active-set", "saddle-point"] = Field(
         "off", description="ReLU splitting: the dual solver on the Anderson relaxation that bounds hard "
         "domains again (those α,β-CROWN leaves open within `dual_max_depth` splits of the root, once the "

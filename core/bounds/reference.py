@@ -1,11 +1,6 @@
 """Exact references for small ReLU networks (tests and benchmarks only): the planet LP
 relaxation given intermediate bounds, the Anderson LP (by cutting planes), and the exact
-MILP, all solved by HiGHS.
-
-One variable per neuron of every tensor. Affine nodes become equalities (their matrices
-are read off `linear_backward` applied to the identity); each ReLU on [l, u] is exact
-when stable, else the triangle y >= 0, y >= x, y <= u (x - l) / (u - l) (LP), or the
-big-M encoding with a binary z: y <= x - l (1 - z), y <= u z (MILP).
+MILP, all solved by HiGHS on the programs of `core.bounds.lp`.
 """
 
 from __future__ import annotations
@@ -17,105 +12,13 @@ import scipy.sparse as sp
 import torch
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
+from core.bounds.lp import Program, affine_matrices, build_program
 from core.model.ir import Graph, Interval
 from core.model.operator import Affine
-from core.model.ops.relu import Relu
 
 
-@dataclass
-class _Program:
-    """min c·v subject to A_eq v = b_eq, A_ub v <= b_ub, lo <= v <= hi; `integer` marks binaries."""
-
-    eq: list[tuple[sp.spmatrix, np.ndarray]]
-    ub: list[tuple[sp.spmatrix, np.ndarray]]
-    lo: np.ndarray
-    hi: np.ndarray
-    integer: np.ndarray
-    offset: dict[str, int]
-
-
-def _affine_matrices(node_op: Affine, out_shape: tuple[int, ...]):
-    n_out = int(np.prod(out_shape))
-    eye = torch.eye(n_out, dtype=torch.float64).reshape(n_out, 1, *out_shape)
-    coefficients, bias = node_op.linear_backward(eye)
-    mats = [c.reshape(n_out, -1).numpy() for c in coefficients]
-    bias = np.broadcast_to(torch.as_tensor(bias, dtype=torch.float64).reshape(-1).numpy(), (n_out,))
-    return mats, bias
-
-
-def _build(graph: Graph, box: Interval, pre: dict[str, Interval], exact: bool) -> _Program:
-    graph = graph.to(dtype=torch.float64)
-    sizes = {graph.input_name: graph.input_size} | {n.name: int(np.prod(n.shape)) for n in graph.nodes}
-    offset, total = {}, 0
-    for name, size in sizes.items():
-        offset[name], total = total, total + size
-    relus = [n for n in graph.nodes if not isinstance(n.op, Affine)]
-    for node in relus:
-        if type(node.op) is not Relu:
-            raise ValueError(f"the LP/MILP reference handles ReLU networks only; node {node.name!r} "
-                             f"is {type(node.op).__name__}")
-    z_offset = {}
-    if exact:  # one binary per ReLU neuron, after all the tensor variables
-        for node in relus:
-            z_offset[node.name], total = total, total + sizes[node.name]
-    n_vars = total
-    lo, hi = np.full(n_vars, -np.inf), np.full(n_vars, np.inf)
-    integer = np.zeros(n_vars)
-    lo[:sizes[graph.input_name]] = box.lower.double().reshape(-1).numpy()
-    hi[:sizes[graph.input_name]] = box.upper.double().reshape(-1).numpy()
-    eq, ub = [], []
-    col = lambda name: np.arange(offset[name], offset[name] + sizes[name])  # noqa: E731
-    for node in graph.nodes:
-        rows = np.arange(sizes[node.name])
-        if isinstance(node.op, Affine):
-            mats, bias = _affine_matrices(node.op, node.shape)
-            block = sp.coo_matrix((np.ones(rows.size), (rows, col(node.name))), shape=(rows.size, n_vars))
-            for name, m in zip(node.inputs, mats):
-                m = sp.coo_matrix(m)
-                block = block - sp.coo_matrix((m.data, (m.row, col(name)[m.col])), shape=(rows.size, n_vars))
-            eq.append((block.tocsr(), bias))
-            continue
-        x, y = col(node.inputs[0]), col(node.name)
-        l, u = (t.double().reshape(-1).numpy() for t in (pre[node.name].lower, pre[node.name].upper))
-        lo[x], hi[x] = np.maximum(lo[x], l), np.minimum(hi[x], u)
-        lo[y], hi[y] = np.maximum(l, 0), np.maximum(u, 0)
-        ub.extend(_relu_rows(x, y, l, u, n_vars, z_offset.get(node.name)))
-        if exact:
-            z = np.arange(z_offset[node.name], z_offset[node.name] + rows.size)
-            lo[z], hi[z], integer[z] = (l >= 0).astype(float), (u > 0).astype(float), 1
-    return _Program(eq, ub, lo, hi, integer, offset)
-
-
-def _relu_rows(x, y, l, u, n_vars, z_start):
-    """Inequalities A v <= b for y = relu(x) on [l, u]: y >= x (all), triangle or big-M above."""
-    k = np.arange(x.size)
-    rows = []
-    rows.append((sp.coo_matrix((np.r_[np.ones(k.size), -np.ones(k.size)], (np.r_[k, k], np.r_[x, y])),
-                               shape=(k.size, n_vars)), np.zeros(k.size)))  # x - y <= 0
-    unstable = (l < 0) & (u > 0)
-    inactive = u <= 0
-    if z_start is None:
-        # (u - l) y - u x <= -u l on unstable neurons; y <= 0 on inactive ones; y <= x on active ones
-        slope_y = np.where(unstable, u - l, 1.0)
-        slope_x = np.where(unstable, -u, np.where(inactive, 0.0, -1.0))
-        rhs = np.where(unstable, -u * l, 0.0)
-        rows.append((sp.coo_matrix((np.r_[slope_y, slope_x], (np.r_[k, k], np.r_[y, x])), shape=(k.size, n_vars)),
-                     rhs))
-    else:
-        z = z_start + k
-        # y - x - l z <= -l  and  y - u z <= 0
-        rows.append((sp.coo_matrix((np.r_[np.ones(k.size), -np.ones(k.size), -l],
-                                    (np.r_[k, k, k], np.r_[y, x, z])), shape=(k.size, n_vars)), -l))
-        rows.append((sp.coo_matrix((np.r_[np.ones(k.size), -u], (np.r_[k, k], np.r_[y, z])), shape=(k.size, n_vars)),
-                     np.zeros(k.size)))
-    return rows
-
-
-def _solve(graph: Graph, program: _Program, C: np.ndarray, d: np.ndarray, exact: bool) -> np.ndarray:
-    A_eq = sp.vstack([m for m, _ in program.eq]).tocsr()
-    b_eq = np.concatenate([b for _, b in program.eq])
-    A_ub = sp.vstack([m for m, _ in program.ub]).tocsr()
-    b_ub = np.concatenate([b for _, b in program.ub])
+def _solve(graph: Graph, program: Program, C: np.ndarray, d: np.ndarray, exact: bool) -> np.ndarray:
+    A_eq, b_eq, A_ub, b_ub = program.stacked()
     out = program.offset[graph.output_name]
     results = []
     for row, dd in zip(np.atleast_2d(C), np.atleast_1d(d)):
@@ -137,13 +40,13 @@ def planet_lp(graph: Graph, box: Interval, intermediate: dict[str, Interval], C:
               ) -> np.ndarray:
     """Minimum of C·y − d [S] over the planet relaxation, for one domain `box` ([1, *input]) and
     the given pre-activation bounds per ReLU node ([1, *shape] each, e.g. a BoundResult's)."""
-    return _solve(graph, _build(graph, box, intermediate, exact=False), C, d, exact=False)
+    return _solve(graph, build_program(graph, box, intermediate, exact=False), C, d, exact=False)
 
 
 def exact_milp(graph: Graph, box: Interval, intermediate: dict[str, Interval], C: np.ndarray, d: np.ndarray
                ) -> np.ndarray:
     """Exact minimum of C·y − d [S] over the box, by MILP; `intermediate` must be sound bounds."""
-    return _solve(graph, _build(graph, box, intermediate, exact=True), C, d, exact=True)
+    return _solve(graph, build_program(graph, box, intermediate, exact=True), C, d, exact=True)
 
 
 def _relu_chains(graph: Graph):
@@ -162,7 +65,7 @@ def _relu_chains(graph: Graph):
             step = nodes[name]
             if len(step.inputs) != 1:
                 raise ValueError(f"the Anderson reference needs chains; node {name!r} has {len(step.inputs)} inputs")
-            mats, bias = _affine_matrices(step.op, step.shape)
+            mats, bias = affine_matrices(step.op, step.shape)
             b = b + W @ bias
             W = W @ mats[0]
             name = step.inputs[0]
@@ -216,7 +119,7 @@ def anderson_lp(graph: Graph, box: Interval, intermediate: dict[str, Interval], 
     over the box of its source), by cutting planes from the big-M LP: the float64 oracle
     `anderson_cuts` separates at the LP optimum until no constraint is violated by `tol`.
     Splits are honoured through `intermediate` (a fixed phase has l̂ >= 0 or û <= 0)."""
-    program = _build(graph, box, intermediate, exact=True)
+    program = build_program(graph, box, intermediate, exact=True)
     graph64 = graph.to(dtype=torch.float64)
     chains = _relu_chains(graph64)
     sizes = {graph64.input_name: graph64.input_size} | {n.name: int(np.prod(n.shape)) for n in graph64.nodes}
@@ -225,10 +128,7 @@ def anderson_lp(graph: Graph, box: Interval, intermediate: dict[str, Interval], 
     for name in chains:
         z_start[name], start = start, start + sizes[name]
     n_vars = program.lo.size
-    A_eq = sp.vstack([m for m, _ in program.eq]).tocsr()
-    b_eq = np.concatenate([b for _, b in program.eq])
-    A_ub0 = sp.vstack([m for m, _ in program.ub]).tocsr()
-    b_ub0 = np.concatenate([b for _, b in program.ub])
+    A_eq, b_eq, A_ub0, b_ub0 = program.stacked()
     layers = []
     for name, (source, W, b) in chains.items():
         cols = np.arange(program.offset[source], program.offset[source] + sizes[source])

@@ -1,0 +1,116 @@
+"""Pursuing counterexamples inside ReLU-splitting branch and bound.
+
+CROWN's candidate for a domain (`bounding.primal_points`) is a corner of the input box,
+so a counterexample inside a small region of the box is never one of them. The planet LP
+of a domain (its split neurons exact, the others relaxed over its bounds) has a
+minimiser that the splits pull into such a region, and that moves towards the exact
+network's as the search fixes more phases. Each step the LPs of the most violated open
+domains are solved and their minimisers become candidates (replayed in onnxruntime like
+the others), within a share of the search's time.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from scipy.optimize import linprog
+
+from core.bab.bounding import ReluRows
+from core.bounds.lp import AffinePart, build_program
+from core.model.ir import Graph, Interval
+from core.model.operator import Affine
+
+PER_STEP = 2  # LPs per search step at most: the most violated open domains
+# Dense matrix elements the affine part may take to build (linear_backward of the identity):
+# beyond it (CIFAR convolutional networks) the LP is too large to pay, and there is no pursuit.
+MAX_ELEMENTS = 20_000_000
+# An LP's time per such element, before one is measured (HiGHS: fc24 planted 3e3 elements 25 ms,
+# mnist_fc 256x6 1.1e6 elements 12 s; convolutions are sparser, so this overestimates them)
+SECONDS_PER_ELEMENT = 1e-5
+# An LP expected to take less than this may run whatever the share says: the root's, on small
+# networks, where its minimiser alone found most planted counterexamples (docs/results/planted.md)
+FREE_S = 0.05
+
+
+class LpPursuit:
+    """Candidates from the planet LP of the most violated open domains of a search, spending
+    at most `share` of the run's time so far (`elapsed()`, from the verification's start):
+    an LP is solved only when the time spent on them, plus the last one's cost (before the
+    first: an estimate from the network's size), stays within it; the first also when it
+    is expected to take under FREE_S."""
+
+    def __init__(self, graph: Graph, share: float, elapsed: Callable[[], float]) -> None:
+        self.graph, self.share, self.elapsed = graph, share, elapsed
+        self.affine: AffinePart | None = None
+        elements = _affine_elements(graph)
+        self.usable = share > 0 and elements <= MAX_ELEMENTS
+        self.cost = SECONDS_PER_ELEMENT * elements  # of one LP: estimated, then measured
+        self.spent, self.solved = 0.0, 0
+
+    def due(self) -> bool:
+        """Whether one more LP fits in the share of the time so far."""
+        if not self.usable:
+            return False
+        return self.spent + self.cost <= self.share * self.elapsed() or (self.solved == 0 and self.cost < FREE_S)
+
+    def candidates(self, lower: torch.Tensor, upper: torch.Tensor, rows: ReluRows, C: torch.Tensor,
+                   d: torch.Tensor, lb: torch.Tensor, open_: torch.Tensor) -> list[torch.Tensor]:
+        """The LP minimisers [n] of the PER_STEP open domains (`open_` [B]) with the lowest `lb`."""
+        if not bool(open_.any()) or not self.due():
+            return []
+        if self.affine is None:
+            building = time.monotonic()
+            try:
+                self.affine = AffinePart(self.graph)
+            except ValueError:  # activations other than ReLU: no LP
+                self.usable = False
+                return []
+            self.spent += time.monotonic() - building
+        index = open_.nonzero().squeeze(1)
+        points = []
+        for i in index[torch.argsort(lb[index])][:PER_STEP].tolist():
+            if not self.due():
+                break
+            solving = time.monotonic()
+            point = self._minimiser(lower, upper, rows, C, d, i)
+            self.cost = time.monotonic() - solving
+            self.spent += self.cost
+            self.solved += 1
+            if point is not None:
+                points.append(point)
+        return points
+
+    def _minimiser(self, lower, upper, rows: ReluRows, C, d, i: int) -> torch.Tensor | None:
+        """argmin over domain i's planet LP of max_j (C_j y - d_j): min t with C y - d <= t."""
+        graph = self.graph
+        boxes = ReluRows(rows.lower[i:i + 1], rows.upper[i:i + 1]).boxes(graph, lower, upper)
+        pre = {node.name: boxes[node.inputs[0]] for node in self.affine.relus}
+        box = Interval(lower.reshape(1, *graph.input_shape), upper.reshape(1, *graph.input_shape))
+        program = build_program(graph, box, pre, exact=False, affine=self.affine)
+        A_eq, b_eq, A_ub, b_ub = program.stacked()
+        n = program.lo.size
+        Cn, dn = C.detach().double().cpu().numpy(), d.detach().double().cpu().numpy()
+        out = program.offset[graph.output_name]
+        spec = sp.lil_matrix((len(dn), n + 1))
+        spec[:, out:out + Cn.shape[1]] = Cn
+        spec[:, n] = -1.0
+        A_ub = sp.vstack([sp.hstack([A_ub, sp.csr_matrix((A_ub.shape[0], 1))]), spec.tocsr()]).tocsr()
+        A_eq = sp.hstack([A_eq, sp.csr_matrix((A_eq.shape[0], 1))]).tocsr()
+        cost = np.zeros(n + 1)
+        cost[n] = 1.0
+        bounds = np.c_[np.r_[program.lo, -np.inf], np.r_[program.hi, np.inf]]
+        res = linprog(cost, A_ub=A_ub, b_ub=np.r_[b_ub, dn], A_eq=A_eq, b_eq=b_eq, bounds=bounds, method="highs")
+        if res.status != 0:
+            return None
+        x = torch.as_tensor(res.x[:graph.input_size], dtype=lower.dtype, device=lower.device)
+        return torch.minimum(torch.maximum(x, lower[0]), upper[0])  # HiGHS's tolerance may step outside
+
+
+def _affine_elements(graph: Graph) -> int:
+    """Elements of the dense matrices `AffinePart` would build: out x in per affine node input."""
+    sizes = {graph.input_name: graph.input_size} | {n.name: int(np.prod(n.shape)) for n in graph.nodes}
+    return sum(sizes[n.name] * sizes[i] for n in graph.nodes if isinstance(n.op, Affine) for i in n.inputs)

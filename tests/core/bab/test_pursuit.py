@@ -1,0 +1,83 @@
+"""Branch and bound's LP pursuit (core.bab.pursuit): the planet LP's minimiser of a domain
+is a point of the box at least as bad as the LP says, it is what finds a counterexample
+hidden in a bump (planted fc24: at the root, where the search without it visits thousands
+of domains), and it keeps to its share of the time."""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pytest
+import torch
+
+from benchmarks.planted.generate import generate, specs, write
+from core.bab.bounding import ReluRows, bound_domains
+from core.bab.pursuit import FREE_S, LpPursuit
+from core.bounds.reference import planet_lp
+from core.config import VerifyConfig
+from core.counterexample import confirm
+from core.model import load_network
+from core.model.ir import Interval
+from core.result import Verdict
+from core.spec import load_property
+from core.verifier import verify
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    """A planted fc24 instance (ReLU splitting): its network and property."""
+    spec = next(s for s in specs() if s.family.name == "fc24" and s.side == 1e-3 and s.kind == "planted")
+    out = tmp_path_factory.mktemp("pursuit")
+    write([generate(spec)], out)
+    onnx_path = next((out / "onnx").iterdir())
+    return gzip.decompress(onnx_path.read_bytes()), load_property(next((out / "vnnlib").iterdir()))
+
+
+def _root(network, prop):
+    graph = network.graph.to("cpu", torch.float64)
+    region = prop.regions[0]
+    lower = torch.tensor(region.box.lower, dtype=torch.float64)[None]
+    upper = torch.tensor(region.box.upper, dtype=torch.float64)[None]
+    C = torch.tensor(region.unsafe[0].C, dtype=torch.float64)
+    d = torch.tensor(region.unsafe[0].d, dtype=torch.float64)
+    out = bound_domains(graph, lower, upper, C[None], d[None], "crown")
+    return graph, lower, upper, C, d, out
+
+
+def test_the_minimiser_is_in_the_box_and_no_better_than_the_lp(planted):
+    network = load_network(planted[0])
+    graph, lower, upper, C, d, out = _root(network, planted[1])
+    pursuit = LpPursuit(graph, 0.5, lambda: 1e9)
+    points = pursuit.candidates(lower, upper, ReluRows.of(graph, out.pre), C, d, out.lb.amax(1),
+                                torch.ones(1, dtype=torch.bool))
+    assert len(points) == 1 and pursuit.solved == 1
+    x = points[0]
+    assert bool(((x >= lower[0]) & (x <= upper[0])).all())
+    margin = float((C @ graph.forward(x[None])[0] - d).max())
+    # the LP relaxes the network: the margin max_j (C_j y - d_j) at its minimiser is at least the
+    # LP's optimum, which is at least each row's own LP minimum
+    lp_rows = planet_lp(graph, Interval(lower, upper), out.pre, C.numpy(), d.numpy())
+    assert margin >= float(lp_rows.max()) - 1e-6
+
+
+def test_it_finds_the_planted_counterexample_at_the_root(planted):
+    data, prop = planted
+    network = load_network(data)
+    found = verify(network, prop, VerifyConfig(timeout_s=30, threads=1))
+    assert found.verdict is Verdict.SAT and found.domains_visited == 0
+    assert confirm(data, prop, np.asarray(found.counterexample.x), tol=0.0).ok
+    without = verify(network, prop, VerifyConfig(timeout_s=3, threads=1, pursuit_share=0))
+    assert without.verdict is not Verdict.SAT or without.domains_visited > 0
+
+
+def test_it_keeps_to_its_share(planted):
+    network = load_network(planted[0])
+    graph, lower, upper, C, d, out = _root(network, planted[1])
+    rows = ReluRows.of(graph, out.pre)
+    args = (lower, upper, rows, C, d, out.lb.amax(1), torch.ones(1, dtype=torch.bool))
+    assert LpPursuit(graph, 0.0, lambda: 1e9).candidates(*args) == []  # off
+    first = LpPursuit(graph, 0.1, lambda: 0.0)  # no time has passed: only a first, cheap LP is free
+    assert first.cost < FREE_S and len(first.candidates(*args)) == 1 and first.candidates(*args) == []
+    pursuit = LpPursuit(graph, 0.1, lambda: 1e9)
+    assert len(pursuit.candidates(*args)) == 1 and pursuit.cost > 0 and pursuit.spent >= pursuit.cost
