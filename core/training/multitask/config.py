@@ -20,6 +20,8 @@ from core.training.config import Method, TrainConfig
 TaskMethod = Literal["clean", "ibp", "crown-ibp", "ibp-r", "cc-ibp", "mtl-ibp"]
 CombinerName = Literal["unitary", "mgda-ub", "pcgrad", "graddrop", "imtl-g", "cagrad", "rlw"]
 COMBINERS: tuple[str, ...] = CombinerName.__args__
+# Single-task evaluation settings that multi-task evaluation has no use for: refused, not ignored.
+UNUSED = ("eval_pgd_steps", "eval_pgd_restarts", "eval_alpha_subset", "complete_subset", "complete_timeout_s")
 # The label columns each dataset offers: Multi-MNIST's two digits, MNIST's one.
 LABELS = {"multi-mnist": ("left", "right"), "mnist": ("digit",)}
 
@@ -65,6 +67,10 @@ class MultiTaskConfig(TrainConfig):
     def _check_tasks(self) -> "MultiTaskConfig":
         if self.init_onnx is not None:
             raise ValueError("init_onnx: multi-task training starts from a fresh trunk (fine-tuning is for train)")
+        unused = sorted(self.model_fields_set & set(UNUSED))
+        if unused:
+            raise ValueError(f"{unused[0]}: multi-task evaluation runs IBP and CROWN only (eval_crown_subset); "
+                             "no PGD, α-CROWN or complete-verifier figures")
         columns = LABELS[self.dataset]
         for i, task in enumerate(self.tasks):
             if task.label is not None and task.label not in columns:

@@ -31,6 +31,7 @@ def test_robust_mnist_tasks_take_the_runs_method_and_their_own_eps():
     ({"dropout": 1.0}, "dropout"),
     ({"init_onnx": "net.onnx"}, "init_onnx"),
     ({"tasks": []}, "tasks"),
+    ({"complete_subset": 5}, "complete_subset: multi-task evaluation runs IBP and CROWN only"),
 ])
 def test_inconsistent_configs_are_refused_naming_the_field(fields, message):
     with pytest.raises(ValidationError, match=message):
