@@ -41,7 +41,8 @@ class DomainResult:
             counts[o.verdict] = counts.get(o.verdict, 0) + 1
         first = self.counterexamples[0].summary() if self.counterexamples else None
         return {"verdict": self.verdict, "pieces": self.pieces, "done": len(self.outcomes), "counts": counts,
-                "elapsed_s": round(self.elapsed_s, 3), "first_counterexample": first, "stopped": self.stopped}
+                "elapsed_s": round(self.elapsed_s, 3), "cpu_s": round(sum(o.figures.get("cpu_s", 0.0) for o in self.outcomes), 3),
+                "first_counterexample": first, "stopped": self.stopped}
 
 
 def _init() -> None:
