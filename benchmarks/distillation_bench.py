@@ -9,9 +9,10 @@ PGD, and the confidence gap |p_T − p_S| in the teacher's class, certified and 
 Clean accuracy is measured on the whole test set.
 
     python benchmarks/distillation_bench.py --data /work/shared/datasets/mnist.npz \
-        --train-subset 20000 --epochs 10 --n 50 --eps 0.05 0.1
+        --train-subset 10000 --epochs 8 --n 30 --eps 0.05 0.1 --faithful-weights 0.3 1
 
-prints a markdown table and writes every figure (and the networks) to --out-dir.
+prints a markdown table and writes every figure (and the networks) to --out-dir; networks
+already in --out-dir (same file names) are reused instead of trained again.
 """
 
 from __future__ import annotations
@@ -28,9 +29,6 @@ from core.distillation.faithfulness import faithfulness
 from core.model import load_network
 from core.training import TrainConfig, train
 from core.training.data import load_dataset
-
-STUDENT_METHODS = ("kd", "adv-kd", "faithful-kd")
-
 
 def clean_accuracy(onnx: bytes, data: Path) -> float:
     test = load_dataset("mnist", data).test
@@ -59,7 +57,8 @@ def main() -> None:
     parser.add_argument("--eps", type=float, nargs="+", default=[0.05, 0.1], help="ε of the evaluation")
     parser.add_argument("--train-subset", type=int, default=20000)
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--faithful-weight", type=float, default=1.0)
+    parser.add_argument("--faithful-weights", type=float, nargs="+", default=[1.0],
+                        help="λ of faithful-kd: one student per value")
     parser.add_argument("--n", type=int, default=50, help="test examples certified per student and ε")
     parser.add_argument("--example-timeout", type=float, default=3.0)
     parser.add_argument("--threads", type=int, default=1)
@@ -72,11 +71,13 @@ def main() -> None:
     teacher, teacher_s = trained(TrainConfig(method="ibp", arch=args.teacher_arch, **common), teacher_path)
     rows = [{"network": f"teacher ({args.teacher_arch}, IBP)", "clean": clean_accuracy(teacher, args.data),
              "train_s": teacher_s}]
-    for method in STUDENT_METHODS:
+    students = [("kd", None), ("adv-kd", None)] + [("faithful-kd", w) for w in args.faithful_weights]
+    for method, weight in students:
         config = TrainConfig(method=method, arch=args.student_arch, teacher=teacher_path,
-                             faithful_weight=args.faithful_weight, **common)
-        student, train_s = trained(config, args.out_dir / f"student-{method}.onnx")
-        row = {"network": f"student ({args.student_arch}, {method})", "clean": clean_accuracy(student, args.data),
+                             faithful_weight=weight or 1.0, **common)
+        name = method if weight is None else f"{method} λ={weight:g}"
+        student, train_s = trained(config, args.out_dir / f"student-{name.replace(' λ=', '-w')}.onnx")
+        row = {"network": f"student ({args.student_arch}, {name})", "clean": clean_accuracy(student, args.data),
                "train_s": train_s}
         for eps in args.eps:
             started = time.monotonic()
@@ -84,7 +85,7 @@ def main() -> None:
                 eps=eps, n=args.n, data=args.data, example_timeout_s=args.example_timeout, threads=args.threads,
                 device="cpu"))
             row[f"eps={eps:g}"] = {**report.summary(), "certify_s": time.monotonic() - started}
-            (args.out_dir / f"faithfulness-{method}-{eps:g}.json").write_text(json.dumps(report.to_dict(), indent=1))
+            (args.out_dir / f"faithfulness-{name.replace(' λ=', '-w')}-{eps:g}.json").write_text(json.dumps(report.to_dict(), indent=1))
         rows.append(row)
         print(json.dumps(row), flush=True)
     (args.out_dir / "summary.json").write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},

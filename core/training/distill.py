@@ -7,7 +7,7 @@
   teacher's clean soft labels;
 - "faithful-kd": the KD loss plus λ times a sound upper bound, over the ε-box, on the
   confidence gap |p_T(x)_c − p_S(x)_c| in the teacher's class c at the clean point. The
-  bound comes from IBP bounds on the logit differences z_j − z_c of each
+  bound comes from IBP bounds (last layer elided) on the logit differences z_j − z_c of each
   network pushed through p_c = 1 / (1 + Σ_j e^{z_j − z_c}); minimising it makes the
   student provably as confident as its teacher around each example, which also makes
   their agreement provable.
@@ -20,10 +20,9 @@ import torch.nn.functional as F
 
 from pathlib import Path
 
-from core.bounds import BoundOptions, Domains, bound
 from core.model.ir import Graph, Interval
 from core.training.attack import pgd_attack
-from core.training.bounds import input_box
+from core.training.bounds import input_box, spec_bounds
 from core.training.config import TrainConfig
 from core.training.losses import StepLoss
 from core.training.schedule import Coefficients
@@ -56,16 +55,14 @@ def kd_loss(clean_logits: torch.Tensor, imitating_logits: torch.Tensor, teacher_
 
 def class_probability_bounds(graph: Graph, box: Interval, classes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Sound lower and upper bounds [B] on softmax(graph(x))[classes] over `box`, from IBP
-    bounds on the logit differences z_j − z_c (differentiable)."""
+    bounds on the logit differences z_j − z_c (the last layer elided; differentiable)."""
     K = graph.output_size
     eye = torch.eye(K, dtype=box.lower.dtype, device=box.lower.device)
     to_c = eye.unsqueeze(0) - eye[classes].unsqueeze(1)  # row j: z_j − z_c  [B, K, K]
-    zero = torch.zeros(to_c.shape[:2], dtype=to_c.dtype, device=to_c.device)
-    domains = Domains(box.lower.flatten(1), box.upper.flatten(1))
-    bounds = bound(graph, domains, to_c, zero, "ibp", BoundOptions(upper=True))
+    low = spec_bounds(graph, box, torch.cat([to_c, -to_c], 1)).lower
     others = eye[classes] == 0  # the row of c itself is identically 0: left out of the sums
-    minus_inf = torch.full_like(bounds.lower, float("-inf"))
-    upper_diff, lower_diff = torch.where(others, bounds.upper, minus_inf), torch.where(others, bounds.lower, minus_inf)
+    minus_inf = torch.full_like(low[:, :K], float("-inf"))
+    upper_diff, lower_diff = torch.where(others, -low[:, K:], minus_inf), torch.where(others, low[:, :K], minus_inf)
     return torch.sigmoid(-torch.logsumexp(upper_diff, 1)), torch.sigmoid(-torch.logsumexp(lower_diff, 1))
 
 
