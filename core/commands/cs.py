@@ -107,9 +107,10 @@ def cs_train(out: Path = typer.Option(..., "--out", help="Write the decoder here
         raise fail("--hidden", f"{hidden!r} is not widths separated by commas") from None
     config = _config(n=n, m=m, k=k, low=low, high=high, measurement=measurement, nonnegative=nonnegative,
                      matrix=matrix, matrix_seed=matrix_seed, hidden=widths, epochs=epochs, samples=samples,
-                     bound_weight=bound_weight, lr=lr, workers=workers, seed=seed, baseline_samples=baseline_samples)
+                     bound_weight=bound_weight, lr=lr, rounds=rounds, workers=workers, seed=seed,
+                     baseline_samples=baseline_samples)
     try:
-        fitted = fit(config, Problem.of(config), rounds)
+        fitted = fit(config, Problem.of(config))
     except NotDecodable as exc:
         raise fail("--m", str(exc)) from None
     out.write_bytes(fitted.decoder)

@@ -41,6 +41,8 @@ class CSConfig(BaseModel):
     bound_weight: Real = Field(0.5, ge=0, le=1, description="Final weight of the certified (IBP) term.")
     lr: Real = Field(3e-3, gt=0, description="Adam learning rate.")
     seed: Seed = Field(0, description="Seed of initialisation and sampling.")
+    rounds: Count = Field(3, ge=1, le=20, description="Train-verify rounds: after each, the counterexamples "
+                          "join the training samples.")
     workers: Count = Field(1, ge=1, le=64, description="Processes verifying pieces in parallel.")
     piece_timeout_s: Real = Field(30.0, gt=0, description="Verifier budget per linear piece.")
     baseline_samples: Count = Field(2000, ge=0, description="Sampled admissible x for LASSO / OMP.")

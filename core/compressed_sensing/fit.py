@@ -77,9 +77,10 @@ def jittered(problem: Problem, x: np.ndarray, rng: np.random.Generator) -> np.nd
     return copies
 
 
-def fit(config: CSConfig, problem: Problem, rounds: int = 4, progress: Callable[[dict], bool | None] | None = None,
+def fit(config: CSConfig, problem: Problem, progress: Callable[[dict], bool | None] | None = None,
         piece_progress: DomainProgress | None = None, deadline_s: float | None = None) -> Fitted:
-    """Train, verify every piece, retrain on the counterexamples; at most `rounds` rounds."""
+    """Train, verify every piece, retrain on the counterexamples; at most `config.rounds` rounds."""
+    rounds = config.rounds
     started = time.monotonic()
     rng = np.random.default_rng(config.seed)
     patterns = all_patterns(problem) if problem.binarized else None

@@ -74,7 +74,7 @@ def test_a_wrong_decoder_gets_its_counterexample(api, api_settings, tmp_path):
 
 
 def test_training_a_decoder_adds_it_to_the_models(api, api_settings):
-    config = {**TETRA, "epochs": 2, "samples": 512, "hidden": [8], "baseline_samples": 0}
+    config = {**TETRA, "epochs": 2, "samples": 256, "hidden": [8], "rounds": 1, "baseline_samples": 0}
     job_id = api.post("/jobs", json={"kind": "compressed-sensing", "config": config}).json()["id"]
     assert run_attempt(api_settings, job_id, "w@test") == "succeeded"
     job = api.get(f"/jobs/{job_id}").json()

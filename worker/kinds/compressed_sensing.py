@@ -18,8 +18,6 @@ if TYPE_CHECKING:
 # Of the job's timeout, the share training and verification may use (the bundle's check
 # and the baselines take the rest).
 WORK_SHARE = 0.8
-# Training rounds (train, verify every piece, retrain on the counterexamples).
-ROUNDS = 3
 # Pieces listed in the result: all of them up to this many, else the ones not proven first.
 LISTED = 2000
 
@@ -82,7 +80,7 @@ def run(context: "JobContext") -> Outcome:
                                deadline_s=deadline)
     else:
         try:
-            fitted = fit(config, problem, ROUNDS, train_progress, piece_progress, deadline_s=deadline)
+            fitted = fit(config, problem, train_progress, piece_progress, deadline_s=deadline)
         except NotDecodable as exc:
             return Outcome(verdict="error", status="failed", error=str(exc))
         decoder, result = fitted.decoder, fitted.verification

@@ -35,7 +35,7 @@ def test_piece_bounds_hold_at_sampled_points_of_the_box(fraction):
 
 def test_fit_trains_and_proves_a_decoder_for_an_easy_problem():
     config = tetra.config().model_copy(update={"epochs": 8, "samples": 4096, "hidden": (32,), "lr": 1e-2})
-    fitted = fit(config, Problem.of(config), rounds=3)
+    fitted = fit(config, Problem.of(config))
     assert fitted.verification.verdict == "unsat"
     assert len(fitted.verification.outcomes) == 8
     assert any(event.get("phase") == "verified" for event in fitted.history)
