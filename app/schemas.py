@@ -17,7 +17,7 @@ from core.compressed_sensing.config import CSConfig
 from core.config import VerifyConfig
 from core.distillation.config import FaithfulnessJobConfig
 from core.pinn.options import PinnOptions
-from core.training.config import TrainConfig
+from core.training.config import TrainJobConfig
 from core.training.multitask.config import MultiTaskConfig
 
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"}, description="ISO 8601, UTC (`Z`)")]
@@ -149,9 +149,10 @@ class TrainJobRequest(BaseModel):
     model_id: str | None = None
     property_id: None = None
     timeout_s: TimeoutS = None
-    config: TrainConfig = Field(default_factory=TrainConfig,
-                                description="training options (`core.training.TrainConfig`); `data` and "
-                                            "`init_onnx` are the server's to choose (422)")
+    config: TrainJobConfig = Field(default_factory=TrainJobConfig,
+                                   description="training options (`core.training.TrainConfig`); `data`, "
+                                               "`init_onnx` and `teacher` are the server's to choose (422); "
+                                               "kd, adv-kd and faithful-kd distil the job's model")
 
 
 class MultiTaskJobRequest(BaseModel):

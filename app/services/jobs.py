@@ -21,7 +21,7 @@ from core.compressed_sensing.config import CSConfig
 from core.config import VerifyConfig
 from core.distillation.config import FaithfulnessJobConfig
 from core.pinn.options import PinnOptions, model_problem
-from core.training.config import TrainConfig  # torch-free: core.training loads its names lazily
+from core.training.config import DISTILLATION_METHODS, TrainJobConfig  # torch-free: core.training loads its names lazily
 from core.training.multitask.config import MultiTaskConfig
 
 JobKind = Literal["verify", "inspect", "train", "pinn", "faithfulness", "multitask-train", "compressed-sensing"]
@@ -86,13 +86,16 @@ def _validate(model: type[BaseModel], config: dict[str, Any]) -> None:
         raise Invalid("invalid config: " + "; ".join(problems), problems=problems) from exc
 
 
-def check_train_config(config: dict[str, Any]) -> None:
-    """Reject training options that name server files, or that `TrainConfig` rejects."""
+def check_train_config(config: dict[str, Any], model: Model | None) -> None:
+    """Reject training options that name server files, or that `TrainConfig` rejects, and a
+    distillation method without its teacher (the job's model)."""
     named = [key for key in SERVER_PATHS if key in config]
     if named:
         raise Invalid(f"config.{named[0]}: a train job cannot name server files; it trains on the server's "
-                      "MNIST copy, and fine-tunes the model given as model_id")
-    _validate(TrainConfig, config)
+                      "MNIST copy, and fine-tunes (kd, adv-kd, faithful-kd: distils) the model given as model_id")
+    _validate(TrainJobConfig, config)
+    if config.get("method") in DISTILLATION_METHODS and model is None:
+        raise Invalid(f"a {config['method']} train job needs model_id: the teacher to distil")
 
 
 def check_multitask_config(config: dict[str, Any]) -> None:
@@ -168,7 +171,7 @@ def create_job(session: Session, settings: Settings, owner: Token, request: JobC
     if request.kind == "verify":
         check_config(request.config, timeout_s)
     elif request.kind == "train":
-        check_train_config(request.config)
+        check_train_config(request.config, model)
     elif request.kind == "multitask-train":
         check_multitask_config(request.config)
     elif request.kind == "pinn":

@@ -73,6 +73,10 @@ class TrainConfig(BaseModel):
         if self.init_onnx is None and self.arch not in ARCHITECTURES:
             raise ValueError(f"unknown architecture {self.arch!r}; choose one of {', '.join(ARCHITECTURES)} "
                              "or give init_onnx")
+        return self
+
+    @model_validator(mode="after")
+    def _check_teacher(self) -> "TrainConfig":
         distilling = self.method in DISTILLATION_METHODS
         if distilling and self.teacher is None:
             raise ValueError(f"method {self.method!r} distils a teacher: give teacher (an ONNX network)")
@@ -92,3 +96,12 @@ class TrainConfig(BaseModel):
             changes["lr_decay_epochs"] = tuple(sorted({max(1, round(self.epochs * f)) for f in (0.75, 0.9)}
                                                       - {self.epochs}))
         return self.model_copy(update=changes)
+
+
+class TrainJobConfig(TrainConfig):
+    """A train job's config: a distillation method's teacher is the job's model (model_id),
+    which the worker fills in, so none is asked for here."""
+
+    @model_validator(mode="after")
+    def _check_teacher(self) -> "TrainJobConfig":
+        return self

@@ -85,7 +85,7 @@ def test_every_answer_has_a_schema_and_job_configs_are_the_engines_own(schema):
                         "FaithfulnessJobRequest", "MultiTaskJobRequest", "CompressedSensingJobRequest"]
     components = schema["components"]["schemas"]
     assert components["VerifyJobRequest"]["properties"]["config"]["$ref"].endswith("/VerifyConfig")
-    assert components["TrainJobRequest"]["properties"]["config"]["$ref"].endswith("/TrainConfig")
+    assert components["TrainJobRequest"]["properties"]["config"]["$ref"].endswith("/TrainJobConfig")
     assert components["PinnJobRequest"]["properties"]["config"]["$ref"].endswith("/PinnOptions")
     assert components["FaithfulnessJobRequest"]["properties"]["config"]["$ref"].endswith("/FaithfulnessJobConfig")
     assert components["MultiTaskJobRequest"]["properties"]["config"]["$ref"].endswith("/MultiTaskConfig")

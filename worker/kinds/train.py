@@ -20,18 +20,21 @@ if TYPE_CHECKING:
 
 def run(context: "JobContext") -> Outcome:
     """Train a network with certified training (fine-tuning the job's model when it has
-    one) within timeout_s, and add the result to the owner's models. A re-run after a
+    one; distilling it, for kd, adv-kd and faithful-kd) within timeout_s, and add the
+    result to the owner's models. A re-run after a
     lost worker resumes from the job's checkpoint."""
     from app.services.jobs import checkpoint_dir
     from core.training import TrainConfig, train as run_training
+    from core.training.config import DISTILLATION_METHODS
 
     job = context.job
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as scratch:
         overrides = {}
-        if job.model_id is not None:
-            overrides["init_onnx"] = Path(scratch) / "init.onnx"
-            overrides["init_onnx"].write_bytes(context.model_bytes())
+        if job.model_id is not None:  # the teacher of a distillation method, else the network to fine-tune
+            key = "teacher" if job.config.get("method") in DISTILLATION_METHODS else "init_onnx"
+            overrides[key] = Path(scratch) / "model.onnx"
+            overrides[key].write_bytes(context.model_bytes())
         try:
             config = TrainConfig(**job.config, **overrides)
         except ValidationError as exc:
