@@ -85,7 +85,8 @@ def main() -> None:
                 eps=eps, n=args.n, data=args.data, example_timeout_s=args.example_timeout, threads=args.threads,
                 device="cpu"))
             row[f"eps={eps:g}"] = {**report.summary(), "certify_s": time.monotonic() - started}
-            (args.out_dir / f"faithfulness-{name.replace(' λ=', '-w')}-{eps:g}.json").write_text(json.dumps(report.to_dict(), indent=1))
+            out = args.out_dir / f"faithfulness-{name.replace(' λ=', '-w')}-{eps:g}.json"
+            out.write_text(json.dumps(report.to_dict(), indent=1))
         rows.append(row)
         print(json.dumps(row), flush=True)
     (args.out_dir / "summary.json").write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},

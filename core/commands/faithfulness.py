@@ -59,7 +59,8 @@ def faithfulness(
     s = report.summary()
     rate = lambda v: "n/a" if v is None else f"{100 * v:.1f}%"  # noqa: E731
     typer.echo(f"eps {eps:g}, {s['examples']} examples, teacher correct on {s['teacher_correct']}: certified "
-               f"agreement {rate(s['certified_agreement'])}, empirical disagreement {rate(s['empirical_disagreement'])}, "
+               f"agreement {rate(s['certified_agreement'])}, "
+               f"empirical disagreement {rate(s['empirical_disagreement'])}, "
                f"mean gap {s['gap_empirical'] or 0:.4f} (PGD) <= {s['gap_certified'] or 0:.4f} (certified)")
 
 

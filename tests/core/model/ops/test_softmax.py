@@ -70,7 +70,8 @@ def net_with_softmax(opset: int = 17, axis: int | None = None) -> bytes:
     g = np.random.default_rng(0)
     attrs = {} if axis is None else {"axis": axis}
     nodes = [helper.make_node("Gemm", ["x", "W", "b"], ["h"], transB=1), helper.make_node("Relu", ["h"], ["r"]),
-             helper.make_node("Gemm", ["r", "V", "c"], ["z"], transB=1), helper.make_node("Softmax", ["z"], ["y"], **attrs)]
+             helper.make_node("Gemm", ["r", "V", "c"], ["z"], transB=1),
+             helper.make_node("Softmax", ["z"], ["y"], **attrs)]
     consts = {"W": g.normal(size=(6, 3)), "b": g.normal(size=6), "V": g.normal(size=(4, 6)), "c": g.normal(size=4)}
     return model(nodes, [1, 3], consts, opset)
 
