@@ -90,9 +90,9 @@ def cs_train(out: Path = typer.Option(..., "--out", help="Write the decoder here
              nonnegative: bool = NONNEGATIVE, matrix: Path | None = MATRIX, matrix_seed: int = MATRIX_SEED,
              hidden: str | None = typer.Option(None, "--hidden", help="Hidden widths, e.g. 128,128 (default: "
                                                "chosen from the problem)."),
-             epochs: int = typer.Option(60, "--epochs"), samples: int = typer.Option(4096, "--samples"),
-             bound_weight: float = typer.Option(0.5, "--bound-weight", help="Final weight of the IBP term."),
-             lr: float = typer.Option(3e-3, "--lr"), rounds: int = typer.Option(3, "--rounds",
+             epochs: int = typer.Option(40, "--epochs"), samples: int = typer.Option(4096, "--samples"),
+             bound_weight: float = typer.Option(0.0, "--bound-weight", help="Final weight of the IBP term."),
+             lr: float = typer.Option(1e-2, "--lr"), rounds: int = typer.Option(3, "--rounds",
                                                                                help="Train-verify rounds."),
              workers: int = WORKERS, proof: Path | None = PROOF, seed: int = typer.Option(0, "--seed"),
              baseline_samples: int = typer.Option(2000, "--baseline-samples"), as_json: bool = AS_JSON) -> None:

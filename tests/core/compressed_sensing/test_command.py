@@ -41,8 +41,8 @@ def test_verify_a_correct_and_a_wrong_decoder_and_check_the_proof(tmp_path, matr
 
 def test_train_writes_the_decoder_it_verified(tmp_path, matrix):
     out_path = tmp_path / "dec.onnx"
-    out = runner.invoke(cli, ["cs-train", "--out", str(out_path), *PROBLEM, "--matrix", matrix, "--epochs", "1",
-                              "--samples", "256", "--hidden", "8", "--rounds", "1", "--json", "--baseline-samples", "0"])
+    out = runner.invoke(cli, ["cs-train", "--out", str(out_path), *PROBLEM, "--matrix", matrix, "--epochs", "3",
+                              "--samples", "256", "--hidden", "8", "--rounds", "1", "--bound-weight", "0.5", "--json", "--baseline-samples", "0"])
     assert out.exit_code == 0, out.output
     summary = json.loads(out.stdout)
     assert summary["rounds"] == 1 and summary["verdict"] in ("unsat", "sat")

@@ -1,11 +1,12 @@
 import numpy as np
+import onnxruntime
 import pytest
 import torch
 
 from core.compressed_sensing.config import CSConfig
 from core.compressed_sensing.fit import NotDecodable, all_patterns, fit
-from core.compressed_sensing.problem import Problem
-from core.compressed_sensing.train import build_decoder, piece_bounds
+from core.compressed_sensing.problem import Problem, support_errors
+from core.compressed_sensing.train import build_decoder, piece_bounds, with_corners
 from tests.core.compressed_sensing import tetra
 
 
@@ -38,6 +39,13 @@ def test_fit_trains_and_proves_a_decoder_for_an_easy_problem():
     fitted = fit(config, Problem.of(config))
     assert fitted.verification.verdict == "unsat"
     assert len(fitted.verification.outcomes) == 8
+    # what is proven holds at sampled x, corners included, replayed in onnxruntime
+    problem = Problem.of(config)
+    x = with_corners(problem.sample(3000, np.random.default_rng(7)), problem, np.random.default_rng(8))
+    session = onnxruntime.InferenceSession(fitted.decoder, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    scores = np.concatenate([session.run(None, {name: y[None].astype(np.float32)})[0] for y in problem.measure(x)])
+    assert not support_errors(scores, x).any()
     assert any(event.get("phase") == "verified" for event in fitted.history)
 
 
