@@ -18,7 +18,7 @@ from core.compressed_sensing.arrangement import reachable_patterns
 from core.compressed_sensing.config import CSConfig
 from core.compressed_sensing.domain import DomainProgress, DomainResult, verify_domain
 from core.compressed_sensing.problem import Problem
-from core.compressed_sensing.train import Patterns, export_decoder, train_decoder
+from core.compressed_sensing.train import LabelledPatterns, export_decoder, train_decoder
 
 JITTER = 32           # jittered copies of each counterexample added to training
 JITTER_WIDTH = 0.05   # ... within this share of the magnitude range
@@ -38,7 +38,7 @@ class NotDecodable(ValueError):
     """Two pieces with different supports reach one sign pattern: no decoder is correct."""
 
 
-def all_patterns(problem: Problem) -> Patterns:
+def all_patterns(problem: Problem) -> LabelledPatterns:
     """Every reachable sign pattern of every piece, with the sigma of its piece; NotDecodable
     when a pattern is reached (at a point of an open cell, not only on a boundary) from two
     different supports."""
@@ -59,7 +59,7 @@ def all_patterns(problem: Problem) -> Patterns:
                 owner.setdefault(pattern, (piece, _x(problem, piece, witness)))
         ys += list(found.reached)
         sigmas += [sigma] * len(found.reached)
-    return Patterns(np.asarray(ys, dtype=np.float64), np.asarray(sigmas))
+    return LabelledPatterns(np.asarray(ys, dtype=np.float64), np.asarray(sigmas))
 
 
 def _x(problem: Problem, piece, magnitudes: np.ndarray) -> np.ndarray:

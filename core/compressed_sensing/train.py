@@ -61,7 +61,7 @@ def build_decoder(problem: Problem, hidden: tuple[int, ...]) -> nn.Sequential:
 
 
 @dataclass
-class Patterns:
+class LabelledPatterns:
     """Sign patterns y [P, m] known to be reachable, with the sigma [P, n] of their piece."""
 
     y: np.ndarray
@@ -112,7 +112,7 @@ def with_corners(x: np.ndarray, problem: Problem, rng: np.random.Generator) -> n
     return x
 
 
-def train_decoder(config: CSConfig, problem: Problem, patterns: Patterns | None = None,
+def train_decoder(config: CSConfig, problem: Problem, patterns: LabelledPatterns | None = None,
                   progress: Callable[[dict], bool | None] | None = None, model: nn.Sequential | None = None,
                   extra: np.ndarray | None = None, epochs: int | None = None) -> tuple[nn.Sequential, list[dict]]:
     """Train a decoder for `problem` as `config` says (or go on training `model`, for
