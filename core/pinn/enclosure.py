@@ -113,32 +113,58 @@ def _matmul(weight: np.ndarray, lines: np.ndarray) -> np.ndarray:
 
 
 def product(p: Enclosure, q: Enclosure) -> Enclosure:
-    """p * q by McCormick planes: of the two planes on each side, the one whose extreme over
-    the piece is tighter, elementwise; the interval is also met with interval multiplication."""
+    """p * q: the lines of the Taylor-model product (`_taylor`: one slope on both sides, so the
+    terms of a residual keep cancelling); the interval is the tightest of interval
+    multiplication and the extremes of McCormick's planes."""
     pl, ph, ql, qh = p.lo, p.hi, q.lo, q.hi
     corners = np.stack([pl * ql, pl * qh, ph * ql, ph * qh])
     lo, hi = corners.min(0), corners.max(0)
     if not p.linear:
         return Enclosure.of_lines(*_flat(lo, hi, p.lw), lo, hi, False)
-    # lower: pq >= a*q + b*p - a*b for (a, b) = (pl, ql) or (ph, qh)
-    lower = [_plane(p, q, a, b, lower=True) for a, b in ((pl, ql), (ph, qh))]
-    upper = [_plane(p, q, a, b, lower=False) for a, b in ((ph, ql), (pl, qh))]
-    lw, lb = _pick(lower, lambda w, c: c - np.abs(w).sum(-1), np.greater_equal)
-    uw, ub = _pick(upper, lambda w, c: c + np.abs(w).sum(-1), np.less_equal)
-    return Enclosure.of_lines(lw, lb, uw, ub, lo, hi)
+    for a, b in ((pl, ql), (ph, qh)):  # pq >= a q + b p - a b
+        w, c = _plane(p, q, a, b, lower=True)
+        lo = np.maximum(lo, c - np.abs(w).sum(-1))
+    for a, b in ((ph, ql), (pl, qh)):  # pq <= a q + b p - a b
+        w, c = _plane(p, q, a, b, lower=False)
+        hi = np.minimum(hi, c + np.abs(w).sum(-1))
+    tw, tc, t_lo, t_hi = _taylor(p, q)
+    return Enclosure.of_lines(tw, tc + t_lo, tw, tc + t_hi, lo, hi)
 
 
 def square(p: Enclosure) -> Enclosure:
-    """p²: above, the secant over [lo, hi]; below, the tangent at the midpoint (p² convex)."""
+    """p²: the Taylor-model product of p with itself; the interval the square of p's."""
     lo, hi = p.lo, p.hi
-    m = (lo + hi) / 2
     low = np.where((lo <= 0) & (hi >= 0), 0.0, np.minimum(lo * lo, hi * hi))
     high = np.maximum(lo * lo, hi * hi)
     if not p.linear:
         return Enclosure.of_lines(*_flat(low, high, p.lw), low, high, False)
-    lw, lb, _, _ = p.scaled_lines(2 * m)
-    _, _, uw, ub = p.scaled_lines(lo + hi)
-    return Enclosure.of_lines(lw, lb - m * m, uw, ub - lo * hi, low, high)
+    tw, tc, t_lo, t_hi = _taylor(p, p)
+    return Enclosure.of_lines(tw, tc + t_lo, tw, tc + t_hi, low, high)
+
+
+def _split(p: Enclosure):
+    """p = A·e + a0 + ε with |ε| <= g: the mean line of p's two and the largest half-gap."""
+    a, a0 = (p.lw + p.uw) / 2, (p.lb + p.ub) / 2
+    g = np.abs(p.uw - p.lw).sum(-1) / 2 + np.abs(p.ub - p.lb) / 2
+    return a, a0, g
+
+
+def _taylor(p: Enclosure, q: Enclosure):
+    """pq = a0 b0 + (a0 B + b0 A)·e + R with R in [r_lo, r_hi]: (A·e)(B·e) bounded term by term
+    (e_i² in [0, 1], e_i e_j in [-1, 1]), plus the gaps times the other factor's reach.
+    Returns (weights, offset, r_lo, r_hi). Same slope on both sides: the residual's terms
+    keep cancelling where McCormick's planes tilt apart."""
+    a, a0, gp = _split(p)
+    b, b0, gq = _split(q)
+    w = a0[..., None] * b + b0[..., None] * a
+    diag = a * b
+    r_lo = np.minimum(diag, 0.0).sum(-1)
+    r_hi = np.maximum(diag, 0.0).sum(-1)
+    cross = np.abs(a[..., :, None] * b[..., None, :] + a[..., None, :] * b[..., :, None])
+    off = (cross.sum((-1, -2)) - np.trace(cross, axis1=-2, axis2=-1)) / 2
+    reach_p, reach_q = np.abs(a0) + np.abs(a).sum(-1), np.abs(b0) + np.abs(b).sum(-1)
+    err = gp * reach_q + gq * reach_p + gp * gq + off
+    return w, a0 * b0, r_lo - err, r_hi + err
 
 
 def _plane(p: Enclosure, q: Enclosure, a: np.ndarray, b: np.ndarray, lower: bool):
@@ -147,12 +173,6 @@ def _plane(p: Enclosure, q: Enclosure, a: np.ndarray, b: np.ndarray, lower: bool
     qa = q.scaled_lines(a)[side:side + 2]
     pb = p.scaled_lines(b)[side:side + 2]
     return qa[0] + pb[0], qa[1] + pb[1] - a * b
-
-
-def _pick(candidates, extreme, better):
-    (w0, c0), (w1, c1) = candidates
-    first = better(extreme(w0, c0), extreme(w1, c1))
-    return np.where(first[..., None], w0, w1), np.where(first, c0, c1)
 
 
 def _flat(lo, hi, like):

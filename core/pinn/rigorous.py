@@ -181,35 +181,58 @@ def relax(q: Box, lines) -> Box:
 
 
 def product(p: Box, q: Box) -> Box:
-    """p q by the McCormick plane of each side whose extreme is tighter (as the engine picks)."""
+    """p q: the engine's Taylor-model lines (`taylor`) with rigorous offsets; the interval the
+    tightest of interval multiplication and McCormick's planes' extremes (as the engine)."""
     pl, ph, ql, qh = p.lo, p.hi, q.lo, q.hi
     low = np.minimum(np.minimum(down(pl * ql), down(pl * qh)), np.minimum(down(ph * ql), down(ph * qh)))
     high = np.maximum(np.maximum(up(pl * ql), up(pl * qh)), np.maximum(up(ph * ql), up(ph * qh)))
-    lower = [combine([(a, q), (b, p)], -(a * b), True) for a, b in ((pl, ql), (ph, qh))]
-    upper = [combine([(a, q), (b, p)], -(a * b), False) for a, b in ((ph, ql), (pl, qh))]
-    lw, lb = _pick(lower, True)
-    uw, ub = _pick(upper, False)
-    return make(lw, lb, uw, ub, low, high)
+    for a, b in ((pl, ql), (ph, qh)):  # pq - (a q + b p - a b) = (p - a)(q - b) >= 0
+        low = np.maximum(low, _extreme(*combine([(a, q), (b, p)], -(a * b), True), True))
+    for a, b in ((ph, ql), (pl, qh)):  # a q + b p - a b - pq = (p - a)(b - q) >= 0 on the box
+        high = np.minimum(high, _extreme(*combine([(a, q), (b, p)], -(a * b), False), False))
+    w, c_lo, c_hi = taylor(p, q)
+    return make(w, c_lo, w.copy(), c_hi, low, high)
 
 
-def _pick(candidates, lower: bool):
-    (w0, c0), (w1, c1) = candidates
-    e0, e1 = _extreme(w0, c0, lower), _extreme(w1, c1, lower)
-    first = e0 >= e1 if lower else e0 <= e1
-    return np.where(first[..., None], w0, w1), np.where(first, c0, c1)
+def _mean(p: Box):
+    """(A, a0, g): float A, a0 and a rigorous g with |p - A·e - a0| <= g on the piece."""
+    a, a0 = 0.5 * p.lw + 0.5 * p.uw, 0.5 * p.lb + 0.5 * p.ub
+    d = p.lw.shape[-1]
+    above = np.abs(p.uw - a).sum(-1) + (p.ub - a0)  # p - A e - a0 <= (uw - A)·e + ub - a0
+    below = np.abs(a - p.lw).sum(-1) + (a0 - p.lb)
+    mag = np.abs(p.uw).sum(-1) + np.abs(a).sum(-1) + np.abs(p.lw).sum(-1) + np.abs(p.ub) + np.abs(p.lb) + np.abs(a0)
+    g = up(np.maximum(above, below) + gamma(2 * d + 4) * mag + TINY)
+    return a, a0, np.maximum(g, 0.0)
+
+
+def taylor(p: Box, q: Box):
+    """(w, c_lo, c_hi): w·e + c_lo <= p q <= w·e + c_hi on the piece, rigorously: with
+    p = A·e + a0 + ε (|ε| <= gp) and q alike, pq = a0 b0 + (a0 B + b0 A)·e + (A·e)(B·e)
+    + ε_p Q + ε_q P + ε_p ε_q, each term bounded with its rounding."""
+    a, a0, gp = _mean(p)
+    b, b0, gq = _mean(q)
+    w = a0[..., None] * b + b0[..., None] * a
+    w_err = (gamma(4) * (np.abs(a0[..., None] * b) + np.abs(b0[..., None] * a))).sum(-1)
+    c = a0 * b0
+    diag = a * b
+    d_lo, d_hi = np.minimum(diag, 0.0).sum(-1), np.maximum(diag, 0.0).sum(-1)
+    cross = np.abs(a[..., :, None] * b[..., None, :] + a[..., None, :] * b[..., :, None])
+    off = (cross.sum((-1, -2)) - np.trace(cross, axis1=-2, axis2=-1)) / 2
+    reach_p = np.abs(a0) + np.abs(a).sum(-1)
+    reach_q = np.abs(b0) + np.abs(b).sum(-1)
+    rest = gp * reach_q + gq * reach_p + gp * gq + off
+    mags = np.abs(c) + np.abs(diag).sum(-1) + off + rest + w_err
+    err = gamma(2 * a.shape[-1] + 8) * mags * 2 + w_err + TINY
+    return w, down(c + d_lo - rest - err), up(c + d_hi + rest + err)
 
 
 def square(p: Box) -> Box:
-    """p²: tangent at the midpoint below ((p - m)² >= 0), secant above ((p - lo)(p - hi) <= 0)."""
+    """p²: the Taylor-model lines of p·p; the interval the square of p's."""
     lo, hi = p.lo, p.hi
-    m = 0.5 * lo + 0.5 * hi
     low = np.where((lo <= 0) & (hi >= 0), 0.0, np.minimum(down(lo * lo), down(hi * hi)))
     high = np.maximum(up(lo * lo), up(hi * hi))
-    lw, lb = combine([(2 * m, p)], -(m * m), True)
-    s = lo + hi  # rounded: the exact sum differs by at most U|s|, times |p| <= max(|lo|, |hi|)
-    extra = U * np.abs(s) * np.maximum(np.abs(lo), np.abs(hi)) * 2
-    uw, ub = combine([(s, p)], -(lo * hi), False, extra)
-    return make(lw, lb, uw, ub, low, high)
+    w, c_lo, c_hi = taylor(p, p)
+    return make(w, c_lo, w.copy(), c_hi, low, high)
 
 
 def add(p: Box, q: Box) -> Box:

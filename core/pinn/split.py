@@ -1,5 +1,5 @@
 """Greedy input splitting: bisect the pieces whose certified bound lies furthest above the
-empirical maximum, until the certified maximum is within `target_ratio` of it, the
+empirical maximum (on a grid, and at the centre of every piece made), until the certified maximum is within `target_ratio` of it, the
 tolerance is decided, or the time or piece budget runs out.
 
 Pieces are leaves of a bisection tree rooted at the condition's domain: a piece is its
@@ -86,6 +86,26 @@ def bisect(lower: np.ndarray, upper: np.ndarray, axis: np.ndarray):
     return (lower, low_up), (high_lo, upper)
 
 
+def _best_halves(mlp, condition, lower, upper, linear):
+    """Bisect each box along the axis whose halves have the smaller worse bound (both axes are
+    tried where both have width: pieces grow long along the axis the residual is smooth in).
+    Returns (axis [K], lower, upper, lo, hi) with the K lower halves first, then the K upper."""
+    axes = [a for a in range(lower.shape[1]) if np.all(upper[:, a] > lower[:, a])]
+    tried = []
+    for a in axes:
+        (l0, u0), (l1, u1) = bisect(lower, upper, np.full(len(lower), a))
+        box_lo, box_hi = np.concatenate([l0, l1]), np.concatenate([u0, u1])
+        r_lo, r_hi = residual_bounds(mlp, condition, box_lo, box_hi, linear)
+        worse = piece_maxima(r_lo, r_hi).reshape(2, -1).max(0)
+        tried.append((worse, box_lo, box_hi, r_lo, r_hi))
+    pick = np.argmin(np.stack([t[0] for t in tried]), 0) if len(tried) > 1 else np.zeros(len(lower), int)
+    rows = np.concatenate([pick, pick])
+    stacked = [np.stack([t[k] for t in tried]) for k in range(1, 5)]
+    index = np.arange(2 * len(lower))
+    box_lo, box_hi, r_lo, r_hi = (x[rows, index] for x in stacked)
+    return np.array(axes)[pick], box_lo, box_hi, r_lo, r_hi
+
+
 def certify_condition(mlp: TanhMLP, condition: Condition, options: SplitOptions = SplitOptions(),
                       progress: Progress | None = None) -> ConditionResult:
     """Greedy splitting of `condition`'s domain; see the module docstring."""
@@ -95,7 +115,6 @@ def certify_condition(mlp: TanhMLP, condition: Condition, options: SplitOptions 
     values = np.abs(residual_values(mlp, condition, points)).max(1)
     worst = int(values.argmax())
     empirical, point = float(values[worst]), points[worst].tolist()
-    extent = np.where(domain[:, 1] > domain[:, 0], domain[:, 1] - domain[:, 0], np.inf)
     lower, upper, paths = domain[None, :, 0].copy(), domain[None, :, 1].copy(), [b""]
     lo, hi = residual_bounds(mlp, condition, lower, upper, options.linear)
     history: list[dict] = []
@@ -120,15 +139,19 @@ def certify_condition(mlp: TanhMLP, condition: Condition, options: SplitOptions 
         if elapsed >= options.budget_s or len(paths) >= options.max_pieces:
             stopped = "budget" if elapsed >= options.budget_s else "pieces"
             break
-        threshold = max(options.target_ratio * empirical, options.tolerance or 0.0)
-        above = np.flatnonzero(bounds > threshold)
-        take = min(len(above), max(16, len(paths) // 2), options.max_batch, options.max_pieces - len(paths))
+        # the worst tier only: pieces whose bound is in the upper half of the gap to the empirical maximum
+        goal = max(options.target_ratio * empirical, options.tolerance or 0.0)
+        threshold = max(goal, empirical + 0.5 * (certified - empirical))
+        above = np.flatnonzero(bounds >= threshold)
+        take = min(len(above), options.max_batch, options.max_pieces - len(paths))
         chosen = above[np.argsort(-bounds[above])[:max(take, 1)]]
-        axis = np.argmax((upper[chosen] - lower[chosen]) / extent, 1)
-        halves = bisect(lower[chosen], upper[chosen], axis)
-        new_lower = np.concatenate([halves[0][0], halves[1][0]])
-        new_upper = np.concatenate([halves[0][1], halves[1][1]])
-        new_lo, new_hi = residual_bounds(mlp, condition, new_lower, new_upper, options.linear)
+        axis, new_lower, new_upper, new_lo, new_hi = _best_halves(mlp, condition, lower[chosen], upper[chosen],
+                                                                  options.linear)
+        # the new pieces' centres join the grid: where the bounds are worst, the grid may miss the peak
+        centres = (new_lower + new_upper) / 2
+        at_centres = np.abs(residual_values(mlp, condition, centres)).max(1)
+        if at_centres.max() > empirical:
+            empirical, point = float(at_centres.max()), centres[int(at_centres.argmax())].tolist()
         keep = np.setdiff1d(np.arange(len(paths)), chosen)
         new_paths = [paths[i] + bytes([2 * a + side]) for side in (0, 1) for i, a in zip(chosen, axis)]
         paths = [paths[i] for i in keep] + new_paths

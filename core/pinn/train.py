@@ -136,8 +136,8 @@ def train_pinn(config: PinnTrainConfig, progress: Callable[[dict], bool] | None 
         return sum(losses.values()), losses
 
     def report(phase: str, step: int, losses: dict) -> None:
-        event = {"phase": phase, "step": step, "loss": float(sum(losses.values())),
-                 **{k: float(v) for k, v in losses.items()}, "elapsed_s": time.monotonic() - started}
+        event = {"phase": phase, "step": step, "loss": float(sum(v.detach() for v in losses.values())),
+                 **{k: float(v.detach()) for k, v in losses.items()}, "elapsed_s": time.monotonic() - started}
         history.append(event)
         out_of_time = config.time_limit_s is not None and event["elapsed_s"] > config.time_limit_s
         stop[0] = stop[0] or out_of_time or bool(progress and progress(event))
