@@ -23,14 +23,16 @@ from core.bab.bounding import ReluRows
 from core.bounds.lp import AffinePart, build_program
 from core.model.ir import Graph, Interval
 from core.model.operator import Affine
+from core.model.ops.conv import Conv
+from core.model.ops.linear import Linear
 
 PER_STEP = 2  # LPs per search step at most: the most violated open domains
 # Dense matrix elements the affine part may take to build (linear_backward of the identity):
 # beyond it (CIFAR convolutional networks) the LP is too large to pay, and there is no pursuit.
 MAX_ELEMENTS = 20_000_000
-# An LP's time per such element, before one is measured (HiGHS: fc24 planted 3e3 elements 25 ms,
-# mnist_fc 256x6 1.1e6 elements 12 s; convolutions are sparser, so this overestimates them)
-SECONDS_PER_ELEMENT = 1e-5
+# An LP's time per nonzero of those matrices, before one is measured (HiGHS: planted fc24, 3e3
+# nonzeros, 25 ms; mnist_fc 256x6, 1.1e6, 12 s)
+SECONDS_PER_NONZERO = 1e-5
 # An LP expected to take less than this may run whatever the share says: the root's, on small
 # networks, where its minimiser alone found most planted counterexamples (docs/results/planted.md)
 FREE_S = 0.05
@@ -46,9 +48,9 @@ class LpPursuit:
     def __init__(self, graph: Graph, share: float, elapsed: Callable[[], float]) -> None:
         self.graph, self.share, self.elapsed = graph, share, elapsed
         self.affine: AffinePart | None = None
-        elements = _affine_elements(graph)
-        self.usable = share > 0 and elements <= MAX_ELEMENTS
-        self.cost = SECONDS_PER_ELEMENT * elements  # of one LP: estimated, then measured
+        dense, nonzero = _affine_elements(graph)
+        self.usable = share > 0 and dense <= MAX_ELEMENTS
+        self.cost = SECONDS_PER_NONZERO * nonzero  # of one LP: estimated, then measured
         self.spent, self.solved = 0.0, 0
 
     def due(self) -> bool:
@@ -110,7 +112,17 @@ class LpPursuit:
         return torch.minimum(torch.maximum(x, lower[0]), upper[0])  # HiGHS's tolerance may step outside
 
 
-def _affine_elements(graph: Graph) -> int:
-    """Elements of the dense matrices `AffinePart` would build: out x in per affine node input."""
+def _affine_elements(graph: Graph) -> tuple[int, int]:
+    """(dense, nonzero): the elements of the matrices `AffinePart` builds (out x in per affine
+    node input), and about how many are nonzero: all of a Linear's, out x the kernel's size of a
+    convolution's, one per output of any other (reshapes, slices, scalings)."""
     sizes = {graph.input_name: graph.input_size} | {n.name: int(np.prod(n.shape)) for n in graph.nodes}
-    return sum(sizes[n.name] * sizes[i] for n in graph.nodes if isinstance(n.op, Affine) for i in n.inputs)
+    dense = nonzero = 0
+    for node in graph.nodes:
+        if isinstance(node.op, Affine):
+            for source in node.inputs:
+                dense += sizes[node.name] * sizes[source]
+                per_output = (sizes[source] if isinstance(node.op, Linear) else
+                              node.op.weight[0].numel() if isinstance(node.op, Conv) else 1)
+                nonzero += sizes[node.name] * per_output
+    return dense, nonzero
