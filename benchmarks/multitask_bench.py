@@ -47,7 +47,8 @@ def run_one(fields: dict) -> dict:
     """Train once in this process; the report as a dict."""
     import torch
 
-    from core.training.multitask import MultiTaskConfig, train_multitask
+    from core.training.multitask.config import MultiTaskConfig
+    from core.training.multitask.trainer import train_multitask
 
     torch.set_num_threads(1)
     return train_multitask(MultiTaskConfig(**fields)).report.to_dict()

@@ -44,7 +44,8 @@ def train_multitask(
     from core.commands.train import write_result
     from core.commands.verify import check_device, fail
     from core.training.data import DatasetError
-    from core.training.multitask import MultiTaskConfig, train_multitask as run_training
+    from core.training.multitask.config import MultiTaskConfig
+    from core.training.multitask.trainer import train_multitask as run_training
 
     fields = dict(dataset=dataset, combiner=combiner, heads=heads, method=method, eps=eps, arch=arch, data=data,
                   epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, dropout=dropout,

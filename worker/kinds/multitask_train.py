@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 def run(context: "JobContext") -> Outcome:
     """Train within timeout_s (stopping after the epoch that passes it, the network kept without
     evaluation) and register the trained network. No checkpoints: a re-run starts over."""
-    from core.training.multitask import MultiTaskConfig, train_multitask
+    from core.training.multitask.config import MultiTaskConfig
+    from core.training.multitask.trainer import train_multitask
 
     job = context.job
     try:
