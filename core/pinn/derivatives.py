@@ -7,7 +7,7 @@ z = W a + b and a = tanh(z) at every hidden layer,
     ∂²z/∂x_i∂x_j = W ∂²a/∂x_i∂x_j,  ∂²a/∂x_i∂x_j = tanh''(z) ∂z/∂x_i ∂z/∂x_j + tanh'(z) ∂²z/∂x_i∂x_j,
 
 tanh, tanh' and tanh'' bounded by lines over z's interval (`core.pinn.tanh_series`), the
-products by McCormick planes (squares by tangent and secant). Everything stays linear in
+products and squares by Taylor models (`enclosure.product`). Everything stays linear in
 the piece's coordinates, so the PDE residual built from these keeps their correlations.
 """
 
