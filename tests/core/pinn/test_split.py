@@ -4,6 +4,7 @@ the domain, and the tolerance verdicts are what the figures say."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from core.pinn.pde import get_pde
 from core.pinn.split import SplitOptions, certify_condition
@@ -13,9 +14,10 @@ MLP = random_mlp(11, (2, 10, 10, 1), gain=1.5)
 RESIDUAL = get_pde("burgers").condition("residual")
 
 
-def test_splitting_tightens_and_tiles_the_domain():
+@pytest.mark.parametrize("quad", [True, False])
+def test_splitting_tightens_and_tiles_the_domain(quad):
     one = certify_condition(MLP, RESIDUAL, SplitOptions(max_pieces=1, grid=41))
-    many = certify_condition(MLP, RESIDUAL, SplitOptions(max_pieces=300, grid=41, target_ratio=1.01))
+    many = certify_condition(MLP, RESIDUAL, SplitOptions(max_pieces=300, grid=41, target_ratio=1.01, quad=quad))
     assert one.certified_max >= one.empirical_max and many.certified_max >= many.empirical_max
     assert many.certified_max < 0.5 * one.certified_max
     assert len(many.paths) > 1
