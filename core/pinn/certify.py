@@ -7,6 +7,8 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
+
 from core.pinn.network import TanhMLP
 from core.pinn.options import PinnOptions
 from core.pinn.pde import get_pde
@@ -40,8 +42,7 @@ class PinnResult:
                 "certified_max": c.certified_max, "empirical_max": c.empirical_max, "ratio": c.ratio,
                 "empirical_point": c.empirical_point, "pieces": len(c.paths), "elapsed_s": c.elapsed_s,
                 "stopped": c.stopped, "verdict": c.verdict, "domain": c.domain.tolist(),
-                "boxes": [[lo.tolist(), hi.tolist()] for lo, hi in zip(c.lower, c.upper)][:MAP_PIECES],
-                "bounds": c.bounds.tolist()[:MAP_PIECES]}
+                **heat_map(c)}
         failing = [c for c in self.conditions if c.verdict == "fails"]
         if failing:
             out["failing_point"] = {"condition": failing[0].name, "point": failing[0].empirical_point,
@@ -49,7 +50,36 @@ class PinnResult:
         return out
 
 
-MAP_PIECES = 4096  # pieces kept in the summary's heat map (the certificate keeps them all)
+MAP_PIECES = 4096  # pieces shown one by one in the summary's heat map; beyond, a raster
+MAP_CELLS = 64  # cells per axis of that raster
+
+
+def heat_map(c: ConditionResult) -> dict:
+    """{boxes, bounds}: the pieces themselves, or past MAP_PIECES a MAP_CELLS² raster of the
+    domain whose cells hold the largest bound of the pieces meeting them (so the map still
+    tiles the domain and its darkest cell is the certified maximum)."""
+    bounds = c.bounds
+    if len(bounds) <= MAP_PIECES:
+        return {"boxes": [[lo.tolist(), hi.tolist()] for lo, hi in zip(c.lower, c.upper)], "bounds": bounds.tolist()}
+    lo_d, hi_d = c.domain[:, 0], c.domain[:, 1]
+    cells = np.where(hi_d > lo_d, MAP_CELLS, 1)
+    size = np.where(hi_d > lo_d, (hi_d - lo_d) / cells, 1.0)
+    first = np.clip(np.floor((c.lower - lo_d) / size), 0, cells - 1).astype(int)
+    last = np.clip(np.ceil((c.upper - lo_d) / size) - 1, 0, cells - 1).astype(int)
+    last = np.maximum(first, last)
+    raster = np.zeros(tuple(cells))
+    single = np.all(first == last, 1)
+    np.maximum.at(raster, tuple(first[single].T), bounds[single])
+    for k in np.flatnonzero(~single):
+        index = tuple(slice(a, b + 1) for a, b in zip(first[k], last[k]))
+        raster[index] = np.maximum(raster[index], bounds[k])
+    boxes, values = [], []
+    for index in np.ndindex(*raster.shape):
+        low = lo_d + np.array(index) * size
+        high = np.where(hi_d > lo_d, low + size, hi_d)
+        boxes.append([low.tolist(), high.tolist()])
+        values.append(float(raster[index]))
+    return {"boxes": boxes, "bounds": values}
 
 
 def certify_pinn(mlp: TanhMLP, options: PinnOptions, progress: Callable[[dict], bool] | None = None) -> PinnResult:

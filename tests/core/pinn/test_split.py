@@ -44,3 +44,23 @@ def test_progress_can_stop_it():
                                progress=lambda e: events.append(e) or len(events) >= 3)
     assert result.stopped == "cancelled" and len(events) == 3
     assert events[0]["pieces"] == 1 and events[-1]["pieces"] > 1
+
+
+def test_a_large_split_is_mapped_as_a_raster_that_keeps_the_maximum():
+    from core.pinn.certify import MAP_CELLS, heat_map
+    from core.pinn.split import ConditionResult
+
+    t, x = np.meshgrid(np.linspace(0, 1, 81)[:-1], np.linspace(-1, 1, 81)[:-1], indexing="ij")
+    lower = np.stack([t.ravel(), x.ravel()], 1)
+    upper = lower + [1 / 80, 2 / 80]
+    hi = np.random.default_rng(0).uniform(size=(len(lower), 1))
+    result = ConditionResult("residual", RESIDUAL.domain, [b""] * len(lower), lower, upper, -hi, hi, 0.5,
+                             [0.0, 0.0], 1.0, "budget")
+    small = heat_map(ConditionResult("residual", RESIDUAL.domain, [b""] * 3, lower[:3], upper[:3], -hi[:3],
+                                     hi[:3], 0.5, [0.0, 0.0], 1.0, "budget"))
+    assert len(small["boxes"]) == 3 and small["bounds"] == hi[:3, 0].tolist()
+    raster = heat_map(result)
+    assert len(raster["boxes"]) == MAP_CELLS ** 2
+    assert max(raster["bounds"]) == hi.max() and min(raster["bounds"]) > 0
+    area = sum((b[1][0] - b[0][0]) * (b[1][1] - b[0][1]) for b in raster["boxes"])
+    assert np.isclose(area, 2.0)
