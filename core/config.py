@@ -94,7 +94,7 @@ class VerifyConfig(BaseModel):
         "search without them (most instances close quickly without them, and lemmas cost tens of "
         "seconds); 0 proves lemmas first.")
     pursuit_share: Real = Field(
-        PURSUIT_SHARE, ge=0, lt=1, description="ReLU splitting: share of the run's time at most that "
+        PURSUIT_SHARE, ge=0, lt=1, description="Branch and bound: share of the run's time at most that "
         "the planet LPs of the most violated open domains may take, their minimisers tried as "
         "counterexamples (core.bab.pursuit; none on networks too large for the LP); 0 turns it off.")
     dual_bounding: Literal["auto", "off", "big-m", "active-set", "saddle-point"] = Field(

@@ -9,6 +9,7 @@ from core.bab.bounding import InputSplitBounder
 from core.bab.budget import Budget
 from core.bab.input_split import InputSplitSearch
 from core.bab.outcome import TryCounterexample
+from core.bab.pursuit import LpPursuit
 from core.bab.relu_split import ReluSplitSearch
 from core.config import VerifyConfig
 from core.model.ir import Graph
@@ -62,8 +63,9 @@ def make_search(graph: Graph, C: torch.Tensor, d: torch.Tensor, config: VerifyCo
 
     if config.branching == "input":
         bounder = InputSplitBounder(graph, *with_averaged_rows(C, d), interrupt=budget.check)
+        pursuit = LpPursuit(graph, C[0], d[0], config.pursuit_share, lambda: budget.elapsed)
         return InputSplitSearch(bounder, point_margin, attack, try_counterexample, budget, margin, config.batch_size, cap,
-                                averaging_weights(C.shape[1], C))
+                                averaging_weights(C.shape[1], C), pursuit)
     if config.branching == "relu":
         return ReluSplitSearch(graph, C, d, config, point_margin, try_counterexample, budget, margin, cap)
     return None

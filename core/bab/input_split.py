@@ -28,6 +28,7 @@ from core.bab.bounding import ReluRows
 from core.bab.budget import Budget
 from core.bab.outcome import Outcome, TryCounterexample
 from core.bab.pool import Batch, select
+from core.bab.pursuit import LpPursuit
 from core.bab.search import OutOfMemory, Search
 
 # (lower, upper [B, n], parent ReluRows | None) -> (lower bounds [B, r], ReluRows | None);
@@ -102,9 +103,9 @@ class InputSplitSearch(Search):
     def __init__(self, bounder: BoxBounder, point_margin: PointMargin, attack: Attack,
                  try_counterexample: TryCounterexample, budget: Budget, margin: float = 0.0,
                  batch_size: int | None = None, memory_cap_bytes: float | None = None,
-                 row_weights: torch.Tensor | None = None) -> None:
+                 row_weights: torch.Tensor | None = None, pursuit: LpPursuit | None = None) -> None:
         super().__init__("input", budget, batch_size, 64, memory_cap_bytes)
-        self.bounder, self.point_margin, self.attack = bounder, point_margin, attack
+        self.bounder, self.point_margin, self.attack, self.pursuit = bounder, point_margin, attack, pursuit
         self.try_counterexample, self.margin = try_counterexample, margin
         self.tree.intermediate = getattr(bounder, "intermediate", "crown")
         # [r', r]: the bounder's rows as combinations of the disjunct's (None: they are its rows)
@@ -207,8 +208,8 @@ class InputSplitSearch(Search):
         children["alpha_at"][pick] = torch.arange(pick.numel(), device=lb.device)
 
     def _settle(self, batch: Batch) -> bool:
-        """Close proven boxes, test the centres and bound-minimising corners of the others,
-        push what stays open."""
+        """Close proven boxes, test the centres and bound-minimising corners of the others
+        (and the LP pursuit's points), push what stays open."""
         proven = batch["lb"] > self.margin
         alpha_at = batch.pop("alpha_at", None)
         self.tree.close(batch["id"][proven].cpu(), batch["lb"][proven].cpu(),
@@ -219,6 +220,11 @@ class InputSplitSearch(Search):
         if rest["lb"].numel() == 0:
             return False
         points = torch.cat([corners, (rest["lower"] + rest["upper"]) / 2])
+        if self.pursuit is not None and "pre_l" in rest:
+            pursued = self.pursuit.candidates(rest["lower"], rest["upper"], ReluRows(rest["pre_l"], rest["pre_u"]),
+                                              rest["lb"], torch.ones_like(rest["lb"], dtype=torch.bool))
+            if pursued:
+                points = torch.cat([torch.stack(pursued), points])
         with torch.no_grad():
             margin = self.point_margin(points)
         unsafe = margin <= 0

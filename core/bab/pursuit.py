@@ -39,14 +39,17 @@ FREE_S = 0.05
 
 
 class LpPursuit:
-    """Candidates from the planet LP of the most violated open domains of a search, spending
+    """Candidates from the planet LP of the most violated open domains of a search for the
+    disjunct C [r, m], d [r] (C y <= d unsafe), spending
     at most `share` of the run's time so far (`elapsed()`, from the verification's start):
     an LP is solved only when the time spent on them, plus the last one's cost (before the
     first: an estimate from the network's size), stays within it; the first also when it
     is expected to take under FREE_S."""
 
-    def __init__(self, graph: Graph, share: float, elapsed: Callable[[], float]) -> None:
+    def __init__(self, graph: Graph, C: torch.Tensor, d: torch.Tensor, share: float,
+                 elapsed: Callable[[], float]) -> None:
         self.graph, self.share, self.elapsed = graph, share, elapsed
+        self.C, self.d = C.detach().double().cpu().numpy(), d.detach().double().cpu().numpy()
         self.affine: AffinePart | None = None
         dense, nonzero = _affine_elements(graph)
         self.usable = share > 0 and dense <= MAX_ELEMENTS
@@ -59,9 +62,10 @@ class LpPursuit:
             return False
         return self.spent + self.cost <= self.share * self.elapsed() or (self.solved == 0 and self.cost < FREE_S)
 
-    def candidates(self, lower: torch.Tensor, upper: torch.Tensor, rows: ReluRows, C: torch.Tensor,
-                   d: torch.Tensor, lb: torch.Tensor, open_: torch.Tensor) -> list[torch.Tensor]:
-        """The LP minimisers [n] of the PER_STEP open domains (`open_` [B]) with the lowest `lb`."""
+    def candidates(self, lower: torch.Tensor, upper: torch.Tensor, rows: ReluRows, lb: torch.Tensor,
+                   open_: torch.Tensor) -> list[torch.Tensor]:
+        """The LP minimisers [n] of the PER_STEP open domains (`open_` [B]) with the lowest `lb`;
+        `lower`/`upper` [1, n] the box of all (ReLU splitting) or [B, n] one per domain."""
         if not bool(open_.any()) or not self.due():
             return []
         if self.affine is None:
@@ -78,7 +82,7 @@ class LpPursuit:
             if not self.due():
                 break
             solving = time.monotonic()
-            point = self._minimiser(lower, upper, rows, C, d, i)
+            point = self._minimiser(lower, upper, rows, i)
             self.cost = time.monotonic() - solving
             self.spent += self.cost
             self.solved += 1
@@ -86,16 +90,18 @@ class LpPursuit:
                 points.append(point)
         return points
 
-    def _minimiser(self, lower, upper, rows: ReluRows, C, d, i: int) -> torch.Tensor | None:
+    def _minimiser(self, lower, upper, rows: ReluRows, i: int) -> torch.Tensor | None:
         """argmin over domain i's planet LP of max_j (C_j y - d_j): min t with C y - d <= t."""
         graph = self.graph
+        if lower.shape[0] > 1:  # a box per domain (input splitting)
+            lower, upper = lower[i:i + 1], upper[i:i + 1]
         boxes = ReluRows(rows.lower[i:i + 1], rows.upper[i:i + 1]).boxes(graph, lower, upper)
         pre = {node.name: boxes[node.inputs[0]] for node in self.affine.relus}
         box = Interval(lower.reshape(1, *graph.input_shape), upper.reshape(1, *graph.input_shape))
         program = build_program(graph, box, pre, exact=False, affine=self.affine)
         A_eq, b_eq, A_ub, b_ub = program.stacked()
         n = program.lo.size
-        Cn, dn = C.detach().double().cpu().numpy(), d.detach().double().cpu().numpy()
+        Cn, dn = self.C, self.d
         out = program.offset[graph.output_name]
         spec = sp.lil_matrix((len(dn), n + 1))
         spec[:, out:out + Cn.shape[1]] = Cn

@@ -55,7 +55,7 @@ class ReluSplitSearch(Search):
         self.choose = choose
         self.undecided = 0
         self.duals = DualStage(graph, self.beta_graph, config)
-        self.pursuit = LpPursuit(graph, config.pursuit_share, lambda: budget.elapsed)
+        self.pursuit = LpPursuit(graph, C[0], d[0], config.pursuit_share, lambda: budget.elapsed)
         # fully split domains neither bound nor LP proved: (ids, bounds, evidence)
         self.unproven: list[tuple[torch.Tensor, torch.Tensor, list[dict]]] = []
 
@@ -107,7 +107,7 @@ class ReluSplitSearch(Search):
         if bool(open_.any()):
             points = primal_points(self.beta_graph, self.lower, self.upper, ReluRows(rows.lower[open_], rows.upper[open_]),
                                    self.C, self.d, None if warm is None else {k: v[open_] for k, v in warm.items()})
-            pursued = self.pursuit.candidates(self.lower, self.upper, rows, self.C[0], self.d[0], lb, open_ & (choice >= 0))
+            pursued = self.pursuit.candidates(self.lower, self.upper, rows, lb, open_ & (choice >= 0))
             if pursued:
                 points = torch.cat([torch.stack(pursued), points])
             with torch.no_grad():
