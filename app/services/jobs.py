@@ -21,7 +21,7 @@ from core.compressed_sensing.config import CSConfig
 from core.config import VerifyConfig
 from core.distillation.config import FaithfulnessJobConfig
 from core.pinn.options import PinnOptions, model_problem
-from core.training.config import DISTILLATION_METHODS, TrainJobConfig  # torch-free: core.training loads its names lazily
+from core.training.config import DISTILLATION_METHODS, TrainJobConfig  # torch-free (lazy core.training)
 from core.training.multitask.config import MultiTaskConfig
 
 JobKind = Literal["verify", "inspect", "train", "pinn", "faithfulness", "multitask-train", "compressed-sensing"]
