@@ -47,9 +47,9 @@ def test_minimising_the_gap_bound_brings_the_student_to_its_teacher():
     x = torch.rand(32, 1, 4, 4)
     box = Interval((x - 0.02).clamp(0, 1), (x + 0.02).clamp(0, 1))
     classes = teacher.forward(x).argmax(1)
-    optimiser = torch.optim.Adam(student.parameters(), lr=3e-2)
+    optimiser = torch.optim.Adam(student.parameters(), lr=5e-2)
     gaps = []
-    for _ in range(50):
+    for _ in range(25):
         gap = gap_bound(to_graph(student, (1, 4, 4)).graph, teacher, box, classes).mean()
         gaps.append(float(gap.detach()))
         optimiser.zero_grad()
@@ -71,7 +71,7 @@ def test_each_method_trains_a_student_end_to_end(method, mnist_path, tmp_path):
     teacher = tmp_path / "teacher.onnx"
     teacher.write_bytes(mlp([16, 10], 0, input_shape=(1, 1, 28, 28)))
     config = TrainConfig(method=method, teacher=teacher, arch="mlp-small", data=mnist_path, eps=0.05, epochs=2,
-                         warmup_epochs=0, ramp_epochs=1, batch_size=32, train_subset=64, test_subset=16,
+                         warmup_epochs=0, ramp_epochs=1, batch_size=16, train_subset=32, test_subset=8,
                          eval_crown_subset=0, eval_alpha_subset=0, complete_subset=0, eval_pgd_steps=2,
                          eval_pgd_restarts=1, device="cpu")
     result = train(config)
