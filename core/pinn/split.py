@@ -146,7 +146,11 @@ def certify_condition(mlp: TanhMLP, condition: Condition, options: SplitOptions 
         goal = max(options.target_ratio * empirical, options.tolerance or 0.0)
         threshold = max(goal, empirical + 0.5 * (certified - empirical))
         above = np.flatnonzero(bounds >= threshold)
-        take = min(len(above), options.max_batch, options.max_pieces - len(paths))
+        room = (options.max_pieces - len(paths)) // (3 if options.quad else 1)  # a split adds 3 pieces (or 1)
+        if room < 1:
+            stopped = "pieces"
+            break
+        take = min(len(above), options.max_batch, room)
         chosen = above[np.argsort(-bounds[above])[:max(take, 1)]]
         if options.quad and np.all(domain[:, 1] > domain[:, 0]):
             (l0, u0), (l1, u1) = bisect(lower[chosen], upper[chosen], np.zeros(len(chosen), int))

@@ -64,3 +64,9 @@ def test_a_large_split_is_mapped_as_a_raster_that_keeps_the_maximum():
     assert max(raster["bounds"]) == hi.max() and min(raster["bounds"]) > 0
     area = sum((b[1][0] - b[0][0]) * (b[1][1] - b[0][1]) for b in raster["boxes"])
     assert np.isclose(area, 2.0)
+
+
+@pytest.mark.parametrize("quad", [True, False])
+def test_the_piece_budget_is_kept(quad):
+    result = certify_condition(MLP, RESIDUAL, SplitOptions(max_pieces=50, grid=21, quad=quad))
+    assert result.stopped in ("pieces", "ratio") and len(result.paths) <= 50
