@@ -34,7 +34,7 @@ DUAL_AFTER_S = 0.0
 DUAL_SHARE = 0.15
 DUAL_ITERATIONS = 50
 # Branch and bound's LP pursuit of counterexamples (core.bab.pursuit): its share of the run's time
-PURSUIT_SHARE = 0.1
+PURSUIT_SHARE = 0.05
 
 
 def available_mb(device: str) -> float:

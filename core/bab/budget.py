@@ -46,6 +46,7 @@ class Budget:
     on_check: Callable[[], None] | None = None  # called at every check, in the thread that runs the search
     target: Hashable = None  # the target (region, disjunct) whose search runs now
     bounds: dict[Hashable, float] = field(default_factory=dict)  # per target, the best lower bound known
+    pursuit_s: float = 0.0  # time the LP pursuit (core.bab.pursuit) has taken, every search's together
     _last_report: float = field(default=float("-inf"), init=False)
     _cancelled: bool = field(default=False, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)

@@ -63,7 +63,7 @@ def make_search(graph: Graph, C: torch.Tensor, d: torch.Tensor, config: VerifyCo
 
     if config.branching == "input":
         bounder = InputSplitBounder(graph, *with_averaged_rows(C, d), interrupt=budget.check)
-        pursuit = LpPursuit(graph, C[0], d[0], config.pursuit_share, lambda: budget.elapsed)
+        pursuit = LpPursuit(graph, C[0], d[0], config.pursuit_share, budget)
         return InputSplitSearch(bounder, point_margin, attack, try_counterexample, budget, margin, config.batch_size, cap,
                                 averaging_weights(C.shape[1], C), pursuit)
     if config.branching == "relu":

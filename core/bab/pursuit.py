@@ -12,7 +12,6 @@ the others), within a share of the search's time.
 from __future__ import annotations
 
 import time
-from typing import Callable
 
 import numpy as np
 import scipy.sparse as sp
@@ -20,6 +19,7 @@ import torch
 from scipy.optimize import linprog
 
 from core.bab.bounding import ReluRows
+from core.bab.budget import Budget
 from core.bounds.lp import AffinePart, build_program
 from core.model.ir import Graph, Interval
 from core.model.operator import Affine
@@ -41,26 +41,27 @@ FREE_S = 0.05
 class LpPursuit:
     """Candidates from the planet LP of the most violated open domains of a search for the
     disjunct C [r, m], d [r] (C y <= d unsafe), spending
-    at most `share` of the run's time so far (`elapsed()`, from the verification's start):
-    an LP is solved only when the time spent on them, plus the last one's cost (before the
-    first: an estimate from the network's size), stays within it; the first also when it
-    is expected to take under FREE_S."""
+    at most `share` of the run's time so far (`budget`: its `elapsed` time and the LPs'
+    `pursuit_s`, every search's together, so that the searches of many disjuncts share one
+    allowance): an LP is solved only when the LPs' time, plus the last one's cost (before
+    the first: an estimate from the network's size), stays within it; a search's first
+    also when it is expected to take under FREE_S."""
 
-    def __init__(self, graph: Graph, C: torch.Tensor, d: torch.Tensor, share: float,
-                 elapsed: Callable[[], float]) -> None:
-        self.graph, self.share, self.elapsed = graph, share, elapsed
+    def __init__(self, graph: Graph, C: torch.Tensor, d: torch.Tensor, share: float, budget: Budget) -> None:
+        self.graph, self.share, self.budget = graph, share, budget
         self.C, self.d = C.detach().double().cpu().numpy(), d.detach().double().cpu().numpy()
         self.affine: AffinePart | None = None
         dense, nonzero = _affine_elements(graph)
         self.usable = share > 0 and dense <= MAX_ELEMENTS
         self.cost = SECONDS_PER_NONZERO * nonzero  # of one LP: estimated, then measured
-        self.spent, self.solved = 0.0, 0
+        self.solved = 0
 
     def due(self) -> bool:
         """Whether one more LP fits in the share of the time so far."""
         if not self.usable:
             return False
-        return self.spent + self.cost <= self.share * self.elapsed() or (self.solved == 0 and self.cost < FREE_S)
+        spent = self.budget.pursuit_s
+        return spent + self.cost <= self.share * self.budget.elapsed or (self.solved == 0 and self.cost < FREE_S)
 
     def candidates(self, lower: torch.Tensor, upper: torch.Tensor, rows: ReluRows, lb: torch.Tensor,
                    open_: torch.Tensor) -> list[torch.Tensor]:
@@ -75,7 +76,7 @@ class LpPursuit:
             except ValueError:  # activations other than ReLU: no LP
                 self.usable = False
                 return []
-            self.spent += time.monotonic() - building
+            self.budget.pursuit_s += time.monotonic() - building
         index = open_.nonzero().squeeze(1)
         points = []
         for i in index[torch.argsort(lb[index])][:PER_STEP].tolist():
@@ -84,7 +85,7 @@ class LpPursuit:
             solving = time.monotonic()
             point = self._minimiser(lower, upper, rows, i)
             self.cost = time.monotonic() - solving
-            self.spent += self.cost
+            self.budget.pursuit_s += self.cost
             self.solved += 1
             if point is not None:
                 points.append(point)

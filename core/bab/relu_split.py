@@ -55,7 +55,7 @@ class ReluSplitSearch(Search):
         self.choose = choose
         self.undecided = 0
         self.duals = DualStage(graph, self.beta_graph, config)
-        self.pursuit = LpPursuit(graph, C[0], d[0], config.pursuit_share, lambda: budget.elapsed)
+        self.pursuit = LpPursuit(graph, C[0], d[0], config.pursuit_share, budget)
         # fully split domains neither bound nor LP proved: (ids, bounds, evidence)
         self.unproven: list[tuple[torch.Tensor, torch.Tensor, list[dict]]] = []
 

@@ -92,8 +92,9 @@ def prove_lemmas(graph: Graph, relu: str, boxes: dict[str, Interval], box: Inter
     end = time.monotonic() + seconds
     config = config.model_copy(update={"batch_size": LEMMA_BATCH})
     lemmas = []
-    # a lemma search has a fixed domain count: the dual solver's extra bounding buys it nothing
-    lemma_config = config.model_copy(update={"dual_bounding": "off"})
+    # a lemma search has a fixed domain count: the dual solver's extra bounding buys it nothing, and it
+    # looks for no counterexample (the LP pursuit's)
+    lemma_config = config.model_copy(update={"dual_bounding": "off", "pursuit_share": 0.0})
     for j in unstable[torch.argsort(nearness)].tolist():
         left = end - time.monotonic()
         if left <= 0:

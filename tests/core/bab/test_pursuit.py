@@ -6,6 +6,7 @@ of domains), and it keeps to its share of the time."""
 from __future__ import annotations
 
 import gzip
+import time
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ import torch
 
 from benchmarks.planted.generate import generate, specs, write
 from core.bab.bounding import ReluRows, bound_domains
+from core.bab.budget import Budget
 from core.bab.pursuit import FREE_S, LpPursuit
 from core.bounds.reference import planet_lp
 from core.config import VerifyConfig
@@ -34,6 +36,11 @@ def planted(tmp_path_factory):
     return gzip.decompress(onnx_path.read_bytes()), load_property(next((out / "vnnlib").iterdir()))
 
 
+def _budget(elapsed: float) -> Budget:
+    """A run's budget that has been running for `elapsed` seconds."""
+    return Budget(timeout_s=1e12, start=time.monotonic() - elapsed)
+
+
 def _root(network, prop):
     graph = network.graph.to("cpu", torch.float64)
     region = prop.regions[0]
@@ -48,7 +55,7 @@ def _root(network, prop):
 def test_the_minimiser_is_in_the_box_and_no_better_than_the_lp(planted):
     network = load_network(planted[0])
     graph, lower, upper, C, d, out = _root(network, planted[1])
-    pursuit = LpPursuit(graph, C, d, 0.5, lambda: 1e9)
+    pursuit = LpPursuit(graph, C, d, 0.5, _budget(1e9))
     points = pursuit.candidates(lower, upper, ReluRows.of(graph, out.pre), out.lb.amax(1), torch.ones(1, dtype=torch.bool))
     assert len(points) == 1 and pursuit.solved == 1
     x = points[0]
@@ -75,11 +82,17 @@ def test_it_keeps_to_its_share(planted):
     graph, lower, upper, C, d, out = _root(network, planted[1])
     rows = ReluRows.of(graph, out.pre)
     args = (lower, upper, rows, out.lb.amax(1), torch.ones(1, dtype=torch.bool))
-    assert LpPursuit(graph, C, d, 0.0, lambda: 1e9).candidates(*args) == []  # off
-    first = LpPursuit(graph, C, d, 0.1, lambda: 0.0)  # no time has passed: only a first, cheap LP is free
+    assert LpPursuit(graph, C, d, 0.0, _budget(1e9)).candidates(*args) == []  # off
+    first = LpPursuit(graph, C, d, 0.1, _budget(0.0))  # no time has passed: only a first, cheap LP is free
     assert first.cost < FREE_S and len(first.candidates(*args)) == 1 and first.candidates(*args) == []
-    pursuit = LpPursuit(graph, C, d, 0.1, lambda: 1e9)
-    assert len(pursuit.candidates(*args)) == 1 and pursuit.cost > 0 and pursuit.spent >= pursuit.cost
+    budget = _budget(1e9)
+    pursuit = LpPursuit(graph, C, d, 0.1, budget)
+    assert len(pursuit.candidates(*args)) == 1 and pursuit.cost > 0 and budget.pursuit_s >= pursuit.cost
+    # a second search of the same run shares the allowance: with the share spent, none is due
+    budget.start = time.monotonic() - 10 * budget.pursuit_s
+    other = LpPursuit(graph, C, d, 0.1, budget)
+    other.solved = 1  # past its free first LP
+    assert not other.due()
 
 
 def test_input_splitting_pursues_the_worst_boxes(tmp_path):
