@@ -10,7 +10,7 @@ import pytest
 
 from core.compressed_sensing.bundle import check_bundle
 from tests.core.compressed_sensing import tetra
-from worker.runner import run_attempt
+from tests.app.jobs import run_job
 
 TETRA = json.loads(tetra.config().model_dump_json(include={"n", "m", "k", "low", "high", "matrix"}))
 
@@ -44,13 +44,9 @@ def test_a_decoder_of_the_wrong_size_is_422(api, tmp_path):
 def test_verifying_an_uploaded_decoder_round_trip(api, api_settings, tmp_path):
     decoder = tetra.linear_decoder(0.8)
     model = _upload(api, tmp_path, "dec.onnx", decoder)
-    response = api.post("/jobs", json={"kind": "compressed-sensing", "model_id": model["id"],
-                                       "config": {**TETRA, "baseline_samples": 50}, "timeout_s": 120})
-    assert response.status_code == 202, response.text
-    job_id = response.json()["id"]
-    assert api.get(f"/jobs/{job_id}").json()["queue"] == "cpu"
-    assert run_attempt(api_settings, job_id, "w@test") == "succeeded"
-    job = api.get(f"/jobs/{job_id}").json()
+    job = run_job(api, api_settings, {"kind": "compressed-sensing", "model_id": model["id"],
+                                      "config": {**TETRA, "baseline_samples": 50}, "timeout_s": 120}, queue="cpu")
+    job_id = job["id"]
     result = job["result"]
     assert job["verdict"] == "unsat" and result["check"] == {"valid": True, "reason": ""}
     assert [p["verdict"] for p in result["piece_results"]] == ["unsat"] * 8 == ["unsat"] * result["pieces"]
@@ -63,10 +59,9 @@ def test_verifying_an_uploaded_decoder_round_trip(api, api_settings, tmp_path):
 
 def test_a_wrong_decoder_gets_its_counterexample(api, api_settings, tmp_path):
     model = _upload(api, tmp_path, "bad.onnx", tetra.linear_decoder(0.5))
-    job_id = api.post("/jobs", json={"kind": "compressed-sensing", "model_id": model["id"],
-                                     "config": {**TETRA, "baseline_samples": 0}}).json()["id"]
-    assert run_attempt(api_settings, job_id, "w@test") == "succeeded"
-    job = api.get(f"/jobs/{job_id}").json()
+    job = run_job(api, api_settings, {"kind": "compressed-sensing", "model_id": model["id"],
+                                      "config": {**TETRA, "baseline_samples": 0}})
+    job_id = job["id"]
     assert job["verdict"] == "sat" and job["result"]["check"]["valid"]
     lines = dict(line.split(" ", 1) for line in api.get(f"/jobs/{job_id}/certificate").text.splitlines()[1:])
     x, scores = (np.array(lines[key].split(), dtype=float) for key in ("x", "scores"))
@@ -75,9 +70,7 @@ def test_a_wrong_decoder_gets_its_counterexample(api, api_settings, tmp_path):
 
 def test_training_a_decoder_adds_it_to_the_models(api, api_settings):
     config = {**TETRA, "epochs": 2, "samples": 256, "hidden": [8], "rounds": 1, "baseline_samples": 0}
-    job_id = api.post("/jobs", json={"kind": "compressed-sensing", "config": config}).json()["id"]
-    assert run_attempt(api_settings, job_id, "w@test") == "succeeded"
-    job = api.get(f"/jobs/{job_id}").json()
+    job = run_job(api, api_settings, {"kind": "compressed-sensing", "config": config})
     result = job["result"]
     assert result["mode"] == "train" and job["verdict"] in ("unsat", "sat")
     assert api.get(f"/models/{result['model_id']}").status_code == 200

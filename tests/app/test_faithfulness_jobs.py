@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.core.distillation.nets import mlp
-from worker.runner import run_attempt
+from tests.app.jobs import run_job
 
 MNIST = (1, 1, 28, 28)
 
@@ -45,12 +45,9 @@ def test_a_faithfulness_job_round_trip(api, api_settings, pair):
     teacher, student = pair
     config = {"student_model_id": student["id"], "eps": 0.05, "n": 2, "example_timeout_s": 5, "attack_steps": 10,
               "attack_restarts": 2, "device": "cpu", "threads": 1}
-    response = api.post("/jobs", json={"kind": "faithfulness", "model_id": teacher["id"], "config": config,
-                                       "timeout_s": 60})
-    assert response.status_code == 202, response.text
-    job_id = response.json()["id"]
-    assert run_attempt(api_settings, job_id, "w@test") == "succeeded"
-    job = api.get(f"/jobs/{job_id}").json()
+    job = run_job(api, api_settings, {"kind": "faithfulness", "model_id": teacher["id"], "config": config,
+                                      "timeout_s": 60})
+    job_id = job["id"]
     rows, summary = job["result"]["examples"], job["result"]["summary"]
     assert [r["index"] for r in rows] == [0, 1] and summary["examples"] == 2 and summary["joint_chain"]
     for r in rows:

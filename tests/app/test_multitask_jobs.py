@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from worker.runner import run_attempt
+from tests.app.jobs import run_job
 
 # A run of a few seconds: the MLP trunk on 64 images, two ε of robust MNIST, small evaluation.
 QUICK = dict(arch="mlp", epochs=1, batch_size=32, train_subset=64, test_subset=16, eval_crown_subset=4, device="cpu")
@@ -36,11 +36,8 @@ def test_a_multitask_job_takes_no_model(api, bundled_benchmarks):
 def test_a_multitask_job_round_trip_reports_each_task(api, api_settings):
     config = {"dataset": "mnist", "method": "ibp", "tasks": [{"eps": 0.02}, {"eps": 0.05}], "combiner": "pcgrad",
               **QUICK}
-    response = api.post("/jobs", json={"kind": "multitask-train", "config": config, "timeout_s": 120})
-    assert response.status_code == 202, response.text
-    job_id = response.json()["id"]
-    assert run_attempt(api_settings, job_id, "w@test") == "succeeded"
-    job = api.get(f"/jobs/{job_id}").json()
+    job = run_job(api, api_settings, {"kind": "multitask-train", "config": config, "timeout_s": 120})
+    job_id = job["id"]
     report = job["result"]["report"]
     assert [(t["label"], t["eps"]) for t in report["tasks"]] == [("digit", 0.02), ("digit", 0.05)]
     for task in report["tasks"]:

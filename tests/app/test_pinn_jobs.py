@@ -7,7 +7,7 @@ import pytest
 
 from core.pinn.check import check_pinn
 from tests.core.pinn.onnx_files import relu_net, tiny_pinn
-from worker.runner import run_attempt
+from tests.app.jobs import run_job
 
 
 @pytest.fixture
@@ -38,12 +38,9 @@ def test_a_network_that_is_not_a_tanh_mlp_is_422(api, tmp_path):
 
 def test_a_pinn_job_round_trip(api, api_settings, pinn_model, tmp_path):
     config = {"pde": "burgers", "tolerance": 100.0, "budget_s": 3.0, "grid": 21, "target_ratio": 1.5}
-    response = api.post("/jobs", json={"kind": "pinn", "model_id": pinn_model["id"], "config": config, "timeout_s": 30})
-    assert response.status_code == 202, response.text
-    job_id = response.json()["id"]
-    assert api.get(f"/jobs/{job_id}").json()["queue"] == "cpu"
-    assert run_attempt(api_settings, job_id, "w@test") == "succeeded"
-    job = api.get(f"/jobs/{job_id}").json()
+    job = run_job(api, api_settings, {"kind": "pinn", "model_id": pinn_model["id"], "config": config,
+                                      "timeout_s": 30}, queue="cpu")
+    job_id = job["id"]
     result = job["result"]
     assert set(result["conditions"]) == {"residual", "initial", "boundary"}
     for c in result["conditions"].values():
@@ -62,9 +59,7 @@ def test_a_pinn_job_round_trip(api, api_settings, pinn_model, tmp_path):
 
 def test_a_failing_tolerance_names_the_point(api, api_settings, pinn_model):
     config = {"tolerance": 1e-6, "conditions": ["initial"], "budget_s": 2.0, "grid": 21}
-    job_id = api.post("/jobs", json={"kind": "pinn", "model_id": pinn_model["id"], "config": config}).json()["id"]
-    assert run_attempt(api_settings, job_id, "w@test") == "succeeded"
-    job = api.get(f"/jobs/{job_id}").json()
+    job = run_job(api, api_settings, {"kind": "pinn", "model_id": pinn_model["id"], "config": config})
     assert job["verdict"] == "sat" and job["result"]["tolerance_verdict"] == "fails"
     point = job["result"]["failing_point"]
     assert point["condition"] == "initial" and point["point"][0] == 0.0 and point["residual"] > 1e-6

@@ -59,7 +59,7 @@ def run(context: "JobContext") -> Outcome:
     def piece_progress(done: int, total: int, outcome) -> bool:
         return context.report({"phase": "pieces", "done": done, "total": total, "piece": outcome.label,
                                "verdict": outcome.verdict, "elapsed_s": time.monotonic() - started},
-                              milestone=outcome.verdict == "sat")
+                              milestone=outcome.verdict == "sat" or done == total)  # a sat, and the last
 
     def train_progress(event: dict) -> bool:
         return context.report(jsonable(event), milestone=event.get("phase") == "verified") or \
