@@ -36,6 +36,7 @@ SECONDS_PER_NONZERO = 1e-5
 # An LP expected to take less than this may run whatever the share says: the root's, on small
 # networks, where its minimiser alone found most planted counterexamples (docs/results/planted.md)
 FREE_S = 0.05
+MIN_LP_S = 0.1  # HiGHS's time limit at least (an LP that starts just before the deadline)
 
 
 class LpPursuit:
@@ -112,7 +113,9 @@ class LpPursuit:
         cost = np.zeros(n + 1)
         cost[n] = 1.0
         bounds = np.c_[np.r_[program.lo, -np.inf], np.r_[program.hi, np.inf]]
-        res = linprog(cost, A_ub=A_ub, b_ub=np.r_[b_ub, dn], A_eq=A_eq, b_eq=b_eq, bounds=bounds, method="highs")
+        # HiGHS cannot be interrupted: its own time limit keeps it within the run's deadline
+        res = linprog(cost, A_ub=A_ub, b_ub=np.r_[b_ub, dn], A_eq=A_eq, b_eq=b_eq, bounds=bounds, method="highs",
+                      options={"time_limit": max(MIN_LP_S, self.budget.remaining)})
         if res.status != 0:
             return None
         x = torch.as_tensor(res.x[:graph.input_size], dtype=lower.dtype, device=lower.device)
