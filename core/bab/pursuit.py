@@ -1,12 +1,13 @@
-"""Pursuing counterexamples inside ReLU-splitting branch and bound.
+"""Pursuing counterexamples inside branch and bound (ReLU splitting and input splitting).
 
 CROWN's candidate for a domain (`bounding.primal_points`) is a corner of the input box,
-so a counterexample inside a small region of the box is never one of them. The planet LP
-of a domain (its split neurons exact, the others relaxed over its bounds) has a
-minimiser that the splits pull into such a region, and that moves towards the exact
-network's as the search fixes more phases. Each step the LPs of the most violated open
-domains are solved and their minimisers become candidates (replayed in onnxruntime like
-the others), within a share of the search's time.
+and input splitting's are corners and centres, so a counterexample inside a small region
+of the box is never one of them. The planet LP of a domain (its split neurons exact, the
+others relaxed over its bounds) has a minimiser that the splits pull into such a region,
+and that moves towards the exact network's as the search fixes more phases or shrinks
+its boxes. Each step the LPs of the most violated open domains are solved and their
+minimisers become candidates (replayed in onnxruntime like the others), within a share of
+the run's time.
 """
 
 from __future__ import annotations
