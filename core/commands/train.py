@@ -15,7 +15,7 @@ def train(
     arch: str = typer.Option("cnn-small", "--arch", help="mlp, mlp-medium, mlp-small, cnn-small, cnn-medium "
                              "or cnn7."),
     teacher: Path | None = typer.Option(None, "--teacher", help="Distillation: the teacher network (ONNX)."),
-    faithful_weight: float = typer.Option(1.0, "--faithful-weight", help="faithful-kd: weight of the "
+    faithful_weight: float = typer.Option(0.1, "--faithful-weight", help="faithful-kd: weight of the "
                                           "confidence-gap bound."),
     init_onnx: Path | None = typer.Option(None, "--init-onnx", help="Fine-tune this ONNX network instead."),
     dataset: str = typer.Option("mnist", "--dataset", help="mnist or cifar10."),

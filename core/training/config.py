@@ -54,7 +54,7 @@ class TrainConfig(BaseModel):
     kd_temperature: Real = Field(4.0, gt=0, description="Distillation: softmax temperature τ of the KL term.")
     kd_weight: Real = Field(0.9, ge=0, le=1, description="Distillation: weight of the KL term (the rest: "
                             "cross-entropy with the labels).")
-    faithful_weight: Real = Field(1.0, ge=0, description="faithful-kd: weight λ of the bound on the "
+    faithful_weight: Real = Field(0.1, ge=0, description="faithful-kd: weight λ of the bound on the "
                                   "teacher/student confidence gap over the ε-box.")
     attack_steps: Count = Field(1, ge=1, description="Training-time PGD steps (1: random start + one step).")
     warmup_reg: Real = Field(0.5, ge=0, description="Weight of the warm-up regulariser while ε ramps.")
