@@ -8,7 +8,7 @@ verifier on the joint network, a checked certificate per example), disagreement 
 PGD, and the confidence gap |p_T − p_S| in the teacher's class, certified and by PGD.
 Clean accuracy is measured on the whole test set.
 
-    python benchmarks/distillation_bench.py --data /work/shared/datasets/mnist.npz \
+    python benchmarks/distillation_bench.py --data ../shared/datasets/mnist.npz \
         --train-subset 10000 --epochs 8 --n 30 --eps 0.05 0.1 --faithful-weights 0.3 1
 
 prints a markdown table and writes every figure (and the networks) to --out-dir; networks
@@ -49,7 +49,7 @@ def trained(config: TrainConfig, path: Path) -> tuple[bytes, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, required=True, help="MNIST .npz (e.g. /work/shared/datasets/mnist.npz)")
+    parser.add_argument("--data", type=Path, required=True, help="MNIST .npz (e.g. ../shared/datasets/mnist.npz)")
     parser.add_argument("--out-dir", type=Path, default=Path("distillation-bench"))
     parser.add_argument("--teacher-arch", default="mlp-medium")
     parser.add_argument("--student-arch", default="mlp-small")
