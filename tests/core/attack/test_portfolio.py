@@ -38,34 +38,30 @@ def test_rounds_alternate_momentum_and_double_their_steps():
     assert [r.steps for r in schedule[:4]] == [100, 100, 200, 200]
 
 
-def test_the_portfolio_keeps_to_its_time_cap_and_reports_nothing_on_a_safe_instance(bundled_benchmarks):
-    graph, _, (lower, upper, C, d) = boxes(bundled_benchmarks / "mlp", "onnx/relu5.onnx.gz",
-                                           "vnnlib/relu5_unsat.vnnlib.gz")
+def _portfolio(bundled_benchmarks, prop: str, cap_s: float) -> tuple[bool, list]:
+    """The portfolio on the bundled relu5 network and `prop`: whether it confirmed a
+    counterexample, and every round result it reported (each confirmed when unsafe)."""
+    graph, _, (lower, upper, C, d) = boxes(bundled_benchmarks / "mlp", "onnx/relu5.onnx.gz", f"vnnlib/{prop}")
     seen = []
 
     def found(result):
         seen.append(result)
         return bool((result.margin <= 0).any())
 
+    return attack_open_targets(graph, lower, upper, C, d, cap_s, 16, 20, torch.Generator().manual_seed(0), found), seen
+
+
+def test_the_portfolio_keeps_to_its_time_cap_and_reports_nothing_on_a_safe_instance(bundled_benchmarks):
     start = time.monotonic()
-    assert not attack_open_targets(graph, lower, upper, C, d, 1.0, 16, 20, torch.Generator().manual_seed(0), found)
+    confirmed, seen = _portfolio(bundled_benchmarks, "relu5_unsat.vnnlib.gz", 1.0)
+    assert not confirmed
     assert time.monotonic() - start < 3.0  # a 1 s cap: every PGD step checks it (slack for a loaded machine)
     assert len(seen) >= 2  # the first round measured the speed, later ones were sized by it
 
 
 def test_the_portfolio_stops_at_the_first_confirmed_counterexample(bundled_benchmarks):
-    graph, _, (lower, upper, C, d) = boxes(bundled_benchmarks / "mlp", "onnx/relu5.onnx.gz",
-                                           "vnnlib/relu5_sat.vnnlib.gz")
-    calls = []
-
-    def found(result):
-        calls.append(result)
-        return bool((result.margin <= 0).any())
-
-    assert attack_open_targets(graph, lower, upper, C, d, 5.0, 16, 20, torch.Generator().manual_seed(0), found)
-    assert len(calls) == 1
-
-
+    confirmed, calls = _portfolio(bundled_benchmarks, "relu5_sat.vnnlib.gz", 5.0)
+    assert confirmed and len(calls) == 1
 def test_verdicts_stay_right_with_a_large_portfolio_share(bundled_benchmarks):
     folder = bundled_benchmarks / "mlp"
     network = load_network(folder / "onnx/relu5.onnx.gz")
