@@ -115,14 +115,19 @@ class InputSplitSearch(Search):
         self.alpha_gain: float | None = None  # running mean of what α adds to a child's bound
         self.alpha_slopes: dict[str, torch.Tensor] = {}  # the latest α pass's slopes, rows as in "alpha_at"
 
-    def run(self, lower: torch.Tensor, upper: torch.Tensor) -> Outcome:
-        """Search the box lower..upper [n]."""
+    def adopt(self, lower: torch.Tensor, upper: torch.Tensor) -> None:
+        """Take the box lower..upper [n] as the searched one without bounding it: the pool is
+        then filled with domains of it bounded elsewhere (a sub-search, core.verifier.parallel)."""
         self.root_width = upper - lower
-        lb, dim, rows, corner, row = bound_and_score(self.bounder, lower[None], upper[None], self.root_width)
-        ids = torch.zeros(1, dtype=torch.long, device=lower.device)
         self.min_width = MIN_WIDTH * float((upper - lower).abs().max().clamp(min=1e-30))
         self.stuck, self.steps = 0, 0  # boxes too small to split; steps taken
         self.rooted = True
+
+    def run(self, lower: torch.Tensor, upper: torch.Tensor) -> Outcome:
+        """Search the box lower..upper [n]."""
+        self.adopt(lower, upper)
+        lb, dim, rows, corner, row = bound_and_score(self.bounder, lower[None], upper[None], self.root_width)
+        ids = torch.zeros(1, dtype=torch.long, device=lower.device)
         if self._settle(with_rows({"lower": lower[None], "upper": upper[None], "lb": lb, "dim": dim, "id": ids,
                                    "corner": corner, "row": row}, rows)):
             return self.outcome("sat")

@@ -46,6 +46,11 @@ class DomainPool:
         self._rows = select(self._rows, kept) if kept.numel() else None
         return out
 
+    def rows(self) -> Batch:
+        """Every row, without removing them (a snapshot of the frontier)."""
+        assert self._rows is not None, "rows of an empty domain pool"
+        return self._rows
+
     def min_lb(self) -> float | None:
         return None if self._rows is None else float(self._rows["lb"].min())
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import time
+from typing import Callable
 
 import torch
 
@@ -33,6 +34,18 @@ WARM = "warm:"
 MAX_CANDIDATES = 8  # per step, points replayed in onnxruntime
 
 
+def chooser(config: VerifyConfig, graph, C: torch.Tensor) -> Callable[[BranchContext], torch.Tensor]:
+    """The branching rule `config.relu_heuristic` names, for a search of `graph` against C [1, r, m]."""
+    if config.relu_heuristic == "gnn":
+        from core.bab.learned.brancher import gnn_chooser
+
+        return gnn_chooser(config, graph, C[0])
+    choose = HEURISTICS[config.relu_heuristic]
+    if config.relu_heuristic == "fsb":
+        choose = functools.partial(choose, per_layer=config.fsb_candidates)
+    return choose
+
+
 class ReluSplitSearch(Search):
     """One search over one box and one disjunct C [1, r, m], d [1, r]; `run` returns the `Outcome`."""
 
@@ -49,10 +62,7 @@ class ReluSplitSearch(Search):
         self.layout = relu_layout(graph)
         self.offsets = [offset for _, offset, _ in self.layout]
         self.width = sum(size for _, _, size in self.layout)
-        choose = HEURISTICS[config.relu_heuristic]
-        if config.relu_heuristic == "fsb":
-            choose = functools.partial(choose, per_layer=config.fsb_candidates)
-        self.choose = choose
+        self.choose = chooser(config, graph, C)
         self.undecided = 0
         self.duals = DualStage(graph, self.beta_graph, config)
         self.pursuit = LpPursuit(graph, C[0], d[0], config.pursuit_share, budget)
@@ -75,7 +85,7 @@ class ReluSplitSearch(Search):
         left_u[idx, flat], right_l[idx, flat] = 0.0, 0.0
         return torch.cat([left, right]), ReluRows(torch.cat([rows.lower, right_l]), torch.cat([left_u, rows.upper]))
 
-    def decide_branch(self, split: torch.Tensor, rows: ReluRows, warm) -> torch.Tensor:
+    def decide_branch(self, split: torch.Tensor, rows: ReluRows, warm, lb: torch.Tensor | None = None) -> torch.Tensor:
         """Per domain, the flat index of the neuron to split next (-1: none left)."""
         record: dict[str, torch.Tensor] = {}
         backward_from_rows(self.beta_graph, self.lower, self.upper, rows, self.C, self.d, warm, record)
@@ -87,7 +97,8 @@ class ReluSplitSearch(Search):
             lb = backward_from_rows(self.beta_graph, self.lower, self.upper, child_rows, self.C, self.d, doubled)
             return lb.amax(dim=1).view(2, -1).T
 
-        return self.choose(BranchContext(rows.lower, rows.upper, split, self.offsets, coefficient, bound_children))
+        return self.choose(BranchContext(rows.lower, rows.upper, split, self.offsets, coefficient, bound_children,
+                                         lb, warm, (self.lower, self.upper)))
 
     def evaluate(self, split: torch.Tensor, rows: ReluRows, warm, lb: torch.Tensor | None = None
                  ) -> tuple[Batch, list[torch.Tensor], dict[int, dict]]:
@@ -101,7 +112,7 @@ class ReluSplitSearch(Search):
                                           self.config.alpha_iterations, interrupt=self.budget.check)
         lb = lb.amax(dim=1).detach()
         decided = self.bound_hard_domains(split, rows, warm, lb)
-        choice = self.decide_branch(split, rows, warm)
+        choice = self.decide_branch(split, rows, warm, lb)
         open_ = lb <= self.margin
         candidates = []
         if bool(open_.any()):
@@ -147,6 +158,12 @@ class ReluSplitSearch(Search):
                     decided[i] = self.duals.evidence(duals, j)
                     self.duals.closed += 1
         return decided
+
+    def adopt(self, lower: torch.Tensor, upper: torch.Tensor) -> None:
+        """Take the box lower/upper [n] as the searched one without bounding it: the pool is
+        then filled with domains of it bounded elsewhere (a sub-search, core.verifier.parallel)."""
+        self.lower, self.upper = lower[None], upper[None]
+        self.rooted = True
 
     def run(self, lower: torch.Tensor, upper: torch.Tensor, root_rows: ReluRows | None = None) -> Outcome:
         """Search the box lower/upper [n]; `root_rows` [1, N]: the root's pre-activation bounds

@@ -44,6 +44,9 @@ class Search:
         self.seconds_per_domain = 0.0
         self.rooted = False  # `run` has bounded the root: from then on the pool is the frontier
         self.dropped_lb: float | None = None  # smallest bound of the open domains left out of the pool
+        # called at every batch boundary (the pool is then the whole frontier): a distributed
+        # search publishes snapshots and hands out domains there (core.verifier.parallel)
+        self.on_batch: Callable[["Search"], None] | None = None
 
     def require_root(self) -> None:
         """Refuse to resume a search stopped before its root was bounded: its empty pool
@@ -55,6 +58,8 @@ class Search:
         """Publish the pool's state and honour the budget (raises `Stop`)."""
         self.budget.domains_open = len(self.pool)
         self.budget.raise_bound(self.frontier_lb())
+        if self.on_batch is not None:
+            self.on_batch(self)
         self.budget.check()
 
     def drop(self, lb: torch.Tensor) -> None:

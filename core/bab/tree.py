@@ -38,6 +38,13 @@ class ProofTree:
     def __len__(self) -> int:
         return len(self.parent)
 
+    def add_root(self) -> int:
+        """A new root (parent -1): a forest of frontier domains that a sub-search took over
+        (`core.bab.merge` joins such forests to the tree their domains came from)."""
+        self.parent.append(-1)
+        self.branch.append(0)
+        return len(self.parent) - 1
+
     def add_children(self, parents: torch.Tensor, splits: list[tuple]) -> tuple[torch.Tensor, torch.Tensor]:
         """Record that each parent was split as `splits[i]`; returns the two children's ids."""
         first = len(self.parent)
