@@ -8,7 +8,7 @@ kinds of activation. There are no per-benchmark configuration files.
 from __future__ import annotations
 
 import os
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -113,6 +113,10 @@ class VerifyConfig(BaseModel):
         None, ge=1, description="CPU threads for the run (restored afterwards); None chooses (core.threads): "
         "one for fully connected networks under 5 million multiply-accumulates per forward pass "
         "(convolutional ones under 250 000), else the cores other processes leave free but one.")
+    parallel: Annotated[Count, Field(ge=1)] | Literal["auto"] | None = Field(
+        None, description="Service only: split branch and bound across this many jobs (sub-jobs "
+        "of this one, on the same queues; docs/distributed.md); auto: the live workers of the job's queue; "
+        "None or 1: one job. `verify` itself ignores it.")
     proof_margin: Real = Field(
         0.0, ge=0, description="A bound must exceed this to count as a proof (on top of the "
         "dtype's rounding margin).")
