@@ -52,10 +52,11 @@ def affine_matrices(node_op: Affine, out_shape: tuple[int, ...]) -> tuple[list[n
 
 class AffinePart:
     """The columns of every tensor and the equalities of every affine node of a ReLU network;
-    ValueError for any other activation."""
+    ValueError for any other activation. Built from a float64 copy on the CPU, where the LP
+    is solved, whatever device the search runs on."""
 
     def __init__(self, graph: Graph) -> None:
-        graph = graph.to(dtype=torch.float64)
+        graph = graph.to("cpu", torch.float64)
         self.graph = graph
         self.sizes = {graph.input_name: graph.input_size} | {n.name: int(np.prod(n.shape)) for n in graph.nodes}
         self.offset, total = {}, 0
