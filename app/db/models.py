@@ -117,6 +117,8 @@ class Job(Base):
     # The Idempotency-Key the job was created with, and the sha256 of its request body.
     idempotency_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
     request_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # A sub-job of a distributed verify job (docs/distributed.md): its parent's id.
+    parent_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
 
 
 class JobEvent(Base):
@@ -143,6 +145,24 @@ class Artifact(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     size_bytes: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class FrontierPiece(Base):
+    """Part of a distributed search's state, bytes in the artifact store: a holder job's
+    latest frontier snapshot ("snapshot"), a holder asked for domains by `asker`
+    ("request"), or domains granted to `holder` and not yet taken ("grant")."""
+
+    __tablename__ = "frontier_pieces"
+    __table_args__ = (Index("ix_frontier_pieces_holder_kind", "holder", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)  # the parent job
+    holder: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))
+    asker: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    domains: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class WorkerBeat(Base):
