@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from app.services.jobs import MIN_TIMEOUT_S, JobCreate, JobKind, JobStatus
+from app.services.jobs import MIN_TIMEOUT_S, JobCreate, JobKind, JobStatus, ShownJobKind
 from core.compressed_sensing.config import CSConfig
 from core.config import VerifyConfig
 from core.distillation.config import FaithfulnessJobConfig
@@ -281,7 +281,7 @@ class Evidence(BaseModel):
 
 class JobOut(BaseModel):
     id: str
-    kind: JobKind
+    kind: ShownJobKind
     status: JobStatus
     verdict: Verdict | None
     model_id: str | None
@@ -300,6 +300,7 @@ class JobOut(BaseModel):
     result: dict[str, Any] | None = Field(description="the kind's result: for verify `message`, `elapsed_s`, "
                                           "`check`, ...; for inspect the graph; for train `model_id` and the report")
     evidence: Evidence | None
+    parent_id: str | None = Field(None, description="a sub-job of a verify job with `parallel`: that job's id")
 
 
 class JobPage(Page):

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Artifact, Job, JobEvent, Model, Property, Token, is_id, isoformat, utcnow
 from app.errors import Conflict, Invalid, NotFound
+from app.services.frontier import cancel_children
 from app.services.job_state import TERMINAL, record_event
 from app.services.pages import newest_first
 from app.services.queue import choose_queue
@@ -25,6 +26,9 @@ from core.training.config import DISTILLATION_METHODS, TrainJobConfig  # torch-f
 from core.training.multitask.config import MultiTaskConfig
 
 JobKind = Literal["verify", "inspect", "train", "pinn", "faithfulness", "multitask-train", "compressed-sensing"]
+# Kinds a job row can have: the submitted ones, and a distributed verify job's sub-jobs.
+ShownJobKind = Literal["verify", "inspect", "train", "pinn", "faithfulness", "multitask-train", "compressed-sensing",
+                       "verify-part"]
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 # Which inputs each kind needs: verify proves a property of a model; inspect loads a
 # model; train makes a new model (or fine-tunes the model given); pinn bounds a model's
@@ -219,10 +223,12 @@ def list_jobs(session: Session, owner: Token, *, status: str | None = None, kind
 
 def cancel_job(session: Session, owner: Token, job_id: str) -> Job:
     """A queued job is cancelled at once; a running one is asked to stop (the worker
-    sees the flag through the engine's progress callback)."""
+    sees the flag through the engine's progress callback). A distributed verify job's
+    sub-jobs are cancelled with it, even where its own worker died."""
     job = get_job(session, owner, job_id)
     if job.status in TERMINAL:
         raise Conflict(f"job {job_id!r} already finished ({job.status}); there is nothing to cancel")
+    cancel_children(session, job.id)
     job.cancel_requested = True
     if job.status == "queued":
         job.status, job.finished_at = "cancelled", utcnow()
@@ -254,7 +260,7 @@ def job_json(job: Job, evidence: dict[str, Any] | None = None) -> dict[str, Any]
             "config": job.config, "queue": job.queue, "created_at": isoformat(job.created_at), "started_at": isoformat(job.started_at),
             "finished_at": isoformat(job.finished_at), "attempts": job.attempts, "worker": job.worker,
             "cancel_requested": job.cancel_requested, "progress": progress, "error": job.error, "result": job.result,
-            "evidence": evidence}
+            "evidence": evidence, "parent_id": job.parent_id}
 
 
 def event_json(event: JobEvent) -> dict[str, Any]:

@@ -127,19 +127,21 @@ class Holder:
                 out[k - 1][key] = self._piece(select(rows, rank % parts == k))
         return [dump(piece) for piece in out]
 
-    def give(self) -> bytes | None:
-        """Half of every target's frontier (every other domain by bound), as pieces for
-        another holder; None when fewer than two domains are open."""
-        if self.open_domains() < 2:
+    def give(self, everything: bool = False) -> bytes | None:
+        """Half of every target's frontier (every other domain by bound), or all of it, as
+        pieces for another holder (`take`); None when fewer than two domains are open
+        (than one, for everything)."""
+        if self.open_domains() < (1 if everything else 2):
             return None
         out = {}
         for key, search in self.searches.items():
-            if len(search.pool) < 2:
+            if len(search.pool) < (1 if everything else 2):
                 continue
             rows = search.pool.pop(len(search.pool))
             rank = torch.argsort(torch.argsort(rows["lb"]))
-            search.pool.push(select(rows, rank % 2 == 0))
-            out[key] = self._piece(select(rows, rank % 2 == 1))
+            keep = torch.zeros_like(rank, dtype=torch.bool) if everything else rank % 2 == 0
+            search.pool.push(select(rows, keep))
+            out[key] = self._piece(select(rows, ~keep))
         return dump(out)
 
     def _piece(self, rows: Batch) -> dict:

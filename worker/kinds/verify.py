@@ -59,7 +59,14 @@ def run(context: "JobContext") -> Outcome:
     context.progress(Progress(phase="loading"))
     network = load_network(context.model_bytes())
     prop = load_property(context.property_bytes(), property_limits(context.settings))  # the upload's limits
-    result = run_verifier(network, prop, config, progress=context.progress)
+    if config.parallel not in (None, 1):
+        from worker.parallel_verify import parts_of, run_parallel
+
+        parts = parts_of(context, config.parallel)
+        result = run_parallel(context, network, prop, config, parts) if parts > 1 else \
+            run_verifier(network, prop, config, progress=context.progress)
+    else:
+        result = run_verifier(network, prop, config, progress=context.progress)
     if result.verdict is Verdict.UNSAT:
         # the run's figures stay in the job's latest progress while the checker runs
         context.progress(Progress("checking", result.domains_visited, 0, result.lower_bound, result.elapsed_s))

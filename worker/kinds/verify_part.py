@@ -1,0 +1,64 @@
+"""The verify-part kind: one sub-job of a distributed verify job (docs/distributed.md).
+
+It goes on from its latest frontier snapshot (the one its parent dealt it, or the last
+one a killed attempt published), searches it, takes domains from the other holders
+when it runs out, and ends with its forest in a final snapshot for the parent to merge.
+Its verdict is about its domains only: unsat (all closed), sat (a counterexample,
+replayed in onnxruntime), timeout (the parent's deadline) or unknown.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from worker.outcome import Outcome
+
+if TYPE_CHECKING:
+    from worker.runner import JobContext
+
+
+def run(context: "JobContext") -> Outcome:
+    from app.db.session import session_scope
+    from app.services import frontier
+    from app.services.uploads import property_limits
+    from core.bab.budget import Stop
+    from core.counterexample import result_text
+    from core.model import load_network
+    from core.result import Progress, Verdict
+    from core.spec import load_property
+    from core.verifier import VerifyConfig
+    from core.verifier.parallel import Holder, start
+    from worker.distributed import Coordinator, work
+
+    job = context.job
+    config = VerifyConfig(**job.config["verify"])
+    context.progress(Progress(phase="loading"))
+    network = load_network(context.model_bytes())
+    prop = load_property(context.property_bytes(), property_limits(context.settings))
+    run_ = start(network, prop, config, job.config["deadline_unix"] - time.time(), context.progress)
+    holder = Holder(run_, job.id)
+    with session_scope(context.settings.database_url) as session:
+        snapshot = frontier.snapshot_of(session, context.store, job.id)
+    if snapshot is not None:
+        holder.restore(snapshot)
+    resumed_with = holder.open_domains()
+    coordinator = Coordinator(context, holder, job.parent_id)
+    verdict, why = "unknown", ""
+    try:
+        with run_.budget:
+            run_.budget.enter("bab")
+            coordinator.take_grants()
+            verdict, why = work(coordinator)
+    except Stop as stop:
+        verdict, why = ("timeout" if stop.reason == "timeout" else "unknown"), stop.reason
+    coordinator.answer(decline_all=True)
+    coordinator.save()
+    result = {"domains_visited": holder.visited, "open": holder.open_domains(), "attempt": context.attempt,
+              "resumed_with": resumed_with, "message": why}
+    artifacts = {}
+    found = run_.finder.found
+    if verdict == "sat" and found is not None:
+        result["counterexample"] = found.x.tolist()
+        artifacts["counterexample"] = result_text(Verdict.SAT, found.x, found.y).encode()
+    return Outcome(verdict=verdict, result=result, artifacts=artifacts)

@@ -1,0 +1,169 @@
+"""A verify job with `parallel`: the parent's side (docs/distributed.md).
+
+The parent bounds the root, grows and deals the frontier, creates one `verify-part`
+sub-job per other part (a row with `parent_id`, its dealt piece as its first snapshot,
+a message on the parent's queue) and searches part 0 itself as one more holder. It
+stops early when a sub-job ends with a counterexample (replayed here again) or cannot
+decide; once every sub-job has ended it merges every holder's final forest into one
+proof tree per target, which the ordinary certificate check then checks.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from app.db.models import Job, utcnow
+from app.db.session import session_scope
+from app.services import frontier
+from app.services.health import live_workers
+from app.services.job_state import TERMINAL, record_event
+from worker.distributed import POLL_EVERY_S, Coordinator, work
+
+if TYPE_CHECKING:
+    from core.result import VerifyResult
+    from worker.runner import JobContext
+
+
+class SubJobEnded(Exception):
+    """A sub-job ended in a way that decides the parent (`verdict`, its result)."""
+
+    def __init__(self, verdict: str, result: dict) -> None:
+        super().__init__(verdict)
+        self.verdict, self.result = verdict, result
+
+
+def parts_of(context: "JobContext", parallel: int | str) -> int:
+    """`parallel` as a count: "auto" is the live workers consuming the job's queue."""
+    if parallel != "auto":
+        return int(parallel)
+    with session_scope(context.settings.database_url) as session:
+        return max(1, sum(context.job.queue in w["queues"] for w in live_workers(session, context.settings)))
+
+
+def run_parallel(context: "JobContext", network, prop, config, parts: int) -> "VerifyResult":
+    """The parent's whole run; its result is certified like a serial one's."""
+    from core.bab.budget import Stop
+    from core.verifier.parallel import Holder, root_phase, start, stopped_result
+
+    job = context.job
+    deadline_unix = time.time() + job.timeout_s
+    run = start(network, prop, config, job.timeout_s, context.progress)
+    holder = Holder(run, job.id)
+    coordinator = Coordinator(context, holder, job.id)
+    try:
+        with run.budget:
+            verdict = root_phase(run)
+            if verdict is None:
+                verdict = holder.grow(parts)
+            if verdict is not None:
+                return run.result(verdict)
+            if holder.open_domains() == 0:  # the root's search closed everything
+                return _merged(context, coordinator)
+            _deal(context, coordinator, parts, config, deadline_unix)
+            return _supervise(context, coordinator)
+    except Stop as stop:
+        return stopped_result(run, stop)
+    except SubJobEnded as ended:
+        return _decided_by(run, ended)
+    finally:
+        with session_scope(context.settings.database_url) as session:
+            frontier.cancel_children(session, job.id)
+
+
+def _deal(context: "JobContext", coordinator: Coordinator, parts: int, config, deadline_unix: float) -> None:
+    """Create the sub-jobs, each with its piece as its first snapshot, then send them."""
+    from app.services.queue import send
+    from core.verifier.parallel import Holder
+    from worker.celery_app import app as celery
+
+    job, holder = context.job, coordinator.holder
+    pieces = holder.deal(parts)
+    created = []
+    with session_scope(context.settings.database_url) as session:
+        for piece in pieces:
+            child = Job(owner_id=job.owner_id, kind="verify-part", status="queued", model_id=job.model_id,
+                        property_id=job.property_id, timeout_s=max(1.0, deadline_unix - time.time()),
+                        config={"verify": {**config.model_dump(), "parallel": None}, "deadline_unix": deadline_unix},
+                        queue=job.queue, created_at=utcnow(), enqueued_at=utcnow(), attempts=0,
+                        cancel_requested=False, parent_id=job.id)
+            session.add(child)
+            session.flush()
+            record_event(session, child.id, "status", {"status": "queued"})
+            other = Holder(holder.run, child.id)
+            other.take(piece)
+            frontier.save_snapshot(session, context.store, job.id, child.id, other.snapshot(), other.open_domains())
+            created.append(child)
+        coordinator._save(session)
+        record_event(session, job.id, "progress", {"phase": "dealt", "parts": parts,
+                                                   "sub_jobs": [c.id for c in created]})
+        session.expunge_all()
+    for child in created:
+        send(celery, context.settings, child)
+
+
+def _supervise(context: "JobContext", coordinator: Coordinator) -> "VerifyResult":
+    """Search part 0 (and whatever it can take from others) while watching the sub-jobs;
+    merge once all have ended."""
+    from core.bab.budget import Stop
+    from core.result import Verdict
+
+    run = coordinator.holder.run
+    coordinator.on_poll = lambda: _watch(context)
+    while True:
+        status, why = work(coordinator)
+        if status != "unsat":
+            return run.result(Verdict.SAT if status == "sat" else Verdict.UNKNOWN, why)
+        if _watch(context):
+            break
+        time.sleep(POLL_EVERY_S)
+        run.budget.check()
+        if coordinator.steal():
+            continue
+    try:
+        return _merged(context, coordinator)
+    except Stop as stop:
+        from core.verifier.parallel import stopped_result
+
+        return stopped_result(run, stop)
+
+
+def _watch(context: "JobContext") -> bool:
+    """True once every sub-job has ended without deciding the parent; raises
+    `SubJobEnded` for one that decides it (a counterexample, an error, undecided)."""
+    with session_scope(context.settings.database_url) as session:
+        kids = frontier.children(session, context.job.id)
+        session.expunge_all()
+    for kid in kids:
+        if kid.status not in TERMINAL:
+            continue
+        if kid.status == "failed":
+            raise SubJobEnded("unknown", {"message": f"sub-job {kid.id} failed: {kid.error}"})
+        if kid.status == "cancelled" and not (kid.error or "").startswith("taken over"):
+            raise SubJobEnded("unknown", {"message": f"sub-job {kid.id} was cancelled"})
+        if kid.status == "succeeded" and kid.verdict != "unsat":
+            raise SubJobEnded(kid.verdict or "unknown", {**(kid.result or {}), "job": kid.id})
+    return all(kid.status in TERMINAL for kid in kids)
+
+
+def _decided_by(run, ended: SubJobEnded) -> "VerifyResult":
+    from core.result import Verdict
+    from core.verifier.parallel import counterexample_result
+
+    if ended.verdict == "sat" and "counterexample" in ended.result:
+        return counterexample_result(run, ended.result["counterexample"])
+    if ended.verdict == "timeout":
+        return run.result(Verdict.TIMEOUT, "timeout")
+    return run.result(Verdict.UNKNOWN, ended.result.get("message") or f"sub-job {ended.result.get('job')}: "
+                      f"{ended.verdict}")
+
+
+def _merged(context: "JobContext", coordinator: Coordinator) -> "VerifyResult":
+    from core.verifier.parallel import merged_result
+
+    coordinator.save()
+    with session_scope(context.settings.database_url) as session:
+        snaps = frontier.snapshots(session, context.store, context.job.id)
+    result = merged_result(coordinator.holder.run, snaps)
+    result.stats["parallel"] = {"holders": len(snaps)}
+    return result
