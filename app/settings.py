@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     cancel_poll_interval_s: float = Field(0.5, ge=0)
     # A cancelled job whose engine does not stop by itself is interrupted after this.
     cancel_grace_s: float = Field(5.0, ge=0)
+    # A distributed verify job's holders publish their frontier this often: a holder whose
+    # worker dies is resumed from its latest snapshot, losing at most this much work.
+    frontier_snapshot_s: float = Field(3.0, gt=0)
 
     @model_validator(mode="after")
     def _fill_urls(self) -> "Settings":
