@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from core.numbers import Count, Real, Seed
 
@@ -61,7 +61,14 @@ class VerifyConfig(BaseModel):
     branching: Literal["auto", "input", "relu", "none"] = Field(
         "auto", description="What branch and bound splits; auto: input when the input has "
         f"at most {INPUT_SPLIT_MAX_DIM} dimensions, else ReLU neurons.")
-    relu_heuristic: Literal["babsr", "fsb", "upb"] = Field("fsb", description="ReLU split choice.")
+    relu_heuristic: Literal["babsr", "fsb", "upb", "gnn"] = Field(
+        "fsb", description="ReLU split choice; gnn: the learned brancher in `brancher` (docs/branching.md).")
+    brancher: str | None = Field(
+        None, description="gnn: the brancher file (made by `certbound train-brancher`); the service sets it "
+        "from `branching: \"gnn:<id>\"`.")
+    gnn_threshold: Real | None = Field(
+        None, ge=0, description="gnn: where the GNN's choice raises a domain's bound by less than this share of "
+        "its magnitude, BaBSR's choice is bounded too and the better kept; None: the brancher file's.")
     fsb_candidates: Count = Field(3, ge=1, description="FSB: neurons per layer scored by a real bound.")
     attack_restarts: Count | None = Field(
         None, ge=0, description="PGD random restarts per disjunct; None: scaled to the cost of a "
@@ -120,6 +127,14 @@ class VerifyConfig(BaseModel):
     proof_margin: Real = Field(
         0.0, ge=0, description="A bound must exceed this to count as a proof (on top of the "
         "dtype's rounding margin).")
+
+    @model_validator(mode="after")
+    def _brancher_for_gnn(self) -> "VerifyConfig":
+        if self.relu_heuristic == "gnn" and not self.brancher:
+            raise ValueError("relu_heuristic gnn needs brancher: the file `certbound train-brancher` wrote")
+        if self.brancher and self.relu_heuristic != "gnn":
+            raise ValueError(f"brancher is read only by relu_heuristic gnn, not {self.relu_heuristic}")
+        return self
 
     def resolve(self, input_size: int, has_only_relu: bool, on_cuda: bool, n_weights: int,
                 forward_macs: int | None = None) -> "VerifyConfig":

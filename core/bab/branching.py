@@ -29,7 +29,10 @@ ChildBounder = Callable[[torch.Tensor], torch.Tensor]
 class BranchContext:
     """A batch of domains: concatenated pre-activation bounds lower/upper [B, N], split
     state [B, N] (int8), layer offsets into N, and the backward coefficients of the
-    lower bound at each ReLU output concatenated [B, N] (None when not available)."""
+    lower bound at each ReLU output concatenated [B, N] (None when not available).
+    What learned branching also reads (None when not available): the domains' lower
+    bounds `lb` [B], their α/β `warm` (batch first, per ReLU node) and the input box
+    `box` (lower, upper [1, n])."""
 
     lower: torch.Tensor
     upper: torch.Tensor
@@ -37,6 +40,9 @@ class BranchContext:
     offsets: list[int]
     coefficient: torch.Tensor | None
     bound_children: ChildBounder | None = None
+    lb: torch.Tensor | None = None
+    warm: dict[str, torch.Tensor] | None = None
+    box: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def candidates(self) -> torch.Tensor:
         """Unstable and not yet split: [B, N] bool."""

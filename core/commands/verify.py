@@ -31,6 +31,22 @@ def check_device(device: str) -> None:
         raise fail("--device cuda", f"{problem}; use --device cpu or auto")
 
 
+def check_brancher(branching: str, brancher: Path | None) -> None:
+    """Raise `typer.Exit(2)` after one line when the rule is unknown, gnn lacks its file, or
+    the file is not a brancher (checked before any search starts)."""
+    if branching not in ("fsb", "babsr", "upb", "gnn"):
+        raise fail(f"--branching {branching!r}", "expected fsb, babsr, upb or gnn")
+    if (branching == "gnn") != (brancher is not None):
+        raise fail("--brancher", "give it exactly when --branching is gnn")
+    if brancher is not None:
+        from core.bab.learned.model_file import BrancherFileError, load_brancher
+
+        try:
+            load_brancher(brancher)
+        except BrancherFileError as exc:
+            raise fail("--brancher", str(exc)) from None
+
+
 def load_instance(network_path: Path, property_path: Path):
     """(Network, Property) from files (plain or .gz) that fit each other; raises
     `typer.Exit(2)` after one line naming the bad file."""
@@ -67,6 +83,9 @@ def verify(
     certificate: Path | None = typer.Option(
         None, "--certificate", metavar="CERT",
         help="Write what backs the verdict here: the certificate zip for unsat, the counterexample for sat."),
+    branching: str = typer.Option("fsb", "--branching", help="ReLU split rule: fsb, babsr, upb or gnn (with --brancher)."),
+    brancher: Path | None = typer.Option(None, "--brancher", metavar="FILE",
+                                         help="gnn: the brancher `certbound train-brancher` wrote."),
 ) -> None:
     """Answer sat / unsat / timeout / unknown for one network and property (exit 0 for any
     verdict, 2 for bad input: docs/cli.md)."""
@@ -80,8 +99,10 @@ def verify(
     check_device(device)
     if timeout <= 0:
         raise fail(f"--timeout {timeout}", "must be positive")
+    check_brancher(branching, brancher)
     try:
-        config = VerifyConfig(timeout_s=timeout, device=device, seed=seed, threads=threads)
+        config = VerifyConfig(timeout_s=timeout, device=device, seed=seed, threads=threads, relu_heuristic=branching,
+                              brancher=str(brancher) if brancher is not None else None)
     except ValidationError as exc:
         problems = "; ".join(f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" for e in exc.errors())
         typer.echo(f"error: {problems}", err=True)

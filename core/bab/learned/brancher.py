@@ -1,0 +1,86 @@
+"""The GNN as a branching rule of ReLU-split branch and bound, with its fail-safe.
+
+Per batch of domains the GNN scores every unstable neuron and the best is split. Its
+choice is then checked as the seed paper does: the children of the chosen neuron are
+bounded by the same cheap pass FSB uses; where they raise the domain's bound by less
+than `threshold` of its magnitude, BaBSR's choice is bounded too and the better of the
+two kept. Any choice is sound (the children cover the parent), so a poor model costs
+time, never a verdict.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import torch
+
+from core.bab.branching import BranchContext, babsr, pick
+from core.bab.learned.features import Featurizer
+from core.bab.learned.gnn import BranchGNN
+from core.bab.learned.graph import NetworkGraph, network_graph
+from core.bab.learned.model_file import load_brancher
+
+_models: dict[str, tuple[float, tuple]] = {}  # path -> (mtime, load_brancher's answer)
+_graphs: list[tuple[object, NetworkGraph]] = []  # the last graph probed (one search's many targets share it)
+
+
+def cached_brancher(path: str) -> tuple:
+    mtime = Path(path).stat().st_mtime if Path(path).exists() else -1.0
+    hit = _models.get(path)
+    if hit is None or hit[0] != mtime:
+        _models[path] = hit = (mtime, load_brancher(Path(path)))
+    return hit[1]
+
+
+def cached_graph(graph) -> NetworkGraph:
+    for known, net in _graphs:
+        if known is graph:
+            return net
+    net = network_graph(graph)
+    _graphs[:] = [(graph, net)]
+    return net
+
+
+class GnnChooser:
+    """Branching rule: `__call__(ctx)` -> flat neuron per domain [B] (-1: none left).
+    `seconds` / `decisions` count the GNN's own inference; `fallbacks` the domains where
+    BaBSR's choice was bounded too, `overruled` those where it won."""
+
+    def __init__(self, model: BranchGNN, threshold: float, graph, C: torch.Tensor,
+                 net: NetworkGraph | None = None) -> None:
+        self.model, self.threshold = model, threshold
+        self.features = Featurizer(graph, net if net is not None else cached_graph(graph), C)
+        self.seconds, self.decisions, self.fallbacks, self.overruled = 0.0, 0, 0, 0
+
+    @torch.no_grad()
+    def scores(self, ctx: BranchContext) -> torch.Tensor:
+        return self.model(self.features.net, self.features(ctx)).to(ctx.lower.device)
+
+    def __call__(self, ctx: BranchContext) -> torch.Tensor:
+        started = time.perf_counter()
+        choice = pick(self.scores(ctx).to(ctx.lower.dtype), ctx)
+        self.seconds += time.perf_counter() - started
+        self.decisions += int(choice.shape[0])
+        if ctx.bound_children is None or ctx.lb is None or self.threshold <= 0:
+            return choice
+        valid = choice >= 0
+        worse = ctx.bound_children(choice.clamp(min=0)).amin(dim=1)
+        gain = (worse - ctx.lb) / ctx.lb.abs().clamp(min=1e-9)
+        poor = valid & (gain < self.threshold)
+        if not bool(poor.any()):
+            return choice
+        alternative = babsr(ctx)
+        other = ctx.bound_children(torch.where(poor, alternative, choice).clamp(min=0)).amin(dim=1)
+        better = poor & (alternative >= 0) & (other > worse)
+        self.fallbacks += int(poor.sum())
+        self.overruled += int(better.sum())
+        return torch.where(better, alternative, choice)
+
+
+def gnn_chooser(config, graph, C: torch.Tensor) -> GnnChooser:
+    """The chooser for `config.brancher` (raises `BrancherFileError` for a bad file)."""
+    model, threshold, _ = cached_brancher(config.brancher)
+    if config.gnn_threshold is not None:
+        threshold = config.gnn_threshold
+    return GnnChooser(model, threshold, graph, C)
