@@ -4,7 +4,7 @@ grants through the database (app.services.frontier), at the search's batch bound
 The parent job and each sub-job run a `Coordinator` around their `Holder`
 (core.verifier.parallel). At a batch boundary (`__call__`) it answers requests for
 domains (half of its frontier, with its new snapshot in the same transaction) and
-writes a snapshot every `SNAPSHOT_EVERY_S`. With its frontier empty, `steal` asks the
+writes a snapshot every `frontier_snapshot_s` (a setting). With its frontier empty, `steal` asks the
 holder with the largest frontier for half of it, or takes over a queued sub-job's
 whole frontier (one that never started, or whose worker died and the reaper re-queued).
 """
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from core.verifier.parallel import Holder
     from worker.runner import JobContext
 
-SNAPSHOT_EVERY_S = 3.0   # a killed holder loses at most this much work (plus one batch)
 POLL_EVERY_S = 0.5       # requests and siblings are looked at this often
 ANSWER_WAIT_S = 3.0      # an asker waits this long for an answer before it asks another
 MIN_GIVE = 2             # a holder with fewer open domains is not asked
@@ -48,7 +47,7 @@ class Coordinator:
             self.answer()
             if self.on_poll is not None:
                 self.on_poll()
-        if now - self.last_snapshot >= SNAPSHOT_EVERY_S:
+        if now - self.last_snapshot >= self.context.settings.frontier_snapshot_s:
             self.save()
 
     def save(self) -> None:
@@ -132,7 +131,12 @@ class Coordinator:
         while time.monotonic() < until:
             if self.take_grants():
                 return True
-            time.sleep(0.1)
+            self.answer()  # decline (or serve) whoever asks us meanwhile: two idle askers must not wait on each other
+            with session_scope(self.url) as session:
+                if not frontier.is_pending(session, request_id) \
+                        and not frontier.grants_for(session, self.name):
+                    return False  # declined
+            time.sleep(0.05)
             self.holder.run.budget.check()
         with session_scope(self.url) as session:
             withdrawn = frontier.withdraw(session, request_id)

@@ -79,6 +79,11 @@ def withdraw(session: Session, request_id: int) -> bool:
                                                             FrontierPiece.kind == REQUEST)).rowcount)
 
 
+def is_pending(session: Session, request_id: int) -> bool:
+    """Whether a request still waits for an answer (neither granted nor declined)."""
+    return session.scalar(select(FrontierPiece.kind).where(FrontierPiece.id == request_id)) == REQUEST
+
+
 def grants_for(session: Session, holder: str) -> list[tuple[int, str]]:
     """(grant id, sha256) of the domains granted to `holder` and not yet taken."""
     return list(session.execute(select(FrontierPiece.id, FrontierPiece.sha256).where(

@@ -4,11 +4,15 @@ certificate the ordinary checker accepts, a counterexample found in a sub-job, c
 from __future__ import annotations
 
 import gzip
+import threading
+import time
 
 import pytest
 
+from app.services.job_state import TERMINAL
 from core.certificate import check
-from tests.app.parallel import run_parallel_job, sub_jobs
+from tests.app.parallel import Workers, run_parallel_job, sub_jobs, submit
+from worker.runner import run_attempt
 
 # relu5's output 0 stays below 1.157 on the box (MILP): above this the instance is unsat,
 # at a size branch and bound closes in about a second either way
@@ -42,3 +46,43 @@ def test_parallel_verify_is_unsat_with_one_merged_certificate(api, api_settings,
     assert all(k.status in ("succeeded", "cancelled") for k in kids)
     certificate = api.get(f"/jobs/{job['id']}/certificate").content
     assert check(gzip.open(relu5).read(), prop_path, certificate).valid
+
+
+def test_a_counterexample_in_any_part_ends_the_job_and_cancels_the_other_parts(api, api_settings, bundled_benchmarks,
+                                                                               relu5, tmp_path):
+    # just below the maximum: found some hundred boxes deep, past the parent's dealing
+    prop_path = relu5_property(bundled_benchmarks, tmp_path, 1.14)
+    model, prop = api.upload_ok("models", relu5), api.upload_ok("properties", prop_path)
+    body = {"model_id": model["id"], "property_id": prop["id"], "timeout_s": 60,
+            "config": {"branching": "input", "parallel": 3, "threads": 1, "attack_restarts": 0}}
+    job = run_parallel_job(api, api_settings, body, workers=2)
+    assert job["status"] == "succeeded" and job["verdict"] == "sat", job
+    assert job["result"]["check"]["valid"] is True  # replayed in onnxruntime by the parent
+    kids = sub_jobs(api_settings, job["id"])
+    assert len(kids) == 2
+    # every part ended: the one that found it with sat, the others cancelled (or taken over)
+    assert all(k.status in ("succeeded", "cancelled") for k in kids), [(k.status, k.verdict) for k in kids]
+    assert all(k.verdict in ("sat", "unsat", None) for k in kids)
+
+
+def test_cancelling_the_parent_cancels_every_part_within_seconds(api, api_settings, bundled_benchmarks):
+    open_net = bundled_benchmarks / "open" / "onnx" / "wide.onnx.gz"
+    open_prop = bundled_benchmarks / "open" / "vnnlib" / "wide_open.vnnlib.gz"
+    model, prop = api.upload_ok("models", open_net), api.upload_ok("properties", open_prop)
+    job_id = submit(api, {"model_id": model["id"], "property_id": prop["id"], "timeout_s": 120,
+                          "config": {"parallel": 2, "threads": 1}})
+    parent = threading.Thread(target=run_attempt, args=(api_settings, job_id, "parent@test"))
+    with Workers(api_settings, job_id, 1):
+        parent.start()
+        deadline = time.monotonic() + 60
+        while not [k for k in sub_jobs(api_settings, job_id) if k.status == "running"]:
+            assert time.monotonic() < deadline, "no sub-job started"
+            time.sleep(0.1)
+        assert api.post(f"/jobs/{job_id}/cancel").status_code == 202
+        cancelled = time.monotonic()
+        parent.join(timeout=30)
+        while any(k.status not in TERMINAL for k in sub_jobs(api_settings, job_id)):
+            assert time.monotonic() - cancelled < 10, "a sub-job still runs 10 s after the cancel"
+            time.sleep(0.1)
+    assert api.get(f"/jobs/{job_id}").json()["status"] == "cancelled"
+    assert {k.status for k in sub_jobs(api_settings, job_id)} == {"cancelled"}
