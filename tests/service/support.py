@@ -101,7 +101,8 @@ def environment(settings: Settings) -> dict[str, str]:
     env = inherited_environment()
     for name, value in settings.model_dump().items():
         env[f"CERTBOUND_{name.upper()}"] = str(value)
-    env["PYTHONPATH"] = str(REPO)
+    # the repository first, then whatever path the caller set (packages installed with --target)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])
     return env
 
 
