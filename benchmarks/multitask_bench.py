@@ -7,7 +7,7 @@ memory it reports (VmHWM, core/training/multitask/memory.py) is that run's alone
 torch thread each, one run at a time.
 
     OMP_NUM_THREADS=1 python benchmarks/multitask_bench.py --data ../shared/datasets/mnist.npz \
-        --seeds 0 1 2 --out /tmp/multitask-runs.json
+        --seeds 0 1 2 --out multitask-runs.json
 
 prints a markdown table per setting (mean ± standard deviation over seeds); `--tables FILE`
 prints them again from the runs saved by --out. Figures: docs/results/multitask.md.

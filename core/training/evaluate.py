@@ -21,7 +21,6 @@ from core.training.attack import pgd_attack
 from core.training.bounds import input_box, margin_matrix
 from core.training.config import TrainConfig
 from core.training.data import Split
-from core.training.losses import margins_at
 
 # A float64 bound must clear this before it counts as a proof (the verifier's own rounding slack).
 PROOF_MARGIN = 1e-9
