@@ -50,11 +50,17 @@ class TimeLimit(Exception):
 
 
 def check(network: bytes | str | Path, prop: Property | bytes | str | Path,
-          certificate: Certificate | bytes | str | Path, time_limit_s: float | None = None) -> CheckResult:
+          certificate: Certificate | bytes | str | Path, time_limit_s: float | None = None,
+          part: tuple[int, list[np.ndarray]] | None = None) -> CheckResult:
     """Decide whether `certificate` proves that no input in `prop`'s boxes reaches its unsafe
     set through `network` (ONNX path or bytes, plain or gzipped; `prop` a Property or a
     VNN-LIB path/bytes; `certificate` a Certificate or its file). With `time_limit_s` the
-    check stops, `stopped`, once it has run that long (looked at before every layer's bounds)."""
+    check stops, `stopped`, once it has run that long (looked at before every layer's bounds).
+
+    `part` = (k, labels): check only part k of a split check (core.certificate.split):
+    every tree's shape and coverage whole, but the bounds of target t's nodes only where
+    `labels[t]` is k or -1 (the nodes above the cut), and lemmas only in part 0. The
+    certificate is valid when every part is."""
     started = time.monotonic()
     leaves = 0
 
@@ -72,12 +78,13 @@ def check(network: bytes | str | Path, prop: Property | bytes | str | Path,
             certificate = Certificate.load(certificate)
         chain = chain_of(model)
         _check_binding(data, prop, certificate, chain)
-        proven, leaves = _check_lemmas(chain, prop, certificate, tick)
+        proven, leaves = _check_lemmas(chain, prop, certificate, tick, part is None or part[0] == 0)
         shared: dict[bytes, NetworkBoxes] = {}
-        for target in certificate.targets:
+        for t, target in enumerate(certificate.targets):
             clamp = proven.get(target.region, {}) if target.root == "lemmas" else None
+            keep = None if part is None else np.isin(part[1][t], (-1, part[0]))
             leaves += _check_target(chain, prop, certificate.relu_layers, target, shared, certificate.version,
-                                    _root_slopes(chain, certificate, target), tick, clamp)
+                                    _root_slopes(chain, certificate, target), tick, clamp, keep)
     except TimeLimit as exc:
         return CheckResult(False, str(exc), time.monotonic() - started, leaves, stopped=True)
     except (Invalid, Unsupported, ValueError, OSError, EOFError) as exc:
@@ -107,8 +114,8 @@ def _check_binding(data: bytes, prop: Property, certificate: Certificate, chain:
         raise Invalid(what)
 
 
-def _check_lemmas(chain: Chain, prop: Property, certificate: Certificate,
-                  tick: Callable[[], None]) -> tuple[dict[int, dict[int, tuple[np.ndarray, np.ndarray]]], int]:
+def _check_lemmas(chain: Chain, prop: Property, certificate: Certificate, tick: Callable[[], None],
+                  check_trees: bool = True) -> tuple[dict[int, dict[int, tuple[np.ndarray, np.ndarray]]], int]:
     """Check every lemma, those on earlier layers first; returns what they prove, per region
     `{step: (lower, upper)}` [size] bounds on the inputs of chain steps (±inf where no lemma
     says anything), and the number of leaves checked. A lemma's proof is a target on the
@@ -132,10 +139,11 @@ def _check_lemmas(chain: Chain, prop: Property, certificate: Certificate,
         slopes = _root_slopes(chain, certificate, lemma.proof)
         earlier = {j: bounds for j, bounds in proven.get(region, {}).items() if j < i}
         try:
-            leaves += _check_target(Chain(chain.steps[:i], chain.sizes[:i + 1]), cut, certificate.relu_layers,
-                                    dataclasses.replace(lemma.proof, disjunct=0), shared.setdefault(i, {}),
-                                    certificate.version, slopes and {a: by for a, by in slopes.items() if a < i},
-                                    tick, earlier if lemma.proof.root == "lemmas" else None)
+            if check_trees:  # else another part of a split check checks them
+                leaves += _check_target(Chain(chain.steps[:i], chain.sizes[:i + 1]), cut, certificate.relu_layers,
+                                        dataclasses.replace(lemma.proof, disjunct=0), shared.setdefault(i, {}),
+                                        certificate.version, slopes and {a: by for a, by in slopes.items() if a < i},
+                                        tick, earlier if lemma.proof.root == "lemmas" else None)
         except Invalid as exc:
             raise Invalid(f"lemma {k} ({lemma.side:+d} * {lemma.layer}[{lemma.neuron}] >= {lemma.threshold:g}): "
                           f"{exc}") from None
@@ -165,8 +173,10 @@ def _lemma_step(chain: Chain, prop: Property, lemma: LemmaProof, k: int) -> int:
 def _check_target(chain: Chain, prop: Property, relu_layers: list[str], target: TargetProof,
                   shared: dict[bytes, NetworkBoxes], version: int,
                   slopes: dict[int, dict[int, np.ndarray]] | None, tick: Callable[[], None],
-                  clamp: dict[int, tuple[np.ndarray, np.ndarray]] | None = None) -> int:
-    """Check one target's tree and leaves, level by level from the root: every node's ReLU
+                  clamp: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
+                  keep: np.ndarray | None = None) -> int:
+    """Check one target's tree and leaves, level by level from the root (only the nodes
+    `keep` [nodes] marks, with their ancestors, where given): every node's ReLU
     boxes are its parent's (INHERIT) or those intersected with its own (RECOMPUTE), then
     its split. `shared` keeps root boxes per region box, so the disjuncts of a region
     (often closed at the root) bound the network once. `slopes`: the root's CROWN slopes
@@ -212,8 +222,8 @@ def _check_target(chain: Chain, prop: Property, relu_layers: list[str], target: 
                 parts.setdefault(i, []).append(net.boxes[i])
             _check_leaves(chain, target, conjunction, net, nodes, leaf_row, params, form)
         above = {i: (np.concatenate([p[0] for p in ps]), np.concatenate([p[1] for p in ps])) for i, ps in parts.items()}
-        level = np.flatnonzero(np.isin(parent, level))
-    return target.n_leaves
+        level = np.flatnonzero(np.isin(parent, level) if keep is None else np.isin(parent, level) & keep)
+    return target.n_leaves if keep is None else int(np.count_nonzero(keep[np.asarray(target.leaf_node, np.int64)]))
 
 
 def _root_boxes(chain: Chain, domains: Domains, shared: dict[bytes, NetworkBoxes], every_neuron: bool,

@@ -22,6 +22,8 @@ def check(
     certificate: Path = typer.Argument(..., metavar="FILE", help="What `verify --certificate` wrote: a certificate "
                                        "(unsat) or a counterexample result file (sat)."),
     timeout: float = typer.Option(None, "--timeout", min=0.0, help="Stop after this many seconds (exit 3)."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Check a certificate in this many processes, "
+                                "split by subtree (core.certificate.split); the verdict is the same."),
 ) -> None:
     """Print `valid` / `valid counterexample: ...` (exit 0) or `invalid: <first reason>`
     (exit 1; unreadable files are reasons too); exit 2 when a file does not exist;
@@ -36,9 +38,9 @@ def check(
         valid, line = check_counterexample(network, prop, certificate)
         typer.echo(line)
         raise typer.Exit(0 if valid else 1)
-    from core.certificate import check as run_check
+    from core.certificate.split import check_split
 
-    result = run_check(network, prop, certificate, time_limit_s=timeout)
+    result = check_split(network, prop, certificate, workers, time_limit_s=timeout)
     typer.echo(f"{result} ({result.leaves} leaves, {result.time_s:.3f}s)")
     raise typer.Exit(0 if result.valid else 3 if result.stopped else 1)
 

@@ -1,0 +1,57 @@
+"""A certificate's check split by subtree (`check --workers N`): the same verdict as the
+whole check, every leaf checked by exactly one part, a tampered leaf found by its part."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from app.cli import cli
+from core.certificate import check
+from core.certificate.split import check_split, labels_of
+from core.spec.writer import format_vnnlib
+
+
+@pytest.mark.parametrize("fixture", ["input_split", "relu_split"])
+def test_a_split_check_accepts_what_the_whole_check_accepts(request, fixture):
+    data, prop, certificate = request.getfixturevalue(fixture)
+    whole = check(data, prop, certificate)
+    split = check_split(data, prop, certificate, 2)
+    assert whole.valid and split.valid, (whole, split)
+    assert split.leaves == whole.leaves  # each leaf checked once, by one part
+
+
+def test_every_leaf_has_one_part_and_the_parts_share_the_work(input_split):
+    target = input_split[2].targets[0]
+    labels = labels_of(target, 2)
+    leaves = labels[np.asarray(target.leaf_node)]
+    assert set(leaves.tolist()) == {0, 1}
+    assert np.all(labels[np.asarray(target.split_node)] >= -1)
+    counts = np.bincount(leaves)
+    assert counts.min() >= counts.sum() / 4, counts
+
+
+def test_a_tampered_leaf_in_the_second_part_is_rejected(input_split):
+    data, prop, certificate = input_split
+    target = certificate.targets[0]
+    labels = labels_of(target, 2)
+    row = int(np.flatnonzero(labels[np.asarray(target.leaf_node)] == 1)[0])
+    rows = np.broadcast_to(np.eye(1), (target.n_leaves, 1, 1)).copy() if target.rows is None else target.rows.copy()
+    rows[row] = 0.0  # that leaf's bound combines no constraint: 0, not > 0
+    tampered = dataclasses.replace(certificate, targets=[dataclasses.replace(target, rows=rows)])
+    whole, split = check(data, prop, tampered), check_split(data, prop, tampered, 2)
+    assert not whole.valid and not split.valid
+    assert split.reason == whole.reason and f"leaf {int(target.leaf_node[row])}" in split.reason
+
+
+def test_check_command_with_workers(input_split, tmp_path):
+    data, prop, certificate = input_split
+    (tmp_path / "net.onnx").write_bytes(data)
+    (tmp_path / "prop.vnnlib").write_text(format_vnnlib(prop))
+    certificate.save(tmp_path / "proof.cert")
+    out = CliRunner().invoke(cli, ["check", str(tmp_path / "net.onnx"), str(tmp_path / "prop.vnnlib"),
+                                   str(tmp_path / "proof.cert"), "--workers", "2"])
+    assert out.exit_code == 0 and out.output.startswith("valid"), out.output
