@@ -21,6 +21,8 @@ PR_SET_PDEATHSIG = 1
 WATCH_INTERVAL_S = 0.5
 # Set by serve in its worker's environment: the PID the worker must not outlive.
 SERVE_PID_ENV = "CERTBOUND_SERVE_PID"
+# Set by `serve --workers N` in each embedded worker's environment: which of them it is (its lock).
+SLOT_ENV = "CERTBOUND_EMBEDDED_SLOT"
 LOCK_NAME = "embedded-worker.lock"
 
 
@@ -61,8 +63,9 @@ def tie_to_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def lock_path(data_dir: Path) -> Path:
-    return Path(data_dir) / LOCK_NAME
+def lock_path(data_dir: Path, slot: int = 0) -> Path:
+    """The lock of embedded worker `slot` (serve --workers N runs slots 0..N-1)."""
+    return Path(data_dir) / (LOCK_NAME if slot == 0 else f"embedded-worker-{slot}.lock")
 
 
 def hold_lock(path: Path) -> IO[str] | None:

@@ -13,7 +13,7 @@ from app.db.migrate import upgrade
 from app.settings import get_settings
 from worker.celery_app import configure, declare_queues
 from worker.heartbeat import worker_heartbeat
-from worker.lifeline import SERVE_PID_ENV, hold_lock, lock_path, tie_to_parent
+from worker.lifeline import SERVE_PID_ENV, SLOT_ENV, hold_lock, lock_path, tie_to_parent
 from worker.queues import cuda_problem, worker_queues
 from worker.tasks import app
 
@@ -31,7 +31,8 @@ def run_worker(*, gpu: int | None = None, queues: list[str] | None = None) -> No
     names = worker_queues(queues, gpu, cuda_problem())
     settings = get_settings()
     # Held (by this process and its pool) until the process tree is gone.
-    lock = hold_lock(lock_path(settings.data_dir)) if serve_pid else None
+    slot = int(os.environ.pop(SLOT_ENV, "0"))
+    lock = hold_lock(lock_path(settings.data_dir, slot)) if serve_pid else None
     if serve_pid and lock is None:
         raise SystemExit(f"another embedded worker still serves {settings.data_dir}; not starting a second one")
     upgrade(settings.database_url)

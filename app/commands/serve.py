@@ -1,4 +1,4 @@
-"""`certbound serve`: the API, plus one worker subprocess on the embedded default."""
+"""`certbound serve`: the API, plus worker subprocesses (one by default) on the embedded default."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Callable
 
 import typer
 
-from worker.lifeline import SERVE_PID_ENV, lock_holder, lock_path
+from worker.lifeline import SERVE_PID_ENV, SLOT_ENV, lock_holder, lock_path
 
 # How often the embedded worker is checked, and restarted if it died.
 WORKER_CHECK_S = 2.0
@@ -28,7 +28,8 @@ class EmbeddedWorker:
     It holds a lock under the data directory: while an earlier worker still holds it,
     none is started."""
 
-    def __init__(self, lock: Path) -> None:
+    def __init__(self, lock: Path, slot: int = 0) -> None:
+        self.slot = slot
         self.process: subprocess.Popen | None = None
         self.restarts = 0
         self.lock = lock
@@ -51,7 +52,7 @@ class EmbeddedWorker:
             if self.process is not None:
                 self.restarts += 1
                 typer.echo(f"worker exited with {self.process.returncode}; starting another (restart {self.restarts})", err=True)
-            env = {**os.environ, SERVE_PID_ENV: str(os.getpid())}
+            env = {**os.environ, SERVE_PID_ENV: str(os.getpid()), SLOT_ENV: str(self.slot)}
             # The worker's default queues: gpu as well only where torch sees a CUDA device.
             self.process = subprocess.Popen([sys.executable, "-m", "worker"], env=env)
 
@@ -98,9 +99,11 @@ def serve(
                                   "(default: $CERTBOUND_DATA_DIR or ./certbound-data)"),
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8000, "--port", min=0, max=65535, help="TCP port (0: any free one)"),
-    worker: bool = typer.Option(True, "--worker/--no-worker", help="also run one worker subprocess"),
+    worker: bool = typer.Option(True, "--worker/--no-worker", help="also run worker subprocesses"),
+    workers: int = typer.Option(1, "--workers", min=1, help="how many worker subprocesses (each runs one job at "
+                                "a time; a verify job with `parallel` spreads over them)"),
 ) -> None:
-    """Run the API and the dashboard (and, unless --no-worker, one worker) until interrupted.
+    """Run the API and the dashboard (and, unless --no-worker, `--workers` workers) until interrupted.
     A port that cannot be listened on is one line on stderr and exit 2, before anything starts."""
     from app.bootstrap import ensure_owner_token, prepare, settings_for
     from app.listen import PortUnavailable, base_url, listen
@@ -119,22 +122,25 @@ def serve(
     secret = ensure_owner_token(settings)
     if secret is not None:
         typer.echo(f"owner token (shown once, also in {settings.token_file}): {secret}")
-    embedded, supervisor = EmbeddedWorker(lock_path(settings.data_dir)), None
+    embedded = [EmbeddedWorker(lock_path(settings.data_dir, slot), slot) for slot in range(workers if worker else 0)]
+    supervisor = None
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         if worker:
             declare_queues(make_celery(settings))
-            embedded.ensure_running()
-            supervisor = Ticker(WORKER_CHECK_S, embedded.ensure_running, "worker-supervisor")
+            for one in embedded:
+                one.ensure_running()
+            supervisor = Ticker(WORKER_CHECK_S, lambda: [one.ensure_running() for one in embedded], "worker-supervisor")
             supervisor.start()
         typer.echo(f"certbound dashboard: {url}/  API docs: {url}/docs  (data in {settings.data_dir})")
-        _run_api(create_app(settings), sockets, embedded.forward)
+        _run_api(create_app(settings), sockets, lambda: [one.forward() for one in embedded])
     finally:
         for sock in sockets:
             sock.close()
-        # The worker first: a worker started by the supervisor thread gets its
+        # The workers first: a worker started by the supervisor thread gets its
         # PR_SET_PDEATHSIG when that thread ends, which must not happen before.
-        embedded.stop()
+        for one in embedded:
+            one.stop()
         if supervisor is not None:
             supervisor.stop()
 

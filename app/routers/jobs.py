@@ -17,7 +17,7 @@ from app.services.deletion import delete_job
 from app.services.evidence import EvidenceFile, evidence_file, evidence_json, evidence_of
 from app.services.idempotency import MAX_KEY_LENGTH, submit
 from app.services.job_state import TERMINAL
-from app.services.jobs import (EVENT_ID_MAX, JobKind, JobStatus, cancel_job, event_json, get_job, job_events,
+from app.services.jobs import (EVENT_ID_MAX, JobStatus, ShownJobKind, cancel_job, event_json, get_job, job_events,
                                job_json, list_jobs)
 from app.services.pages import DEFAULT_LIMIT, MAX_LIMIT
 from app.services.queue import send
@@ -43,7 +43,7 @@ def submit_job(body: JobRequest, owner: OwnerDep, session: SessionDep, settings:
 
 
 @router.get("", response_model=JobPage)
-def read_jobs(owner: OwnerDep, session: SessionDep, status: JobStatus | None = None, kind: JobKind | None = None,
+def read_jobs(owner: OwnerDep, session: SessionDep, status: JobStatus | None = None, kind: ShownJobKind | None = None,
               limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT), cursor: str | None = None) -> dict[str, Any]:
     """The owner's jobs, newest first; pass `next_cursor` back as `cursor` for the next page."""
     jobs, next_cursor = list_jobs(session, owner, status=status, kind=kind, limit=limit, cursor=cursor)
