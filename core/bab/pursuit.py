@@ -8,6 +8,13 @@ and that moves towards the exact network's as the search fixes more phases or sh
 its boxes. Each step the LPs of the most violated open domains are solved and their
 minimisers become candidates (replayed in onnxruntime like the others), within a share of
 the run's time.
+
+A minimiser alone misses a bump that the relaxation flattens: where several ReLUs in a row
+are relaxed (a saturating stage behind a gain), the LP pays a small fraction of what the
+network pays for leaving the bump. So each LP is followed by a dive: the unstable neurons
+the LP set strictly above their ReLU (the relaxation it exploits) are fixed to the phase of
+their pre-activation there, and the LP solved again, until a minimiser violates the property, no neuron is relaxed (the
+LP's point is then the network's own, its value the true margin) or the LP is infeasible.
 """
 
 from __future__ import annotations
@@ -38,6 +45,8 @@ SECONDS_PER_NONZERO = 1e-5
 # networks, where its minimiser alone found most planted counterexamples (docs/results/planted.md)
 FREE_S = 0.05
 MIN_LP_S = 0.1  # HiGHS's time limit at least (an LP that starts just before the deadline)
+DIVE = 6  # LPs per dive at most after the domain's own: each fixes the phases the last one relaxed
+LOOSE = 1e-7  # a neuron is relaxed when the LP sets its output this far above its ReLU (relative)
 
 
 class LpPursuit:
@@ -67,7 +76,8 @@ class LpPursuit:
 
     def candidates(self, lower: torch.Tensor, upper: torch.Tensor, rows: ReluRows, lb: torch.Tensor,
                    open_: torch.Tensor) -> list[torch.Tensor]:
-        """The LP minimisers [n] of the PER_STEP open domains (`open_` [B]) with the lowest `lb`;
+        """The LP minimisers [n] of the PER_STEP open domains (`open_` [B]) with the lowest `lb`
+        and of their dives;
         `lower`/`upper` [1, n] the box of all (ReLU splitting) or [B, n] one per domain."""
         if not bool(open_.any()) or not self.due():
             return []
@@ -82,23 +92,51 @@ class LpPursuit:
         index = open_.nonzero().squeeze(1)
         points = []
         for i in index[torch.argsort(lb[index])][:PER_STEP].tolist():
+            if lower.shape[0] > 1:  # a box per domain (input splitting)
+                box = (lower[i:i + 1], upper[i:i + 1])
+            else:
+                box = (lower, upper)
+            points.extend(self._dive(*box, rows.lower[i:i + 1].clone(), rows.upper[i:i + 1].clone()))
+        return points
+
+    def _dive(self, lower, upper, pre_l: torch.Tensor, pre_u: torch.Tensor) -> list[torch.Tensor]:
+        """The minimisers [n] of a domain's LP and of the dive from it (module docstring), while
+        the share allows; `pre_l`/`pre_u` [1, N] its ReLU rows, fixed in place as the dive goes."""
+        points = []
+        for _ in range(DIVE + 1):
             if not self.due():
                 break
             solving = time.monotonic()
-            point = self._minimiser(lower, upper, rows, i)
+            solution = self._solve(lower, upper, ReluRows(pre_l, pre_u))
             self.cost = time.monotonic() - solving
             self.budget.pursuit_s += self.cost
             self.solved += 1
-            if point is not None:
-                points.append(point)
+            if solution is None:
+                break
+            point, pre, post = solution
+            points.append(point)
+            if self._margin(point) <= 0:
+                break  # a candidate already
+            relaxed = (pre_l < 0) & (pre_u > 0) & (post - pre.clamp(min=0) > LOOSE * (pre_u - pre_l))
+            if not bool(relaxed.any()):
+                break
+            pre_u[relaxed & (pre < 0)] = 0.0
+            pre_l[relaxed & (pre >= 0)] = 0.0
         return points
 
-    def _minimiser(self, lower, upper, rows: ReluRows, i: int) -> torch.Tensor | None:
-        """argmin over domain i's planet LP of max_j (C_j y - d_j): min t with C y - d <= t."""
+    def _margin(self, x: torch.Tensor) -> float:
+        """max_j (C_j y - d_j) at the point x [n], by the network in float64."""
+        graph = self.affine.graph
+        with torch.no_grad():
+            y = graph.forward(x.to(torch.float64).reshape(1, *graph.input_shape))[0].reshape(-1).cpu().numpy()
+        return float((self.C @ y - self.d).max())
+
+    def _solve(self, lower, upper, rows: ReluRows) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+        """argmin over the planet LP of one domain (`rows` [1, N], box `lower`/`upper` [1, n])
+        of max_j (C_j y - d_j), min t with C y - d <= t: the input point [n] and every ReLU's
+        input and output there, [1, N] as `rows`; None when HiGHS finds no solution."""
         graph = self.graph
-        if lower.shape[0] > 1:  # a box per domain (input splitting)
-            lower, upper = lower[i:i + 1], upper[i:i + 1]
-        boxes = ReluRows(rows.lower[i:i + 1], rows.upper[i:i + 1]).boxes(graph, lower, upper)
+        boxes = rows.boxes(graph, lower, upper)
         pre = {node.name: boxes[node.inputs[0]] for node in self.affine.relus}
         box = Interval(lower.reshape(1, *graph.input_shape), upper.reshape(1, *graph.input_shape))
         program = build_program(graph, box, pre, exact=False, affine=self.affine)
@@ -119,8 +157,13 @@ class LpPursuit:
                       options={"time_limit": max(MIN_LP_S, self.budget.remaining)})
         if res.status != 0:
             return None
+        as_row = lambda names: torch.as_tensor(  # noqa: E731
+            np.concatenate([res.x[program.offset[name]:program.offset[name] + self.affine.sizes[name]] for name in names]),
+            dtype=rows.lower.dtype, device=rows.lower.device)[None]
+        pre_row = as_row([node.inputs[0] for node in self.affine.relus])
+        post_row = as_row([node.name for node in self.affine.relus])
         x = torch.as_tensor(res.x[:graph.input_size], dtype=lower.dtype, device=lower.device)
-        return torch.minimum(torch.maximum(x, lower[0]), upper[0])  # HiGHS's tolerance may step outside
+        return torch.minimum(torch.maximum(x, lower[0]), upper[0]), pre_row, post_row  # HiGHS's tolerance may step outside
 
 
 def _affine_elements(graph: Graph) -> tuple[int, int]:
