@@ -28,7 +28,7 @@ from core.training.multitask.config import MultiTaskConfig
 JobKind = Literal["verify", "inspect", "train", "pinn", "faithfulness", "multitask-train", "compressed-sensing"]
 # Kinds a job row can have: the submitted ones, and a distributed verify job's sub-jobs.
 ShownJobKind = Literal["verify", "inspect", "train", "pinn", "faithfulness", "multitask-train", "compressed-sensing",
-                       "verify-part"]
+                       "verify-part", "check-part"]
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 # Which inputs each kind needs: verify proves a property of a model; inspect loads a
 # model; train makes a new model (or fine-tunes the model given); pinn bounds a model's

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 from core.certificate import Certificate, CheckResult, certificate_from_proofs, check, property_digest
 from core.model.loader import Network
@@ -14,6 +15,8 @@ from core.result import Counterexample, Verdict, VerifyResult
 from core.spec.property import Property
 
 PRODUCER = {"name": "core.verifier"}
+# (ONNX bytes, property, certificate bytes, time limit) -> the check: `check`, or one split across jobs
+Checker = Callable[[bytes, Property, bytes, "float | None"], CheckResult]
 
 
 @dataclass(frozen=True)
@@ -51,16 +54,18 @@ def certificate_of(network: Network, prop: Property, result: VerifyResult) -> Ce
                                    result.certificate.get("lemmas"), result.certificate.get("lemma_slopes"))
 
 
-def certify(network: Network, prop: Property, result: VerifyResult, time_limit_s: float | None = None) -> Certified:
+def certify(network: Network, prop: Property, result: VerifyResult, time_limit_s: float | None = None,
+            checker: Checker = check) -> Certified:
     """Build the certificate of an `unsat` result and run the independent checker on it
-    (stopping after `time_limit_s`, when given)."""
+    (stopping after `time_limit_s`, when given); `checker` runs it (a split check, say)."""
     certificate = certificate_of(network, prop, result)
     data = certificate.to_bytes()
-    return Certified(certificate, data, check(network.onnx_bytes, prop, data, time_limit_s))
+    return Certified(certificate, data, checker(network.onnx_bytes, prop, data, time_limit_s))
 
 
 def certified_result(network: Network, prop: Property, result: VerifyResult,
-                     check_time_limit_s: float | None = None) -> tuple[VerifyResult, Certified | None]:
+                     check_time_limit_s: float | None = None,
+                     checker: Checker = check) -> tuple[VerifyResult, Certified | None]:
     """An `unsat` result with its checked certificate; other results pass through (None).
 
     An `unsat` is reported only with evidence: when no certificate can be built, or the
@@ -72,7 +77,7 @@ def certified_result(network: Network, prop: Property, result: VerifyResult,
     if result.verdict is not Verdict.UNSAT:
         return result, None
     try:
-        certified = certify(network, prop, result, check_time_limit_s)
+        certified = certify(network, prop, result, check_time_limit_s, checker)
     except ValueError as exc:  # proof records the builder cannot turn into a tree
         return _unproven(result, f"failed (no certificate: {exc})"), None
     if certified.check.stopped:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
-from worker.kinds import compressed_sensing, faithfulness, inspect, multitask_train, pinn, train, verify, verify_part
+from worker.kinds import (check_part, compressed_sensing, faithfulness, inspect, multitask_train, pinn, train, verify,
+                          verify_part)
 from worker.outcome import Outcome
 
 if TYPE_CHECKING:
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 KINDS: dict[str, Callable[["JobContext"], Outcome]] = {
     "verify": verify.run,
     "verify-part": verify_part.run,  # a sub-job of a verify job with `parallel`; never submitted directly
+    "check-part": check_part.run,  # ... and one part of its certificate's check
     "inspect": inspect.run,
     "train": train.run,
     "pinn": pinn.run,

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 def verify_outcome(network: "Network", prop: "Property", result: VerifyResult,
-                   check_time_limit_s: float | None = None) -> Outcome:
+                   check_time_limit_s: float | None = None, checker=None) -> Outcome:
     """The outcome of a verify job; `result["check"]` says whether what backs the verdict
     held up: the independent checker on an unsat's certificate, onnxruntime on a sat's point.
     An unsat whose certificate fails the check is reported as unknown, saying so; one whose
@@ -27,7 +27,8 @@ def verify_outcome(network: "Network", prop: "Property", result: VerifyResult,
 
     artifacts = {}
     # an unsat that does not check is unknown
-    result, certified = certified_result(network, prop, result, check_time_limit_s)
+    result, certified = certified_result(network, prop, result, check_time_limit_s,
+                                         *([checker] if checker is not None else []))
     summary = {"message": result.message, "elapsed_s": result.elapsed_s,
                "domains_visited": result.domains_visited, "lower_bound": result.lower_bound,
                "targets": jsonable(result.targets), "stats": jsonable(result.stats)}
@@ -59,15 +60,18 @@ def run(context: "JobContext") -> Outcome:
     context.progress(Progress(phase="loading"))
     network = load_network(context.model_bytes())
     prop = load_property(context.property_bytes(), property_limits(context.settings))  # the upload's limits
+    checker, parts = None, 1
     if config.parallel not in (None, 1):
+        from worker.parallel_check import SplitCheck
         from worker.parallel_verify import parts_of, run_parallel
 
         parts = parts_of(context, config.parallel)
-        result = run_parallel(context, network, prop, config, parts) if parts > 1 else \
-            run_verifier(network, prop, config, progress=context.progress)
+    if parts > 1:
+        result = run_parallel(context, network, prop, config, parts)
+        checker = SplitCheck(context, parts)
     else:
         result = run_verifier(network, prop, config, progress=context.progress)
     if result.verdict is Verdict.UNSAT:
         # the run's figures stay in the job's latest progress while the checker runs
         context.progress(Progress("checking", result.domains_visited, 0, result.lower_bound, result.elapsed_s))
-    return verify_outcome(network, prop, result, context.settings.check_time_limit(job.timeout_s))
+    return verify_outcome(network, prop, result, context.settings.check_time_limit(job.timeout_s), checker)

@@ -1,0 +1,92 @@
+"""A distributed verify job's certificate check, split by subtree across jobs (docs/distributed.md).
+
+The parent stores the certificate, creates one `check-part` sub-job per part but the
+first, checks part 0 itself (core.certificate.split), then checks any part still queued
+by then itself too (a deployment with fewer free workers than parts), and waits for the
+others. The certificate is valid when every part is; the first invalid part's reason is
+the check's. The unchanged whole check remains `certbound check`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from app.db.models import Job, utcnow
+from app.db.session import session_scope
+from app.services import frontier
+from app.services.job_state import TERMINAL, record_event
+
+if TYPE_CHECKING:
+    from core.certificate import CheckResult
+    from worker.runner import JobContext
+
+WAIT_POLL_S = 0.2
+
+
+class SplitCheck:
+    """A `core.verifier.certify.Checker` that splits the check into `parts` jobs."""
+
+    def __init__(self, context: "JobContext", parts: int) -> None:
+        self.context, self.parts = context, parts
+
+    def __call__(self, onnx_bytes: bytes, prop, data: bytes, time_limit_s: float | None) -> "CheckResult":
+        from core.certificate import Certificate, CheckResult, check
+        from core.certificate.split import labels_of
+
+        started = time.monotonic()
+        certificate = Certificate.load(data)
+        labels = [labels_of(t, self.parts) for t in certificate.targets]
+        parts = self._dispatch(self.context.store.put_bytes(data), time_limit_s)
+        results = {0: check(onnx_bytes, prop, certificate, time_limit_s, part=(0, labels))}
+        while len(results) < self.parts:
+            for k, job in self._states(parts).items():
+                if k in results:
+                    continue
+                if job.status == "queued":
+                    with session_scope(self.context.settings.database_url) as session:
+                        mine = frontier.take_over(session, job.id, self.context.job.id)
+                    if mine:
+                        results[k] = check(onnx_bytes, prop, certificate, time_limit_s, part=(k, labels))
+                elif job.status in TERMINAL:
+                    r = job.result or {}
+                    results[k] = CheckResult(bool(r.get("valid")), r.get("reason") or f"check part {k}: {job.status} "
+                                             f"({job.error})", r.get("time_s", 0.0), r.get("leaves", 0),
+                                             bool(r.get("stopped")))
+            if time_limit_s is not None and time.monotonic() - started > time_limit_s + 5:
+                return CheckResult(False, f"the split check did not finish within its time limit of {time_limit_s:g} s",
+                                   time.monotonic() - started, stopped=True)
+            time.sleep(WAIT_POLL_S)
+        wall = time.monotonic() - started
+        leaves = sum(r.leaves for r in results.values())
+        for k in sorted(results):
+            if not results[k].valid:
+                return CheckResult(False, results[k].reason, wall, leaves, results[k].stopped)
+        return CheckResult(True, "", wall, leaves)
+
+    def _dispatch(self, sha: str, time_limit_s: float | None) -> dict[int, str]:
+        from app.services.queue import send
+        from worker.celery_app import app as celery
+
+        job, created = self.context.job, {}
+        with session_scope(self.context.settings.database_url) as session:
+            for k in range(1, self.parts):
+                child = Job(owner_id=job.owner_id, kind="check-part", status="queued", model_id=job.model_id,
+                            property_id=job.property_id, timeout_s=max(1.0, time_limit_s or job.timeout_s),
+                            config={"certificate": sha, "part": k, "parts": self.parts, "time_limit_s": time_limit_s},
+                            queue=job.queue, created_at=utcnow(), enqueued_at=utcnow(), attempts=0,
+                            cancel_requested=False, parent_id=job.id)
+                session.add(child)
+                session.flush()
+                record_event(session, child.id, "status", {"status": "queued"})
+                created[k] = child
+            session.expunge_all()
+        for child in created.values():
+            send(celery, self.context.settings, child)
+        return {k: child.id for k, child in created.items()}
+
+    def _states(self, parts: dict[int, str]) -> dict[int, Job]:
+        with session_scope(self.context.settings.database_url) as session:
+            jobs = {k: session.get(Job, job_id) for k, job_id in parts.items()}
+            session.expunge_all()
+        return jobs
