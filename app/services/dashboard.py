@@ -80,6 +80,30 @@ def progress_reports(session: Session, job_id: str) -> list[dict[str, Any]]:
     return list(session.scalars(query))
 
 
+def search_parts(session: Session, job: Job) -> list[dict[str, Any]]:
+    """A distributed verify job's holders, itself first then its sub-jobs (docs/distributed.md):
+    each job row, and its open frontier over its own elapsed time as SVG polyline points
+    (`points`, in a 160 x 32 box) with the largest it reached (`peak`). Empty for other jobs."""
+    if job.kind != "verify" or (job.config or {}).get("parallel") in (None, 1):
+        return []
+    kids = list(session.scalars(select(Job).where(Job.parent_id == job.id).order_by(Job.created_at, Job.id)))
+    parts = []
+    for holder in [job, *kids]:
+        reports = progress_reports(session, holder.id) if holder.kind != "check-part" else []
+        series = [(r.get("elapsed_s") or 0.0, r.get("domains_open") or 0) for r in reports if "domains_open" in r]
+        parts.append({"job": holder, "points": sparkline(series), "peak": max((n for _, n in series), default=0)})
+    return parts if kids else []
+
+
+def sparkline(series: list[tuple[float, float]], width: int = 160, height: int = 32) -> str:
+    """(x, y) pairs scaled into a width x height box (y up) as SVG polyline points."""
+    if not series:
+        return ""
+    x_max = max(x for x, _ in series) or 1.0
+    y_max = max(y for _, y in series) or 1.0
+    return " ".join(f"{x / x_max * width:.1f},{height - y / y_max * height:.1f}" for x, y in series)
+
+
 def last_event_id(session: Session, job_id: str) -> int:
     """The id of the job's newest event (0 without any): where its live stream resumes."""
     return session.scalar(select(func.max(JobEvent.id)).where(JobEvent.job_id == job_id)) or 0

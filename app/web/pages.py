@@ -12,7 +12,7 @@ from app.db.models import Model, Property
 from app.dependencies import SessionDep, SettingsDep
 from app.services.dashboard import (accuracy_rows, count_jobs, epoch_history, input_names, jobs_of_model,
                                     last_event_id, progress_reports, progress_series, queue_figures,
-                                    training_series, verify_figures)
+                                    search_parts, training_series, verify_figures)
 from app.services.evidence import evidence_json
 from app.services.health import live_workers
 from app.services.job_state import TERMINAL
@@ -55,7 +55,8 @@ def _job_context(session, owner, job_id: str) -> dict:
             "last_epoch": (epoch_history(job, reports) or [{}])[-1] if job.kind == "train" else {},
             "trained": trained if trained is not None and trained.owner_id == owner.id else None,
             "model": session.get(Model, job.model_id) if job.model_id else None,
-            "prop": session.get(Property, job.property_id) if job.property_id else None}
+            "prop": session.get(Property, job.property_id) if job.property_id else None,
+            "parts": search_parts(session, job)}
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)

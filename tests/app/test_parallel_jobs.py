@@ -12,6 +12,7 @@ import pytest
 from app.services.job_state import TERMINAL
 from core.certificate import check
 from tests.app.parallel import Workers, run_parallel_job, sub_jobs, submit
+from tests.web.support import WebUser
 from worker.runner import run_attempt
 
 # relu5's output 0 stays below 1.157 on the box (MILP): above this the instance is unsat,
@@ -46,6 +47,11 @@ def test_parallel_verify_is_unsat_with_one_merged_certificate(api, api_settings,
     assert all(k.status in ("succeeded", "cancelled") for k in kids)
     certificate = api.get(f"/jobs/{job['id']}/certificate").content
     assert check(gzip.open(relu5).read(), prop_path, certificate).valid
+    # the dashboard's job page lists this job and its sub-jobs, searchers with their frontier over time
+    page = WebUser(api.client, api.headers["Authorization"].split()[1]).get(f"/jobs/{job['id']}")
+    table = page.text.split('id="sub-jobs"', 1)[1].split("</table>", 1)[0]
+    assert all(k.id in table for k in kids) and table.count("<tr>") == 1 + 1 + len(kids)
+    assert table.count("<polyline") == 2  # the parent's and the verify-part's frontier, not the check's
 
 
 def test_a_counterexample_in_any_part_ends_the_job_and_cancels_the_other_parts(api, api_settings, bundled_benchmarks,
