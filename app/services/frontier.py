@@ -13,7 +13,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from app.db.models import FrontierPiece, Job, utcnow
-from app.services.job_state import TERMINAL, record_event
+from app.services.job_state import TERMINAL, record_event, request_cancel
 from app.storage import ArtifactStore
 
 SNAPSHOT, REQUEST, GRANT = "snapshot", "request", "grant"
@@ -110,17 +110,26 @@ def take_over(session: Session, child_id: str, by: str) -> bool:
     return bool(done)
 
 
+def reset(session: Session, parent_id: str) -> None:
+    """Start a distributed search over: cancel the sub-jobs of an earlier attempt of
+    `parent_id` and forget their snapshots, requests and grants."""
+    cancel_children(session, parent_id)
+    session.execute(delete(FrontierPiece).where(FrontierPiece.job_id == parent_id))
+
+
+def may_ask(session: Session, asker: str) -> bool:
+    """Whether `asker` may still be given domains: running, not asked to stop (a sub-job of
+    an attempt the parent started over is cancelled)."""
+    job = session.get(Job, asker)
+    return job is not None and job.status == "running" and not job.cancel_requested
+
+
 def cancel_children(session: Session, parent_id: str) -> int:
     """Ask every unfinished sub-job of `parent_id` to stop (queued ones are cancelled at once)."""
     count = 0
     for job in children(session, parent_id):
         if job.status in TERMINAL:
             continue
-        job.cancel_requested = True
-        if job.status == "queued":
-            job.status, job.finished_at = "cancelled", utcnow()
-            record_event(session, job.id, "status", {"status": "cancelled"})
-        else:
-            record_event(session, job.id, "cancel", {"requested": True})
+        request_cancel(session, job)
         count += 1
     return count

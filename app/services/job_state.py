@@ -21,6 +21,17 @@ def record_event(session: Session, job_id: str, type_: str, data: dict[str, Any]
     session.add(JobEvent(job_id=job_id, at=utcnow(), type=type_, data=data))
 
 
+def request_cancel(session: Session, job: Job) -> None:
+    """Cancel an unfinished job: a queued one at once, a running one is asked to stop (its
+    worker sees the flag through its heartbeat and the engine's progress callback)."""
+    job.cancel_requested = True
+    if job.status == "queued":
+        job.status, job.finished_at = "cancelled", utcnow()
+        record_event(session, job.id, "status", {"status": "cancelled"})
+    else:
+        record_event(session, job.id, "cancel", {"requested": True})
+
+
 def claim(session: Session, job_id: str, worker: str) -> int | None:
     """Mark a queued job running on `worker`; returns its attempt number, or None when
     the job is not queued (cancelled, finished, or already claimed by a duplicate)."""

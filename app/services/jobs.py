@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from app.db.models import Artifact, Job, JobEvent, Model, Property, Token, is_id, isoformat, utcnow
 from app.errors import Conflict, Invalid, NotFound
 from app.services.frontier import cancel_children
-from app.services.job_state import TERMINAL, record_event
+from app.services.job_state import TERMINAL, record_event, request_cancel
 from app.services.pages import newest_first
 from app.services.queue import choose_queue
 from app.services.uploads import get_owned
@@ -229,12 +229,7 @@ def cancel_job(session: Session, owner: Token, job_id: str) -> Job:
     if job.status in TERMINAL:
         raise Conflict(f"job {job_id!r} already finished ({job.status}); there is nothing to cancel")
     cancel_children(session, job.id)
-    job.cancel_requested = True
-    if job.status == "queued":
-        job.status, job.finished_at = "cancelled", utcnow()
-        record_event(session, job.id, "status", {"status": "cancelled"})
-    else:
-        record_event(session, job.id, "cancel", {"requested": True})
+    request_cancel(session, job)
     return job
 
 
