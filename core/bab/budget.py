@@ -47,6 +47,9 @@ class Budget:
     target: Hashable = None  # the target (region, disjunct) whose search runs now
     bounds: dict[Hashable, float] = field(default_factory=dict)  # per target, the best lower bound known
     pursuit_s: float = 0.0  # time the LP pursuit (core.bab.pursuit) has taken, every search's together
+    # seconds into the run at which each milestone was first reached: every phase entered, the root's
+    # sub-steps, "first_branch" (the first step of branch and bound); the result's stats carry them
+    marks: dict[str, float] = field(default_factory=dict)
     _last_report: float = field(default=float("-inf"), init=False)
     _cancelled: bool = field(default=False, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
@@ -85,12 +88,19 @@ class Budget:
 
     def enter(self, phase: str) -> None:
         self.phase = phase
+        self.mark(phase)
         self.check(force=True)
+
+    def mark(self, milestone: str) -> None:
+        """Note the time of `milestone` the first time it is reached (later ones keep the first)."""
+        self.marks.setdefault(milestone, round(self.elapsed, 3))
 
     def check(self, force: bool = False) -> None:
         """Report progress when due; raise `Stop` on timeout or when the callback asks to stop."""
         if self.on_check is not None:
             self.on_check()
+        if self.domains_visited and "first_branch" not in self.marks:
+            self.mark("first_branch")  # branch and bound has bounded its first children
         if force or time.monotonic() - self._last_report >= REPORT_EVERY_S:
             self._send()
         if self._cancelled:

@@ -40,6 +40,12 @@ ALPHA_ROUND = 5
 # Share of the time left that the root's lemmas may take in all (core.verifier.lemmas).
 LEMMA_SHARE = 0.25
 # The box tolerance of a counterexample's check (core.counterexample.confirm's default).
+# Branch and bound should start within 15% of the timeout (issue 29): the first attack may take
+# ATTACK_CAP of it, and the root's intermediate α steps are cut to what fits in ROOT_SHARE of it
+# (below ROOT_FLOOR_S seconds neither binds: short runs are small networks, whose phases take milliseconds)
+ATTACK_CAP = 0.03
+ROOT_SHARE = 0.12
+ROOT_FLOOR_S = 2.0
 CONFIRM_TOL = 1e-4
 # Rounding slack a bound must clear, per dtype, before it counts as a proof.
 ROUNDING_MARGIN = {torch.float32: 1e-5, torch.float64: 1e-9}
@@ -93,11 +99,14 @@ class Run:
         self.lemma_roots: dict[int, RootBoxes] = {}  # per region, the same derived again with lemmas
         # per (region, disjunct), a search a stage's end paused, and the root it started from
         self.paused: dict[tuple[int, int], tuple[Search, str]] = {}
+        self.crown_s = 0.0  # the CROWN pass's time at the root (it sizes the intermediate α steps)
 
     def attack(self, lower, upper, C, d, restarts: int, steps: int) -> bool:
         """PGD on boxes [K, n] against disjuncts C [K, r, m]; True once a counterexample is confirmed."""
         lower, upper, C, d = (t.to(torch.float32) for t in (lower, upper, C, d))
-        result = pgd(self.attack_graph, lower, upper, C, d, restarts, steps, self.generator, self.budget.stopping)
+        cap = max(ATTACK_CAP * self.budget.timeout_s, ROOT_FLOOR_S)
+        result = pgd(self.attack_graph, lower, upper, C, d, restarts, steps, self.generator,
+                     lambda: self.budget.stopping() or self.budget.elapsed > cap)
         return self.confirmed(result)
 
     def confirmed(self, result: AttackResult) -> bool:
@@ -129,12 +138,15 @@ class Run:
         the budget in between, so that a deep network cannot overrun the deadline here.
         """
         lower, upper, C, d = stack_padded(self.targets)
+        started = time.monotonic()
         crown = bound_domains(self.graph, lower, upper, C, d, "crown")
+        self.crown_s = time.monotonic() - started
         best = crown.lb.amax(dim=1)
         self._raise_bounds(self.targets, best)
         self._record_proofs(best, "crown")
         open_ = best <= self.margin
         if bool(open_.any()) and self.config.alpha_iterations:
+            self.budget.mark("alpha")
             idx = open_.nonzero().squeeze(1)
             sub = lambda t: t[idx]  # noqa: E731
             evidence = None
@@ -167,11 +179,23 @@ class Run:
         `best` [K] is raised in place and the targets it closes are recorded. The boxes are
         kept for branch and bound."""
         open_ = (best <= self.margin).nonzero().squeeze(1).tolist()
-        for region in sorted({self.targets[i].region for i in open_}):
+        iterations = self.root_iterations()
+        if open_ and iterations:
+            self.budget.mark("intermediate_alpha")
+        for region in sorted({self.targets[i].region for i in open_} if iterations else ()):
             idx = [i for i in open_ if self.targets[i].region == region]
-            self.roots[region] = tighten_root(self.graph, lower[idx[0]], upper[idx[0]],
-                                              self.config.intermediate_alpha_iterations, self.budget.check)
+            self.roots[region] = tighten_root(self.graph, lower[idx[0]], upper[idx[0]], iterations, self.budget.check)
             best[idx] = torch.maximum(best[idx], self._close_at_root([self.targets[i] for i in idx], "alpha"))
+
+    def root_iterations(self) -> int:
+        """The root's intermediate α steps (`intermediate_alpha_iterations`), cut to what fits
+        in ROOT_SHARE of the timeout: at that setting, 20, it took 0.65 to 1.0 times as long as
+        the CROWN pass before it on oval21's networks, so a step is expected to cost a
+        twentieth of CROWN's time; 0 when too few fit to be worth it (fewer than 5)."""
+        steps = self.config.intermediate_alpha_iterations
+        left = max(ROOT_SHARE * self.budget.timeout_s, ROOT_FLOOR_S) - self.budget.elapsed
+        fits = int(20 * left / self.crown_s) if self.crown_s > 0 else steps
+        return min(steps, fits) if fits >= 5 else 0
 
     def _close_at_root(self, targets: list[Target], root: str) -> torch.Tensor:
         """α-CROWN on `targets` (one region's) over the region's root boxes of kind `root`
@@ -346,7 +370,7 @@ class Run:
                            "lemmas": {region: [lemma.record() for lemma in root.lemmas]
                                       for region, root in self.lemma_roots.items()}}
         stats = {"device": self.config.device, "dtype": self.config.dtype, "branching": self.config.branching,
-                 "replayed": self.finder.replayed, "threads": torch.get_num_threads()}
+                 "replayed": self.finder.replayed, "threads": torch.get_num_threads(), "marks": dict(self.budget.marks)}
         return VerifyResult(verdict, self.finder.found if verdict == Verdict.SAT else None, certificate,
                             self.budget.elapsed, self.budget.domains_visited, message, stats,
                             self.budget.lower_bound, self.target_status(verdict))
