@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_val
 from pydantic.json_schema import SkipJsonSchema
 
 from app.services.jobs import MIN_TIMEOUT_S, JobCreate, JobKind, JobStatus, ShownJobKind
+from core.bab.learned.config import BranchingDataConfig, TrainBrancherJobConfig
 from core.compressed_sensing.config import CSConfig
 from core.config import VerifyConfig
 from core.distillation.config import FaithfulnessJobConfig
@@ -214,13 +215,43 @@ class CompressedSensingJobRequest(BaseModel):
                                          "verification options (`core.compressed_sensing.config.CSConfig`)")
 
 
+class BranchingDataJobRequest(BaseModel):
+    """Strong-branching decisions on `model_id` (an MNIST classifier), logged as training data
+    for learned branching (docs/branching.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["branching-data"]
+    model_id: str
+    property_id: None = None
+    timeout_s: TimeoutS = None
+    config: BranchingDataConfig = Field(default_factory=BranchingDataConfig,
+                                        description="properties and strong-branching limits "
+                                                    "(`core.bab.learned.config.BranchingDataConfig`)")
+
+
+class TrainBrancherJobRequest(BaseModel):
+    """Train the branching GNN on branching-data jobs' shards; verify jobs use the result as
+    `config.branching = "gnn:<this job's id>"`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["train-brancher"]
+    model_id: None = None
+    property_id: None = None
+    timeout_s: TimeoutS = None
+    config: TrainBrancherJobConfig = Field(description="the branching-data job ids (`data`) and training options "
+                                                       "(`core.bab.learned.config.TrainBrancherJobConfig`)")
+
+
 class _UnknownKind(JobCreate):
     """Any other `kind`: validated only so the 422 names the kind and every other bad field."""
 
     kind: JobKind  # type: ignore[assignment]  # required: what it got was none of these
 
 
-JOB_TAGS = ("verify", "inspect", "train", "pinn", "faithfulness", "multitask-train", "compressed-sensing", "other")
+JOB_TAGS = ("verify", "inspect", "train", "pinn", "faithfulness", "multitask-train", "compressed-sensing",
+            "branching-data", "train-brancher", "other")
 
 
 def _kind(body: Any) -> str:
@@ -236,12 +267,15 @@ JobRequest = Annotated[Union[
     Annotated[FaithfulnessJobRequest, Tag("faithfulness")],
     Annotated[MultiTaskJobRequest, Tag("multitask-train")],
     Annotated[CompressedSensingJobRequest, Tag("compressed-sensing")],
+    Annotated[BranchingDataJobRequest, Tag("branching-data")],
+    Annotated[TrainBrancherJobRequest, Tag("train-brancher")],
     Annotated[SkipJsonSchema[_UnknownKind], Tag("other")],
 ], Discriminator(_kind)]
 
 
 def job_create(request: VerifyJobRequest | InspectJobRequest | TrainJobRequest | PinnJobRequest
-               | FaithfulnessJobRequest | MultiTaskJobRequest | CompressedSensingJobRequest) -> JobCreate:
+               | FaithfulnessJobRequest | MultiTaskJobRequest | CompressedSensingJobRequest
+               | BranchingDataJobRequest | TrainBrancherJobRequest) -> JobCreate:
     """The service's request: the options the client set (never the defaults, so a job
     keeps meaning what it said when a default changes)."""
     config = request.config.model_dump(mode="json", exclude_unset=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from core.numbers import Count, Real, Seed
 
@@ -47,6 +47,11 @@ def available_mb(device: str) -> float:
     return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+# The service's name for a stored brancher: "gnn:<id of the train-brancher job that made it>".
+GnnRef = Annotated[str, StringConstraints(pattern=r"^gnn:[A-Za-z0-9_-]{1,64}$")]
+GNN_PREFIX = "gnn:"
+
+
 class VerifyConfig(BaseModel):
     """Configuration of `core.verifier.verify`; unknown fields are an error."""
 
@@ -58,9 +63,11 @@ class VerifyConfig(BaseModel):
     dtype: Literal["auto", "float32", "float64"] = Field(
         "auto", description="auto: float64 for networks under a million weights on CPU, or on any device "
         "when the input is split; else float32.")
-    branching: Literal["auto", "input", "relu", "none"] = Field(
+    branching: Literal["auto", "input", "relu", "none"] | GnnRef = Field(
         "auto", description="What branch and bound splits; auto: input when the input has "
-        f"at most {INPUT_SPLIT_MAX_DIM} dimensions, else ReLU neurons.")
+        f"at most {INPUT_SPLIT_MAX_DIM} dimensions, else ReLU neurons. The service also takes "
+        "`gnn:<id>`: ReLU splitting chosen by the brancher its train-brancher job <id> stored "
+        "(docs/branching.md); the engine itself takes `relu_heuristic: gnn` and a `brancher` file.")
     relu_heuristic: Literal["babsr", "fsb", "upb", "gnn"] = Field(
         "fsb", description="ReLU split choice; gnn: the learned brancher in `brancher` (docs/branching.md).")
     brancher: str | None = Field(
@@ -139,6 +146,9 @@ class VerifyConfig(BaseModel):
     def resolve(self, input_size: int, has_only_relu: bool, on_cuda: bool, n_weights: int,
                 forward_macs: int | None = None) -> "VerifyConfig":
         """A copy with every "auto" replaced by the choice for this network and property."""
+        if self.branching.startswith(GNN_PREFIX):
+            raise ValueError(f"branching {self.branching!r} names a brancher the service stores; outside it, give "
+                             "relu_heuristic 'gnn' and brancher (the file)")
         changes: dict[str, object] = {}
         if self.device == "auto":
             changes["device"] = "cuda" if on_cuda else "cpu"

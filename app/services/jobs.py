@@ -19,24 +19,27 @@ from app.services.queue import choose_queue
 from app.services.uploads import get_owned
 from app.settings import Settings
 from core.compressed_sensing.config import CSConfig
-from core.config import VerifyConfig
+from core.bab.learned.config import BranchingDataConfig, TrainBrancherJobConfig  # torch-free
+from core.config import GNN_PREFIX, VerifyConfig
 from core.distillation.config import FaithfulnessJobConfig
 from core.pinn.options import PinnOptions, model_problem
 from core.training.config import DISTILLATION_METHODS, TrainJobConfig  # torch-free (lazy core.training)
 from core.training.multitask.config import MultiTaskConfig
 
-JobKind = Literal["verify", "inspect", "train", "pinn", "faithfulness", "multitask-train", "compressed-sensing"]
+JobKind = Literal["verify", "inspect", "train", "pinn", "faithfulness", "multitask-train", "compressed-sensing",
+                  "branching-data", "train-brancher"]
 # Kinds a job row can have: the submitted ones, and a distributed verify job's sub-jobs.
 ShownJobKind = Literal["verify", "inspect", "train", "pinn", "faithfulness", "multitask-train", "compressed-sensing",
-                       "verify-part", "check-part"]
+                       "branching-data", "train-brancher", "verify-part", "check-part"]
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 # Which inputs each kind needs: verify proves a property of a model; inspect loads a
 # model; train makes a new model (or fine-tunes the model given); pinn bounds a model's
 # PDE residual (the PDE is in its config).
 NEEDS_PROPERTY = {"verify": True, "inspect": False, "train": False, "pinn": False, "faithfulness": False,
-                  "multitask-train": False, "compressed-sensing": False}
+                  "multitask-train": False, "compressed-sensing": False, "branching-data": False,
+                  "train-brancher": False}
 NEEDS_MODEL = {"verify": True, "inspect": True, "train": False, "pinn": True, "faithfulness": True,
-               "multitask-train": False, "compressed-sensing": False}
+               "multitask-train": False, "compressed-sensing": False, "branching-data": True, "train-brancher": False}
 # Training options that name files on the server: the service decides those itself.
 SERVER_PATHS = ("data", "init_onnx", "teacher")
 # A job shorter than a second cannot even load its model; below it a timeout is a typo.
@@ -79,6 +82,37 @@ def check_config(config: dict[str, Any], timeout_s: float) -> None:
     if "timeout_s" in config:
         raise Invalid("config.timeout_s: give timeout_s at the top level of the job, not inside config")
     _validate(VerifyConfig, {**config, "timeout_s": timeout_s})
+
+
+def check_brancher_ref(session: Session, owner: Token, config: dict[str, Any]) -> None:
+    """`branching: "gnn:<id>"` must name the owner's succeeded train-brancher job, in a job
+    that runs in one piece; the brancher file itself is the server's to choose."""
+    if "brancher" in config:
+        raise Invalid("config.brancher: a verify job cannot name server files; give branching \"gnn:<id>\", the "
+                      "id of your train-brancher job")
+    branching = str(config.get("branching", ""))
+    if not branching.startswith(GNN_PREFIX):
+        return
+    brancher_id = branching[len(GNN_PREFIX):]
+    trained = session.get(Job, brancher_id)
+    if trained is None or trained.owner_id != owner.id or trained.kind != "train-brancher":
+        raise Invalid(f"config.branching: no train-brancher job {brancher_id!r} among yours")
+    if trained.status != "succeeded":
+        raise Invalid(f"config.branching: train-brancher job {brancher_id!r} is {trained.status}, not succeeded")
+    if config.get("parallel") not in (None, 1):
+        raise Invalid("config.parallel: a verify job with a gnn brancher runs in one piece (parallel 1)")
+
+
+def check_train_brancher_config(session: Session, owner: Token, config: dict[str, Any]) -> None:
+    """Reject options `TrainBrancherJobConfig` rejects, and data that is not the owner's
+    succeeded branching-data jobs."""
+    _validate(TrainBrancherJobConfig, config)
+    for data_id in config["data"]:
+        data = session.get(Job, data_id)
+        if data is None or data.owner_id != owner.id or data.kind != "branching-data":
+            raise Invalid(f"config.data: no branching-data job {data_id!r} among yours")
+        if data.status != "succeeded":
+            raise Invalid(f"config.data: branching-data job {data_id!r} is {data.status}, not succeeded")
 
 
 def _validate(model: type[BaseModel], config: dict[str, Any]) -> None:
@@ -174,6 +208,11 @@ def create_job(session: Session, settings: Settings, owner: Token, request: JobC
         raise Invalid(f"timeout_s {timeout_s} exceeds this server's limit of {settings.max_timeout_s}")
     if request.kind == "verify":
         check_config(request.config, timeout_s)
+        check_brancher_ref(session, owner, request.config)
+    elif request.kind == "branching-data":
+        _validate(BranchingDataConfig, request.config)
+    elif request.kind == "train-brancher":
+        check_train_brancher_config(session, owner, request.config)
     elif request.kind == "train":
         check_train_config(request.config, model)
     elif request.kind == "multitask-train":

@@ -82,7 +82,8 @@ def test_every_answer_has_a_schema_and_job_configs_are_the_engines_own(schema):
     body = schema["paths"]["/api/v1/jobs"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     variants = [ref["$ref"].rsplit("/", 1)[1] for ref in body["oneOf"]]
     assert variants == ["VerifyJobRequest", "InspectJobRequest", "TrainJobRequest", "PinnJobRequest",
-                        "FaithfulnessJobRequest", "MultiTaskJobRequest", "CompressedSensingJobRequest"]
+                        "FaithfulnessJobRequest", "MultiTaskJobRequest", "CompressedSensingJobRequest",
+                        "BranchingDataJobRequest", "TrainBrancherJobRequest"]
     components = schema["components"]["schemas"]
     assert components["VerifyJobRequest"]["properties"]["config"]["$ref"].endswith("/VerifyConfig")
     assert components["TrainJobRequest"]["properties"]["config"]["$ref"].endswith("/TrainJobConfig")
@@ -90,6 +91,8 @@ def test_every_answer_has_a_schema_and_job_configs_are_the_engines_own(schema):
     assert components["FaithfulnessJobRequest"]["properties"]["config"]["$ref"].endswith("/FaithfulnessJobConfig")
     assert components["MultiTaskJobRequest"]["properties"]["config"]["$ref"].endswith("/MultiTaskConfig")
     assert components["CompressedSensingJobRequest"]["properties"]["config"]["$ref"].endswith("/CSConfig")
+    assert components["BranchingDataJobRequest"]["properties"]["config"]["$ref"].endswith("/BranchingDataConfig")
+    assert components["TrainBrancherJobRequest"]["properties"]["config"]["$ref"].endswith("/TrainBrancherJobConfig")
     assert {"seed", "branching", "proof_margin"} <= set(components["VerifyConfig"]["properties"])
     assert components["VerifyConfig"]["additionalProperties"] is False
     assert "propertys" not in json.dumps(schema)

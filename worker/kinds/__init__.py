@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
-from worker.kinds import (check_part, compressed_sensing, faithfulness, inspect, multitask_train, pinn, train, verify,
-                          verify_part)
+from worker.kinds import (branching_data, check_part, compressed_sensing, faithfulness, inspect, multitask_train, pinn,
+                          train, train_brancher, verify, verify_part)
 from worker.outcome import Outcome
 
 if TYPE_CHECKING:
@@ -25,4 +25,6 @@ KINDS: dict[str, Callable[["JobContext"], Outcome]] = {
     "faithfulness": faithfulness.run,
     "multitask-train": multitask_train.run,
     "compressed-sensing": compressed_sensing.run,
+    "branching-data": branching_data.run,
+    "train-brancher": train_brancher.run,
 }

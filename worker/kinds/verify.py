@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from core.config import GNN_PREFIX
 from core.result import Progress, Verdict, VerifyResult
 from worker.kinds.results import jsonable
 from worker.outcome import Outcome
@@ -53,8 +54,19 @@ def run(context: "JobContext") -> Outcome:
     from core.verifier import VerifyConfig, verify as run_verifier
 
     job = context.job
+    options = dict(job.config)
+    if str(options.get("branching", "")).startswith(GNN_PREFIX):  # the stored brancher, as a file
+        from core.bab.learned.model_file import BrancherFileError, load_brancher
+        from worker.kinds.stored import MissingArtifact, brancher_file
+
+        try:
+            path = brancher_file(context, options["branching"][len(GNN_PREFIX):])
+            load_brancher(path)
+        except (MissingArtifact, BrancherFileError) as exc:
+            return Outcome(verdict="error", status="failed", error=f"config.branching: {exc}")
+        options.update(branching="relu", relu_heuristic="gnn", brancher=str(path))
     try:
-        config = VerifyConfig(**{**job.config, "timeout_s": job.timeout_s})
+        config = VerifyConfig(**{**options, "timeout_s": job.timeout_s})
     except ValidationError as exc:
         return Outcome(verdict="error", status="failed", error=f"invalid config: {exc}")
     context.progress(Progress(phase="loading"))

@@ -41,3 +41,10 @@ class TrainBrancherConfig(BaseModel):
     validation_eps: Real | None = Field(None, gt=0, le=1, description="Their radius; None: the data's.")
     validation_timeout_s: Real = Field(10.0, gt=0, description="Seconds per validation search.")
     seed: Seed = Field(0, description="Seed of the initialisation and the data order.")
+
+
+class TrainBrancherJobConfig(TrainBrancherConfig):
+    """The train-brancher job's config: the training settings and the data to train on."""
+
+    data: list[str] = Field(min_length=1, max_length=50, description="Ids of your succeeded branching-data jobs "
+                            "whose shards are the training data.")

@@ -65,22 +65,31 @@ def strong_search(network, prop, per_layer: int, max_domains: int, timeout_s: fl
 
 def make_shard(network, properties: list[tuple[str, object]], per_layer: int = 16, max_domains: int = 400,
                timeout_s: float = 30.0, progress=None) -> dict:
-    """A shard's contents for `network` and (name, Property) pairs."""
+    """A shard's contents for `network` and (name, Property) pairs; `progress(name, search)`
+    after each search may return True to stop after that property (the shard keeps what was done)."""
     searches = []
     for name, prop in properties:
+        stop = False
         for search in strong_search(network, prop, per_layer, max_domains, timeout_s):
             search["name"] = name
             searches.append(search)
             if progress is not None:
-                progress(name, search)
+                stop = bool(progress(name, search)) or stop
+        if stop:
+            break
     net = network_graph(network.graph)
     return {"format": SHARD_FORMAT, "onnx": network.onnx_bytes, "graph": net.state(), "searches": searches}
 
 
-def write_shard(shard: dict, path: Path) -> int:
+def shard_bytes(shard: dict) -> bytes:
+    """The shard as a gzip-compressed torch file."""
     buffer = io.BytesIO()
     torch.save(shard, buffer)
-    data = gzip.compress(buffer.getvalue(), compresslevel=6, mtime=0)
+    return gzip.compress(buffer.getvalue(), compresslevel=6, mtime=0)
+
+
+def write_shard(shard: dict, path: Path) -> int:
+    data = shard_bytes(shard)
     Path(path).write_bytes(data)
     return len(data)
 
