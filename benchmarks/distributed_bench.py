@@ -62,9 +62,10 @@ def cpu_seconds(pids: list[int]) -> float:
 class Serve:
     """`certbound serve --workers N` on a fresh data directory and a free port."""
 
-    def __init__(self, workers: int, workdir: Path) -> None:
+    def __init__(self, workers: int, workdir: Path, settings: dict[str, str] | None = None) -> None:
         log = open(workdir / "serve.log", "wb")
         env = {k: v for k, v in os.environ.items() if not k.startswith("CERTBOUND_") or k == "CERTBOUND_SHARED_DIR"}
+        env.update(settings or {})
         self.process = subprocess.Popen([str(Path(sys.executable).parent / "certbound"), "serve", "--port", "0",
                                          "--workers", str(workers), "--data-dir", str(workdir / "data")],
                                         stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
@@ -93,16 +94,24 @@ class Serve:
         cpu0 = cpu_seconds(pids)
         job_id = self.http.post("/jobs", json={"kind": "verify", "model_id": model, "property_id": prop,
                                                "timeout_s": timeout_s, "config": config}).json()["id"]
+        job = self.finished(job_id)
+        job["cpu_s"] = cpu_seconds(pids) - cpu0
+        return job
+
+    def finished(self, job_id: str) -> dict:
+        """Wait for the job to end; it with `wall_s` (started -> finished) and its `sub_jobs`."""
         while (job := self.http.get(f"/jobs/{job_id}").json())["status"] not in ("succeeded", "failed", "cancelled"):
             time.sleep(0.5)
-        job["cpu_s"] = cpu_seconds(pids) - cpu0
+        job.setdefault("cpu_s", 0.0)
         started = datetime.fromisoformat(job["started_at"].rstrip("Z"))
         finished = datetime.fromisoformat(job["finished_at"].rstrip("Z"))
         job["wall_s"] = (finished - started).total_seconds()
-        kids = [j for j in self.http.get("/jobs", params={"kind": "verify-part", "limit": 100}).json()["items"]
+        kids = [j for kind in ("verify-part", "check-part")
+                for j in self.http.get("/jobs", params={"kind": kind, "limit": 100}).json()["items"]
                 if j.get("parent_id") == job_id]
-        job["sub_jobs"] = [{"id": k["id"], "status": k["status"], "verdict": k["verdict"], "attempts": k["attempts"],
-                            "domains": (k["result"] or {}).get("domains_visited")} for k in kids]
+        job["sub_jobs"] = [{"id": k["id"], "kind": k["kind"], "status": k["status"], "verdict": k["verdict"],
+                            "attempts": k["attempts"], "domains": (k["result"] or {}).get("domains_visited")}
+                           for k in kids]
         return job
 
     def stop(self) -> None:

@@ -37,6 +37,7 @@ class Coordinator:
         self.name = holder.name
         self.last_snapshot = self.last_poll = time.monotonic()
         self.on_poll: Callable[[], object] | None = None  # the parent watches its sub-jobs here
+        self.members = {holder.name}  # the parent's: the holders of this attempt, whose forests merge
 
     def __call__(self, search) -> None:
         """At a batch boundary: the holder's frontier is whole."""
@@ -64,7 +65,9 @@ class Coordinator:
         with session_scope(self.url) as session:
             waiting = frontier.requests_for(session, self.name)
         for request_id, asker in waiting:
-            data = None if decline_all else self.holder.give()
+            with session_scope(self.url) as session:
+                live = frontier.may_ask(session, asker)
+            data = None if decline_all or not live else self.holder.give()
             if data is None:
                 with session_scope(self.url) as session:
                     frontier.withdraw(session, request_id)

@@ -51,6 +51,8 @@ def run_parallel(context: "JobContext", network, prop, config, parts: int) -> "V
     run = start(network, prop, config, job.timeout_s, context.progress)
     holder = Holder(run, job.id)
     coordinator = Coordinator(context, holder, job.id)
+    with session_scope(context.settings.database_url) as session:
+        frontier.reset(session, job.id)  # a re-run (the reaper's) starts over: the first attempt's parts end
     try:
         with run.budget:
             verdict = root_phase(run)
@@ -94,6 +96,7 @@ def _deal(context: "JobContext", coordinator: Coordinator, parts: int, config, d
             other.take(piece)
             frontier.save_snapshot(session, context.store, job.id, child.id, other.snapshot(), other.open_domains())
             created.append(child)
+            coordinator.members.add(child.id)
         coordinator._save(session)
         record_event(session, job.id, "progress", {"phase": "dealt", "parts": parts,
                                                    "sub_jobs": [c.id for c in created]})
@@ -164,6 +167,8 @@ def _merged(context: "JobContext", coordinator: Coordinator) -> "VerifyResult":
     coordinator.save()
     with session_scope(context.settings.database_url) as session:
         snaps = frontier.snapshots(session, context.store, context.job.id)
+    # holders of this attempt only (a sub-job of an earlier one may have written after the reset)
+    snaps = {holder: data for holder, data in snaps.items() if holder in coordinator.members}
     result = merged_result(coordinator.holder.run, snaps)
     result.stats["parallel"] = {"holders": len(snaps)}
     return result
