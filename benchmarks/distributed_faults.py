@@ -8,9 +8,9 @@ On `certbound serve --workers 2` (heartbeats stale after 6 s, the reaper every 2
 8 attempts), each job runs with `parallel` 2; while its sub-job runs, its worker process
 (and its pool) is SIGKILLed `--kills-per-job` times, `--after` seconds into each attempt.
 serve restarts the worker; the reaper re-queues the sub-job, which goes on from its last
-frontier snapshot (in a new attempt, or taken over whole by the parent). Jobs without
-kills run alternately with the killed ones; the time a kill costs is the killed jobs'
-mean wall time less the others', per kill.
+frontier snapshot (in a new attempt, or taken over whole by the parent). `--clean` jobs
+without kills run among the killed ones; the time a kill costs is the killed jobs' mean
+wall time less the others', per kill.
 """
 
 from __future__ import annotations
@@ -70,7 +70,8 @@ def run_with_kills(serve: Serve, model: str, prop: str, timeout: float, kills: i
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("instance")
-    parser.add_argument("--jobs", type=int, default=5, help="jobs with kills (as many without, alternating)")
+    parser.add_argument("--jobs", type=int, default=5, help="jobs with kills")
+    parser.add_argument("--clean", type=int, default=2, help="jobs without kills, run between the others")
     parser.add_argument("--kills-per-job", type=int, default=2)
     parser.add_argument("--after", type=float, default=8.0, help="seconds into a sub-job attempt before its kill")
     parser.add_argument("--timeout", type=float, default=600)
@@ -82,8 +83,10 @@ def main() -> None:
         try:
             net, prop = instance_files(args.instance)
             model, prop_id = serve.upload("models", net), serve.upload("properties", prop)
-            for k in range(2 * args.jobs):
-                kills = args.kills_per_job if k % 2 == 0 else 0
+            plan = [args.kills_per_job] * args.jobs
+            for k in range(args.clean):  # spread among the killed ones
+                plan.insert(1 + k * (len(plan) // max(1, args.clean)), 0)
+            for k, kills in enumerate(plan):
                 row = {"instance": args.instance, "job": k,
                        **run_with_kills(serve, model, prop_id, args.timeout, kills, args.after),
                        "load": os.getloadavg()[0]}

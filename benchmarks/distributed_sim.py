@@ -28,6 +28,7 @@ The saturation point is the smallest N whose speed-up is within 10% of 1024 work
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import time
@@ -66,7 +67,13 @@ def log_run(spec: str, timeout: float) -> dict:
     batches.append((search_end, 0, holder.visited))
     from core.verifier.parallel import merged_result
 
-    result = merged_result(run, {"log": holder.snapshot()})
+    blobs: dict[str, bytes] = {}
+
+    def put(data: bytes) -> str:
+        blobs[hashlib.sha256(data).hexdigest()] = data
+        return hashlib.sha256(data).hexdigest()
+
+    result = merged_result(run, {"log": holder.snapshot(put)}, blobs.__getitem__)
     certificate = certificate_of(network, prop, result)
     data = gzip.open(net_path).read()
     one, two = check_split(data, prop, certificate, 1), check_split(data, prop, certificate, 2)

@@ -56,8 +56,8 @@ class Coordinator:
             self._save(session)
 
     def _save(self, session) -> None:
-        frontier.save_snapshot(session, self.store, self.parent_id, self.name, self.holder.snapshot(),
-                               self.holder.open_domains())
+        frontier.save_snapshot(session, self.store, self.parent_id, self.name,
+                               self.holder.snapshot(self.store.put_bytes), self.holder.open_domains())
         self.last_snapshot = time.monotonic()
 
     def answer(self, decline_all: bool = False) -> None:
@@ -154,7 +154,7 @@ class Coordinator:
         if data is None:
             return False
         other = Holder(self.holder.run, child_id)
-        other.restore(data)
+        other.restore(data, self.store.read)
         given = other.give(everything=True)
         if given is None:
             return False
@@ -162,7 +162,7 @@ class Coordinator:
             if not frontier.take_over(session, child_id, self.name):
                 session.rollback()
                 return False
-            frontier.save_snapshot(session, self.store, self.parent_id, child_id, other.snapshot(), 0)
+            frontier.save_snapshot(session, self.store, self.parent_id, child_id, other.snapshot(self.store.put_bytes), 0)
             self.holder.take(given)
             self._save(session)
         return True

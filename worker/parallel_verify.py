@@ -94,7 +94,8 @@ def _deal(context: "JobContext", coordinator: Coordinator, parts: int, config, d
             record_event(session, child.id, "status", {"status": "queued"})
             other = Holder(holder.run, child.id)
             other.take(piece)
-            frontier.save_snapshot(session, context.store, job.id, child.id, other.snapshot(), other.open_domains())
+            frontier.save_snapshot(session, context.store, job.id, child.id, other.snapshot(context.store.put_bytes),
+                                   other.open_domains())
             created.append(child)
             coordinator.members.add(child.id)
         coordinator._save(session)
@@ -169,6 +170,6 @@ def _merged(context: "JobContext", coordinator: Coordinator) -> "VerifyResult":
         snaps = frontier.snapshots(session, context.store, context.job.id)
     # holders of this attempt only (a sub-job of an earlier one may have written after the reset)
     snaps = {holder: data for holder, data in snaps.items() if holder in coordinator.members}
-    result = merged_result(coordinator.holder.run, snaps)
+    result = merged_result(coordinator.holder.run, snaps, context.store.read)
     result.stats["parallel"] = {"holders": len(snaps)}
     return result

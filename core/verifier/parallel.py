@@ -34,6 +34,8 @@ from core.verifier.pipeline import Run, _forward_macs
 
 FRONTIER_PER_PART = 4  # the root's search grows the frontier to this many domains per part
 Key = Hashable  # a target's (region, disjunct)
+Store = Callable[[bytes], str]  # stores bytes, returns their key (the artifact store's sha256)
+Fetch = Callable[[str], bytes]  # the bytes of a key
 
 
 def dump(value) -> bytes:
@@ -66,6 +68,8 @@ class Holder:
         self.searches: dict[Key, Search] = {}
         self.origins: dict[Key, dict[int, tuple[str, int]]] = {}
         self.visited_before = 0  # domains visited by earlier attempts (from the snapshot)
+        self.chunks: dict[Key, list[str]] = {}  # per target, the stored chunks of its tree (`snapshot`)
+        self.marks: dict[Key, tuple[int, int, int, int]] = {}  # ... and how much of the tree they hold
 
     @property
     def visited(self) -> int:
@@ -162,19 +166,36 @@ class Holder:
             count += len(ids)
         return count
 
-    def snapshot(self) -> bytes:
-        """Everything needed to go on from here in another process (`restore`)."""
-        targets = {key: {"tree": vars(s.tree).copy(), "origins": dict(self.origins[key]),
-                         "pool": {k: v.cpu() for k, v in s.pool.rows().items()} if len(s.pool) else None}
-                   for key, s in self.searches.items()}
+    def snapshot(self, put: Store) -> bytes:
+        """Everything needed to go on from here in another process (`restore`). A tree only
+        grows (nodes, splits and closed leaves are added, never changed), so each snapshot
+        stores only what was added since the last one, as a chunk (`put` stores bytes and
+        returns their key); the snapshot itself lists the chunks and holds the pool."""
+        targets = {}
+        for key, s in self.searches.items():
+            tree, mark = s.tree, self.marks.get(key, (0, 0, 0, 0))
+            now = (len(tree.parent), len(tree.split), len(tree.closed), len(tree.evidence))
+            if now != mark:
+                delta = {"parent": tree.parent[mark[0]:], "branch": tree.branch[mark[0]:],
+                         "split": list(tree.split.items())[mark[1]:], "closed": list(tree.closed.items())[mark[2]:],
+                         "evidence": list(tree.evidence.items())[mark[3]:]}
+                self.chunks.setdefault(key, []).append(put(dump(delta)))
+                self.marks[key] = now
+            targets[key] = {"kind": tree.kind, "intermediate": tree.intermediate, "chunks": list(self.chunks.get(key, [])),
+                            "origins": dict(self.origins[key]),
+                            "pool": {k: v.cpu() for k, v in s.pool.rows().items()} if len(s.pool) else None}
         return dump({"visited": self.visited, "targets": targets})
 
-    def restore(self, data: bytes) -> None:
+    def restore(self, data: bytes, get: Fetch) -> None:
+        """Go on from a `snapshot` (`get` reads what its `put` stored)."""
         state = load(data)
         self.visited_before = int(state["visited"])
         for key, saved in state["targets"].items():
             search = self._search(key)
-            search.tree = ProofTree(**saved["tree"])
+            search.tree = tree_of(saved, get)
+            self.chunks[key] = list(saved["chunks"])
+            self.marks[key] = (len(search.tree.parent), len(search.tree.split), len(search.tree.closed),
+                               len(search.tree.evidence))
             self.origins[key] = dict(saved["origins"])
             if saved["pool"] is not None:
                 search.pool.push({k: v.to(self.run.device) for k, v in saved["pool"].items()})
@@ -198,6 +219,19 @@ class Holder:
                 search.on_batch = None
             if outcome.status != "unsat":
                 return outcome.status, outcome.stats.get("reason", "")
+
+
+def tree_of(saved: dict, get: Fetch) -> ProofTree:
+    """A target's tree from a snapshot's entry: its chunks applied in order."""
+    tree = ProofTree(saved["kind"], parent=[], branch=[], intermediate=saved["intermediate"])
+    for key in saved["chunks"]:
+        delta = load(get(key))
+        tree.parent.extend(delta["parent"])
+        tree.branch.extend(delta["branch"])
+        tree.split.update(delta["split"])
+        tree.closed.update(delta["closed"])
+        tree.evidence.update(delta["evidence"])
+    return tree
 
 
 def _stop_at(search: Search, size: int) -> None:
@@ -226,7 +260,7 @@ def root_phase(run: Run) -> Verdict | None:
     return None if run.pending else Verdict.UNSAT
 
 
-def merged_result(run: Run, snapshots: dict[str, bytes]) -> VerifyResult:
+def merged_result(run: Run, snapshots: dict[str, bytes], get: Fetch) -> VerifyResult:
     """The parent's result once every holder's final snapshot is in: one proof tree per
     target from their forests (UNSAT), or UNKNOWN saying what does not join."""
     forests: dict[Key, list[Forest]] = {}
@@ -235,7 +269,7 @@ def merged_result(run: Run, snapshots: dict[str, bytes]) -> VerifyResult:
         state = load(data)
         visited += int(state["visited"])
         for key, saved in state["targets"].items():
-            forests.setdefault(key, []).append(Forest(name, ProofTree(**saved["tree"]), dict(saved["origins"])))
+            forests.setdefault(key, []).append(Forest(name, tree_of(saved, get), dict(saved["origins"])))
     run.budget.domains_visited = visited
     run.budget.domains_open = 0
     for target in run.pending:

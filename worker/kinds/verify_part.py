@@ -41,7 +41,7 @@ def run(context: "JobContext") -> Outcome:
     with session_scope(context.settings.database_url) as session:
         snapshot = frontier.snapshot_of(session, context.store, job.id)
     if snapshot is not None:
-        holder.restore(snapshot)
+        holder.restore(snapshot, context.store.read)
     resumed_with = holder.open_domains()
     coordinator = Coordinator(context, holder, job.parent_id)
     verdict, why = "unknown", ""

@@ -1,0 +1,84 @@
+"""Holders of a distributed search in one process: dealing, giving half at a batch
+boundary, a holder killed after a snapshot and resumed from it; the merged forests are
+one certificate the unchanged checker accepts, and a domain closed twice is refused."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+
+import pytest
+
+from core.bab.budget import Stop
+from core.bab.merge import Forest, MergeError, merge
+from core.certificate import check
+from core.config import VerifyConfig
+from core.model import load_network
+from core.spec import load_property
+from core.verifier.certify import certificate_of
+from core.verifier.parallel import Holder, merged_result, root_phase, start
+
+
+class Blobs(dict):
+    """An in-memory stand-in for the artifact store's put/read (content-addressed)."""
+
+    def put(self, data: bytes) -> str:
+        key = hashlib.sha256(data).hexdigest()
+        self[key] = data
+        return key
+
+
+@pytest.fixture(scope="module")
+def relu5(bundled_benchmarks):
+    data = gzip.open(bundled_benchmarks / "mlp" / "onnx" / "relu5.onnx.gz").read()
+    text = gzip.open(bundled_benchmarks / "mlp" / "vnnlib" / "relu5_unsat.vnnlib.gz").read().decode()
+    # output 0 stays below 1.157 (MILP): unsat, some 600 boxes of input splitting
+    return data, load_network(data), load_property(text.replace("1.5490868091583252", "2.3").encode())
+
+
+def test_dealt_given_killed_and_resumed_holders_merge_into_one_valid_certificate(relu5):
+    data, network, prop = relu5
+    config = VerifyConfig(branching="input", threads=1, timeout_s=60)
+    blobs = Blobs()
+    parent = start(network, prop, config, 60, None)
+    assert root_phase(parent) is None and len(parent.pending) == 1
+    a = Holder(parent, "A")
+    assert a.grow(2) is None and a.open_domains() >= 8
+    (piece,) = a.deal(2)
+    b = Holder(start(network, prop, config, 60, None), "B")
+    b.take(piece)
+    steps: dict[str, object] = {"n": 0}
+
+    def b_batch(search) -> None:  # gives half to A, snapshots, then dies three batches later
+        steps["n"] += 1
+        if steps["n"] == 2:
+            assert a.take(b.give()) > 0
+        if steps["n"] == 4:
+            steps["snapshot"], steps["visited"] = b.snapshot(blobs.put), b.visited
+        if steps["n"] == 7:
+            raise Stop("cancelled")
+
+    with pytest.raises(Stop):
+        b.search(b_batch)
+    resumed = Holder(start(network, prop, config, 60, None), "B")
+    resumed.restore(steps["snapshot"], blobs.__getitem__)
+    assert resumed.visited == steps["visited"] > 0 and resumed.open_domains() > 0
+    assert resumed.search(lambda s: None) == ("unsat", "")
+    assert a.search(lambda s: None) == ("unsat", "")
+    result = merged_result(parent, {"A": a.snapshot(blobs.put), "B": resumed.snapshot(blobs.put)}, blobs.__getitem__)
+    assert result.verdict.value == "unsat", result.message
+    assert result.domains_visited == a.visited + resumed.visited
+    assert check(data, prop, certificate_of(network, prop, result)).valid
+
+
+def test_a_domain_closed_by_two_holders_does_not_merge():
+    from core.bab.tree import ProofTree
+    import torch
+
+    root = ProofTree("input")
+    left, right = root.add_children(torch.tensor([0]), [("input", 0, 0.0)])
+    root.close(left, torch.tensor([1.0]))
+    other = ProofTree("input", parent=[], branch=[])
+    other.close(torch.tensor([other.add_root()]), torch.tensor([1.0]))  # took node 1 too: closed twice
+    with pytest.raises(MergeError, match="closed twice"):
+        merge([Forest("A", root, {}), Forest("B", other, {0: ("A", int(left))})])
