@@ -45,7 +45,10 @@ def cached_graph(graph) -> NetworkGraph:
 class GnnChooser:
     """Branching rule: `__call__(ctx)` -> flat neuron per domain [B] (-1: none left).
     `seconds` / `decisions` count the GNN's own inference; `fallbacks` the domains where
-    BaBSR's choice was bounded too, `overruled` those where it won."""
+    BaBSR's choice was bounded too, `overruled` those where it won. `totals` sums them over
+    every chooser of the process (what benchmarks read: `verify` does not return choosers)."""
+
+    totals = {"seconds": 0.0, "decisions": 0, "calls": 0, "fallbacks": 0, "overruled": 0}
 
     def __init__(self, model: BranchGNN, threshold: float, graph, C: torch.Tensor,
                  net: NetworkGraph | None = None) -> None:
@@ -60,8 +63,12 @@ class GnnChooser:
     def __call__(self, ctx: BranchContext) -> torch.Tensor:
         started = time.perf_counter()
         choice = pick(self.scores(ctx).to(ctx.lower.dtype), ctx)
-        self.seconds += time.perf_counter() - started
+        spent = time.perf_counter() - started
+        self.seconds += spent
         self.decisions += int(choice.shape[0])
+        GnnChooser.totals["seconds"] += spent
+        GnnChooser.totals["decisions"] += int(choice.shape[0])
+        GnnChooser.totals["calls"] += 1
         if ctx.bound_children is None or ctx.lb is None or self.threshold <= 0:
             return choice
         valid = choice >= 0
@@ -75,6 +82,8 @@ class GnnChooser:
         better = poor & (alternative >= 0) & (other > worse)
         self.fallbacks += int(poor.sum())
         self.overruled += int(better.sum())
+        GnnChooser.totals["fallbacks"] += int(poor.sum())
+        GnnChooser.totals["overruled"] += int(better.sum())
         return torch.where(better, alternative, choice)
 
 

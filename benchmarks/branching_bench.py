@@ -1,0 +1,124 @@
+"""Learned branching against the hand-made rules, side by side (docs/results/branching.md).
+
+Per network, held-out robustness properties from MNIST test images (correctly classified
+ones, from index --start on) are verified with FSB first; those FSB answers without
+branching (sat, or closed before any split) are left out, and the rest are verified with
+every other rule right after, instance by instance, so load drifts hit all rules alike.
+One thread; lemmas off (their searches are a fixed count of domains under any rule).
+
+    CERTBOUND_SHARED_DIR=../shared PYTHONPATH=. .venv/bin/python benchmarks/branching_bench.py \\
+        --net fc2x64=NETS/fc2x64.onnx:0.06 --gnn plain=PLAIN.brancher --gnn lookback=LOOKBACK.brancher \\
+        --instances 6 --timeout 30 --out results.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from core.bab.learned.brancher import GnnChooser
+from core.bab.learned.properties import robustness_properties
+from core.config import VerifyConfig
+from core.model import load_network
+from core.verifier import verify
+
+HAND_MADE = ["fsb", "babsr", "upb"]
+
+
+def config_for(rule: str, branchers: dict[str, str], timeout: float) -> VerifyConfig:
+    extra = {"relu_heuristic": "gnn", "brancher": branchers[rule]} if rule in branchers else {"relu_heuristic": rule}
+    return VerifyConfig(timeout_s=timeout, device="cpu", threads=1, lemma_domains=0, **extra)
+
+
+def run(network, prop, rule: str, branchers: dict[str, str], timeout: float) -> dict:
+    before = dict(GnnChooser.totals)
+    started = time.monotonic()
+    result = verify(network, prop, config_for(rule, branchers, timeout))
+    wall = time.monotonic() - started
+    first = result.stats.get("marks", {}).get("first_branch")
+    row = {"rule": rule, "verdict": result.verdict.value, "domains": result.domains_visited, "time_s": round(wall, 3),
+           "search_s": round(wall - first, 3) if first is not None else "", "first_branch_s": first or ""}
+    spent = {k: GnnChooser.totals[k] - before[k] for k in before}
+    if spent["calls"]:
+        row.update(gnn_ms_per_call=round(1000 * spent["seconds"] / spent["calls"], 2),
+                   gnn_us_per_domain=round(1e6 * spent["seconds"] / max(spent["decisions"], 1), 1),
+                   fallback_share=round(spent["fallbacks"] / max(spent["decisions"], 1), 3),
+                   overruled_share=round(spent["overruled"] / max(spent["decisions"], 1), 3))
+    return row
+
+
+def summarise(rows: list[dict], rules: list[str]) -> list[str]:
+    """A markdown table per network: solved, domains and time, median ratios to FSB."""
+    lines = []
+    for net in dict.fromkeys(r["net"] for r in rows):
+        mine = [r for r in rows if r["net"] == net]
+        instances = list(dict.fromkeys(r["instance"] for r in mine))
+        by = {(r["instance"], r["rule"]): r for r in mine}
+        lines += [f"\n{net}: {len(instances)} instances that need branching\n",
+                  "| rule | solved | domains (total) | time s (total) | median domains / FSB | median time / FSB "
+                  "| median search time / FSB | GNN ms per call |", "|---|---|---|---|---|---|---|---|"]
+        for rule in rules:
+            solved = [i for i in instances if by.get((i, rule), {}).get("verdict") == "unsat"]
+            both = [i for i in solved if by[(i, "fsb")]["verdict"] == "unsat" and by[(i, "fsb")]["domains"] > 0]
+            ratio = lambda key: (statistics.median(by[(i, rule)][key] / by[(i, "fsb")][key] for i in both  # noqa: E731
+                                                   if by[(i, "fsb")][key] not in ("", 0))
+                                 if both else float("nan"))
+            calls = [by[(i, rule)].get("gnn_ms_per_call") for i in instances if by.get((i, rule), {}).get("gnn_ms_per_call")]
+            lines.append(f"| {rule} | {len(solved)}/{len(instances)} | {sum(by[(i, rule)]['domains'] for i in instances)} "
+                         f"| {sum(by[(i, rule)]['time_s'] for i in instances):.1f} | {ratio('domains'):.2f} "
+                         f"| {ratio('time_s'):.2f} | {ratio('search_s'):.2f} "
+                         f"| {statistics.mean(calls) if calls else float('nan'):.1f} |")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--net", action="append", required=True, help="NAME=PATH:EPS")
+    parser.add_argument("--gnn", action="append", default=[], help="NAME=BRANCHER_FILE")
+    parser.add_argument("--instances", type=int, default=6, help="per network, instances that need branching")
+    parser.add_argument("--scan", type=int, default=30, help="per network, test images tried at most")
+    parser.add_argument("--start", type=int, default=0, help="first test image index")
+    parser.add_argument("--timeout", type=float, default=30.0)
+    parser.add_argument("--out", type=Path, default=Path("branching_bench.csv"))
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    branchers = dict(spec.split("=", 1) for spec in args.gnn)
+    rules = HAND_MADE + list(branchers)
+    rows = []
+    print(f"load average at start: {os.getloadavg()}")
+    for spec in args.net:
+        name, rest = spec.split("=", 1)
+        path, eps = rest.rsplit(":", 1)
+        network = load_network(path)
+        kept = 0
+        for label, prop in robustness_properties(network, "test", float(eps), args.scan, args.start):
+            if kept >= args.instances:
+                break
+            first = run(network, prop, "fsb", branchers, args.timeout)
+            if first["verdict"] == "sat" or (first["verdict"] == "unsat" and first["domains"] == 0):
+                print(f"{name} {label}: fsb {first['verdict']} {first['domains']} domains: not kept", flush=True)
+                continue
+            kept += 1
+            for rule in rules:
+                row = first if rule == "fsb" else run(network, prop, rule, branchers, args.timeout)
+                row.update(net=name, instance=label, load=round(os.getloadavg()[0], 2))
+                rows.append(row)
+                print(row, flush=True)
+    fields = ["net", "instance", "rule", "verdict", "domains", "time_s", "search_s", "first_branch_s", "load",
+              "gnn_ms_per_call", "gnn_us_per_domain", "fallback_share", "overruled_share"]
+    with args.out.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    print("\n".join(summarise(rows, rules)))
+    print(f"load average at end: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
