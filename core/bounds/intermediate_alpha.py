@@ -23,6 +23,8 @@ that the checker can re-derive the same boxes (docs/certificate.md).
 
 from __future__ import annotations
 
+import time
+
 from dataclasses import dataclass
 from typing import Callable
 
@@ -58,7 +60,8 @@ class OptimisedBoxes:
 
 def optimised_boxes(plan: Plan, domains: Domains, iterations: int, lr: float = 0.1,
                     memory_bytes: int | None = None, interrupt: Callable[[], None] | None = None,
-                    clamp: Callable[[str, dict[str, Interval], Interval], Interval] | None = None) -> OptimisedBoxes:
+                    clamp: Callable[[str, dict[str, Interval], Interval], Interval] | None = None,
+                    deadline: float | None = None) -> OptimisedBoxes:
     """Boxes of every tensor for `domains`, activation inputs bounded by α-CROWN (see the module).
 
     Inputs read by activations alone are optimised: of a ReLU / LeakyReLU input the neurons
@@ -66,7 +69,8 @@ def optimised_boxes(plan: Plan, domains: Domains, iterations: int, lr: float = 0
     relaxation exact); other inputs keep CROWN's box. `interrupt` is called before every
     Adam step and may raise (a deadline). `clamp(name, boxes so far, box)`, when given,
     narrows each activation input's final box further (`core.verifier.lemmas`), before
-    the later boxes are derived from it."""
+    the later boxes are derived from it. Past `deadline` (time.monotonic()) no more neurons
+    are optimised: the rest keep CROWN's boxes (their slopes NaN, as where α did not gain)."""
     budget = budget_bytes(domains.lower.device, memory_bytes)
     crown = crown_refiner(plan, budget)
     plain, _ = interval_pass(plan, domains, crown)
@@ -86,8 +90,9 @@ def optimised_boxes(plan: Plan, domains: Domains, iterations: int, lr: float = 0
         else:
             unstable = torch.ones(box.lower.shape[0], box.lower[0].numel(), dtype=torch.bool, device=box.lower.device)
         neurons = unstable.any(0).nonzero().squeeze(1)
-        if name in optimisable and earlier and iterations > 0 and neurons.numel():
-            box, found = _optimise_neurons(plan, name, boxes, box, unstable, neurons, iterations, lr, budget, interrupt)
+        if name in optimisable and earlier and iterations > 0 and neurons.numel() and not _past(deadline):
+            box, found = _optimise_neurons(plan, name, boxes, box, unstable, neurons, iterations, lr, budget, interrupt,
+                                           deadline)
             slopes[reader[name]] = found
         box = Interval(torch.maximum(box.lower, plain[name].lower), torch.minimum(box.upper, plain[name].upper))
         return box if clamp is None else clamp(name, boxes, box)
@@ -98,7 +103,8 @@ def optimised_boxes(plan: Plan, domains: Domains, iterations: int, lr: float = 0
 
 def _optimise_neurons(plan: Plan, name: str, boxes: dict[str, Interval], box: Interval, unstable: torch.Tensor,
                       neurons: torch.Tensor, iterations: int, lr: float, budget: int,
-                      interrupt: Callable[[], None] | None) -> tuple[Interval, dict[str, torch.Tensor]]:
+                      interrupt: Callable[[], None] | None, deadline: float | None = None
+                      ) -> tuple[Interval, dict[str, torch.Tensor]]:
     """`box` tightened by α-CROWN on `neurons` (flat indices, the batch's union of the
     `unstable` [B, n] ones; a domain keeps its box where its own neuron is stable), in
     chunks of rows that fit `budget`, and the slopes per earlier activation [B, 2 n, m]."""
@@ -109,6 +115,8 @@ def _optimise_neurons(plan: Plan, name: str, boxes: dict[str, Interval], box: In
     rows = max(2, rows_per_pass(plan, name, B, like.element_size(), budget) // _ALPHA_OVER_CROWN)
     found: dict[str, torch.Tensor] = {}
     for start in range(0, k, max(1, rows // 2)):
+        if _past(deadline):
+            break  # the remaining neurons keep the box they came with
         chunk = neurons[start:start + max(1, rows // 2)]
         c = chunk.numel()
         A = torch.zeros(2 * c, B, n, dtype=like.dtype, device=like.device)
@@ -134,3 +142,6 @@ def _optimise_neurons(plan: Plan, name: str, boxes: dict[str, Interval], box: In
             store[:, index] = torch.where(used[..., None], flat, float("nan")).transpose(0, 1)
     return Interval(lower.reshape(shape), upper.reshape(shape)), found
 
+
+def _past(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() > deadline

@@ -41,11 +41,11 @@ ALPHA_ROUND = 5
 LEMMA_SHARE = 0.25
 # The box tolerance of a counterexample's check (core.counterexample.confirm's default).
 # Branch and bound should start within 15% of the timeout (issue 29): the first attack may take
-# ATTACK_CAP of it, and the root's intermediate α steps are cut to what fits in ROOT_SHARE of it
+# ATTACK_CAP of it, and the root's intermediate α optimises no more neurons past ROOT_SHARE of it
 # (below ROOT_FLOOR_S seconds neither binds: short runs are small networks, whose phases take milliseconds)
 ATTACK_CAP = 0.03
 ROOT_SHARE = 0.12
-ROOT_FLOOR_S = 2.0
+ROOT_FLOOR_S = 5.0
 CONFIRM_TOL = 1e-4
 # Rounding slack a bound must clear, per dtype, before it counts as a proof.
 ROUNDING_MARGIN = {torch.float32: 1e-5, torch.float64: 1e-9}
@@ -99,7 +99,6 @@ class Run:
         self.lemma_roots: dict[int, RootBoxes] = {}  # per region, the same derived again with lemmas
         # per (region, disjunct), a search a stage's end paused, and the root it started from
         self.paused: dict[tuple[int, int], tuple[Search, str]] = {}
-        self.crown_s = 0.0  # the CROWN pass's time at the root (it sizes the intermediate α steps)
 
     def attack(self, lower, upper, C, d, restarts: int, steps: int) -> bool:
         """PGD on boxes [K, n] against disjuncts C [K, r, m]; True once a counterexample is confirmed."""
@@ -138,9 +137,7 @@ class Run:
         the budget in between, so that a deep network cannot overrun the deadline here.
         """
         lower, upper, C, d = stack_padded(self.targets)
-        started = time.monotonic()
         crown = bound_domains(self.graph, lower, upper, C, d, "crown")
-        self.crown_s = time.monotonic() - started
         best = crown.lb.amax(dim=1)
         self._raise_bounds(self.targets, best)
         self._record_proofs(best, "crown")
@@ -179,23 +176,15 @@ class Run:
         `best` [K] is raised in place and the targets it closes are recorded. The boxes are
         kept for branch and bound."""
         open_ = (best <= self.margin).nonzero().squeeze(1).tolist()
-        iterations = self.root_iterations()
-        if open_ and iterations:
+        if open_:
             self.budget.mark("intermediate_alpha")
-        for region in sorted({self.targets[i].region for i in open_} if iterations else ()):
+        deadline = self.budget.start + max(ROOT_SHARE * self.budget.timeout_s, ROOT_FLOOR_S)
+        for region in sorted({self.targets[i].region for i in open_}):
             idx = [i for i in open_ if self.targets[i].region == region]
-            self.roots[region] = tighten_root(self.graph, lower[idx[0]], upper[idx[0]], iterations, self.budget.check)
+            self.roots[region] = tighten_root(self.graph, lower[idx[0]], upper[idx[0]],
+                                              self.config.intermediate_alpha_iterations, self.budget.check,
+                                              deadline=deadline)
             best[idx] = torch.maximum(best[idx], self._close_at_root([self.targets[i] for i in idx], "alpha"))
-
-    def root_iterations(self) -> int:
-        """The root's intermediate α steps (`intermediate_alpha_iterations`), cut to what fits
-        in ROOT_SHARE of the timeout: at that setting, 20, it took 0.65 to 1.0 times as long as
-        the CROWN pass before it on oval21's networks, so a step is expected to cost a
-        twentieth of CROWN's time; 0 when too few fit to be worth it (fewer than 5)."""
-        steps = self.config.intermediate_alpha_iterations
-        left = max(ROOT_SHARE * self.budget.timeout_s, ROOT_FLOOR_S) - self.budget.elapsed
-        fits = int(20 * left / self.crown_s) if self.crown_s > 0 else steps
-        return min(steps, fits) if fits >= 5 else 0
 
     def _close_at_root(self, targets: list[Target], root: str) -> torch.Tensor:
         """α-CROWN on `targets` (one region's) over the region's root boxes of kind `root`

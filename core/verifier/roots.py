@@ -44,10 +44,11 @@ class RootBoxes:
 
 def tighten_root(graph: Graph, lower: torch.Tensor, upper: torch.Tensor, iterations: int,
                  interrupt: Callable[[], None] | None = None,
-                 lemmas: dict[str, LemmaProver] | None = None) -> RootBoxes:
+                 lemmas: dict[str, LemmaProver] | None = None, deadline: float | None = None) -> RootBoxes:
     """The root boxes of the box lower/upper [n] with α-CROWN intermediate bounds
     (`iterations` Adam steps per layer); `interrupt` may raise between steps.
-    `lemmas[tensor]` narrows that tensor's box once α-CROWN has bounded it."""
+    `lemmas[tensor]` narrows that tensor's box once α-CROWN has bounded it. Past `deadline`
+    (time.monotonic()) the neurons left keep CROWN's bounds."""
     plan = plan_for(graph)
     domains = Domains(lower.reshape(1, *graph.input_shape), upper.reshape(1, *graph.input_shape))
     proven: list[Lemma] = []
@@ -59,7 +60,8 @@ def tighten_root(graph: Graph, lower: torch.Tensor, upper: torch.Tensor, iterati
         proven.extend(found)
         return box
 
-    found = optimised_boxes(plan, domains, iterations, interrupt=interrupt, clamp=clamp if lemmas else None)
+    found = optimised_boxes(plan, domains, iterations, interrupt=interrupt, clamp=clamp if lemmas else None,
+                            deadline=deadline)
     rows = None
     if len(relu_layout(graph)) == len(plan.nonlinear):
         rows = ReluRows.of(graph, {node.name: found.boxes[node.inputs[0]] for node in plan.nonlinear})

@@ -138,3 +138,20 @@ def test_s_shaped_boxes_tighten_every_neuron_and_contain_every_sampled_value(act
             tighter += int((box.lower > ref.lower + 1e-9).sum() + (box.upper < ref.upper - 1e-9).sum())
         x = squash(z)
     assert tighter > 0
+
+
+def test_past_its_deadline_it_keeps_crowns_boxes():
+    """The root's time cap (`core.verifier.pipeline.ROOT_SHARE`): past the deadline no neuron
+    is optimised, so every box is CROWN's and no slope is handed out; before it, α tightens."""
+    import time
+
+    _, graph, plan, domains, _, _ = _setup(3, [4, 12, 12, 12, 2], 0.5)
+    crown, _ = interval_pass(plan, domains, crown_refiner(plan, budget_bytes(torch.device("cpu"), None)))
+    late = optimised_boxes(plan, domains, iterations=10, deadline=time.monotonic() - 1)
+    assert late.slopes == {}
+    for node in plan.nonlinear:
+        box, ref = late.boxes[node.inputs[0]], crown[node.inputs[0]]
+        assert torch.equal(box.lower, ref.lower) and torch.equal(box.upper, ref.upper)
+    early = optimised_boxes(plan, domains, iterations=10, deadline=time.monotonic() + 60)
+    assert early.slopes and any(bool((early.boxes[n.inputs[0]].lower > crown[n.inputs[0]].lower + 1e-9).any())
+                                for n in plan.nonlinear)
