@@ -83,22 +83,24 @@ def upb(ctx: BranchContext) -> torch.Tensor:
     return pick(upb_scores(ctx), ctx)
 
 
+def per_layer_top(score: torch.Tensor, offsets: list[int], k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The best `k` of `score` [B, N] in each layer and their flat indices, layers concatenated: [B, K] each."""
+    edges = offsets + [score.shape[1]]
+    picks = []
+    for start, stop in zip(edges[:-1], edges[1:]):
+        if stop > start:
+            value, index = score[:, start:stop].topk(min(k, stop - start), dim=1)
+            picks.append((value, index + start))
+    return torch.cat([v for v, _ in picks], dim=1), torch.cat([i for _, i in picks], dim=1)
+
+
 def fsb(ctx: BranchContext, per_layer: int = 3) -> torch.Tensor:
     """Filter by BaBSR (top `per_layer` per layer), decide by bounding the children."""
     fallback = babsr(ctx)
     if ctx.bound_children is None:
         return fallback
     score = torch.where(ctx.candidates(), babsr_scores(ctx), torch.full_like(ctx.lower, -float("inf")))
-    edges = ctx.offsets + [score.shape[1]]
-    picks = []
-    for start, stop in zip(edges[:-1], edges[1:]):
-        if stop <= start:
-            continue
-        k = min(per_layer, stop - start)
-        value, index = score[:, start:stop].topk(k, dim=1)
-        picks.append((value, index + start))
-    values = torch.cat([v for v, _ in picks], dim=1)      # [B, K]
-    flats = torch.cat([i for _, i in picks], dim=1)       # [B, K]
+    values, flats = per_layer_top(score, ctx.offsets, per_layer)  # [B, K] each
     best_score = torch.full_like(values[:, 0], -float("inf"))
     chosen = fallback.clone()
     for k in range(flats.shape[1]):

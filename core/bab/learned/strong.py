@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from core.bab.branching import BranchContext, babsr_scores
+from core.bab.branching import BranchContext, babsr_scores, per_layer_top
 
 
 class DecisionLog:
@@ -45,14 +45,8 @@ def candidate_set(ctx: BranchContext, per_layer: int) -> torch.Tensor:
     """Flat candidates [B, K] (-1 pads): every unstable unsplit neuron of a layer when it has
     at most `per_layer`, else its `per_layer` best by BaBSR's score."""
     score = torch.where(ctx.candidates(), babsr_scores(ctx), torch.full_like(ctx.lower, -float("inf")))
-    edges = ctx.offsets + [score.shape[1]]
-    columns = []
-    for start, stop in zip(edges[:-1], edges[1:]):
-        if stop <= start:
-            continue
-        value, index = score[:, start:stop].topk(min(per_layer, stop - start), dim=1)
-        columns.append(torch.where(torch.isfinite(value), index + start, torch.full_like(index, -1)))
-    return torch.cat(columns, dim=1)
+    value, flat = per_layer_top(score, ctx.offsets, per_layer)
+    return torch.where(torch.isfinite(value), flat, torch.full_like(flat, -1))
 
 
 class StrongBranching:
