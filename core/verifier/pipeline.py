@@ -178,7 +178,9 @@ class Run:
         open_ = (best <= self.margin).nonzero().squeeze(1).tolist()
         if open_:
             self.budget.mark("intermediate_alpha")
-        deadline = self.budget.start + max(ROOT_SHARE * self.budget.timeout_s, ROOT_FLOOR_S)
+        # the cap makes room for branch and bound; where none can follow, the root is all there is
+        deadline = (self.budget.start + max(ROOT_SHARE * self.budget.timeout_s, ROOT_FLOOR_S)
+                    if self.config.branching != "none" else None)
         for region in sorted({self.targets[i].region for i in open_}):
             idx = [i for i in open_ if self.targets[i].region == region]
             self.roots[region] = tighten_root(self.graph, lower[idx[0]], upper[idx[0]],
