@@ -103,7 +103,8 @@ class Run:
     def attack(self, lower, upper, C, d, restarts: int, steps: int) -> bool:
         """PGD on boxes [K, n] against disjuncts C [K, r, m]; True once a counterexample is confirmed."""
         lower, upper, C, d = (t.to(torch.float32) for t in (lower, upper, C, d))
-        cap = max(ATTACK_CAP * self.budget.timeout_s, ROOT_FLOOR_S)
+        # as the root's cap: it makes room for branch and bound; where none follows, no cap
+        cap = max(ATTACK_CAP * self.budget.timeout_s, ROOT_FLOOR_S) if self.config.branching != "none" else math.inf
         result = pgd(self.attack_graph, lower, upper, C, d, restarts, steps, self.generator,
                      lambda: self.budget.stopping() or self.budget.elapsed > cap)
         return self.confirmed(result)
