@@ -9,12 +9,13 @@ setting actually got.
         acasxu:ACASXU_run2a_4_2_batch_2000:prop_2 --out distributed.json
 
 An instance is BENCH:NETWORK:PROPERTY, names under ../shared/benchmarks/BENCH/{onnx,vnnlib}
-(without .onnx.gz / .vnnlib.gz).
+(without .onnx.gz / .vnnlib.gz), or NET_PATH::PROP_PATH.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -123,6 +124,10 @@ class Serve:
 
 
 def instance_files(spec: str) -> tuple[Path, Path]:
+    """BENCH:NETWORK:PROPERTY under ../shared/benchmarks, or NET_PATH::PROP_PATH."""
+    if "::" in spec:
+        net, prop = spec.split("::")
+        return Path(net), Path(prop)
     bench, net, prop = spec.split(":")
     return SHARED / "benchmarks" / bench / "onnx" / f"{net}.onnx.gz", \
         SHARED / "benchmarks" / bench / "vnnlib" / f"{prop}.vnnlib.gz"
@@ -144,9 +149,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--keep", type=Path, help="keep the service's data (database, logs) in this new folder")
     args = parser.parse_args()
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
+    if args.keep:
+        args.keep.mkdir(parents=True)
+    with tempfile.TemporaryDirectory() if args.keep is None else contextlib.nullcontext(args.keep) as tmp:
         serve = Serve(args.workers, Path(tmp))
         try:
             for spec in args.instances:
