@@ -56,7 +56,8 @@ def run_with_kills(serve: Serve, model: str, prop: str, timeout: float, kills: i
                 key = (kid["id"], kid["attempts"])
                 if key in seen:
                     continue
-                if kid["progress"]["elapsed_s"] >= after:
+                # in its search (not a new attempt still showing the last one's progress)
+                if kid["progress"]["phase"] == "bab" and kid["progress"]["elapsed_s"] >= after:
                     seen.add(key)
                     kill_worker(serve, kid["worker"])
                     done.append({"sub_job": kid["id"], "attempt": kid["attempts"], "at_s": kid["progress"]["elapsed_s"],

@@ -129,6 +129,8 @@ def main() -> None:
     two.add_argument("--workers", type=int, nargs="+", default=[1, 2, 8, 16, 64])
     two.add_argument("--steal-s", type=float, default=0.0, help="seconds per hand-over (default: a poll/2 + a batch)")
     two.add_argument("--startup-s", type=float, default=2.0, help="a sub-job's start (loading the network)")
+    two.add_argument("--check-s", type=float, nargs=2, metavar=("WHOLE", "SPLIT2"),
+                     help="the whole and the 2-part check's times measured elsewhere (else the log's)")
     args = parser.parse_args()
     if args.command == "log":
         data = log_run(args.instance, args.timeout)
@@ -136,6 +138,8 @@ def main() -> None:
         print(json.dumps({k: v for k, v in data.items() if k != "batches"} | {"batches": len(data["batches"])}))
         return
     log = json.loads(args.log.read_text())
+    if args.check_s:
+        log["check_1_s"], log["check_2_s"] = args.check_s
     base = predict(log, 1, args.steal_s, args.startup_s)["total_s"]
     limit = base / predict(log, 1024, args.steal_s, args.startup_s)["total_s"]
     saturation = next((n for n in (2 ** k for k in range(11))
