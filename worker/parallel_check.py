@@ -32,10 +32,12 @@ class SplitCheck:
 
     def __call__(self, onnx_bytes: bytes, prop, data: bytes, time_limit_s: float | None) -> "CheckResult":
         from core.certificate import Certificate, CheckResult, check
-        from core.certificate.split import labels_of
+        from core.certificate.split import labels_of, worth_splitting
 
         started = time.monotonic()
         certificate = Certificate.load(data)
+        if not worth_splitting(certificate, self.parts):
+            return check(onnx_bytes, prop, certificate, time_limit_s)
         labels = [labels_of(t, self.parts) for t in certificate.targets]
         parts = self._dispatch(self.context.store.put_bytes(data), time_limit_s)
         results = {0: check(onnx_bytes, prop, certificate, time_limit_s, part=(0, labels))}

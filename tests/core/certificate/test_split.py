@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from core.certificate import check
-from core.certificate.split import check_split, labels_of
+from core.certificate.split import check_split, labels_of, worth_splitting
 from core.spec.writer import format_vnnlib
 
 
@@ -19,7 +19,7 @@ from core.spec.writer import format_vnnlib
 def test_a_split_check_accepts_what_the_whole_check_accepts(request, fixture):
     data, prop, certificate = request.getfixturevalue(fixture)
     whole = check(data, prop, certificate)
-    split = check_split(data, prop, certificate, 2)
+    split = check_split(data, prop, certificate, 2, min_nodes_per_part=0)
     assert whole.valid and split.valid, (whole, split)
     assert split.leaves == whole.leaves  # each leaf checked once, by one part
 
@@ -42,9 +42,15 @@ def test_a_tampered_leaf_in_the_second_part_is_rejected(input_split):
     rows = np.broadcast_to(np.eye(1), (target.n_leaves, 1, 1)).copy() if target.rows is None else target.rows.copy()
     rows[row] = 0.0  # that leaf's bound combines no constraint: 0, not > 0
     tampered = dataclasses.replace(certificate, targets=[dataclasses.replace(target, rows=rows)])
-    whole, split = check(data, prop, tampered), check_split(data, prop, tampered, 2)
+    whole, split = check(data, prop, tampered), check_split(data, prop, tampered, 2, min_nodes_per_part=0)
     assert not whole.valid and not split.valid
     assert split.reason == whole.reason and f"leaf {int(target.leaf_node[row])}" in split.reason
+
+
+def test_small_trees_are_checked_whole(input_split):
+    data, prop, certificate = input_split
+    assert not worth_splitting(certificate, 2, certificate.targets[0].n_nodes)
+    assert check_split(data, prop, certificate, 2, min_nodes_per_part=certificate.targets[0].n_nodes).valid
 
 
 def test_check_command_with_workers(input_split, tmp_path):
