@@ -12,10 +12,10 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from app.db.models import Job, utcnow
+from app.db.models import Job
 from app.db.session import session_scope
 from app.services import frontier
-from app.services.job_state import TERMINAL, record_event
+from app.services.job_state import TERMINAL
 
 if TYPE_CHECKING:
     from core.certificate import CheckResult
@@ -73,15 +73,9 @@ class SplitCheck:
         job, created = self.context.job, {}
         with session_scope(self.context.settings.database_url) as session:
             for k in range(1, self.parts):
-                child = Job(owner_id=job.owner_id, kind="check-part", status="queued", model_id=job.model_id,
-                            property_id=job.property_id, timeout_s=max(1.0, time_limit_s or job.timeout_s),
-                            config={"certificate": sha, "part": k, "parts": self.parts, "time_limit_s": time_limit_s},
-                            queue=job.queue, created_at=utcnow(), enqueued_at=utcnow(), attempts=0,
-                            cancel_requested=False, parent_id=job.id)
-                session.add(child)
-                session.flush()
-                record_event(session, child.id, "status", {"status": "queued"})
-                created[k] = child
+                created[k] = frontier.new_sub_job(session, job, "check-part", {
+                    "certificate": sha, "part": k, "parts": self.parts, "time_limit_s": time_limit_s},
+                    time_limit_s or job.timeout_s)
             session.expunge_all()
         for child in created.values():
             send(celery, self.context.settings, child)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from app.db.models import Job, utcnow
 from app.db.session import session_scope
 from app.services import frontier
 from app.services.health import live_workers
@@ -84,14 +83,9 @@ def _deal(context: "JobContext", coordinator: Coordinator, parts: int, config, d
     created = []
     with session_scope(context.settings.database_url) as session:
         for piece in pieces:
-            child = Job(owner_id=job.owner_id, kind="verify-part", status="queued", model_id=job.model_id,
-                        property_id=job.property_id, timeout_s=max(1.0, deadline_unix - time.time()),
-                        config={"verify": {**config.model_dump(), "parallel": None}, "deadline_unix": deadline_unix},
-                        queue=job.queue, created_at=utcnow(), enqueued_at=utcnow(), attempts=0,
-                        cancel_requested=False, parent_id=job.id)
-            session.add(child)
-            session.flush()
-            record_event(session, child.id, "status", {"status": "queued"})
+            child = frontier.new_sub_job(session, job, "verify-part", {"verify": {**config.model_dump(), "parallel": None},
+                                                                       "deadline_unix": deadline_unix},
+                                         deadline_unix - time.time())
             other = Holder(holder.run, child.id)
             other.take(piece)
             frontier.save_snapshot(session, context.store, job.id, child.id, other.snapshot(context.store.put_bytes),

@@ -95,6 +95,18 @@ def consume(session: Session, grant_id: int) -> bool:
                                                             FrontierPiece.kind == GRANT)).rowcount)
 
 
+def new_sub_job(session: Session, parent: Job, kind: str, config: dict, timeout_s: float) -> Job:
+    """A queued sub-job of `parent` (its model, property, owner and queue), flushed so that
+    it has its id; the caller commits, then sends it."""
+    child = Job(owner_id=parent.owner_id, kind=kind, status="queued", model_id=parent.model_id,
+                property_id=parent.property_id, timeout_s=max(1.0, timeout_s), config=config, queue=parent.queue,
+                created_at=utcnow(), enqueued_at=utcnow(), attempts=0, cancel_requested=False, parent_id=parent.id)
+    session.add(child)
+    session.flush()
+    record_event(session, child.id, "status", {"status": "queued"})
+    return child
+
+
 def children(session: Session, parent_id: str) -> list[Job]:
     return list(session.scalars(select(Job).where(Job.parent_id == parent_id).order_by(Job.created_at, Job.id)))
 
