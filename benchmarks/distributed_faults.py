@@ -41,9 +41,11 @@ def kill_worker(serve: Serve, worker_name: str) -> bool:
     return True
 
 
-def run_with_kills(serve: Serve, model: str, prop: str, timeout: float, kills: int, after: float) -> dict:
+def run_with_kills(serve: Serve, model: str, prop: str, timeout: float, kills: int, after: float,
+                   config: dict) -> dict:
     job_id = serve.http.post("/jobs", json={"kind": "verify", "model_id": model, "property_id": prop,
-                                            "timeout_s": timeout, "config": {"threads": 1, "parallel": 2}}).json()["id"]
+                                            "timeout_s": timeout,
+                                            "config": {"threads": 1, "parallel": 2, **config}}).json()["id"]
     done, seen = [], set()
     while True:
         job = serve.http.get(f"/jobs/{job_id}").json()
@@ -76,6 +78,7 @@ def main() -> None:
     parser.add_argument("--kills-per-job", type=int, default=2)
     parser.add_argument("--after", type=float, default=8.0, help="seconds into a sub-job attempt before its kill")
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--config", type=json.loads, default={}, help="more job config, JSON")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     rows = []
@@ -89,7 +92,7 @@ def main() -> None:
                 plan.insert(1 + k * (len(plan) // max(1, args.clean)), 0)
             for k, kills in enumerate(plan):
                 row = {"instance": args.instance, "job": k,
-                       **run_with_kills(serve, model, prop_id, args.timeout, kills, args.after),
+                       **run_with_kills(serve, model, prop_id, args.timeout, kills, args.after, args.config),
                        "load": os.getloadavg()[0]}
                 rows.append(row)
                 print(json.dumps(row), flush=True)
