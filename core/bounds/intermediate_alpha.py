@@ -114,6 +114,7 @@ def _optimise_neurons(plan: Plan, name: str, boxes: dict[str, Interval], box: In
     lower, upper = box.lower.flatten(1).clone(), box.upper.flatten(1).clone()
     rows = max(2, rows_per_pass(plan, name, B, like.element_size(), budget) // _ALPHA_OVER_CROWN)
     found: dict[str, torch.Tensor] = {}
+    steps_interrupt = _with_deadline(interrupt, deadline)
     for start in range(0, k, max(1, rows // 2)):
         if _past(deadline):
             break  # the remaining neurons keep the box they came with
@@ -125,7 +126,10 @@ def _optimise_neurons(plan: Plan, name: str, boxes: dict[str, Interval], box: In
         A = A.reshape(2 * c, B, *shape[1:])
         zero = torch.zeros(2 * c, B, dtype=like.dtype, device=like.device)
         alphas = initial_alphas(plan, boxes, 2 * c, target=name)
-        best, params = optimise(plan, boxes, A, zero, alphas, iterations, lr, interrupt, target=name)
+        try:
+            best, params = optimise(plan, boxes, A, zero, alphas, iterations, lr, steps_interrupt, target=name)
+        except _DeadlinePassed:
+            break  # a chunk's steps can take tens of seconds on a deep network: this one's neurons keep their box
         lo, hi = best[:c].T, -best[c:].T  # [B, c]
         mine = unstable[:, chunk]
         gain_lo = mine & (lo > lower[:, chunk])
@@ -145,3 +149,21 @@ def _optimise_neurons(plan: Plan, name: str, boxes: dict[str, Interval], box: In
 
 def _past(deadline: float | None) -> bool:
     return deadline is not None and time.monotonic() > deadline
+
+
+class _DeadlinePassed(Exception):
+    """The root's deadline passed between two Adam steps of a chunk."""
+
+
+def _with_deadline(interrupt: Callable[[], None] | None, deadline: float | None) -> Callable[[], None] | None:
+    """`interrupt`, and past `deadline` a `_DeadlinePassed` (the chunk is dropped, not the run)."""
+    if deadline is None:
+        return interrupt
+
+    def check() -> None:
+        if interrupt is not None:
+            interrupt()
+        if _past(deadline):
+            raise _DeadlinePassed
+
+    return check

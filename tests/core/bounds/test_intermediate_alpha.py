@@ -155,3 +155,25 @@ def test_past_its_deadline_it_keeps_crowns_boxes():
     early = optimised_boxes(plan, domains, iterations=10, deadline=time.monotonic() + 60)
     assert early.slopes and any(bool((early.boxes[n.inputs[0]].lower > crown[n.inputs[0]].lower + 1e-9).any())
                                 for n in plan.nonlinear)
+
+
+def test_a_deadline_inside_a_chunk_stops_its_steps():
+    """A chunk's Adam steps can take tens of seconds on a deep network (oval21 cifar_deep_kw):
+    the deadline is looked at before every step, and the chunk it stops keeps CROWN's box."""
+    import time
+
+    _, graph, plan, domains, _, _ = _setup(3, [4, 12, 12, 12, 2], 0.5)
+    crown, _ = interval_pass(plan, domains, crown_refiner(plan, budget_bytes(torch.device("cpu"), None)))
+    deadline = time.monotonic() + 0.3
+    late_steps = []
+
+    def slow_step() -> None:
+        time.sleep(0.02)
+        if time.monotonic() > deadline:
+            late_steps.append(time.monotonic())
+
+    found = optimised_boxes(plan, domains, iterations=50, interrupt=slow_step, deadline=deadline)
+    assert len(late_steps) <= 1  # the step that saw the deadline pass, and none after it
+    for node in plan.nonlinear:
+        box, ref = found.boxes[node.inputs[0]], crown[node.inputs[0]]
+        assert bool((box.lower >= ref.lower - 1e-9).all() and (box.upper <= ref.upper + 1e-9).all())
