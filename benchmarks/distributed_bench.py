@@ -40,11 +40,11 @@ def descendants(pid: int) -> list[int]:
         except OSError:
             continue
         children.setdefault(int(fields[1]), []).append(int(status.parent.name))
-    out, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
+    out, unvisited = [], [pid]
+    while unvisited:
+        for child in children.get(unvisited.pop(), []):
             out.append(child)
-            todo.append(child)
+            unvisited.append(child)
     return out
 
 
