@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import math
+import re
 import socket
 import threading
 import time
@@ -142,11 +143,19 @@ class RawUpload:
             return False
 
     def answer(self, timeout: float) -> int | None:
-        """The status code, or None if no answer came within `timeout` seconds."""
+        """The status code once the whole answer (head and Content-Length body) is in, or None
+        if it did not all come within `timeout` seconds: the body may follow the head later."""
         deadline = time.monotonic() + timeout
-        while b"\r\n" not in self.received and time.monotonic() < deadline:
+        while not self._complete() and time.monotonic() < deadline:
             time.sleep(0.02)
-        return int(self.received.split(b" ", 2)[1]) if b"\r\n" in self.received else None
+        return int(self.received.split(b" ", 2)[1]) if self._complete() else None
+
+    def _complete(self) -> bool:
+        head, found, body = self.received.partition(b"\r\n\r\n")
+        if not found:
+            return False
+        length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+        return length is None or len(body) >= int(length.group(1))
 
     def close(self) -> None:
         self.sock.close()
