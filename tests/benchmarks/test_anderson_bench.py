@@ -47,8 +47,12 @@ def test_bounds_ordered_crown_alpha_active_set_anderson_lp(tmp_path, capsys):
 
     wins, total = ahead([m], "active-set", "alpha")
     assert total == 0, "α-CROWN is a point, not a trace: there is no common span"
+    # Big-M cannot leave the planet relaxation; the Active Set does. Said of the final bounds:
+    # where on the clock it overtakes Big-M depends on the machine's load (never, in one CI run)
+    assert np.any(active > m.final("big-m")[1] + 1e-4)
     wins, total = ahead([m], "active-set", "big-m")
-    assert total > 0 and wins > 0  # Big-M cannot leave the planet relaxation; the Active Set does
+    assert total > 0 and 0 <= wins <= total
+    assert ahead([m], "big-m", "big-m")[0] == 0  # a trace is never ahead of itself
 
     write_csv({"relu5": [m]}, tmp_path / "curves.csv")
     lines = (tmp_path / "curves.csv").read_text().splitlines()
