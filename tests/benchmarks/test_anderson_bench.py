@@ -51,7 +51,7 @@ def test_bounds_ordered_crown_alpha_active_set_anderson_lp(tmp_path, capsys):
     # where on the clock it overtakes Big-M depends on the machine's load (never, in one CI run)
     assert np.any(active > m.final("big-m")[1] + 1e-4)
     wins, total = ahead([m], "active-set", "big-m")
-    assert total > 0 and 0 <= wins <= total
+    assert total > 0  # both traces span the same stretch of the clock
     assert ahead([m], "big-m", "big-m")[0] == 0  # a trace is never ahead of itself
 
     write_csv({"relu5": [m]}, tmp_path / "curves.csv")

@@ -4,6 +4,8 @@ handed out reproduce the boxes; the final bound from them stays below the exact 
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -143,8 +145,6 @@ def test_s_shaped_boxes_tighten_every_neuron_and_contain_every_sampled_value(act
 def test_past_its_deadline_it_keeps_crowns_boxes():
     """The root's time cap (`core.verifier.pipeline.ROOT_SHARE`): past the deadline no neuron
     is optimised, so every box is CROWN's and no slope is handed out; before it, α tightens."""
-    import time
-
     _, graph, plan, domains, _, _ = _setup(3, [4, 12, 12, 12, 2], 0.5)
     crown, _ = interval_pass(plan, domains, crown_refiner(plan, budget_bytes(torch.device("cpu"), None)))
     late = optimised_boxes(plan, domains, iterations=10, deadline=time.monotonic() - 1)
@@ -160,8 +160,6 @@ def test_past_its_deadline_it_keeps_crowns_boxes():
 def test_a_deadline_inside_a_chunk_stops_its_steps():
     """A chunk's Adam steps can take tens of seconds on a deep network (oval21 cifar_deep_kw):
     the deadline is looked at before every step, and the chunk it stops keeps CROWN's box."""
-    import time
-
     _, graph, plan, domains, _, _ = _setup(3, [4, 12, 12, 12, 2], 0.5)
     crown, _ = interval_pass(plan, domains, crown_refiner(plan, budget_bytes(torch.device("cpu"), None)))
     deadline = time.monotonic() + 0.3
