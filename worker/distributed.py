@@ -118,7 +118,7 @@ class Coordinator:
         snapshot for a queued sub-job) other than this one and those already asked."""
         with session_scope(self.url) as session:
             sizes = frontier.snapshot_sizes(session, self.parent_id)
-            jobs = frontier.children(session, self.parent_id) + [session.get(Job, self.parent_id)]
+            jobs = frontier.children(session, self.parent_id, "verify-part") + [session.get(Job, self.parent_id)]
             session.expunge_all()
         best, most = None, MIN_GIVE - 1
         for job in jobs:

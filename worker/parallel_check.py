@@ -12,10 +12,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from app.db.models import Job
-from app.db.session import session_scope
-from app.services import frontier
 from app.services.job_state import TERMINAL
+from worker import sub_jobs
 
 if TYPE_CHECKING:
     from core.certificate import CheckResult
@@ -39,16 +37,17 @@ class SplitCheck:
         if not worth_splitting(certificate, self.parts):
             return check(onnx_bytes, prop, certificate, time_limit_s)
         labels = [labels_of(t, self.parts) for t in certificate.targets]
-        parts = self._dispatch(self.context.store.put_bytes(data), time_limit_s)
+        sha = self.context.store.put_bytes(data)
+        parts = sub_jobs.dispatch(self.context, "check-part", {
+            k: {"certificate": sha, "part": k, "parts": self.parts, "time_limit_s": time_limit_s}
+            for k in range(1, self.parts)}, time_limit_s or self.context.job.timeout_s)
         results = {0: check(onnx_bytes, prop, certificate, time_limit_s, part=(0, labels))}
         while len(results) < self.parts:
-            for k, job in self._states(parts).items():
+            for k, job in sub_jobs.states(self.context, parts).items():
                 if k in results:
                     continue
                 if job.status == "queued":
-                    with session_scope(self.context.settings.database_url) as session:
-                        mine = frontier.take_over(session, job.id, self.context.job.id)
-                    if mine:
+                    if sub_jobs.take_over(self.context, job.id):
                         results[k] = check(onnx_bytes, prop, certificate, time_limit_s, part=(k, labels))
                 elif job.status in TERMINAL:
                     r = job.result or {}
@@ -65,24 +64,3 @@ class SplitCheck:
             if not results[k].valid:
                 return CheckResult(False, results[k].reason, wall, leaves, results[k].stopped)
         return CheckResult(True, "", wall, leaves)
-
-    def _dispatch(self, sha: str, time_limit_s: float | None) -> dict[int, str]:
-        from app.services.queue import send
-        from worker.celery_app import app as celery
-
-        job, created = self.context.job, {}
-        with session_scope(self.context.settings.database_url) as session:
-            for k in range(1, self.parts):
-                created[k] = frontier.new_sub_job(session, job, "check-part", {
-                    "certificate": sha, "part": k, "parts": self.parts, "time_limit_s": time_limit_s},
-                    time_limit_s or job.timeout_s)
-            session.expunge_all()
-        for child in created.values():
-            send(celery, self.context.settings, child)
-        return {k: child.id for k, child in created.items()}
-
-    def _states(self, parts: dict[int, str]) -> dict[int, Job]:
-        with session_scope(self.context.settings.database_url) as session:
-            jobs = {k: session.get(Job, job_id) for k, job_id in parts.items()}
-            session.expunge_all()
-        return jobs

@@ -18,6 +18,7 @@ from app.services import frontier
 from app.services.health import live_workers
 from app.services.job_state import TERMINAL, record_event
 from worker.distributed import POLL_EVERY_S, Coordinator, work
+from worker.parallel_lemmas import SpreadLemmas
 
 if TYPE_CHECKING:
     from core.result import VerifyResult
@@ -48,6 +49,7 @@ def run_parallel(context: "JobContext", network, prop, config, parts: int) -> "V
     job = context.job
     deadline_unix = time.time() + job.timeout_s
     run = start(network, prop, config, job.timeout_s, context.progress)
+    run.lemma_spread = SpreadLemmas(context, parts)
     holder = Holder(run, job.id)
     coordinator = Coordinator(context, holder, job.id)
     with session_scope(context.settings.database_url) as session:
@@ -127,10 +129,10 @@ def _supervise(context: "JobContext", coordinator: Coordinator) -> "VerifyResult
 
 
 def _watch(context: "JobContext") -> bool:
-    """True once every sub-job has ended without deciding the parent; raises
+    """True once every search sub-job has ended without deciding the parent; raises
     `SubJobEnded` for one that decides it (a counterexample, an error, undecided)."""
     with session_scope(context.settings.database_url) as session:
-        kids = frontier.children(session, context.job.id)
+        kids = frontier.children(session, context.job.id, "verify-part")
         session.expunge_all()
     for kid in kids:
         if kid.status not in TERMINAL:

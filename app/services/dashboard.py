@@ -89,7 +89,7 @@ def search_parts(session: Session, job: Job) -> list[dict[str, Any]]:
     kids = list(session.scalars(select(Job).where(Job.parent_id == job.id).order_by(Job.created_at, Job.id)))
     parts = []
     for holder in [job, *kids]:
-        reports = progress_reports(session, holder.id) if holder.kind != "check-part" else []
+        reports = progress_reports(session, holder.id) if holder.kind in ("verify", "verify-part") else []
         series = [(r.get("elapsed_s") or 0.0, r.get("domains_open") or 0) for r in reports if "domains_open" in r]
         parts.append({"job": holder, "points": sparkline(series), "peak": max((n for _, n in series), default=0)})
     return parts if kids else []

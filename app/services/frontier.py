@@ -107,8 +107,12 @@ def new_sub_job(session: Session, parent: Job, kind: str, config: dict, timeout_
     return child
 
 
-def children(session: Session, parent_id: str) -> list[Job]:
-    return list(session.scalars(select(Job).where(Job.parent_id == parent_id).order_by(Job.created_at, Job.id)))
+def children(session: Session, parent_id: str, kind: str | None = None) -> list[Job]:
+    """`parent_id`'s sub-jobs, oldest first; of `kind` only where given."""
+    query = select(Job).where(Job.parent_id == parent_id)
+    if kind is not None:
+        query = query.where(Job.kind == kind)
+    return list(session.scalars(query.order_by(Job.created_at, Job.id)))
 
 
 def take_over(session: Session, child_id: str, by: str) -> bool:

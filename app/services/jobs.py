@@ -30,7 +30,7 @@ JobKind = Literal["verify", "inspect", "train", "pinn", "faithfulness", "multita
                   "branching-data", "train-brancher"]
 # Kinds a job row can have: the submitted ones, and a distributed verify job's sub-jobs.
 ShownJobKind = Literal["verify", "inspect", "train", "pinn", "faithfulness", "multitask-train", "compressed-sensing",
-                       "branching-data", "train-brancher", "verify-part", "check-part"]
+                       "branching-data", "train-brancher", "verify-part", "lemma-part", "check-part"]
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 # Which inputs each kind needs: verify proves a property of a model; inspect loads a
 # model; train makes a new model (or fine-tunes the model given); pinn bounds a model's

@@ -23,8 +23,10 @@ first 42.8 s.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 
@@ -75,53 +77,100 @@ def cut_at(graph: Graph, tensor: str) -> Graph:
                  graph.onnx_input_shape)
 
 
-def prove_lemmas(graph: Graph, relu: str, boxes: dict[str, Interval], box: Interval, lower: torch.Tensor,
-                 upper: torch.Tensor, config: VerifyConfig, margin: float, seconds: float,
-                 budget: Budget | None = None) -> tuple[Interval, list[Lemma]]:
-    """`box` [1, *shape] (the input of ReLU `relu` at the root of the box lower/upper [n])
-    tightened by lemmas, and the lemmas. `boxes`: the root's boxes of every tensor before
-    it, which the searches start from. Each unstable neuron, nearest to stable first, gets
-    a search on its nearer bound towards 0 of at most `config.lemma_domains` domains in
-    steps of `LEMMA_BATCH` (and at most `config.lemma_seconds`), all of them together at
-    most `seconds`; `budget` (the run's) is checked between searches."""
-    cut = cut_at(graph, graph.node(relu).inputs[0])
-    rows = ReluRows.of(cut, {node.name: boxes[node.inputs[0]] for node in cut.nodes if isinstance(node.op, Relu)})
-    lo, hi = box.lower.flatten().clone(), box.upper.flatten().clone()
+@dataclass
+class LemmaWork:
+    """A share of one layer's lemma searches, with all a process needs to run it: a
+    distributed verify job sends shares to other workers (worker/parallel_lemmas.py).
+    `boxes`: the root's boxes of the tensors before the layer; `box` [1, *shape] the
+    layer's input box before lemmas; `neurons`, nearest to stable first, and `sides` (+1:
+    raise the lower bound, -1: lower the upper); `end_unix`: when every share stops (the
+    wall clock, `time.time()`, which every worker of the job reads alike)."""
+
+    relu: str
+    boxes: dict[str, Interval]
+    box: Interval
+    lower: torch.Tensor
+    upper: torch.Tensor
+    neurons: list[int]
+    sides: list[int]
+    config: VerifyConfig
+    margin: float
+    end_unix: float
+
+    def share(self, k: int, parts: int) -> "LemmaWork":
+        """Part k of `parts`, dealt round-robin so that each part starts with near-stable neurons."""
+        return dataclasses.replace(self, neurons=self.neurons[k::parts], sides=self.sides[k::parts])
+
+
+# Runs a layer's lemma searches somewhere (in this process by default: `search`).
+Spread = Callable[[Graph, LemmaWork, "Budget | None"], list[Lemma]]
+
+
+def plan(graph: Graph, relu: str, boxes: dict[str, Interval], box: Interval, lower: torch.Tensor,
+         upper: torch.Tensor, config: VerifyConfig, margin: float, seconds: float) -> LemmaWork:
+    """The searches of ReLU `relu`'s input: each unstable neuron, nearest to stable first
+    (quick to settle), on its bound nearer 0."""
+    lo, hi = box.lower.flatten(), box.upper.flatten()
     unstable = ((lo < 0) & (hi > 0)).nonzero().squeeze(1)
-    nearness = (torch.minimum(-lo, hi) / (hi - lo))[unstable]  # the nearly stable first: quick to settle
-    end = time.monotonic() + seconds
-    config = config.model_copy(update={"batch_size": LEMMA_BATCH})
-    lemmas = []
+    nearness = (torch.minimum(-lo, hi) / (hi - lo))[unstable]
+    neurons = unstable[torch.argsort(nearness)].tolist()
+    sides = [1 if -float(lo[j]) < float(hi[j]) else -1 for j in neurons]
+    return LemmaWork(relu, boxes, box, lower, upper, neurons, sides, config, margin, time.time() + seconds)
+
+
+def search(graph: Graph, work: LemmaWork, budget: Budget | None = None) -> list[Lemma]:
+    """`work`'s searches in turn until `work.end_unix`, each of at most `config.lemma_domains`
+    domains in steps of `LEMMA_BATCH` (and at most `config.lemma_seconds`); `budget` (the
+    run's) is checked between searches. The lemmas that improve on `work.box`."""
+    cut = cut_at(graph, graph.node(work.relu).inputs[0])
+    rows = ReluRows.of(cut, {node.name: work.boxes[node.inputs[0]] for node in cut.nodes if isinstance(node.op, Relu)})
+    lo, hi = work.box.lower.flatten(), work.box.upper.flatten()
+    config = work.config.model_copy(update={"batch_size": LEMMA_BATCH})
     # a lemma search has a fixed domain count: the dual solver's extra bounding buys it nothing, and it
     # looks for no counterexample (the LP pursuit's)
     lemma_config = config.model_copy(update={"dual_bounding": "off", "pursuit_share": 0.0})
-    for j in unstable[torch.argsort(nearness)].tolist():
-        left = end - time.monotonic()
+    found = []
+    for j, side in zip(work.neurons, work.sides):
+        left = work.end_unix - time.time()
         if left <= 0:
             break
         if budget is not None:
             budget.check()
-        side = 1 if -float(lo[j]) < float(hi[j]) else -1  # the bound nearer 0
         C = torch.zeros(1, 1, lo.numel(), dtype=lo.dtype, device=lo.device)
         C[0, 0, j] = side
-        search = make_search(cut, C, torch.zeros(1, 1, dtype=lo.dtype, device=lo.device), lemma_config,
-                             lambda x: False, Budget(min(config.lemma_seconds, left), max_domains=config.lemma_domains),
-                             margin)
+        search_ = make_search(cut, C, torch.zeros(1, 1, dtype=lo.dtype, device=lo.device), lemma_config,
+                              lambda x: False, Budget(min(config.lemma_seconds, left), max_domains=config.lemma_domains),
+                              work.margin)
         try:
-            search.run(lower, upper, rows)
+            search_.run(work.lower, work.upper, rows)
         except Stop:
             pass  # out of its domains (or time): the open domains become leaves, proving their smallest bound
-        search.close_frontier()
-        if not search.tree.closed:
+        search_.close_frontier()
+        if not search_.tree.closed:
             continue  # stopped before the root was bounded
-        threshold = min(bound for _, bound in search.tree.closed.values()) - margin
+        threshold = min(bound for _, bound in search_.tree.closed.values()) - work.margin
         current = float(lo[j]) if side == 1 else -float(hi[j])
-        if not threshold > current:
-            continue
-        if side == 1:
-            lo[j] = threshold
+        if threshold > current:
+            found.append(Lemma(work.relu, j, side, threshold, search_.tree))
+    return found
+
+
+def prove_lemmas(graph: Graph, relu: str, boxes: dict[str, Interval], box: Interval, lower: torch.Tensor,
+                 upper: torch.Tensor, config: VerifyConfig, margin: float, seconds: float,
+                 budget: Budget | None = None, spread: Spread | None = None) -> tuple[Interval, list[Lemma]]:
+    """`box` [1, *shape] (the input of ReLU `relu` at the root of the box lower/upper [n])
+    tightened by lemmas, and the lemmas. `boxes`: the root's boxes of every tensor before
+    it, which the searches start from; all the searches together take at most `seconds`
+    (`search`), run by `spread` where given (other workers), else here."""
+    work = plan(graph, relu, boxes, box, lower, upper, config, margin, seconds)
+    found = (spread or search)(graph, work, budget)
+    order = {j: k for k, j in enumerate(work.neurons)}
+    lemmas = sorted(found, key=lambda lemma: order[lemma.neuron])  # as one process finds them
+    lo, hi = box.lower.flatten().clone(), box.upper.flatten().clone()
+    for lemma in lemmas:
+        if lemma.side == 1:
+            lo[lemma.neuron] = lemma.threshold
         else:
-            hi[j] = -threshold
-        lemmas.append(Lemma(relu, j, side, threshold, search.tree))
+            hi[lemma.neuron] = -lemma.threshold
     shape = box.lower.shape
     return Interval(lo.reshape(shape), hi.reshape(shape)), lemmas

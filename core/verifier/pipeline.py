@@ -97,6 +97,7 @@ class Run:
         self.proofs: list[dict] = []
         self.roots: dict[int, RootBoxes] = {}  # per region, α-tightened root boxes
         self.lemma_roots: dict[int, RootBoxes] = {}  # per region, the same derived again with lemmas
+        self.lemma_spread: lemmas.Spread | None = None  # where a layer's lemma searches run (None: here)
         # per (region, disjunct), a search a stage's end paused, and the root it started from
         self.paused: dict[tuple[int, int], tuple[Search, str]] = {}
 
@@ -221,7 +222,8 @@ class Run:
             def prover(layer: str) -> LemmaProver:
                 return lambda boxes, box: lemmas.prove_lemmas(self.graph, layer, boxes, box, lower, upper,
                                                               self.config, self.margin,
-                                                              LEMMA_SHARE * self.budget.remaining, self.budget)
+                                                              LEMMA_SHARE * self.budget.remaining, self.budget,
+                                                              self.lemma_spread)
 
             provers = {self.graph.node(layer).inputs[0]: prover(layer) for layer in lemmas.lemma_layers(self.graph)}
             self.lemma_roots[region] = tighten_root(self.graph, lower, upper, self.config.intermediate_alpha_iterations,

@@ -79,3 +79,38 @@ def test_lemmas_do_not_depend_on_how_fast_the_machine_is(monkeypatch):
     monkeypatch.setattr(lemmas_module, "make_search", slow_search)
     assert quick and any(size > 1 for *_, size in quick), "no lemma needed a search"
     assert lemmas_found() == quick
+
+
+def test_lemmas_spread_over_shares_are_the_ones_one_process_finds():
+    """A distributed job deals a layer's searches into shares (worker/parallel_lemmas.py):
+    whatever order the shares come back in, the box and the lemmas are one process's."""
+    from core.verifier.lemmas import search
+
+    weights, biases = random_mlp(np.random.default_rng(7), [6, 24, 24, 16, 3])
+    graph = load(relu_mlp(weights, biases)).graph
+    lower, upper = torch.full((6,), -1.0, dtype=torch.float64), torch.full((6,), 1.0, dtype=torch.float64)
+    layer = lemma_layers(graph)[0]
+    config = VerifyConfig(branching="relu", lemma_domains=64).resolve(6, True, False, 1000)
+    shares_seen = []
+
+    def in_three_shares_backwards(graph_, work, budget):
+        shares = [work.share(k, 3) for k in range(3)]
+        shares_seen.append([share.neurons for share in shares])
+        return [lemma for share in reversed(shares) for lemma in search(graph_, share, budget)]
+
+    def run(spread):
+        found = []
+
+        def prove(boxes, box):
+            narrowed, lemmas = prove_lemmas(graph, layer, boxes, box, lower, upper, config, 1e-9, 60.0, spread=spread)
+            found.append((narrowed, [(lemma.neuron, lemma.side, lemma.threshold) for lemma in lemmas]))
+            return narrowed, lemmas
+
+        tighten_root(graph, lower, upper, 5, None, {graph.node(layer).inputs[0]: prove})
+        return found[0]
+
+    (box_one, lemmas_one), (box_spread, lemmas_spread) = run(None), run(in_three_shares_backwards)
+    neurons = [j for share in shares_seen[0] for j in share]
+    assert len(shares_seen[0][0]) >= 2 and sorted(neurons) == sorted(set(neurons)), "every neuron in one share"
+    assert len(lemmas_one) >= 3 and lemmas_spread == lemmas_one
+    assert torch.equal(box_spread.lower, box_one.lower) and torch.equal(box_spread.upper, box_one.upper)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
-from worker.kinds import (branching_data, check_part, compressed_sensing, faithfulness, inspect, multitask_train, pinn,
-                          train, train_brancher, verify, verify_part)
+from worker.kinds import (branching_data, check_part, compressed_sensing, faithfulness, inspect, lemma_part,
+                          multitask_train, pinn, train, train_brancher, verify, verify_part)
 from worker.outcome import Outcome
 
 if TYPE_CHECKING:
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 KINDS: dict[str, Callable[["JobContext"], Outcome]] = {
     "verify": verify.run,
     "verify-part": verify_part.run,  # a sub-job of a verify job with `parallel`; never submitted directly
+    "lemma-part": lemma_part.run,  # ... one share of its root's lemma searches
     "check-part": check_part.run,  # ... and one part of its certificate's check
     "inspect": inspect.run,
     "train": train.run,

@@ -1,0 +1,67 @@
+"""A distributed verify job's lemma searches, spread across jobs (docs/distributed.md).
+
+On deep ReLU networks the root's lemmas (core.verifier.lemmas) can take most of a run:
+one short search per unstable neuron of a layer, each independent of the others. The
+parent deals a layer's neurons round-robin into shares, sends every share but the first
+as a `lemma-part` sub-job, searches the first itself, then any share still queued (a
+deployment with fewer free workers than parts) or whose sub-job failed, and waits for
+the rest. The lemmas are the same ones one process finds; a share still running
+`GRACE_S` after the searches' end is given up (its neurons keep their boxes: looser,
+never unsound).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from app.services.job_state import TERMINAL
+from worker import sub_jobs
+
+if TYPE_CHECKING:
+    from core.bab.budget import Budget
+    from core.model.ir import Graph
+    from core.verifier.lemmas import Lemma, LemmaWork
+    from worker.runner import JobContext
+
+MIN_NEURONS_PER_PART = 8  # fewer searches than this per part are not worth a sub-job's start
+GRACE_S = 10.0  # how long past the searches' end the parent waits for a running share
+WAIT_POLL_S = 0.2
+
+
+class SpreadLemmas:
+    """A `core.verifier.lemmas.Spread` over `parts` jobs."""
+
+    def __init__(self, context: "JobContext", parts: int) -> None:
+        self.context, self.parts = context, parts
+
+    def __call__(self, graph: "Graph", work: "LemmaWork", budget: "Budget | None") -> list["Lemma"]:
+        from core.verifier.lemmas import search
+        from core.verifier.parallel import dump, load
+
+        parts = min(self.parts, len(work.neurons) // MIN_NEURONS_PER_PART)
+        if parts < 2:
+            return search(graph, work, budget)
+        shares = {k: work.share(k, parts) for k in range(parts)}
+        store = self.context.store
+        ids = sub_jobs.dispatch(self.context, "lemma-part", {k: {"work": store.put_bytes(dump(shares[k]))}
+                                                             for k in range(1, parts)},
+                                work.end_unix - time.time() + GRACE_S)
+        found = {0: search(graph, shares[0], budget)}
+        while len(found) < parts:
+            for k, job in sub_jobs.states(self.context, ids).items():
+                if k in found:
+                    continue
+                if job.status == "queued" and sub_jobs.take_over(self.context, job.id) or job.status == "failed":
+                    found[k] = search(graph, shares[k], budget)  # stops at once past the end
+                elif job.status in TERMINAL:
+                    saved = (job.result or {}).get("lemmas")  # none: cancelled, or stopped before the end
+                    found[k] = load(store.read(saved)) if saved else []
+            if len(found) < parts and time.time() > work.end_unix + GRACE_S:
+                sub_jobs.cancel(self.context, [ids[k] for k in ids if k not in found])
+                break
+            if budget is not None:
+                budget.check()
+            if len(found) < parts:
+                time.sleep(WAIT_POLL_S)
+        return [lemma for k in sorted(found) for lemma in found[k]]
