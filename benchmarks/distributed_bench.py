@@ -107,7 +107,7 @@ class Serve:
         started = datetime.fromisoformat(job["started_at"].rstrip("Z"))
         finished = datetime.fromisoformat(job["finished_at"].rstrip("Z"))
         job["wall_s"] = (finished - started).total_seconds()
-        kids = [j for kind in ("verify-part", "check-part")
+        kids = [j for kind in ("lemma-part", "verify-part", "check-part")
                 for j in self.http.get("/jobs", params={"kind": kind, "limit": 100}).json()["items"]
                 if j.get("parent_id") == job_id]
         job["sub_jobs"] = [{"id": k["id"], "kind": k["kind"], "status": k["status"], "verdict": k["verdict"],
