@@ -22,10 +22,12 @@ from core.certificate.format import Certificate, TargetProof
 from core.spec.property import Property
 
 CUTS_PER_PART = 8
-# Below this many tree nodes per part a split check is not worth it: the root's and the top
-# levels' bounds, which every part re-derives, are most of the work (tllverifybench N=48,
-# 54 nodes: 94 s whole, 127 s in two parts on a loaded machine).
-MIN_NODES_PER_PART = 256
+# Below this many tree nodes per part a split check is not worth it: each part costs about
+# 6 s more than its share of the whole (a sub-job's start, the certificate read, the root's
+# and the top levels' bounds that every part re-derives), and a node about 0.65 ms on ACAS
+# Xu and mnist_fc alike. mnist_fc 256x4 prop_0 eps 0.05, 5,300 nodes: 3.3 s whole, 7.5 s in
+# two parts; ACAS Xu 4_2 prop_2, 77,000 nodes: 53 s whole, 33 s in two (docs/results/distributed.md).
+MIN_NODES_PER_PART = 8192
 _shared: tuple | None = None  # what forked parts read: (network, property, certificate, labels, limit)
 
 
@@ -56,9 +58,11 @@ def labels_of(target: TargetProof, parts: int) -> np.ndarray:
     return np.where(owner >= 0, part_of_cut[np.maximum(owner, 0)], -1)
 
 
-def worth_splitting(certificate: Certificate, parts: int, min_nodes_per_part: int = MIN_NODES_PER_PART) -> bool:
-    """Whether the certificate's trees are big enough for a check in `parts` parts."""
-    return parts > 1 and sum(t.n_nodes for t in certificate.targets) >= min_nodes_per_part * parts
+def worth_splitting(certificate: Certificate, parts: int, min_nodes_per_part: int | None = None) -> bool:
+    """Whether the certificate's trees are big enough for a check in `parts` parts
+    (`MIN_NODES_PER_PART` each unless given)."""
+    least = MIN_NODES_PER_PART if min_nodes_per_part is None else min_nodes_per_part
+    return parts > 1 and sum(t.n_nodes for t in certificate.targets) >= least * parts
 
 
 def _part(k: int) -> CheckResult:
@@ -68,7 +72,7 @@ def _part(k: int) -> CheckResult:
 
 def check_split(network: bytes | str | Path, prop: Property | bytes | str | Path,
                 certificate: Certificate | bytes | str | Path, workers: int,
-                time_limit_s: float | None = None, min_nodes_per_part: int = MIN_NODES_PER_PART) -> CheckResult:
+                time_limit_s: float | None = None, min_nodes_per_part: int | None = None) -> CheckResult:
     """`check` in `workers` processes, one part each (see the module), or in this one for
     trees under `min_nodes_per_part` nodes per part; the first invalid part's reason, the
     wall time of all, every part's leaves."""
