@@ -150,7 +150,11 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--keep", type=Path, help="keep the service's data (database, logs) in this new folder")
+    parser.add_argument("--config", type=json.loads, default={},
+                        help='more job config for both settings, JSON (e.g. \'{"search_before_lemmas": 0}\')')
+    parser.add_argument("--parallel", type=int, nargs="+", help="the settings to run (default: 1 and --workers)")
     args = parser.parse_args()
+    settings = args.parallel or [1, args.workers]
     rows = []
     if args.keep:
         args.keep.mkdir(parents=True)
@@ -161,9 +165,9 @@ def main() -> None:
                 net, prop = instance_files(spec)
                 model, prop_id = serve.upload("models", net), serve.upload("properties", prop)
                 for k in range(args.rounds):
-                    order = [1, args.workers] if k % 2 == 0 else [args.workers, 1]
+                    order = settings if k % 2 == 0 else settings[::-1]
                     for parallel in order:
-                        job = serve.run(model, prop_id, args.timeout, {"threads": 1, "parallel": parallel})
+                        job = serve.run(model, prop_id, args.timeout, {**args.config, "threads": 1, "parallel": parallel})
                         row = {"instance": spec, "parallel": parallel, "round": k, **summary(job),
                                "load": os.getloadavg()[0]}
                         rows.append(row)
