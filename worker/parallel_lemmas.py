@@ -4,8 +4,9 @@ On deep ReLU networks the root's lemmas (core.verifier.lemmas) can take most of 
 one short search per unstable neuron of a layer, each independent of the others. The
 parent deals a layer's neurons round-robin into shares, sends every share but the first
 as a `lemma-part` sub-job, searches the first itself, then any share still queued (a
-deployment with fewer free workers than parts) or whose sub-job failed, and waits for
-the rest. The lemmas are the same ones one process finds; a share still running
+deployment with fewer free workers than parts), whose sub-job failed or whose worker
+went silent (no heartbeat for `heartbeat_stale_s`: it does not wait for the reaper),
+and waits for the rest. The lemmas are the same ones one process finds; a share still running
 `GRACE_S` after the searches' end is given up (its neurons keep their boxes: looser,
 never unsound).
 """
@@ -54,6 +55,9 @@ class SpreadLemmas:
                     continue
                 if job.status == "queued" and sub_jobs.take_over(self.context, job.id) or job.status == "failed":
                     found[k] = search(graph, shares[k], budget)  # stops at once past the end
+                elif sub_jobs.silent(self.context, job):
+                    sub_jobs.cancel(self.context, [job.id])
+                    found[k] = search(graph, shares[k], budget)
                 elif job.status in TERMINAL:
                     saved = (job.result or {}).get("lemmas")  # none: cancelled, or stopped before the end
                     found[k] = load(store.read(saved)) if saved else []

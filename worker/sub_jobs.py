@@ -3,9 +3,10 @@ for (`lemma-part`, `check-part`): created and sent together, then read back by s
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from app.db.models import Job
+from app.db.models import Job, utcnow
 from app.db.session import session_scope
 from app.services import frontier
 from app.services.job_state import TERMINAL
@@ -53,3 +54,10 @@ def cancel(context: "JobContext", ids: list[str]) -> None:
             job = session.get(Job, job_id)
             if job is not None and job.status not in TERMINAL:
                 request_cancel(session, job)
+
+
+def silent(context: "JobContext", job: Job) -> bool:
+    """A running sub-job whose worker stopped sending heartbeats (dead, or cut off): the
+    reaper will re-queue it, but a parent waiting on it need not wait for the reaper."""
+    stale = timedelta(seconds=context.settings.heartbeat_stale_s)
+    return job.status == "running" and job.heartbeat_at is not None and job.heartbeat_at < utcnow() - stale

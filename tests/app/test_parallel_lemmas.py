@@ -1,14 +1,19 @@
 """A distributed verify job spreads its root's lemma searches over `lemma-part` sub-jobs
 (worker/parallel_lemmas.py): the certificate carries the lemmas one process proves, and a
-share no worker takes is searched by the parent itself."""
+share no worker takes, whose worker died on its last attempt or went silent, is searched
+by the parent itself."""
 
 from __future__ import annotations
 
 import functools
+import time
+from datetime import timedelta
 
 import numpy as np
-import pytest
 
+from app.db.models import Job, utcnow
+from app.db.session import session_scope
+from app.services.job_state import claim, reap_one
 from core.certificate import Certificate, check
 from core.config import VerifyConfig
 from core.model import load_network
@@ -40,22 +45,59 @@ def lemmas_of_one_process() -> list[tuple]:
     return [(lemma["neuron"], lemma["side"], lemma["threshold"]) for lemma in result.certificate["lemmas"][0]]
 
 
-@pytest.mark.parametrize("workers", [1, 0])
-def test_lemma_searches_spread_over_sub_jobs_prove_what_one_process_proves(api, api_settings, tmp_path, workers):
+def lemma_parts(settings, job_id: str) -> list[Job]:
+    return [k for k in sub_jobs(settings, job_id) if k.kind == "lemma-part"]
+
+
+def submit_instance(api, tmp_path, parallel: int) -> dict:
     (tmp_path / "net.onnx").write_bytes(onnx_bytes(LAYERS))
     (tmp_path / "prop.vnnlib").write_text(vnnlib())
     model, prop = api.upload_ok("models", tmp_path / "net.onnx"), api.upload_ok("properties", tmp_path / "prop.vnnlib")
-    body = {"model_id": model["id"], "property_id": prop["id"], "timeout_s": 60, "config": {**CONFIG, "parallel": 2}}
-    job = run_parallel_job(api, api_settings, body, workers=workers)
+    return {"model_id": model["id"], "property_id": prop["id"], "timeout_s": 60,
+            "config": {**CONFIG, "parallel": parallel}}
+
+
+def assert_proves_what_one_process_proves(api, job: dict, tmp_path) -> None:
     assert job["status"] == "succeeded" and job["verdict"] == "unsat", job
     assert job["result"]["check"]["valid"] is True
-    shares = [k for k in sub_jobs(api_settings, job["id"]) if k.kind == "lemma-part"]
-    assert len(shares) == 1
-    if workers:  # searched by the worker: half the neurons
-        assert shares[0].status == "succeeded" and shares[0].result["searched"] == 16, shares[0].result
-    else:  # never taken by a worker: the parent searched it
-        assert shares[0].status == "cancelled" and shares[0].error.startswith("taken over"), shares[0].error
     data = api.get(f"/jobs/{job['id']}/certificate").content
     certificate = Certificate.load(data)
     assert [(lemma.neuron, lemma.side, lemma.threshold) for lemma in certificate.lemmas] == lemmas_of_one_process()
     assert certificate.lemmas and check(onnx_bytes(LAYERS), tmp_path / "prop.vnnlib", data).valid
+
+
+def test_a_worker_searches_its_share(api, api_settings, tmp_path):
+    job = run_parallel_job(api, api_settings, submit_instance(api, tmp_path, 2), workers=1)
+    assert_proves_what_one_process_proves(api, job, tmp_path)
+    [share] = lemma_parts(api_settings, job["id"])
+    assert share.status == "succeeded" and share.result["searched"] == 16, share.result  # half the neurons
+
+
+def test_the_parent_searches_the_shares_of_dead_silent_and_missing_workers(api, api_settings, tmp_path):
+    """Four parts, 8 neurons each: the first share's worker dies on its last attempt, the
+    second's stops sending heartbeats, the third is never taken by a worker."""
+    fates = []
+
+    def on_claim(job_id: str) -> bool:
+        with session_scope(api_settings.database_url) as session:
+            job = session.get(Job, job_id)
+            if job.kind != "lemma-part":
+                return False  # the search's sub-jobs run as usual
+            if job_id not in fates:
+                fates.append(job_id)
+            fate = fates.index(job_id)
+            if fate == 0:
+                attempt = claim(session, job_id, "dying@test")
+                assert reap_one(session, session.get(Job, job_id), attempt, job.heartbeat_at) == "failed"
+            elif fate == 1:
+                claim(session, job_id, "silent@test")
+                session.get(Job, job_id).heartbeat_at = utcnow() - timedelta(hours=1)
+        time.sleep(0.05)  # the third stays queued: leave the parent time to take it over
+        return True
+
+    job = run_parallel_job(api, api_settings, submit_instance(api, tmp_path, 4), workers=1, on_claim=on_claim)
+    assert_proves_what_one_process_proves(api, job, tmp_path)
+    dead, silent, missing = lemma_parts(api_settings, job["id"])
+    assert dead.status == "failed" and "gave up" in dead.error, dead.error
+    assert silent.status == "running" and silent.cancel_requested  # the reaper settles it later
+    assert missing.status == "cancelled" and missing.error.startswith("taken over"), missing.error
