@@ -8,7 +8,9 @@ On `certbound serve --workers 2` (heartbeats stale after 6 s, the reaper every 2
 8 attempts), each job runs with `parallel` 2; while its sub-job runs, its worker process
 (and its pool) is SIGKILLed `--kills-per-job` times, `--after` seconds into each attempt.
 serve restarts the worker; the reaper re-queues the sub-job, which goes on from its last
-frontier snapshot (in a new attempt, or taken over whole by the parent). `--clean` jobs
+frontier snapshot (in a new attempt, or taken over whole by the parent). With `--kind
+lemma-part` the kills hit the root's lemma searches instead (a ReLU network with lemmas):
+the parent searches a silent share itself. `--clean` jobs
 without kills run among the killed ones; the time a kill costs is the killed jobs' mean
 wall time less the others', per kill.
 """
@@ -41,8 +43,11 @@ def kill_worker(serve: Serve, worker_name: str) -> bool:
     return True
 
 
+PHASE = {"verify-part": "bab", "lemma-part": "lemmas"}  # a sub-job's working phase, by kind
+
+
 def run_with_kills(serve: Serve, model: str, prop: str, timeout: float, kills: int, after: float,
-                   config: dict) -> dict:
+                   config: dict, kind: str = "verify-part") -> dict:
     job_id = serve.http.post("/jobs", json={"kind": "verify", "model_id": model, "property_id": prop,
                                             "timeout_s": timeout,
                                             "config": {"threads": 1, "parallel": 2, **config}}).json()["id"]
@@ -52,18 +57,19 @@ def run_with_kills(serve: Serve, model: str, prop: str, timeout: float, kills: i
         if job["status"] in ("succeeded", "failed", "cancelled"):
             break
         if len(done) < kills:
-            kids = [j for j in serve.http.get("/jobs", params={"kind": "verify-part", "limit": 100}).json()["items"]
+            kids = [j for j in serve.http.get("/jobs", params={"kind": kind, "limit": 100}).json()["items"]
                     if j.get("parent_id") == job_id and j["status"] == "running" and j["started_at"]]
             for kid in kids:
                 key = (kid["id"], kid["attempts"])
                 if key in seen:
                     continue
                 # in its search (not a new attempt still showing the last one's progress)
-                if kid["progress"]["phase"] == "bab" and kid["progress"]["elapsed_s"] >= after:
+                progress = kid["progress"] or {}
+                if progress.get("phase") == PHASE[kind] and (progress.get("elapsed_s") or 0) >= after:
                     seen.add(key)
                     kill_worker(serve, kid["worker"])
-                    done.append({"sub_job": kid["id"], "attempt": kid["attempts"], "at_s": kid["progress"]["elapsed_s"],
-                                 "visited": kid["progress"]["domains_visited"]})
+                    done.append({"sub_job": kid["id"], "attempt": kid["attempts"], "at_s": progress["elapsed_s"],
+                                 "visited": progress.get("domains_visited")})
                     break
         time.sleep(0.2)
     job = serve.finished(job_id)
@@ -79,6 +85,7 @@ def main() -> None:
     parser.add_argument("--after", type=float, default=8.0, help="seconds into a sub-job attempt before its kill")
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--config", type=json.loads, default={}, help="more job config, JSON")
+    parser.add_argument("--kind", choices=sorted(PHASE), default="verify-part", help="the sub-jobs whose workers die")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     rows = []
@@ -92,7 +99,7 @@ def main() -> None:
                 plan.insert(1 + k * (len(plan) // max(1, args.clean)), 0)
             for k, kills in enumerate(plan):
                 row = {"instance": args.instance, "job": k,
-                       **run_with_kills(serve, model, prop_id, args.timeout, kills, args.after, args.config),
+                       **run_with_kills(serve, model, prop_id, args.timeout, kills, args.after, args.config, args.kind),
                        "load": os.getloadavg()[0]}
                 rows.append(row)
                 print(json.dumps(row), flush=True)
