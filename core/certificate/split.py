@@ -26,7 +26,8 @@ CUTS_PER_PART = 8
 # 6 s more than its share of the whole (a sub-job's start, the certificate read, the root's
 # and the top levels' bounds that every part re-derives), and a node about 0.65 ms on ACAS
 # Xu and mnist_fc alike. mnist_fc 256x4 prop_0 eps 0.05, 5,300 nodes: 3.3 s whole, 7.5 s in
-# two parts; ACAS Xu 4_2 prop_2, 77,000 nodes: 53 s whole, 33 s in two (docs/results/distributed.md).
+# two parts; ACAS Xu 4_2 prop_2, 77,000 nodes: 53 s whole, 33 s in two on a loaded machine, but
+# 8.8 s and 10.3 s on a quiet, faster one (docs/results/distributed.md).
 MIN_NODES_PER_PART = 8192
 _shared: tuple | None = None  # what forked parts read: (network, property, certificate, labels, limit)
 
