@@ -6,9 +6,9 @@ parent deals a layer's neurons round-robin into shares, sends every share but th
 as a `lemma-part` sub-job, searches the first itself, then any share still queued (a
 deployment with fewer free workers than parts), whose sub-job failed or whose worker
 went silent (no heartbeat for `heartbeat_stale_s`: it does not wait for the reaper),
-and waits for the rest. The lemmas are the same ones one process finds; a share still running
-`GRACE_S` after the searches' end is given up (its neurons keep their boxes: looser,
-never unsound).
+and waits for the rest. The lemmas are the same ones one process finds; a share still
+running `GRACE_S` after the searches' end is given up (its neurons keep their boxes:
+looser, never unsound).
 """
 
 from __future__ import annotations
