@@ -2,19 +2,23 @@
 (issue 29: "no instance more than 10% slower").
 
     PYTHONPATH=TREE python benchmarks/repeat_times.py ../shared/benchmarks/acasxu \
-        [--filter REGEX] [--reps 3] [--out times.csv]
+        [--filter REGEX] [--reps 3] [--out times.csv] [--config JSON] [--timeout S] [--no-warmup]
 
 Run it once in each commit's tree (a `git archive` or worktree), side by side, each pinned to
 a core of its own (`taskset -c 0` and `taskset -c 1`, swapped for a second round): every
 instance is loaded once, run once to warm up, then `--reps` times; CPU seconds
 (`time.process_time`) are less sensitive than wall time to what else runs. One thread, the
 instance's own timeout, no certificate. Per run: verdict, domains, CPU and wall seconds.
+`--config` sets engine settings (an A/B of one setting in one tree: run it once with each
+value), `--timeout` replaces the instances' own, `--no-warmup` skips the warm-up run (for
+instances that take minutes, where a warm-up costs more than the spread it removes).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import re
 import sys
 import time
@@ -27,6 +31,9 @@ def main() -> None:
     parser.add_argument("--filter", default="", help="regex on benchmark/onnx/vnnlib")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path("times.csv"))
+    parser.add_argument("--config", type=json.loads, default={}, help="engine settings, JSON")
+    parser.add_argument("--timeout", type=float, help="seconds per run (default: the instance's)")
+    parser.add_argument("--no-warmup", action="store_true")
     args = parser.parse_args()
 
     import torch
@@ -44,9 +51,10 @@ def main() -> None:
         writer.writerow(["instance", "rep", "verdict", "domains", "cpu_s", "wall_s"])
         for inst in instances:
             network, prop = load_network(inst.folder / inst.onnx), load_property(inst.folder / inst.vnnlib)
-            for rep in range(args.reps + 1):  # rep 0 warms up
+            for rep in range(int(args.no_warmup), args.reps + 1):  # rep 0 warms up
                 cpu, wall = time.process_time(), time.monotonic()
-                result = verify(network, prop, VerifyConfig(timeout_s=inst.timeout, threads=1))
+                config = VerifyConfig(timeout_s=args.timeout or inst.timeout, threads=1, **args.config)
+                result = verify(network, prop, config)
                 writer.writerow([inst.key, rep, result.verdict.value, result.domains_visited,
                                  round(time.process_time() - cpu, 4), round(time.monotonic() - wall, 4)])
                 handle.flush()
