@@ -42,7 +42,7 @@ def chooser(config: VerifyConfig, graph, C: torch.Tensor) -> Callable[[BranchCon
         return gnn_chooser(config, graph, C[0])
     choose = HEURISTICS[config.relu_heuristic]
     if config.relu_heuristic == "fsb":
-        choose = functools.partial(choose, per_layer=config.fsb_candidates)
+        choose = functools.partial(choose, per_layer=config.fsb_candidates, score=config.split_score)
     return choose
 
 

@@ -4,7 +4,7 @@ Per batch of domains the GNN scores every unstable neuron and the best is split.
 choice is then checked as the seed paper does: the children of the chosen neuron are
 bounded by the same cheap pass FSB uses; where they raise the domain's bound by less
 than `threshold` of its magnitude, BaBSR's choice is bounded too and the better of the
-two kept. Any choice is sound (the children cover the parent), so a poor model costs
+two (by FSB's `split_score`) kept. Any choice is sound (the children cover the parent), so a poor model costs
 time, never a verdict.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from core.bab.branching import BranchContext, babsr, pick
+from core.bab.branching import BranchContext, babsr, pick, split_score
 from core.bab.learned.features import Featurizer
 from core.bab.learned.gnn import BranchGNN
 from core.bab.learned.graph import NetworkGraph, network_graph
@@ -51,8 +51,8 @@ class GnnChooser:
     totals = {"seconds": 0.0, "decisions": 0, "calls": 0, "fallbacks": 0, "overruled": 0}
 
     def __init__(self, model: BranchGNN, threshold: float, graph, C: torch.Tensor,
-                 net: NetworkGraph | None = None) -> None:
-        self.model, self.threshold = model, threshold
+                 net: NetworkGraph | None = None, score: str = "gains") -> None:
+        self.model, self.threshold, self.score = model, threshold, score
         self.features = Featurizer(graph, net if net is not None else cached_graph(graph), C)
         self.seconds, self.decisions, self.fallbacks, self.overruled = 0.0, 0, 0, 0
 
@@ -72,14 +72,15 @@ class GnnChooser:
         if ctx.bound_children is None or ctx.lb is None or self.threshold <= 0:
             return choice
         valid = choice >= 0
-        worse = ctx.bound_children(choice.clamp(min=0)).amin(dim=1)
-        gain = (worse - ctx.lb) / ctx.lb.abs().clamp(min=1e-9)
+        children = ctx.bound_children(choice.clamp(min=0))
+        gain = (children.amin(dim=1) - ctx.lb) / ctx.lb.abs().clamp(min=1e-9)
         poor = valid & (gain < self.threshold)
         if not bool(poor.any()):
             return choice
         alternative = babsr(ctx)
-        other = ctx.bound_children(torch.where(poor, alternative, choice).clamp(min=0)).amin(dim=1)
-        better = poor & (alternative >= 0) & (other > worse)
+        other = ctx.bound_children(torch.where(poor, alternative, choice).clamp(min=0))
+        rank = lambda bounds: split_score(bounds, ctx.lb, self.score)  # noqa: E731
+        better = poor & (alternative >= 0) & (rank(other) > rank(children))
         self.fallbacks += int(poor.sum())
         self.overruled += int(better.sum())
         GnnChooser.totals["fallbacks"] += int(poor.sum())
@@ -92,4 +93,4 @@ def gnn_chooser(config, graph, C: torch.Tensor) -> GnnChooser:
     model, threshold, _ = cached_brancher(config.brancher)
     if config.gnn_threshold is not None:
         threshold = config.gnn_threshold
-    return GnnChooser(model, threshold, graph, C)
+    return GnnChooser(model, threshold, graph, C, score=config.split_score)

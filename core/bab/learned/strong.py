@@ -1,8 +1,9 @@
 """Strong branching, the rule the GNN imitates, logging every decision it makes.
 
 Each candidate's two children are bounded with the search's cheap bounding pass (the
-one FSB uses: a backward pass from the parent's α/β); the candidate whose worse child
-bound is highest is split. On wide networks only the best `per_layer` candidates of
+one FSB uses: a backward pass from the parent's α/β) and ranked as FSB ranks them
+(`branching.split_score`, by default the sum of both children's capped gains); the
+best is split. On wide networks only the best `per_layer` candidates of
 each layer by BaBSR's score are bounded (FSB's filter with a wider net).
 
 Per domain the log keeps the GNN's features, the candidates with their scores, the
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from core.bab.branching import BranchContext, babsr_scores, per_layer_top
+from core.bab.branching import BranchContext, babsr_scores, per_layer_top, split_score
 
 
 class DecisionLog:
@@ -53,8 +54,8 @@ class StrongBranching:
     """Branching rule that bounds every candidate's children and logs to `log`; features come
     from `featurize` (a `Featurizer`)."""
 
-    def __init__(self, featurize, log: DecisionLog, per_layer: int = 16) -> None:
-        self.featurize, self.log, self.per_layer = featurize, log, per_layer
+    def __init__(self, featurize, log: DecisionLog, per_layer: int = 16, score: str = "gains") -> None:
+        self.featurize, self.log, self.per_layer, self.score = featurize, log, per_layer, score
 
     def __call__(self, ctx: BranchContext) -> torch.Tensor:
         flats = candidate_set(ctx, self.per_layer)
@@ -63,8 +64,8 @@ class StrongBranching:
             for k in range(flats.shape[1]):
                 valid = flats[:, k] >= 0
                 if bool(valid.any()):
-                    worse = ctx.bound_children(flats[:, k].clamp(min=0)).amin(dim=1)
-                    scores[:, k] = torch.where(valid, worse, scores[:, k])
+                    value = split_score(ctx.bound_children(flats[:, k].clamp(min=0)), ctx.lb, self.score)
+                    scores[:, k] = torch.where(valid, value, scores[:, k])
         best = scores.argmax(dim=1)
         chosen = torch.where((flats >= 0).any(dim=1), flats.gather(1, best[:, None])[:, 0], torch.full_like(best, -1))
         self.log.add(self.featurize(ctx).hidden, ctx.split, flats, scores, chosen)

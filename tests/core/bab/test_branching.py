@@ -1,6 +1,8 @@
+
+import pytest
 import torch
 
-from core.bab.branching import BranchContext, babsr, fsb, upb
+from core.bab.branching import BranchContext, babsr, fsb, split_score, upb
 
 
 def context(coefficient=None, bound_children=None):
@@ -24,7 +26,7 @@ def test_babsr_weighs_the_intercept_by_the_bound_s_reliance_on_the_upper_line():
     assert babsr(context(None)).tolist() == upb(context()).tolist()
 
 
-def test_fsb_keeps_the_candidate_whose_worse_child_is_best():
+def test_fsb_without_the_domain_s_bound_keeps_the_candidate_whose_worse_child_is_best():
     calls = []
 
     def children(flat):
@@ -35,3 +37,27 @@ def test_fsb_keeps_the_candidate_whose_worse_child_is_best():
     chosen = fsb(context(None, children), per_layer=2)
     assert calls, "FSB must bound the children of its candidates"
     assert chosen.tolist() == [0, 3]
+
+
+def test_split_score_caps_each_child_at_closing_and_sums_the_gains():
+    lb = torch.tensor([-1.0, -1.0, -1.0])
+    children = torch.tensor([[0.5, -1.0],    # one child closes, the other gains nothing
+                             [40.0, -1.0],   # the same: a child that closes counts as closing
+                             [-0.6, -0.6]])  # both children gain 0.4
+    assert split_score(children, lb).tolist() == pytest.approx([1.0, 1.0, 0.8])
+    assert split_score(children, lb, "worse-child").tolist() == pytest.approx([-1.0, -1.0, -0.6])
+    assert split_score(children, None).tolist() == pytest.approx([-1.0, -1.0, -0.6])
+
+
+def test_fsb_by_gains_prefers_closing_a_child_to_raising_both_a_little():
+    lb = torch.tensor([-1.0, -1.0])
+
+    def children(flat):  # neuron 0 closes its inactive child; neuron 1 raises both children a little
+        closes = torch.stack([torch.full_like(lb, 0.5), lb], dim=1)
+        raises = torch.stack([lb + 0.3, lb + 0.3], dim=1)
+        return torch.where((flat == 0)[:, None], closes, raises)
+
+    ctx = context(None, children)
+    ctx.lb = lb
+    assert fsb(ctx, per_layer=2)[0].item() == 0
+    assert fsb(ctx, per_layer=2, score="worse-child")[0].item() == 1
