@@ -77,10 +77,10 @@ class VerifyConfig(BaseModel):
         None, ge=0, description="gnn: where the GNN's choice raises a domain's bound by less than this share of "
         "its magnitude, BaBSR's choice is bounded too and the better kept; None: the brancher file's.")
     fsb_candidates: Count = Field(3, ge=1, description="FSB: neurons per layer scored by a real bound.")
-    split_score: Literal["gains", "worse-child"] = Field(
-        "gains", description="FSB (and the gnn rule's fail-safe): how a candidate's two bounded children "
-        "rank it; gains: the sum of both children's bound gains, each capped at what closes the domain; "
-        "worse-child: the lower child's bound (docs/results/branching.md).")
+    split_score: Literal["worse-child", "gains"] = Field(
+        "worse-child", description="FSB (and the gnn rule's fail-safe): how a candidate's two bounded "
+        "children rank it; worse-child: the lower child's bound; gains: the sum of both children's bound "
+        "gains, each capped at what closes the domain (docs/results/branching.md).")
     attack_restarts: Count | None = Field(
         None, ge=0, description="PGD random restarts per disjunct; None: scaled to the cost of a "
         "forward pass, from 1000 on ACAS Xu-sized networks down to 16 on large ones.")

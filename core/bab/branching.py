@@ -11,11 +11,11 @@ exactly instead).
 - UPB is the cheap relative: the intercept alone (the looseness of the relaxation).
 - FSB (filtered smart branching) keeps BaBSR's best few per layer and bounds both
   children of each candidate with a cheap CROWN pass, keeping the candidate with the
-  best `split_score`: by default the sum of both children's gains, each capped at what
-  would close the domain ("gains"), or the worse child's bound ("worse-child"). On
-  plainly trained MNIST networks the sum visits 2-6 times fewer domains
-  (docs/results/branching.md): the worse child alone prefers splits that raise both
-  children a little over one that closes a child outright.
+  best `split_score`: by default the worse child's bound ("worse-child"), or the sum of
+  both children's gains, each capped at what would close the domain ("gains"). The sum
+  visits 2-6 times fewer domains on small plainly trained MNIST networks, the same on
+  eran 9x200 and more on mnist_fc 256x4 (docs/results/branching.md), so it is not the
+  default.
 """
 
 from __future__ import annotations
@@ -87,10 +87,7 @@ def upb(ctx: BranchContext) -> torch.Tensor:
     return pick(upb_scores(ctx), ctx)
 
 
-SPLIT_SCORES = ("gains", "worse-child")
-
-
-def split_score(children: torch.Tensor, lb: torch.Tensor | None, how: str = "gains") -> torch.Tensor:
+def split_score(children: torch.Tensor, lb: torch.Tensor | None, how: str = "worse-child") -> torch.Tensor:
     """How much splitting a domain helps, from its children's lower bounds [B, 2] and its
     own `lb` [B]: "gains" sums each child's gain over `lb`, capped at -lb (a child that
     closes counts as closing, however far past 0 its bound lands); "worse-child" is the
@@ -112,7 +109,7 @@ def per_layer_top(score: torch.Tensor, offsets: list[int], k: int) -> tuple[torc
     return torch.cat([v for v, _ in picks], dim=1), torch.cat([i for _, i in picks], dim=1)
 
 
-def fsb(ctx: BranchContext, per_layer: int = 3, score: str = "gains") -> torch.Tensor:
+def fsb(ctx: BranchContext, per_layer: int = 3, score: str = "worse-child") -> torch.Tensor:
     """Filter by BaBSR (top `per_layer` per layer), decide by bounding the children
     (`split_score` `score`)."""
     fallback = babsr(ctx)

@@ -51,7 +51,7 @@ class GnnChooser:
     totals = {"seconds": 0.0, "decisions": 0, "calls": 0, "fallbacks": 0, "overruled": 0}
 
     def __init__(self, model: BranchGNN, threshold: float, graph, C: torch.Tensor,
-                 net: NetworkGraph | None = None, score: str = "gains") -> None:
+                 net: NetworkGraph | None = None, score: str = "worse-child") -> None:
         self.model, self.threshold, self.score = model, threshold, score
         self.features = Featurizer(graph, net if net is not None else cached_graph(graph), C)
         self.seconds, self.decisions, self.fallbacks, self.overruled = 0.0, 0, 0, 0

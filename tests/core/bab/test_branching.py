@@ -44,9 +44,9 @@ def test_split_score_caps_each_child_at_closing_and_sums_the_gains():
     children = torch.tensor([[0.5, -1.0],    # one child closes, the other gains nothing
                              [40.0, -1.0],   # the same: a child that closes counts as closing
                              [-0.6, -0.6]])  # both children gain 0.4
-    assert split_score(children, lb).tolist() == pytest.approx([1.0, 1.0, 0.8])
+    assert split_score(children, lb, "gains").tolist() == pytest.approx([1.0, 1.0, 0.8])
     assert split_score(children, lb, "worse-child").tolist() == pytest.approx([-1.0, -1.0, -0.6])
-    assert split_score(children, None).tolist() == pytest.approx([-1.0, -1.0, -0.6])
+    assert split_score(children, None, "gains").tolist() == pytest.approx([-1.0, -1.0, -0.6])
 
 
 def test_fsb_by_gains_prefers_closing_a_child_to_raising_both_a_little():
@@ -59,5 +59,5 @@ def test_fsb_by_gains_prefers_closing_a_child_to_raising_both_a_little():
 
     ctx = context(None, children)
     ctx.lb = lb
-    assert fsb(ctx, per_layer=2)[0].item() == 0
+    assert fsb(ctx, per_layer=2, score="gains")[0].item() == 0
     assert fsb(ctx, per_layer=2, score="worse-child")[0].item() == 1

@@ -17,7 +17,7 @@ from core.verifier import verify
 from core.verifier.certify import certify, replay
 from tests.core.bab.exact import load, one_region, random_mlp, relu_mlp
 
-RULES = [("fsb", {}), ("babsr", {}), ("upb", {}), ("gnn", {})]
+RULES = [("fsb", {}), ("fsb", {"split_score": "gains"}), ("babsr", {}), ("upb", {}), ("gnn", {})]
 
 
 def random_instance(seed: int, radius: float):
