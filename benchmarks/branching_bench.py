@@ -3,7 +3,8 @@
 Per network, held-out robustness properties from MNIST test images (correctly classified
 ones, from index --start on) are verified with FSB first; those FSB answers without
 branching (sat, or closed before any split) are left out, and the rest are verified with
-every other rule right after, instance by instance, so load drifts hit all rules alike.
+every other rule right after, instance by instance, so load drifts hit all rules alike
+(`fsb-gains`: FSB with `split_score="gains"`).
 One thread; lemmas off (their searches are a fixed count of domains under any rule).
 
     CERTBOUND_SHARED_DIR=../shared PYTHONPATH=. .venv/bin/python benchmarks/branching_bench.py \\
@@ -28,11 +29,12 @@ from core.config import VerifyConfig
 from core.model import load_network
 from core.verifier import verify
 
-HAND_MADE = ["fsb", "babsr", "upb"]
+HAND_MADE = {"fsb": {"relu_heuristic": "fsb"}, "fsb-gains": {"relu_heuristic": "fsb", "split_score": "gains"},
+             "babsr": {"relu_heuristic": "babsr"}, "upb": {"relu_heuristic": "upb"}}
 
 
 def config_for(rule: str, branchers: dict[str, str], timeout: float) -> VerifyConfig:
-    extra = {"relu_heuristic": "gnn", "brancher": branchers[rule]} if rule in branchers else {"relu_heuristic": rule}
+    extra = {"relu_heuristic": "gnn", "brancher": branchers[rule]} if rule in branchers else HAND_MADE[rule]
     return VerifyConfig(timeout_s=timeout, device="cpu", threads=1, lemma_domains=0, **extra)
 
 
@@ -89,7 +91,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     branchers = dict(spec.split("=", 1) for spec in args.gnn)
-    rules = HAND_MADE + list(branchers)
+    rules = list(HAND_MADE) + list(branchers)
     rows = []
     print(f"load average at start: {os.getloadavg()}")
     for spec in args.net:
