@@ -4,8 +4,8 @@ Per batch of domains the GNN scores every unstable neuron and the best is split.
 choice is then checked as the seed paper does: the children of the chosen neuron are
 bounded by the same cheap pass FSB uses; where they raise the domain's bound by less
 than `threshold` of its magnitude, BaBSR's choice is bounded too and the better of the
-two (by FSB's `split_score`) kept. Any choice is sound (the children cover the parent), so a poor model costs
-time, never a verdict.
+two (by FSB's `split_score`) kept. Any choice is sound (the children cover the parent),
+so a poor model costs time, never a verdict.
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 
 Each candidate's two children are bounded with the search's cheap bounding pass (the
 one FSB uses: a backward pass from the parent's α/β) and ranked by
-`branching.split_score`, by default the sum of both children's capped gains: on the
-plainly trained MNIST networks the data come from, that visits 2-5 times fewer domains
-than ranking by the worse child, which visits more than BaBSR (docs/results/branching.md). On wide networks only the best `per_layer` candidates of
+`branching.split_score`, by default the sum of both children's capped gains: as a rule
+on the plainly trained MNIST networks the data come from, that visits 4-13 times fewer
+domains than ranking by the worse child, which visits more than BaBSR
+(docs/results/branching.md). On wide networks only the best `per_layer` candidates of
 each layer by BaBSR's score are bounded (FSB's filter with a wider net).
 
 Per domain the log keeps the GNN's features, the candidates with their scores, the
