@@ -24,6 +24,8 @@ from core.config import VerifyConfig
 from core.verifier.targets import targets_of
 
 SHARD_FORMAT = "certbound-branching-data"
+TEACHER_SCORE = "gains"  # how strong branching ranks candidates (`branching.split_score`), kept in each shard
+OLD_TEACHER_SCORE = "worse-child"  # shards made before 5 Dec 2026 carry no score: they ranked so
 
 
 def search_config(**changes) -> VerifyConfig:
@@ -56,7 +58,8 @@ def strong_search(network, prop, per_layer: int, max_domains: int, timeout_s: fl
     """Strong-branching searches of every target of `prop`: per target {"inputs", "outputs",
     "records", "status", "visited"}."""
     out = []
-    make = lambda graph, net, target: StrongBranching(Featurizer(graph, net, target.C), DecisionLog(), per_layer)  # noqa: E731
+    make = lambda graph, net, target: StrongBranching(Featurizer(graph, net, target.C), DecisionLog(),  # noqa: E731
+                                                      per_layer, TEACHER_SCORE)
     for target, search, status, _ in run_searches(network, prop, make, max_domains, timeout_s):
         out.append({"inputs": input_features(target.lower, target.upper), "outputs": output_features(target.C),
                     "records": search.choose.log.records, "status": status, "visited": search.visited})
@@ -78,7 +81,8 @@ def make_shard(network, properties: list[tuple[str, object]], per_layer: int = 1
         if stop:
             break
     net = network_graph(network.graph)
-    return {"format": SHARD_FORMAT, "onnx": network.onnx_bytes, "graph": net.state(), "searches": searches}
+    return {"format": SHARD_FORMAT, "onnx": network.onnx_bytes, "graph": net.state(), "searches": searches,
+            "split_score": TEACHER_SCORE}
 
 
 def shard_bytes(shard: dict) -> bytes:
@@ -103,7 +107,7 @@ def read_shard(source: Path | bytes) -> dict:
 
 
 def shard_summary(shard: dict) -> dict:
-    """Searches, domains logged and the lookback frequency over them."""
+    """Searches, domains logged, the teacher's ranking and the lookback frequency over them."""
     lookback = {"pairs": 0, "second": 0, "top5": 0, "chance": 0.0}
     domains = 0
     for search in shard["searches"]:
@@ -114,6 +118,7 @@ def shard_summary(shard: dict) -> dict:
         lookback["top5"] += f["top5"]
         lookback["chance"] += f["chance_rate"] * f["pairs"]
     pairs = max(lookback["pairs"], 1)
-    return {"searches": len(shard["searches"]), "domains": domains, "lookback_pairs": lookback["pairs"],
+    return {"searches": len(shard["searches"]), "domains": domains,
+            "split_score": shard.get("split_score", OLD_TEACHER_SCORE), "lookback_pairs": lookback["pairs"],
             "lookback_second_rate": lookback["second"] / pairs, "lookback_top5_rate": lookback["top5"] / pairs,
             "lookback_chance_rate": lookback["chance"] / pairs}

@@ -42,5 +42,8 @@ def test_shard_links_each_child_to_the_parent_it_was_split_from(tmp_path):
             finite = torch.isfinite(r["scores"])
             assert r["chosen"] == int(r["candidates"][finite][r["scores"][finite].argmax()])
     assert shard_summary(shard)["domains"] == len(records)
+    assert shard_summary(shard)["split_score"] == "gains"
+    older = {k: v for k, v in shard.items() if k != "split_score"}  # made before shards named their teacher
+    assert shard_summary(older)["split_score"] == "worse-child"
     model, history = train_brancher([shard], epochs=3, loss=Loss(smoothing=0.2, pat=0.3))
     assert history[-1]["loss"] < history[0]["loss"]
