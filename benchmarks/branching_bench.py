@@ -2,9 +2,10 @@
 
 Per network, held-out robustness properties from MNIST test images (correctly classified
 ones, from index --start on) are verified with FSB first; those FSB answers without
-branching (sat, or closed before any split) are left out, and the rest are verified with
-every other rule right after, instance by instance, so load drifts hit all rules alike
-(`fsb-gains`: FSB with `split_score="gains"`).
+branching (sat, or closed in fewer than --min-domains domains) are left out, and the rest
+are verified with every other rule right after, instance by instance, so load drifts hit
+all rules alike (`fsb-gains`: FSB with `split_score="gains"`; `--rule NAME=JSON` adds a
+rule by its config fields, e.g. a GNN with `gnn_candidates`).
 One thread; lemmas off (their searches are a fixed count of domains under any rule).
 
     CERTBOUND_SHARED_DIR=../shared PYTHONPATH=. .venv/bin/python benchmarks/branching_bench.py \\
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import statistics
 import time
@@ -33,15 +35,14 @@ HAND_MADE = {"fsb": {"relu_heuristic": "fsb"}, "fsb-gains": {"relu_heuristic": "
              "babsr": {"relu_heuristic": "babsr"}, "upb": {"relu_heuristic": "upb"}}
 
 
-def config_for(rule: str, branchers: dict[str, str], timeout: float) -> VerifyConfig:
-    extra = {"relu_heuristic": "gnn", "brancher": branchers[rule]} if rule in branchers else HAND_MADE[rule]
-    return VerifyConfig(timeout_s=timeout, device="cpu", threads=1, lemma_domains=0, **extra)
+def config_for(rule: str, rules: dict[str, dict], timeout: float) -> VerifyConfig:
+    return VerifyConfig(timeout_s=timeout, device="cpu", threads=1, lemma_domains=0, **rules[rule])
 
 
-def run(network, prop, rule: str, branchers: dict[str, str], timeout: float) -> dict:
+def run(network, prop, rule: str, rules: dict[str, dict], timeout: float) -> dict:
     before = dict(GnnChooser.totals)
     started = time.monotonic()
-    result = verify(network, prop, config_for(rule, branchers, timeout))
+    result = verify(network, prop, config_for(rule, rules, timeout))
     wall = time.monotonic() - started
     first = result.stats.get("marks", {}).get("first_branch")
     row = {"rule": rule, "verdict": result.verdict.value, "domains": result.domains_visited, "time_s": round(wall, 3),
@@ -83,6 +84,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--net", action="append", required=True, help="NAME=PATH:EPS")
     parser.add_argument("--gnn", action="append", default=[], help="NAME=BRANCHER_FILE")
+    parser.add_argument("--rule", action="append", default=[], help="NAME=JSON: a rule by its VerifyConfig fields")
+    parser.add_argument("--min-domains", type=int, default=1, help="keep instances FSB needs at least this many for")
     parser.add_argument("--instances", type=int, default=6, help="per network, instances that need branching")
     parser.add_argument("--scan", type=int, default=30, help="per network, test images tried at most")
     parser.add_argument("--start", type=int, default=0, help="first test image index")
@@ -90,8 +93,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("branching_bench.csv"))
     args = parser.parse_args()
     torch.set_num_threads(1)
-    branchers = dict(spec.split("=", 1) for spec in args.gnn)
-    rules = list(HAND_MADE) + list(branchers)
+    by_name = dict(HAND_MADE)
+    by_name.update({name: {"relu_heuristic": "gnn", "brancher": path}
+                    for name, path in (spec.split("=", 1) for spec in args.gnn)})
+    by_name.update({name: json.loads(fields) for name, fields in (spec.split("=", 1) for spec in args.rule)})
+    rules = list(by_name)
     rows = []
     print(f"load average at start: {os.getloadavg()}")
     for spec in args.net:
@@ -102,13 +108,13 @@ def main() -> None:
         for label, prop in robustness_properties(network, "test", float(eps), args.scan, args.start):
             if kept >= args.instances:
                 break
-            first = run(network, prop, "fsb", branchers, args.timeout)
-            if first["verdict"] == "sat" or (first["verdict"] == "unsat" and first["domains"] == 0):
+            first = run(network, prop, "fsb", by_name, args.timeout)
+            if first["verdict"] == "sat" or (first["verdict"] == "unsat" and first["domains"] < args.min_domains):
                 print(f"{name} {label}: fsb {first['verdict']} {first['domains']} domains: not kept", flush=True)
                 continue
             kept += 1
             for rule in rules:
-                row = first if rule == "fsb" else run(network, prop, rule, branchers, args.timeout)
+                row = first if rule == "fsb" else run(network, prop, rule, by_name, args.timeout)
                 row.update(net=name, instance=label, load=round(os.getloadavg()[0], 2))
                 rows.append(row)
                 print(row, flush=True)

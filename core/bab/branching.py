@@ -109,14 +109,10 @@ def per_layer_top(score: torch.Tensor, offsets: list[int], k: int) -> tuple[torc
     return torch.cat([v for v, _ in picks], dim=1), torch.cat([i for _, i in picks], dim=1)
 
 
-def fsb(ctx: BranchContext, per_layer: int = 3, score: str = "worse-child") -> torch.Tensor:
-    """Filter by BaBSR (top `per_layer` per layer), decide by bounding the children
-    (`split_score` `score`)."""
-    fallback = babsr(ctx)
-    if ctx.bound_children is None:
-        return fallback
-    filtered = torch.where(ctx.candidates(), babsr_scores(ctx), torch.full_like(ctx.lower, -float("inf")))
-    values, flats = per_layer_top(filtered, ctx.offsets, per_layer)  # [B, K] each
+def best_by_children(ctx: BranchContext, values: torch.Tensor, flats: torch.Tensor, fallback: torch.Tensor,
+                     score: str) -> torch.Tensor:
+    """Of the candidate neurons `flats` [B, K] (a -inf in `values` [B, K] marks no candidate), the one
+    whose two children, bounded, rank best by `split_score` `score`; `fallback` [B] where a domain has none."""
     best_score = torch.full_like(values[:, 0], -float("inf"))
     chosen = fallback.clone()
     for k in range(flats.shape[1]):
@@ -129,6 +125,17 @@ def fsb(ctx: BranchContext, per_layer: int = 3, score: str = "worse-child") -> t
         chosen = torch.where(better, flats[:, k], chosen)
         best_score = torch.where(better, value, best_score)
     return torch.where(fallback < 0, fallback, chosen)
+
+
+def fsb(ctx: BranchContext, per_layer: int = 3, score: str = "worse-child") -> torch.Tensor:
+    """Filter by BaBSR (top `per_layer` per layer), decide by bounding the children
+    (`split_score` `score`)."""
+    fallback = babsr(ctx)
+    if ctx.bound_children is None:
+        return fallback
+    filtered = torch.where(ctx.candidates(), babsr_scores(ctx), torch.full_like(ctx.lower, -float("inf")))
+    values, flats = per_layer_top(filtered, ctx.offsets, per_layer)  # [B, K] each
+    return best_by_children(ctx, values, flats, fallback, score)
 
 
 HEURISTICS: dict[str, Callable[[BranchContext], torch.Tensor]] = {"babsr": babsr, "fsb": fsb, "upb": upb}

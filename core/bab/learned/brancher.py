@@ -4,8 +4,10 @@ Per batch of domains the GNN scores every unstable neuron and the best is split.
 choice is then checked as the seed paper does: the children of the chosen neuron are
 bounded by the same cheap pass FSB uses; where they raise the domain's bound by less
 than `threshold` of its magnitude, BaBSR's choice is bounded too and the better of the
-two (by FSB's `split_score`) kept. Any choice is sound (the children cover the parent),
-so a poor model costs time, never a verdict.
+two (by FSB's `split_score`) kept. With `candidates` k > 1 the GNN is FSB's filter
+instead of BaBSR: the children of its best k are bounded and the best by `split_score`
+split. Any choice is sound (the children cover the parent), so a poor model costs time,
+never a verdict.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from core.bab.branching import BranchContext, babsr, pick, split_score
+from core.bab.branching import BranchContext, babsr, best_by_children, pick, split_score
 from core.bab.learned.features import Featurizer
 from core.bab.learned.gnn import BranchGNN
 from core.bab.learned.graph import NetworkGraph, network_graph
@@ -51,8 +53,8 @@ class GnnChooser:
     totals = {"seconds": 0.0, "decisions": 0, "calls": 0, "fallbacks": 0, "overruled": 0}
 
     def __init__(self, model: BranchGNN, threshold: float, graph, C: torch.Tensor,
-                 net: NetworkGraph | None = None, score: str = "worse-child") -> None:
-        self.model, self.threshold, self.score = model, threshold, score
+                 net: NetworkGraph | None = None, score: str = "worse-child", candidates: int = 1) -> None:
+        self.model, self.threshold, self.score, self.candidates = model, threshold, score, candidates
         self.features = Featurizer(graph, net if net is not None else cached_graph(graph), C)
         self.seconds, self.decisions, self.fallbacks, self.overruled = 0.0, 0, 0, 0
 
@@ -62,14 +64,21 @@ class GnnChooser:
 
     def __call__(self, ctx: BranchContext) -> torch.Tensor:
         started = time.perf_counter()
-        choice = pick(self.scores(ctx).to(ctx.lower.dtype), ctx)
+        scores = self.scores(ctx).to(ctx.lower.dtype)
+        choice = pick(scores, ctx)
         spent = time.perf_counter() - started
         self.seconds += spent
         self.decisions += int(choice.shape[0])
         GnnChooser.totals["seconds"] += spent
         GnnChooser.totals["decisions"] += int(choice.shape[0])
         GnnChooser.totals["calls"] += 1
-        if ctx.bound_children is None or ctx.lb is None or self.threshold <= 0:
+        if ctx.bound_children is None:
+            return choice
+        if self.candidates > 1:
+            masked = torch.where(ctx.candidates(), scores, torch.full_like(scores, -float("inf")))
+            values, flats = masked.topk(min(self.candidates, masked.shape[1]), dim=1)
+            return best_by_children(ctx, values, flats, choice, self.score)
+        if ctx.lb is None or self.threshold <= 0:
             return choice
         valid = choice >= 0
         children = ctx.bound_children(choice.clamp(min=0))
@@ -93,4 +102,4 @@ def gnn_chooser(config, graph, C: torch.Tensor) -> GnnChooser:
     model, threshold, _ = cached_brancher(config.brancher)
     if config.gnn_threshold is not None:
         threshold = config.gnn_threshold
-    return GnnChooser(model, threshold, graph, C, score=config.split_score)
+    return GnnChooser(model, threshold, graph, C, score=config.split_score, candidates=config.gnn_candidates)

@@ -17,7 +17,8 @@ from core.verifier import verify
 from core.verifier.certify import certify, replay
 from tests.core.bab.exact import load, one_region, random_mlp, relu_mlp
 
-RULES = [("fsb", {}), ("fsb", {"split_score": "gains"}), ("babsr", {}), ("upb", {}), ("gnn", {})]
+RULES = [("fsb", {}), ("fsb", {"split_score": "gains"}), ("babsr", {}), ("upb", {}), ("gnn", {}),
+         ("gnn", {"gnn_candidates": 3, "split_score": "gains"})]
 
 
 def random_instance(seed: int, radius: float):
