@@ -5,8 +5,8 @@ choice is then checked as the seed paper does: the children of the chosen neuron
 bounded by the same cheap pass FSB uses; where they raise the domain's bound by less
 than `threshold` of its magnitude, BaBSR's choice is bounded too and the better of the
 two (by FSB's `split_score`) kept. With `candidates` k > 1 the GNN is FSB's filter
-instead of BaBSR: the children of its best k are bounded and the best by `split_score`
-split. Any choice is sound (the children cover the parent), so a poor model costs time,
+instead of BaBSR: the children of its best k, and of BaBSR's choice, are bounded and the
+best by `split_score` split. Any choice is sound (the children cover the parent), so a poor model costs time,
 never a verdict.
 """
 
@@ -75,9 +75,7 @@ class GnnChooser:
         if ctx.bound_children is None:
             return choice
         if self.candidates > 1:
-            masked = torch.where(ctx.candidates(), scores, torch.full_like(scores, -float("inf")))
-            values, flats = masked.topk(min(self.candidates, masked.shape[1]), dim=1)
-            return best_by_children(ctx, values, flats, choice, self.score)
+            return self.filter(ctx, scores, choice)
         if ctx.lb is None or self.threshold <= 0:
             return choice
         valid = choice >= 0
@@ -90,11 +88,29 @@ class GnnChooser:
         other = ctx.bound_children(torch.where(poor, alternative, choice).clamp(min=0))
         rank = lambda bounds: split_score(bounds, ctx.lb, self.score)  # noqa: E731
         better = poor & (alternative >= 0) & (rank(other) > rank(children))
-        self.fallbacks += int(poor.sum())
-        self.overruled += int(better.sum())
-        GnnChooser.totals["fallbacks"] += int(poor.sum())
-        GnnChooser.totals["overruled"] += int(better.sum())
+        self.count(int(poor.sum()), int(better.sum()))
         return torch.where(better, alternative, choice)
+
+
+    def filter(self, ctx: BranchContext, scores: torch.Tensor, choice: torch.Tensor) -> torch.Tensor:
+        """FSB with the GNN as its filter: of the GNN's best `candidates` and BaBSR's choice (the
+        fail-safe of a poor model, bounded only where the GNN's list lacks it), the neuron whose
+        bounded children rank best by `split_score`."""
+        masked = torch.where(ctx.candidates(), scores, torch.full_like(scores, -float("inf")))
+        values, flats = masked.topk(min(self.candidates, masked.shape[1]), dim=1)
+        alternative = babsr(ctx)
+        extra = (alternative >= 0) & ~(flats == alternative[:, None]).any(dim=1)
+        values = torch.cat([values, torch.where(extra, 0.0, -float("inf")).to(values.dtype)[:, None]], dim=1)
+        flats = torch.cat([flats, alternative.clamp(min=0)[:, None]], dim=1)
+        chosen = best_by_children(ctx, values, flats, choice, self.score)
+        self.count(int(extra.sum()), int((extra & (chosen == alternative)).sum()))
+        return chosen
+
+    def count(self, fallbacks: int, overruled: int) -> None:
+        self.fallbacks += fallbacks
+        self.overruled += overruled
+        GnnChooser.totals["fallbacks"] += fallbacks
+        GnnChooser.totals["overruled"] += overruled
 
 
 def gnn_chooser(config, graph, C: torch.Tensor) -> GnnChooser:
