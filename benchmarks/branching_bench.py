@@ -85,6 +85,7 @@ def main() -> None:
     parser.add_argument("--net", action="append", required=True, help="NAME=PATH:EPS")
     parser.add_argument("--gnn", action="append", default=[], help="NAME=BRANCHER_FILE")
     parser.add_argument("--rule", action="append", default=[], help="NAME=JSON: a rule by its VerifyConfig fields")
+    parser.add_argument("--skip", action="append", default=[], help="a hand-made rule left out (e.g. upb)")
     parser.add_argument("--min-domains", type=int, default=1, help="keep instances FSB needs at least this many for")
     parser.add_argument("--instances", type=int, default=6, help="per network, instances that need branching")
     parser.add_argument("--scan", type=int, default=30, help="per network, test images tried at most")
@@ -97,7 +98,7 @@ def main() -> None:
     by_name.update({name: {"relu_heuristic": "gnn", "brancher": path}
                     for name, path in (spec.split("=", 1) for spec in args.gnn)})
     by_name.update({name: json.loads(fields) for name, fields in (spec.split("=", 1) for spec in args.rule)})
-    rules = list(by_name)
+    rules = [rule for rule in by_name if rule not in args.skip]
     rows = []
     print(f"load average at start: {os.getloadavg()}")
     for spec in args.net:
