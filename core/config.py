@@ -77,8 +77,8 @@ class VerifyConfig(BaseModel):
         None, ge=0, description="gnn: where the GNN's choice raises a domain's bound by less than this share of "
         "its magnitude, BaBSR's choice is bounded too and the better kept; None: the brancher file's.")
     gnn_candidates: Count = Field(
-        1, ge=1, description="gnn: with k > 1 the children of the GNN's best k candidates are bounded and the "
-        "best by split_score split (FSB with the GNN as its filter, in place of the fail-safe); 1: the GNN's "
+        1, ge=1, description="gnn: with k > 1 the children of the GNN's best k candidates (and of BaBSR's "
+        "choice) are bounded and the best by split_score split: FSB with the GNN as its filter; 1: the GNN's "
         "choice, checked by the fail-safe.")
     fsb_candidates: Count = Field(3, ge=1, description="FSB: neurons per layer scored by a real bound.")
     split_score: Literal["worse-child", "gains"] = Field(

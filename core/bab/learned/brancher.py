@@ -6,8 +6,8 @@ bounded by the same cheap pass FSB uses; where they raise the domain's bound by 
 than `threshold` of its magnitude, BaBSR's choice is bounded too and the better of the
 two (by FSB's `split_score`) kept. With `candidates` k > 1 the GNN is FSB's filter
 instead of BaBSR: the children of its best k, and of BaBSR's choice, are bounded and the
-best by `split_score` split. Any choice is sound (the children cover the parent), so a poor model costs time,
-never a verdict.
+best by `split_score` split. Any choice is sound (the children cover the parent), so a
+poor model costs time, never a verdict.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ class GnnChooser:
         if ctx.bound_children is None:
             return choice
         if self.candidates > 1:
-            return self.filter(ctx, scores, choice)
+            return self.best_of_top(ctx, scores, choice)
         if ctx.lb is None or self.threshold <= 0:
             return choice
         valid = choice >= 0
@@ -91,8 +91,7 @@ class GnnChooser:
         self.count(int(poor.sum()), int(better.sum()))
         return torch.where(better, alternative, choice)
 
-
-    def filter(self, ctx: BranchContext, scores: torch.Tensor, choice: torch.Tensor) -> torch.Tensor:
+    def best_of_top(self, ctx: BranchContext, scores: torch.Tensor, choice: torch.Tensor) -> torch.Tensor:
         """FSB with the GNN as its filter: of the GNN's best `candidates` and BaBSR's choice (the
         fail-safe of a poor model, bounded only where the GNN's list lacks it), the neuron whose
         bounded children rank best by `split_score`."""
