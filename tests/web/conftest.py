@@ -29,9 +29,12 @@ def uploads(alice, bundled_benchmarks) -> tuple[dict, dict]:
     return model, prop
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    """Debian's chromium under Playwright (never a downloaded browser), or a skip saying why."""
+    """Debian's chromium under Playwright (never a downloaded browser), or a skip saying why.
+    One per module, not per session: Playwright's sync API keeps an event loop running in the
+    thread while it is open, and a later module of the same process that starts one of its
+    own (`asyncio.run`: the load test) would fail; under xdist any module can come later."""
     if not CHROMIUM.exists():
         pytest.skip(f"no chromium at {CHROMIUM}: install Debian's package (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
