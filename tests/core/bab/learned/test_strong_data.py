@@ -3,8 +3,11 @@ training that learns to imitate them."""
 
 import torch
 
+from core.bab.learned.config import TrainBrancherConfig
 from core.bab.learned.data import make_shard, read_shard, shard_summary, write_shard
+from core.bab.learned.fit import train_from_shards
 from core.bab.learned.lookback import lookback_frequency
+from core.bab.learned.model_file import load_brancher
 from core.bab.learned.train import Loss, train_brancher
 from tests.core.bab.learned.test_rules_agree import random_instance
 
@@ -47,3 +50,7 @@ def test_shard_links_each_child_to_the_parent_it_was_split_from(tmp_path):
     assert shard_summary(older)["split_score"] == "worse-child"
     model, history = train_brancher([shard], epochs=3, loss=Loss(smoothing=0.2, pat=0.3))
     assert history[-1]["loss"] < history[0]["loss"]
+    # the embedding width set in the config reaches the brancher file
+    data, _ = train_from_shards([shard], TrainBrancherConfig(epochs=1, dim=16, validation_properties=0))
+    (tmp_path / "narrow.brancher").write_bytes(data)
+    assert load_brancher(tmp_path / "narrow.brancher")[0].dim == 16
