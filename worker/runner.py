@@ -11,11 +11,11 @@ import signal
 import threading
 import time
 from dataclasses import asdict
-from typing import Any
+from typing import Any, Callable
 
 from billiard.pool import soft_timeout_sighandler
 from celery.exceptions import SoftTimeLimitExceeded
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from app.db.models import Artifact, Job, Model, Property, utcnow
 from app.db.session import session_scope
@@ -82,11 +82,22 @@ class JobContext:
             return register_model(session, self.store, self.job.owner_id, filename, data).id
 
 
-def _outcome_of(kind_result: Outcome, stop_requested: threading.Event) -> Outcome:
-    """A stop that came from a cancel turns an inconclusive result into `cancelled`."""
-    if stop_requested.is_set() and kind_result.verdict not in DEFINITIVE and kind_result.status == "succeeded":
+def _outcome_of(kind_result: Outcome, stop_requested: threading.Event,
+                cancel_requested: Callable[[], bool]) -> Outcome:
+    """A cancel turns an inconclusive result into `cancelled`: one the heartbeat saw
+    (`stop_requested`), or one asked for before the kind returned unseen by it
+    (`cancel_requested()`, read only then). A distributed parent ends as soon as its
+    cancelled parts do, which can come before its own heartbeat reads the flag."""
+    if kind_result.verdict in DEFINITIVE or kind_result.status != "succeeded":
+        return kind_result
+    if stop_requested.is_set() or cancel_requested():
         return Outcome(verdict=None, result=kind_result.result, status="cancelled")
     return kind_result
+
+
+def _cancel_asked(settings: Settings, job_id: str) -> bool:
+    with session_scope(settings.database_url) as session:
+        return bool(session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
 
 
 def interrupt_pool_process() -> None:
@@ -111,7 +122,7 @@ def run_attempt(settings: Settings, job_id: str, worker_name: str) -> str | None
     ticker.start()
     try:
         try:
-            outcome = _outcome_of(KINDS[job.kind](context), stop_requested)
+            outcome = _outcome_of(KINDS[job.kind](context), stop_requested, lambda: _cancel_asked(settings, job_id))
         finally:
             # Inside the outer try: an interrupt that lands while the ticker stops is still caught.
             ticker.stop()

@@ -16,7 +16,8 @@ from app.services.evidence import evidence_file
 from app.settings import get_settings
 from app.storage import ArtifactStore
 from tests.service.support import UNDECIDABLE, make_job, sqlite_settings
-from worker.runner import fail_after_hard_limit, run_attempt
+from worker.outcome import Outcome
+from worker.runner import _cancel_asked, _outcome_of, fail_after_hard_limit, run_attempt
 from worker.tasks import run_job
 
 
@@ -115,3 +116,21 @@ def test_an_engine_that_ignores_a_cancel_is_interrupted(tmp_path, bundled_benchm
 
     assert attempt_in_pool_process(settings, job_id, 0.5, cancel) == "cancelled"
     assert read(settings, job_id).status == "cancelled"
+
+
+def test_a_cancel_the_heartbeat_never_saw_still_makes_an_inconclusive_end_cancelled(settings, bundled_benchmarks):
+    """A distributed parent ends when its cancelled parts do, which can come before its
+    heartbeat reads the flag: the runner reads it itself before recording an inconclusive end."""
+    bench = bundled_benchmarks / UNDECIDABLE[0]
+    job_id = make_job(settings, bench / "onnx" / f"{UNDECIDABLE[1]}.onnx.gz",
+                      bench / "vnnlib" / f"{UNDECIDABLE[2]}.vnnlib.gz", timeout_s=60)
+    unseen = threading.Event()  # the heartbeat's flag, never set
+    asked = lambda: _cancel_asked(settings, job_id)  # noqa: E731
+    undecided = Outcome(verdict="unknown", result={"message": "sub-job x was cancelled"})
+    assert _outcome_of(undecided, unseen, asked).status == "succeeded"
+    with session_scope(settings.database_url) as session:
+        session.get(Job, job_id).cancel_requested = True
+    ended = _outcome_of(undecided, unseen, asked)
+    assert (ended.status, ended.verdict, ended.result) == ("cancelled", None, undecided.result)
+    proof = Outcome(verdict="unsat")  # a verdict found before the cancel stands
+    assert _outcome_of(proof, unseen, asked) is proof
