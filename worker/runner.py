@@ -15,11 +15,11 @@ from typing import Any, Callable
 
 from billiard.pool import soft_timeout_sighandler
 from celery.exceptions import SoftTimeLimitExceeded
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from app.db.models import Artifact, Job, Model, Property, utcnow
 from app.db.session import session_scope
-from app.services.job_state import beat, claim, finish, record_event
+from app.services.job_state import beat, cancel_asked, claim, finish, record_event
 from app.services.uploads import register_model
 from app.settings import Settings
 from app.storage import ArtifactStore
@@ -97,7 +97,7 @@ def _outcome_of(kind_result: Outcome, stop_requested: threading.Event,
 
 def _cancel_asked(settings: Settings, job_id: str) -> bool:
     with session_scope(settings.database_url) as session:
-        return bool(session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
+        return cancel_asked(session, job_id)
 
 
 def interrupt_pool_process() -> None:

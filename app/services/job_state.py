@@ -59,6 +59,11 @@ def beat(session: Session, job_id: str, attempt: int, progress: dict[str, Any] |
         values["progress"] = progress
     if not session.execute(update(Job).where(*_mine(job_id, attempt)).values(**values)).rowcount:
         return None
+    return cancel_asked(session, job_id)
+
+
+def cancel_asked(session: Session, job_id: str) -> bool:
+    """Whether a cancel of the job was requested (read fresh from the database)."""
     return bool(session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
 
 
