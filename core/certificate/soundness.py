@@ -48,19 +48,31 @@ def up(x: np.ndarray) -> np.ndarray:
     return np.nextafter(x, np.inf)
 
 
+def up_sum(x: np.ndarray) -> np.ndarray:
+    """`up` of a computed sum or difference, leaving exact zeros: with gradual underflow a
+    rounded sum is 0 only when the exact sum is, and the subnormal `up(0)` would make every
+    product it enters hundreds of times slower (x86 microcode assists)."""
+    return np.where(x == 0, 0.0, up(x))
+
+
+def down_sum(x: np.ndarray) -> np.ndarray:
+    """`down` of a computed sum or difference, leaving exact zeros (see `up_sum`)."""
+    return np.where(x == 0, 0.0, down(x))
+
+
 def forward(step: Step, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A sound box [L, out] around the step's output for inputs in lo..hi [L, in]."""
     if isinstance(step, Linear):
         # x = mid + t with |t| <= rad (rad rounded up, so it holds whatever mid's rounding):
         # W x + b is within |W| rad of W mid + b
         mid = 0.5 * lo + 0.5 * hi
-        rad = np.maximum(up(hi - mid), up(mid - lo))
+        rad = np.maximum(up_sum(hi - mid), up_sum(mid - lo))
         centre, spread = mid @ step.W.T + step.b, rad @ step.magnitude.T
         reach = (np.abs(mid) + rad) @ step.magnitude.T + np.abs(step.b)
         err = gamma(2 * step.W.shape[1] + 1) * reach * (1 + 1e-6) + TINY
         return centre - spread - err, centre + spread + err
     if isinstance(step, Bias):
-        return down(lo + step.b), up(hi + step.b)
+        return down_sum(lo + step.b), up_sum(hi + step.b)
     if isinstance(step, Scale):
         a, b = (lo / step.s, hi / step.s) if step.divide else (lo * step.s, hi * step.s)
         return down(down(np.minimum(a, b))), up(up(np.maximum(a, b)))
