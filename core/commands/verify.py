@@ -86,6 +86,10 @@ def verify(
     branching: str = typer.Option("fsb", "--branching", help="ReLU split rule: fsb, babsr, upb or gnn (with --brancher)."),
     brancher: Path | None = typer.Option(None, "--brancher", metavar="FILE",
                                          help="gnn: the brancher `certbound train-brancher` wrote."),
+    check: bool = typer.Option(True, "--check/--no-check",
+                               help="Check an unsat's certificate with the independent checker before reporting "
+                                    "it (one that fails is reported unknown); --no-check reports the verifier's "
+                                    "answer unchecked. --certificate always checks."),
 ) -> None:
     """Answer sat / unsat / timeout / unknown for one network and property (exit 0 for any
     verdict, 2 for bad input: docs/cli.md)."""
@@ -115,8 +119,11 @@ def verify(
     if progress.interrupted:  # Ctrl-C: how far it got, and nothing written
         typer.echo(final_line(result, network, prop, progress))
         raise typer.Exit(130)
-    if certificate is not None:  # first: an unsat whose certificate fails the check is reported as unknown
+    # first: an unsat whose certificate fails the check is reported as unknown
+    if certificate is not None:
         result = write_certificate(certificate, *loaded, result)
+    elif check:
+        result = checked(*loaded, result)
     if out is not None:
         cex = result.counterexample
         write_result(out, result.verdict.value, cex.x if cex else None, cex.y if cex else None)
@@ -177,6 +184,20 @@ class ProgressLine:
         r = self.last
         return (f"{r.phase:<10} domains {r.domains_visited:,}  open {r.domains_open:,}  "
                 f"best bound {_bound(r.lower_bound)}")
+
+
+def checked(network, prop, result):
+    """`result`, an `unsat` only if its certificate checks (else `unknown`, saying why); the
+    check's outcome on stderr."""
+    from core.result import Verdict
+    from core.verifier.certify import certified_result
+
+    if result.verdict is not Verdict.UNSAT:
+        return result
+    result, certified = certified_result(network, prop, result)
+    if certified is not None:
+        typer.echo(f"certificate checked in {certified.check.time_s:.2f}s: {certified.check}", err=True)
+    return result
 
 
 def write_certificate(path: Path, network, prop, result):

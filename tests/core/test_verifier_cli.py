@@ -33,8 +33,17 @@ def test_verify_answers_unsat_with_exit_code_zero(bundled_benchmarks, tmp_path):
     result = runner.invoke(cli, ["verify", str(folder / "onnx/tiny.onnx.gz"), str(folder / "vnnlib/tiny_unsat.vnnlib.gz"),
                                  "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("unsat ")
+    assert result.stdout.startswith("unsat ")
     assert read_result(out)[0] == Verdict.UNSAT
+    assert "certificate checked in" in result.stderr and result.stderr.rstrip().endswith(": valid")
+
+
+def test_no_check_reports_the_unsat_without_the_certificate_check(bundled_benchmarks):
+    folder = bundled_benchmarks / "mlp"
+    result = runner.invoke(cli, ["verify", str(folder / "onnx/tiny.onnx.gz"), str(folder / "vnnlib/tiny_unsat.vnnlib.gz"),
+                                 "--no-check"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("unsat ") and "certificate" not in result.stderr
 
 
 def test_bad_input_is_one_line_naming_the_file_and_a_nonzero_exit(bundled_benchmarks, tmp_path):
