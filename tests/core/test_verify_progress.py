@@ -66,8 +66,9 @@ def test_the_last_line_keeps_its_fields_and_adds_open_domains_and_the_bound(benc
     assert int(match.group(3)) > 0 and float(match.group(4)) <= 0, lines[0]
     done = CliRunner().invoke(cli, ["verify", str(folder.parent / "test/onnx/test_tiny.onnx.gz"),
                                     str(folder.parent / "test/vnnlib/test_tiny.vnnlib.gz")])
-    match = FINAL.match(done.output.strip())
+    match = FINAL.match(done.stdout.strip())
     assert match and match.group(1) == "unsat" and match.group(3) == "0" and float(match.group(4)) > 0, done.output
+    assert done.stderr.startswith("certificate checked in") and done.stderr.rstrip().endswith(": valid"), done.output
 
 
 def test_ctrl_c_stops_the_search_prints_how_far_it_got_and_exits_130(benchmarks_dir, tmp_path):
