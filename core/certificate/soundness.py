@@ -2,7 +2,8 @@
 
 Intervals (IBP) go forward; linear bounds (CROWN) go backward. Every floating-point
 operation is covered: interval ends move outward by one ulp (`np.nextafter`) after a
-single rounding, and every backward product or sum adds a rigorous error term to `err`
+single rounding (but for a sum or difference that is exactly 0: `up_sum`), and every
+backward product or sum adds a rigorous error term to `err`
 (Higham's gamma_n bound: a computed sum of n products is within gamma_n * sum |terms|
 of the exact one, for any summation order). A bound is the computed value minus that
 error, so the result is a true bound whatever the parameters were.
