@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from core.certificate.anderson import AndersonForm, anderson_form
 from core.certificate.format import (ANDERSON_PARTS, INHERIT, RECOMPUTE, WITHIN, Certificate, LemmaProof, TargetProof, network_digest,
@@ -45,6 +46,13 @@ class CheckResult:
         return f"stopped: {self.reason}" if self.stopped else f"invalid: {self.reason}"
 
 
+# BLAS threads of the checker's NumPy products, whatever the machine: they are small, so a
+# second thread gains 3-9% on a quiet machine, and beside another busy process (a second
+# worker) it doubles the check's time and slows that process by a third
+# (docs/results/certificate.md); `check --workers N` spreads a check over processes instead.
+CHECK_BLAS_THREADS = 1
+
+
 class TimeLimit(Exception):
     """The check passed its time limit before deciding (the message says which)."""
 
@@ -61,6 +69,13 @@ def check(network: bytes | str | Path, prop: Property | bytes | str | Path,
     every tree's shape and coverage whole, but the bounds of target t's nodes only where
     `labels[t]` is k or -1 (the nodes above the cut), and lemmas only in part 0. The
     certificate is valid when every part is."""
+    with threadpool_limits(limits=CHECK_BLAS_THREADS, user_api="blas"):
+        return _check(network, prop, certificate, time_limit_s, part)
+
+
+def _check(network: bytes | str | Path, prop: Property | bytes | str | Path,
+           certificate: Certificate | bytes | str | Path, time_limit_s: float | None,
+           part: tuple[int, list[np.ndarray]] | None) -> CheckResult:
     started = time.monotonic()
     leaves = 0
 
