@@ -127,8 +127,9 @@ def search(graph: Graph, work: LemmaWork, budget: Budget | None = None) -> list[
     lo, hi = work.box.lower.flatten(), work.box.upper.flatten()
     config = work.config.model_copy(update={"batch_size": LEMMA_BATCH})
     # a lemma search has a fixed domain count: the dual solver's extra bounding buys it nothing, and it
-    # looks for no counterexample (the LP pursuit's)
-    lemma_config = config.model_copy(update={"dual_bounding": "off", "pursuit_share": 0.0})
+    # looks for no counterexample (the LP pursuit's); its α steps are its own (`lemma_alpha_iterations`)
+    lemma_config = config.model_copy(update={"dual_bounding": "off", "pursuit_share": 0.0,
+                                             "alpha_iterations": config.lemma_alpha_iterations})
     found = []
     for j, side in zip(work.neurons, work.sides):
         left = work.end_unix - time.time()

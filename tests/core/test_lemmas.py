@@ -115,3 +115,38 @@ def test_lemmas_spread_over_shares_are_the_ones_one_process_finds():
     assert len(shares[0]) >= 2 and sorted(dealt) == sorted(every), "every neuron in exactly one share"
     assert len(lemmas_one) >= 3 and lemmas_spread == lemmas_one
     assert torch.equal(box_spread.lower, box_one.lower) and torch.equal(box_spread.upper, box_one.upper)
+
+
+def test_lemma_searches_take_their_own_alpha_steps_and_their_lemmas_hold(monkeypatch):
+    """`lemma_alpha_iterations`, not `alpha_iterations`, sets a lemma search's α steps; with
+    none at all (CROWN's slopes) the lemmas are looser at most, never wrong."""
+    import core.verifier.lemmas as lemmas_module
+
+    weights, biases = random_mlp(np.random.default_rng(3), [6, 24, 24, 16, 3])
+    graph = load(relu_mlp(weights, biases)).graph
+    lower, upper = torch.full((6,), -1.0, dtype=torch.float64), torch.full((6,), 1.0, dtype=torch.float64)
+    layer = lemma_layers(graph)[0]
+    tensor = graph.node(layer).inputs[0]
+    steps, make_search = [], lemmas_module.make_search
+
+    def counted_search(graph_, C, d, config, *args, **kwargs):
+        steps.append(config.alpha_iterations)
+        return make_search(graph_, C, d, config, *args, **kwargs)
+
+    monkeypatch.setattr(lemmas_module, "make_search", counted_search)
+    x = lower + (upper - lower) * torch.rand(20000, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    z = cut_at(graph, tensor).forward(x).flatten(1)
+    for iterations in (0, 7):
+        config = VerifyConfig(branching="relu", alpha_iterations=20, lemma_alpha_iterations=iterations,
+                              lemma_domains=64).resolve(6, True, False, 1000)
+        found, steps[:] = [], []
+
+        def prove(boxes, box):
+            narrowed, lemmas = prove_lemmas(graph, layer, boxes, box, lower, upper, config, 1e-9, 60.0)
+            found.extend(lemmas)
+            return narrowed, lemmas
+
+        tighten_root(graph, lower, upper, 5, None, {tensor: prove})
+        assert found and set(steps) == {iterations}
+        for lemma in found:
+            assert (lemma.side * z[:, lemma.neuron]).min() >= lemma.threshold
