@@ -25,10 +25,12 @@ ATTACK_MAC_BUDGET = 20_000_000
 ATTACK_SHARE = 0.0
 # ... and at most this many times the time the run has taken until then (attack and bounds)
 ATTACK_PACE = 0.5
-# Lemma searches: domains each, and the time cap that should not bind (docs/verifier.md, "Lemmas")
+# Lemma searches: domains each, the time cap that should not bind, their α steps, and the first
+# search's share before them (docs/verifier.md, "Lemmas")
 LEMMA_DOMAINS = 200
 LEMMA_SECONDS = 5.0
 LEMMA_ALPHA_ITERATIONS = 10
+SEARCH_BEFORE_LEMMAS = 0.04
 # Stratified bounding (core.bab.stratify): measured in docs/results/anderson.md
 DUAL_MAX_DEPTH = 6
 DUAL_AFTER_S = 0.0
@@ -118,9 +120,11 @@ class VerifyConfig(BaseModel):
         "decides only where `lemma_domains` would take longer (each layer's searches also stop at a "
         "quarter of the time left).")
     search_before_lemmas: Real = Field(
-        0.1, ge=0, lt=1, description="Where lemmas apply: the share of the time left for a first "
-        "search without them (most instances close quickly without them, and lemmas cost tens of "
-        "seconds); 0 proves lemmas first.")
+        SEARCH_BEFORE_LEMMAS, ge=0, lt=1, description="Where lemmas apply: the share of the time left "
+        "for a first search without them (most instances close quickly without them, and lemmas cost "
+        "tens of seconds; on eran 9x200 and mnist_fc 256x4/256x6 every instance it decided did so within "
+        "7 s of it, and 0.1 spent 30 s on each of the others: docs/results/verifier.md); 0 proves lemmas "
+        "first.")
     pursuit_share: Real = Field(
         PURSUIT_SHARE, ge=0, lt=1, description="Branch and bound: share of the run's time at most that "
         "the planet LPs of the most violated open domains may take, their minimisers tried as "
