@@ -107,7 +107,9 @@ def test_a_search_stopped_by_slices_and_resumed_each_time_matches_the_milp(kind,
     C = torch.tensor([[[1.0, -1.0]]], dtype=torch.float64)
     points = torch.rand(20000, 3, generator=torch.Generator().manual_seed(seed), dtype=torch.float64) * 2 - 1
     sampled_min = float((graph.forward(points).flatten(1) @ C[0].T).min())
-    slice_s = 0.2 if kind == "relu" else 0.05  # a few steps each; the searches take 0.1-2.5 s
+    # a few steps each (the searches take 0.1-2.5 s, some under 0.2 s on a fast machine); a slice
+    # that ends before the root is bounded is doubled for the next try, so the run cannot spin
+    first_slice_s = 0.02
     stops = 0
     for d in (sampled_min - 0.1, sampled_min - 0.02):  # near the true minimum: both answers occur
         dt = torch.tensor([[d]], dtype=torch.float64)
@@ -115,6 +117,7 @@ def test_a_search_stopped_by_slices_and_resumed_each_time_matches_the_milp(kind,
         budget = Budget(60)
         search = make_search(graph, C, dt, config, Recorder(graph, C, dt), budget, margin=1e-9)
         step = functools.partial(search.run, lower, upper)
+        slice_s = first_slice_s
         while True:
             budget.slice_end = time.monotonic() + slice_s
             try:
@@ -125,6 +128,8 @@ def test_a_search_stopped_by_slices_and_resumed_each_time_matches_the_milp(kind,
                 stops += 1
                 if search.rooted:  # else the stop came before the root was bounded: run again
                     step = search.resume
+                else:
+                    slice_s *= 2
         exact, _ = disjunct_feasible(weights, biases, lower.numpy(), upper.numpy(), C[0].numpy(), np.array([d]))
         assert outcome.status == ("sat" if exact else "unsat"), (seed, d)
         if not exact:
