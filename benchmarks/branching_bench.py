@@ -2,7 +2,8 @@
 
 Per network, held-out robustness properties from MNIST test images (correctly classified
 ones, from index --start on) are verified with FSB first; those FSB answers without
-branching (sat, or closed in fewer than --min-domains domains) are left out, and the rest
+branching (sat, closed in fewer than --min-domains domains, or with less than
+--min-search-share of its time spent after the first branch) are left out, and the rest
 are verified with every other rule right after, instance by instance, so load drifts hit
 all rules alike (`fsb-gains`: FSB with `split_score="gains"`; `--rule NAME=JSON` adds a
 rule by its config fields, e.g. a GNN with `gnn_candidates`).
@@ -56,6 +57,11 @@ def run(network, prop, rule: str, rules: dict[str, dict], timeout: float) -> dic
     return row
 
 
+def search_share(row: dict) -> float:
+    """The share of a run's time spent after its first branch (0 when it never branched)."""
+    return row["search_s"] / row["time_s"] if row["search_s"] != "" and row["time_s"] > 0 else 0.0
+
+
 def summarise(rows: list[dict], rules: list[str]) -> list[str]:
     """A markdown table per network: solved, domains and time, median ratios to FSB."""
     lines = []
@@ -87,6 +93,9 @@ def main() -> None:
     parser.add_argument("--rule", action="append", default=[], help="NAME=JSON: a rule by its VerifyConfig fields")
     parser.add_argument("--skip", action="append", default=[], help="a hand-made rule left out (e.g. upb)")
     parser.add_argument("--min-domains", type=int, default=1, help="keep instances FSB needs at least this many for")
+    parser.add_argument("--min-search-share", type=float, default=0.0,
+                        help="keep instances where FSB spends at least this share of its time after the first branch "
+                             "(or runs out of time): those where the branching rule decides the time")
     parser.add_argument("--instances", type=int, default=6, help="per network, instances that need branching")
     parser.add_argument("--scan", type=int, default=30, help="per network, test images tried at most")
     parser.add_argument("--start", type=int, default=0, help="first test image index")
@@ -110,8 +119,10 @@ def main() -> None:
             if kept >= args.instances:
                 break
             first = run(network, prop, "fsb", by_name, args.timeout)
-            if first["verdict"] == "sat" or (first["verdict"] == "unsat" and first["domains"] < args.min_domains):
-                print(f"{name} {label}: fsb {first['verdict']} {first['domains']} domains: not kept", flush=True)
+            if first["verdict"] == "sat" or (first["verdict"] == "unsat" and (
+                    first["domains"] < args.min_domains or search_share(first) < args.min_search_share)):
+                print(f"{name} {label}: fsb {first['verdict']} {first['domains']} domains, "
+                      f"{search_share(first):.0%} of {first['time_s']} s searching: not kept", flush=True)
                 continue
             kept += 1
             for rule in rules:
@@ -126,6 +137,9 @@ def main() -> None:
         writer.writeheader()
         writer.writerows(rows)
     print("\n".join(summarise(rows, rules)))
+    if len(args.net) > 1:
+        print("\n".join(summarise([dict(row, net="all", instance=f"{row['net']}/{row['instance']}") for row in rows],
+                                   rules)))
     print(f"load average at end: {os.getloadavg()}")
 
 
