@@ -20,6 +20,7 @@ import numpy as np
 from scipy import sparse
 
 from core.certificate.network import Bias, Linear, Permute, Relu, Scale, SShaped, Step
+from core.certificate.sparse_rows import SparseRows
 
 U = 2.0 ** -53
 TINY = 1e-290  # absolute slack for underflow in products of very small numbers
@@ -169,11 +170,19 @@ def backward(steps: list[Step], boxes: list[tuple[np.ndarray, np.ndarray]], lam:
         step, (lo, hi) = steps[i], boxes[i]
         radius = np.maximum(np.abs(lo), np.abs(hi))[:, None, :]
         size = None  # |lam| after this step, where it computes it
-        if isinstance(lam, UnitRows) and run is not None:
+        plain_relu = run is None and isinstance(step, Relu) and beta.get(i) is None
+        if isinstance(lam, np.ndarray) and plain_relu:
+            lam = SparseRows.of(lam, *lam.shape[:2])  # sparse from here where few coefficients are nonzero
+        elif isinstance(lam, SparseRows) and not (plain_relu or run is not None):
+            lam = lam.dense()  # the steps without a sparse form run dense
+        if isinstance(lam, SparseRows):
+            lam, added = _sparse_step(lam, run, relax.get(i), radius, err)
+        elif isinstance(lam, UnitRows) and run is not None:
             rows, signs = lam.neurons, lam.signs
             added = signs * run.b[rows]
             err += np.take_along_axis(run.error(radius[:, 0, :]), rows, axis=1)  # |lam| · (G r + g)
-            lam = signs[..., None] * rows_of(run.W, rows)
+            lam = (SparseRows.signed_rows(run.W, rows, signs) if sparse.issparse(run.W)
+                   else signs[..., None] * run.W[rows])
         elif run is not None:
             added = dot(lam, run.b)
             # the products' rounding and |composed - exact| <= E |x| + e, as |lam| · (G r + g)
@@ -233,9 +242,35 @@ def backward(steps: list[Step], boxes: list[tuple[np.ndarray, np.ndarray]], lam:
         const_mag = const_mag + np.abs(added)
     lo, hi = boxes[0]
     radius = np.maximum(np.abs(lo), np.abs(hi))[:, None, :]
-    value = const + dot(np.maximum(lam, 0.0), lo[:, None, :]) + dot(np.minimum(lam, 0.0), hi[:, None, :])
-    err += gamma(lam.shape[2] + 1) * dot(np.abs(lam), radius) + gamma(start + 2) * (const_mag + np.abs(value))
+    if isinstance(lam, SparseRows):
+        v = lam.matrix.data
+        value = const + lam.row_sums(np.where(v > 0.0, v * lam.gather(lo[:, None, :]), v * lam.gather(hi[:, None, :])))
+        err += gamma(lam.shape[2] + 1) * lam.dot_abs(radius)
+    else:
+        value = const + dot(np.maximum(lam, 0.0), lo[:, None, :]) + dot(np.minimum(lam, 0.0), hi[:, None, :])
+        err += gamma(lam.shape[2] + 1) * dot(np.abs(lam), radius)
+    err += gamma(start + 2) * (const_mag + np.abs(value))
     return value - (err * (1 + 1e-6) + TINY * (start + 1))
+
+
+def _sparse_step(lam: SparseRows, run, lines: tuple | None, radius: np.ndarray,
+                 err: np.ndarray) -> tuple[SparseRows | np.ndarray, np.ndarray]:
+    """`backward`'s step for sparse coefficients: an affine run, or a ReLU without split
+    multipliers; the same products as the dense steps, on the nonzeros only (sparse_rows.py).
+    Adds the step's error terms to `err`; returns the new coefficients and the step's
+    constant."""
+    if run is not None:
+        added = lam.dot(run.b)
+        err += lam.dot_abs(run.error(radius[:, 0, :])[:, None, :])  # as the dense run: |lam| · (G r + g)
+        return lam.times(run.W), added
+    lw, _, uw, ub = lines
+    v = lam.matrix.data
+    negative = np.minimum(v, 0.0)
+    added = lam.row_sums(negative * lam.gather(ub))  # ub >= 0: every term <= 0
+    err += gamma(lam.shape[2]) * np.abs(added)
+    scaled = np.maximum(v, 0.0) * lam.gather(lw) + negative * lam.gather(uw)  # one of the two is exactly 0
+    err += 3 * U * lam.row_sums(np.abs(scaled) * lam.gather(radius))
+    return lam.with_data(scaled), added
 
 
 def times(lam: np.ndarray, W) -> np.ndarray:
@@ -243,13 +278,6 @@ def times(lam: np.ndarray, W) -> np.ndarray:
     if sparse.issparse(W):
         return (lam.reshape(-1, lam.shape[-1]) @ W).reshape(lam.shape[:-1] + (W.shape[1],))
     return lam @ W
-
-
-def rows_of(W, rows: np.ndarray) -> np.ndarray:
-    """W[rows] as an array [*rows.shape, in], W an array or a scipy sparse array."""
-    if sparse.issparse(W):
-        return W[rows.reshape(-1)].toarray().reshape(rows.shape + (W.shape[1],))
-    return W[rows]
 
 
 def dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
