@@ -293,6 +293,11 @@ def _lagrangian(form: AndersonForm, conjunction: Conjunction, boxes, params) -> 
 ETA = 2.0 ** -1075
 
 
+def _largest(a) -> float:
+    """The largest magnitude in `a`, an array or a scipy sparse array (its stored values)."""
+    return float(np.abs(a.data if sparse.issparse(a) else a).max(initial=0))
+
+
 def _underflow(form: AndersonForm, C: np.ndarray, boxes) -> np.ndarray:
     """[L] a bound on what underflow adds to the error, beyond the relative terms: each
     product that underflows is off by at most ETA, and is then multiplied by at most two more
@@ -302,7 +307,7 @@ def _underflow(form: AndersonForm, C: np.ndarray, boxes) -> np.ndarray:
     (and 1); counted for every product of the value and of its error bounds (8 per entry)."""
     weights = [a for layer in form.layers for a in (layer.weights, layer.b)]
     weights += [form.last.W, form.last.b] if form.last is not None else []
-    largest = max([1.0, float(np.abs(C).max(initial=0))] + [float(abs(w).max(initial=0)) for w in weights])
+    largest = max([1.0, float(np.abs(C).max(initial=0))] + [_largest(w) for w in weights])
     box = max(float(np.abs(np.concatenate([lo, hi], axis=1)).max(initial=0)) for lo, hi in
               [boxes[form.first]] + [boxes[layer.relu] for layer in form.layers])
     largest = max(largest, box)

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from onnx import TensorProto, helper, numpy_helper
 
 from core.bounds.reference import exact_milp
-from core.certificate import CertificateBuilder, check, network_digest, property_digest
+from core.certificate import CertificateBuilder, check, network, network_digest, property_digest
 from core.certificate.anderson import AndersonForm, anderson_form, anderson_lower_bounds
 from core.certificate.leaf import network_boxes
 from core.certificate.network import Unsupported, chain_of, read_onnx
@@ -230,7 +230,12 @@ def test_forged_multipliers_never_prove_a_violated_property():
         assert not check(data, prop, builder.finish()).valid
 
 
-def test_an_anderson_leaf_is_accepted_and_its_shapes_checked():
+@pytest.mark.parametrize("read_sparse", [False, True])
+def test_an_anderson_leaf_is_accepted_and_its_shapes_checked(read_sparse, monkeypatch):
+    """Also with every matrix read as a scipy sparse array, as large nearly empty ones are."""
+    if read_sparse:
+        monkeypatch.setattr(network, "SPARSE_MIN_ENTRIES", 0)
+        monkeypatch.setattr(network, "SPARSE_MAX_DENSITY", 1.0)
     _, layers, data, lower, upper, conjunction = _instance(8)
     _, form, net, boxes = _setup(data, lower, upper)
     spec = Conjunction(conjunction.C, np.zeros(1))
