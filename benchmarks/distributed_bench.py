@@ -153,13 +153,16 @@ def main() -> None:
     parser.add_argument("--config", type=json.loads, default={},
                         help='more job config for both settings, JSON (e.g. \'{"search_before_lemmas": 0}\')')
     parser.add_argument("--parallel", type=int, nargs="+", help="the settings to run (default: 1 and --workers)")
+    parser.add_argument("--setting", action="append", default=[], metavar="NAME=VALUE",
+                        help="a service setting for the serve process (e.g. CERTBOUND_MAX_UPLOAD_BYTES=400000000 "
+                             "for tllverifybench N=64, over the default upload limit)")
     args = parser.parse_args()
     settings = args.parallel or [1, args.workers]
     rows = []
     if args.keep:
         args.keep.mkdir(parents=True)
     with tempfile.TemporaryDirectory() if args.keep is None else contextlib.nullcontext(args.keep) as tmp:
-        serve = Serve(args.workers, Path(tmp))
+        serve = Serve(args.workers, Path(tmp), dict(setting.split("=", 1) for setting in args.setting))
         try:
             for spec in args.instances:
                 net, prop = instance_files(spec)
