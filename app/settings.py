@@ -44,8 +44,9 @@ class Settings(BaseSettings):
     soft_limit_grace_s: float = Field(15.0, ge=0)
     hard_limit_grace_s: float = Field(30.0, gt=0)
     # An unsat is reported only once the independent checker accepts its certificate; that
-    # check may take this many times the job's timeout (measured up to 1.9 times the verify
-    # time, tllverifybench N=48), after which the job says unknown and keeps the certificate.
+    # check may take this many times the job's timeout (input-split checks, the costliest kind,
+    # took 8-48% of their verify time when last measured, and twice as long beside a busy
+    # worker), after which the job says unknown and keeps the certificate.
     check_time_factor: float = Field(2.0, ge=0)
 
     heartbeat_interval_s: float = Field(2.0, gt=0)
