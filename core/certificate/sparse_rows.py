@@ -58,8 +58,10 @@ class SparseRows:
         return self.matrix.toarray().reshape(self.shape)
 
     def with_data(self, data: np.ndarray) -> "SparseRows":
-        """The same nonzero pattern with other values (zeros among them dropped)."""
-        matrix = sparse.csr_array((data, self.matrix.indices, self.matrix.indptr), shape=self.matrix.shape)
+        """The same nonzero pattern with other values (zeros among them dropped; on copies of the
+        index arrays, which `eliminate_zeros` rewrites in place)."""
+        pattern = (self.matrix.indices.copy(), self.matrix.indptr.copy())
+        matrix = sparse.csr_array((data, *pattern), shape=self.matrix.shape)
         matrix.eliminate_zeros()
         return SparseRows(matrix, *self.shape[:2])
 

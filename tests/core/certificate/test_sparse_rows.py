@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import onnx
 import pytest
+from scipy import sparse
 
 from core.certificate import network, sparse_rows
 from core.certificate.leaf import leaf_lower_bounds, network_boxes
@@ -99,3 +100,13 @@ def test_a_dense_pass_leaves_the_callers_coefficients_as_they_were(monkeypatch):
              for i, b in enumerate(boxes.boxes) if isinstance(chain.steps[i], Relu)}
     backward(chain.steps, list(boxes.boxes), lam, end, relax, {}, chain.runs)
     np.testing.assert_array_equal(lam, given)
+
+
+def test_new_values_leave_the_old_coefficients_intact():
+    """`with_data` drops the zeros it is given without touching the pattern it copied."""
+    before = np.array([[[1.0, 0.0, 2.0], [0.0, 3.0, 0.0]]])
+    lam = SparseRows(sparse.csr_array(before.reshape(2, 3)), 1, 2)
+    after = lam.with_data(np.array([0.0, 5.0, 0.0]))
+    np.testing.assert_array_equal(lam.dense(), before)
+    np.testing.assert_array_equal(after.dense(), [[[0.0, 0.0, 5.0], [0.0, 0.0, 0.0]]])
+    assert after.matrix.nnz == 1
