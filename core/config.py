@@ -80,14 +80,16 @@ class VerifyConfig(BaseModel):
         None, ge=0, description="gnn: where the GNN's choice raises a domain's bound by less than this share of "
         "its magnitude, BaBSR's choice is bounded too and the better kept; None: the brancher file's.")
     gnn_candidates: Count = Field(
-        1, ge=1, description="gnn: with k > 1 the children of the GNN's best k candidates (and of BaBSR's "
+        3, ge=1, description="gnn: with k > 1 the children of the GNN's best k candidates (and of BaBSR's "
         "choice) are bounded and the best by split_score split: FSB with the GNN as its filter; 1: the GNN's "
-        "choice, checked by the fail-safe.")
+        "choice, checked by the fail-safe. 3 with gains: 0.34 of FSB's domains, the fastest gnn setting "
+        "measured (docs/results/branching.md).")
     fsb_candidates: Count = Field(3, ge=1, description="FSB: neurons per layer scored by a real bound.")
-    split_score: Literal["worse-child", "gains"] = Field(
-        "worse-child", description="FSB (and the gnn rule's fail-safe): how a candidate's two bounded "
+    split_score: Literal["auto", "worse-child", "gains"] = Field(
+        "auto", description="FSB (and the gnn rule's filter and fail-safe): how a candidate's two bounded "
         "children rank it; worse-child: the lower child's bound; gains: the sum of both children's bound "
-        "gains, each capped at what closes the domain (docs/results/branching.md).")
+        "gains, each capped at what closes the domain; auto: gains for the gnn rule, worse-child for FSB, "
+        "each one's best measured (docs/results/branching.md).")
     attack_restarts: Count | None = Field(
         None, ge=0, description="PGD random restarts per disjunct; None: scaled to the cost of a "
         "forward pass, from 1000 on ACAS Xu-sized networks down to 16 on large ones.")

@@ -87,6 +87,15 @@ def upb(ctx: BranchContext) -> torch.Tensor:
     return pick(upb_scores(ctx), ctx)
 
 
+def split_score_of(config) -> str:
+    """`config.split_score` as used: auto is gains for the gnn rule (with its filter, 0.34 of FSB's
+    domains against 0.65 by the worse child) and the worse child for FSB (gains was slower on
+    mnist_fc 256x4); docs/results/branching.md."""
+    if config.split_score != "auto":
+        return config.split_score
+    return "gains" if config.relu_heuristic == "gnn" else "worse-child"
+
+
 def split_score(children: torch.Tensor, lb: torch.Tensor | None, how: str = "worse-child") -> torch.Tensor:
     """How much splitting a domain helps, from its children's lower bounds [B, 2] and its
     own `lb` [B]: "gains" sums each child's gain over `lb`, capped at -lb (a child that

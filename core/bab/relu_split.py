@@ -18,7 +18,7 @@ import torch
 
 from core.bab.bounding import (ReluRows, backward_from_rows, bound_domains, optimise_from_rows, primal_points,
                                relu_layout)
-from core.bab.branching import HEURISTICS, BranchContext
+from core.bab.branching import HEURISTICS, BranchContext, split_score_of
 from core.bab.budget import Budget
 from core.bab.input_split import PointMargin
 from core.bab.leaf_lp import LP_MARGIN, exact_leaf
@@ -42,7 +42,7 @@ def chooser(config: VerifyConfig, graph, C: torch.Tensor) -> Callable[[BranchCon
         return gnn_chooser(config, graph, C[0])
     choose = HEURISTICS[config.relu_heuristic]
     if config.relu_heuristic == "fsb":
-        choose = functools.partial(choose, per_layer=config.fsb_candidates, score=config.split_score)
+        choose = functools.partial(choose, per_layer=config.fsb_candidates, score=split_score_of(config))
     return choose
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from core.bab.branching import BranchContext, babsr, best_by_children, pick, split_score
+from core.bab.branching import BranchContext, babsr, best_by_children, pick, split_score, split_score_of
 from core.bab.learned.features import Featurizer
 from core.bab.learned.gnn import BranchGNN
 from core.bab.learned.graph import NetworkGraph, network_graph
@@ -117,4 +117,4 @@ def gnn_chooser(config, graph, C: torch.Tensor) -> GnnChooser:
     model, threshold, _ = cached_brancher(config.brancher)
     if config.gnn_threshold is not None:
         threshold = config.gnn_threshold
-    return GnnChooser(model, threshold, graph, C, score=config.split_score, candidates=config.gnn_candidates)
+    return GnnChooser(model, threshold, graph, C, score=split_score_of(config), candidates=config.gnn_candidates)

@@ -2,7 +2,8 @@
 import pytest
 import torch
 
-from core.bab.branching import BranchContext, babsr, fsb, split_score, upb
+from core.bab.branching import BranchContext, babsr, fsb, split_score, split_score_of, upb
+from core.config import VerifyConfig
 
 
 def context(coefficient=None, bound_children=None):
@@ -61,3 +62,13 @@ def test_fsb_by_gains_prefers_closing_a_child_to_raising_both_a_little():
     ctx.lb = lb
     assert fsb(ctx, per_layer=2, score="gains")[0].item() == 0
     assert fsb(ctx, per_layer=2, score="worse-child")[0].item() == 1
+
+
+def test_auto_split_score_is_gains_for_the_gnn_rule_and_the_worse_child_for_fsb():
+    """The defaults are each rule's best measured (docs/results/branching.md): the GNN as FSB's
+    filter over its best 3, ranked by gains; FSB by the worse child. A choice given is kept."""
+    gnn = VerifyConfig(relu_heuristic="gnn", brancher="model.brancher")
+    assert (gnn.gnn_candidates, split_score_of(gnn)) == (3, "gains")
+    assert split_score_of(VerifyConfig()) == "worse-child"
+    assert split_score_of(gnn.model_copy(update={"split_score": "worse-child"})) == "worse-child"
+    assert split_score_of(VerifyConfig(split_score="gains")) == "gains"
