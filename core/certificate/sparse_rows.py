@@ -29,6 +29,7 @@ class SparseRows:
         self.matrix, self.shape = matrix, (leaves, rows, matrix.shape[1])
         counts = np.diff(matrix.indptr)
         self._row = np.repeat(np.arange(leaves * rows), counts)  # each nonzero's row of the matrix
+        self._place = np.divmod(self._row, rows) + (matrix.indices,)  # ... as (leaf, row, neuron), for gathers
 
     @classmethod
     def of(cls, lam: np.ndarray | sparse.sparray, leaves: int, rows: int) -> "SparseRows | np.ndarray":
@@ -67,9 +68,7 @@ class SparseRows:
 
     def gather(self, values: np.ndarray) -> np.ndarray:
         """`values` (broadcastable to [L, R, n]) at each nonzero's place."""
-        full = np.broadcast_to(values, self.shape)
-        leaves, rows = np.divmod(self._row, self.shape[1])
-        return full[leaves, rows, self.matrix.indices]
+        return np.broadcast_to(values, self.shape)[self._place]
 
     def row_sums(self, terms: np.ndarray) -> np.ndarray:
         """Per row, the sum of `terms` (one per nonzero): [L, R]."""
