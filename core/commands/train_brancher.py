@@ -13,6 +13,7 @@ def train_brancher(
     out: Path = typer.Option(..., "--out", help="Write the brancher here (use it as --brancher in verify)."),
     epochs: int = typer.Option(6, "--epochs"),
     dim: int = typer.Option(64, "--dim", help="Width of the GNN's embeddings."),
+    rounds: int = typer.Option(2, "--rounds", help="Message-passing rounds of the GNN."),
     smoothing: float = typer.Option(0.2, "--smoothing", help="Target smoothing ε (0: one-hot)."),
     pat: float = typer.Option(0.3, "--pat", help="Parent-as-target weight λ (0: off)."),
     threshold: float = typer.Option(0.1, "--threshold", help="Fail-safe relative improvement threshold."),
@@ -34,7 +35,7 @@ def train_brancher(
     from core.commands.verify import fail, one_line
 
     try:
-        config = TrainBrancherConfig(epochs=epochs, dim=dim, smoothing=smoothing, pat=pat, threshold=threshold,
+        config = TrainBrancherConfig(epochs=epochs, dim=dim, rounds=rounds, smoothing=smoothing, pat=pat, threshold=threshold,
                                      validation_properties=validation_properties, validation_start=validation_start,
                                      validation_timeout_s=validation_timeout, seed=seed)
     except ValidationError as exc:

@@ -44,7 +44,8 @@ def train_from_shards(shards: list[dict], config: TrainBrancherConfig, mnist: Pa
         select = lambda model: validation_seconds(model, instances, config.threshold,  # noqa: E731
                                                   config.validation_timeout_s)
     model, history = train_brancher(shards, config.epochs, Loss(config.smoothing, config.pat, config.temperature),
-                                    config.lr, config.seed, select, progress, dim=config.dim)
+                                    config.lr, config.seed, select, progress, dim=config.dim,
+                                    rounds=config.rounds)
     meta = {"config": config.model_dump(), "history": history,
             "networks": len(shards), "domains": sum(len(s["records"]) for sh in shards for s in sh["searches"])}
     return save_brancher(model, threshold=config.threshold, meta=meta), history

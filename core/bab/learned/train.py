@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from core.bab.learned.features import Features
-from core.bab.learned.gnn import DIM, BranchGNN
+from core.bab.learned.gnn import DIM, ROUNDS, BranchGNN
 from core.bab.learned.graph import NetworkGraph
 from core.bab.learned.lookback import parents_second
 
@@ -93,14 +93,14 @@ def group_loss(model: BranchGNN, group: Group, loss: Loss) -> tuple[torch.Tensor
 
 
 def train_brancher(shards: list[dict], epochs: int = 6, loss: Loss | None = None, lr: float = 1e-3, seed: int = 0,
-                   select=None, progress=None, dim: int = DIM) -> tuple[BranchGNN, list[dict]]:
+                   select=None, progress=None, dim: int = DIM, rounds: int = ROUNDS) -> tuple[BranchGNN, list[dict]]:
     """Train on `shards`; after each epoch `select(model)` (seconds on the validation set,
     lower is better; None: the last epoch is kept) picks the model returned. Returns it and
     the per-epoch history (loss, imitation accuracy, validation seconds)."""
     loss = loss or Loss()
     torch.manual_seed(seed)
     rng = random.Random(seed)
-    model = BranchGNN(dim=dim)
+    model = BranchGNN(dim=dim, rounds=rounds)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     groups = groups_of(shards)
     if not groups:

@@ -50,7 +50,8 @@ def test_shard_links_each_child_to_the_parent_it_was_split_from(tmp_path):
     assert shard_summary(older)["split_score"] == "worse-child"
     model, history = train_brancher([shard], epochs=3, loss=Loss(smoothing=0.2, pat=0.3))
     assert history[-1]["loss"] < history[0]["loss"]
-    # the embedding width set in the config reaches the brancher file
-    data, _ = train_from_shards([shard], TrainBrancherConfig(epochs=1, dim=16, validation_properties=0))
+    # the embedding width and the rounds set in the config reach the brancher file
+    data, _ = train_from_shards([shard], TrainBrancherConfig(epochs=1, dim=16, rounds=1, validation_properties=0))
     (tmp_path / "narrow.brancher").write_bytes(data)
-    assert load_brancher(tmp_path / "narrow.brancher")[0].dim == 16
+    narrow = load_brancher(tmp_path / "narrow.brancher")[0]
+    assert (narrow.dim, narrow.rounds) == (16, 1)
