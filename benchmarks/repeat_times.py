@@ -2,7 +2,7 @@
 (issue 29: "no instance more than 10% slower").
 
     PYTHONPATH=TREE python benchmarks/repeat_times.py ../shared/benchmarks/acasxu \
-        [--filter REGEX] [--reps 3] [--out times.csv] [--config JSON] [--timeout S] [--no-warmup]
+        [--filter REGEX] [--expected sat] [--reps 3] [--out times.csv] [--config JSON] [--timeout S] [--no-warmup]
 
 Run it once in each commit's tree (a `git archive` or worktree), side by side, each pinned to
 a core of its own (`taskset -c 0` and `taskset -c 1`, swapped for a second round): every
@@ -29,6 +29,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
     parser.add_argument("--filter", default="", help="regex on benchmark/onnx/vnnlib")
+    parser.add_argument("--expected", help="only instances with this expected answer (sat, unsat)")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path("times.csv"))
     parser.add_argument("--config", type=json.loads, default={}, help="engine settings, JSON")
@@ -45,7 +46,8 @@ def main() -> None:
     from core.verifier import verify
 
     torch.set_num_threads(1)
-    instances = [i for i in read_instances(args.folder) if re.search(args.filter, i.key)]
+    instances = [i for i in read_instances(args.folder)
+                 if re.search(args.filter, i.key) and args.expected in (None, i.expected)]
     with args.out.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["instance", "rep", "verdict", "domains", "cpu_s", "wall_s"])

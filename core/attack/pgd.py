@@ -99,7 +99,7 @@ def best_starts(graph: Graph, lower: torch.Tensor, upper: torch.Tensor, C: torch
 
 def pgd(graph: Graph, lower: torch.Tensor, upper: torch.Tensor, C: torch.Tensor, d: torch.Tensor,
         restarts: int, steps: int, generator: torch.Generator,
-        stop: Callable[[], bool] | None = None, momentum: float = 0.0) -> AttackResult:
+        stop: Callable[[], bool] | None = None, momentum: float = 0.0, any_target: bool = False) -> AttackResult:
     """Attack each target k: box `lower[k]..upper[k]` [K, n] and disjunct C[k] [r, m], d[k] [r].
 
     Restarts start where `best_starts` puts them. The step size decays geometrically from
@@ -107,7 +107,9 @@ def pgd(graph: Graph, lower: torch.Tensor, upper: torch.Tensor, C: torch.Tensor,
     thin unsafe slivers that wide boxes often have (starting at a quarter found nothing
     more on the ACAS Xu, MNIST and reach_prob_density counterexamples tried, and ending
     at a thousandth missed robot_0's). Stops early once every target has an
-    unsafe point, or as soon as `stop()` returns True (budget spent or cancelled).
+    unsafe point (with `any_target`, once one has: where the targets are the disjuncts of
+    one property, one counterexample answers it), or as soon as `stop()` returns True
+    (budget spent or cancelled).
 
     With `momentum` μ > 0 the sign step follows the accumulated gradient g ← μ g + ∇ / |∇|₁
     (MI-FGSM) instead of the current one: it carries a restart across flat stretches and
@@ -130,7 +132,8 @@ def pgd(graph: Graph, lower: torch.Tensor, upper: torch.Tensor, C: torch.Tensor,
         improved = m < best_m
         best_m = torch.where(improved, m, best_m)
         best_x = torch.where(improved[:, None], x.detach(), best_x)
-        done = (best_m.view(K, R) <= 0).any(dim=1).all()
+        found = (best_m.view(K, R) <= 0).any(dim=1)
+        done = found.any() if any_target else found.all()
         if step == steps or bool(done) or (stop is not None and stop()):
             break
         with torch.enable_grad():

@@ -64,7 +64,8 @@ def attack_open_targets(graph: Graph, lower: torch.Tensor, upper: torch.Tensor, 
         if left < MIN_ROUND_S or out_of_time():
             return False
         start = time.monotonic()
-        result = pgd(graph, lower, upper, C, d, restarts, round_.steps, generator, out_of_time, round_.momentum)
+        result = pgd(graph, lower, upper, C, d, restarts, round_.steps, generator, out_of_time, round_.momentum,
+                     any_target=True)
         if found(result):
             return True
         elapsed = time.monotonic() - start

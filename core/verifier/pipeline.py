@@ -102,13 +102,23 @@ class Run:
         self.paused: dict[tuple[int, int], tuple[Search, str]] = {}
 
     def attack(self, lower, upper, C, d, restarts: int, steps: int) -> bool:
-        """PGD on boxes [K, n] against disjuncts C [K, r, m]; True once a counterexample is confirmed."""
+        """PGD on boxes [K, n] against disjuncts C [K, r, m]; True once a counterexample is confirmed.
+
+        One counterexample answers the property, so PGD stops at the first disjunct with an
+        unsafe point; only where onnxruntime rejects every such point (a margin within
+        float32 rounding of 0) does it run again over all disjuncts and every step."""
         lower, upper, C, d = (t.to(torch.float32) for t in (lower, upper, C, d))
         # as the root's cap: it makes room for branch and bound; where none follows, no cap
         cap = max(ATTACK_CAP * self.budget.timeout_s, ROOT_FLOOR_S) if self.config.branching != "none" else math.inf
-        result = pgd(self.attack_graph, lower, upper, C, d, restarts, steps, self.generator,
-                     lambda: self.budget.stopping() or self.budget.elapsed > cap)
-        return self.confirmed(result)
+
+        def run(any_target: bool) -> AttackResult:
+            return pgd(self.attack_graph, lower, upper, C, d, restarts, steps, self.generator,
+                       lambda: self.budget.stopping() or self.budget.elapsed > cap, any_target=any_target)
+
+        first = run(any_target=True)
+        if self.confirmed(first):
+            return True
+        return bool((first.margin <= 0).any()) and self.confirmed(run(any_target=False))
 
     def confirmed(self, result: AttackResult) -> bool:
         """Replay an attack's points of margin <= 0 in onnxruntime, most violated first; True

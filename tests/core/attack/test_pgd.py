@@ -81,3 +81,24 @@ def test_pgd_finds_the_thin_conjunction_of_reach_prob_density_robot_0_for_every_
         result = pgd(graph, lower, upper, C, d, restarts=1000, steps=50, generator=torch.Generator().manual_seed(seed))
         assert float(result.margin.min()) <= 0, seed
         assert prop.regions[0].unsafe[0].holds(graph.forward(result.x).reshape(-1).numpy())
+
+
+def _steps_run(graph, n, any_target):
+    """PGD steps taken against two disjuncts: one unsafe everywhere, one nowhere."""
+    m = graph.output_size
+    C = torch.zeros(2, 1, m, dtype=torch.float64)
+    d = torch.tensor([[1.0], [-1e9]], dtype=torch.float64)  # margins -1 and 1e9 at every point
+    lower, upper = -torch.ones(2, n, dtype=torch.float64), torch.ones(2, n, dtype=torch.float64)
+    steps = []
+    result = pgd(graph, lower, upper, C, d, restarts=4, steps=20, generator=torch.Generator().manual_seed(0),
+                 stop=lambda: steps.append(1) and False, any_target=any_target)
+    return len(steps), result
+
+
+def test_pgd_stops_at_the_first_disjunct_with_an_unsafe_point_only_when_asked(benchmarks_dir):
+    graph = load_network(benchmarks_dir / "test" / "onnx/test_unsat.onnx.gz").graph
+    n = graph.input_size
+    every, _ = _steps_run(graph, n, any_target=False)
+    first, result = _steps_run(graph, n, any_target=True)
+    assert every == 20 and first == 0  # all disjuncts: every step; any one: done at the start
+    assert float(result.margin[0]) <= 0 < float(result.margin[1])
