@@ -29,10 +29,11 @@ class TrainBrancherConfig(BaseModel):
 
     epochs: Count = Field(6, ge=1, le=1000, description="Passes over the data; the model after each is a candidate.")
     lr: Real = Field(1e-3, gt=0, description="Adam learning rate.")
-    dim: Count = Field(64, ge=4, le=1024, description="Width of the GNN's embeddings (the seed's 64); its "
-                       "inference cost grows with the square (docs/results/branching.md).")
-    rounds: Count = Field(2, ge=1, le=16, description="Message-passing rounds, each a forward and a backward sweep "
-                          "over the network (the seed's 2); the inference cost grows with them.")
+    dim: Count = Field(32, ge=4, le=1024, description="Width of the GNN's embeddings (the seed's 64 fit the "
+                       "teacher no better); the inference cost grows with its square (docs/results/branching.md).")
+    rounds: Count = Field(1, ge=1, le=16, description="Message-passing rounds, each a forward and a backward sweep "
+                          "over the network (the seed's 2 fit the teacher no better); the inference cost grows "
+                          "with them.")
     smoothing: Real = Field(0.2, ge=0, le=1, description="Target smoothing ε: share of the target given to the "
                             "softmax of the strong-branching scores (0: one-hot imitation).")
     temperature: Real = Field(0.1, gt=0, description="Temperature of that softmax over scores normalised to [0, 1].")

@@ -51,7 +51,7 @@ def test_shard_links_each_child_to_the_parent_it_was_split_from(tmp_path):
     model, history = train_brancher([shard], epochs=3, loss=Loss(smoothing=0.2, pat=0.3))
     assert history[-1]["loss"] < history[0]["loss"]
     # the embedding width and the rounds set in the config reach the brancher file
-    data, _ = train_from_shards([shard], TrainBrancherConfig(epochs=1, dim=16, rounds=1, validation_properties=0))
+    data, _ = train_from_shards([shard], TrainBrancherConfig(epochs=1, dim=16, rounds=3, validation_properties=0))
     (tmp_path / "narrow.brancher").write_bytes(data)
     narrow = load_brancher(tmp_path / "narrow.brancher")[0]
-    assert (narrow.dim, narrow.rounds) == (16, 1)
+    assert (narrow.dim, narrow.rounds) == (16, 3)
