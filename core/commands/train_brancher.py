@@ -35,8 +35,9 @@ def train_brancher(
     from core.commands.verify import fail, one_line
 
     try:
-        config = TrainBrancherConfig(epochs=epochs, dim=dim, rounds=rounds, smoothing=smoothing, pat=pat, threshold=threshold,
-                                     validation_properties=validation_properties, validation_start=validation_start,
+        config = TrainBrancherConfig(epochs=epochs, dim=dim, rounds=rounds, smoothing=smoothing, pat=pat,
+                                     threshold=threshold, validation_properties=validation_properties,
+                                     validation_start=validation_start,
                                      validation_timeout_s=validation_timeout, seed=seed)
     except ValidationError as exc:
         raise fail("options", "; ".join(f"--{e['loc'][0].replace('_', '-')}: {e['msg']}" for e in exc.errors())) from None
