@@ -82,8 +82,8 @@ class VerifyConfig(BaseModel):
     gnn_candidates: Count = Field(
         3, ge=1, description="gnn: with k > 1 the children of the GNN's best k candidates (and of BaBSR's "
         "choice) are bounded and the best by split_score split: FSB with the GNN as its filter; 1: the GNN's "
-        "choice, checked by the fail-safe. 3 with gains: 0.34 of FSB's domains, the fastest gnn setting "
-        "measured (docs/results/branching.md).")
+        "choice, checked by the fail-safe. 3 with gains: 0.34-0.37 of FSB's domains against 0.59 with 1; "
+        "2 visits slightly more and was as fast within the runs' spread (docs/results/branching.md).")
     fsb_candidates: Count = Field(3, ge=1, description="FSB: neurons per layer scored by a real bound.")
     split_score: Literal["auto", "worse-child", "gains"] = Field(
         "auto", description="FSB (and the gnn rule's filter and fail-safe): how a candidate's two bounded "
