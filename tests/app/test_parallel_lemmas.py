@@ -27,7 +27,8 @@ from tests.core.certificate.nets import forward, onnx_bytes, one_row_property, r
 LAYERS = random_layers(np.random.default_rng(3), [5, 32, 32, 12, 1])
 LOWER, UPPER = -np.ones(5), np.ones(5)
 D = float(forward(LAYERS, np.random.default_rng(1).uniform(-1, 1, (200_000, 5))).min()) - 1.0
-CONFIG = {"branching": "relu", "threads": 1, "search_before_lemmas": 0, "lemma_domains": 32}
+# a fixed domain count per lemma search, and no time cap that a slow machine could hit first
+CONFIG = {"branching": "relu", "threads": 1, "search_before_lemmas": 0, "lemma_domains": 32, "lemma_seconds": 60}
 
 
 def vnnlib() -> str:
