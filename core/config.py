@@ -36,6 +36,8 @@ DUAL_MAX_DEPTH = 6
 DUAL_AFTER_S = 0.0
 DUAL_SHARE = 0.15
 DUAL_ITERATIONS = 50
+# ReLU splitting: steps of at most this many domains split each on two neurons (core.bab.relu_split)
+DOUBLE_SPLIT_MAX = 32
 # Branch and bound's LP pursuit of counterexamples (core.bab.pursuit): its share of the run's time
 PURSUIT_SHARE = 0.05
 
@@ -85,6 +87,10 @@ class VerifyConfig(BaseModel):
         "choice, checked by the fail-safe. 3 with gains: 0.34-0.37 of FSB's domains against 0.59 with 1; "
         "2 visits slightly more and was as fast within the runs' spread (docs/results/branching.md).")
     fsb_candidates: Count = Field(3, ge=1, description="FSB: neurons per layer scored by a real bound.")
+    double_split_max: Count = Field(
+        DOUBLE_SPLIT_MAX, ge=0, description="ReLU splitting: a step that takes at most this many domains "
+        "(a narrow frontier) splits each child again on its own choice and bounds the four grandchildren "
+        "at once, halving the steps such a search takes; 0 splits one neuron per step.")
     split_score: Literal["auto", "worse-child", "gains"] = Field(
         "auto", description="FSB (and the gnn rule's filter and fail-safe): how a candidate's two bounded "
         "children rank it; worse-child: the lower child's bound; gains: the sum of both children's bound "

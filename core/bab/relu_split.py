@@ -2,8 +2,9 @@
 
 A domain is the input box plus a split state per ReLU neuron (+1 active, -1 inactive,
 0 free), stored as one int8 row [N] over all ReLU layers. Each step pops the worst
-batch, splits each domain on the neuron its heuristic picked, bounds all children in
-one α,β-CROWN call warm-started from the parent's α/β, closes those proven and
+batch, splits each domain on the neuron its heuristic picked (while the frontier is
+narrow, each child again on its own pick: `ReluSplitSearch.step`), bounds all children
+in one α,β-CROWN call warm-started from the parent's α/β, closes those proven and
 pushes the rest. A domain with no unstable neuron left is decided by an exact LP,
 which makes the search complete.
 """
@@ -192,27 +193,68 @@ class ReluSplitSearch(Search):
             self.tick()
             started = time.monotonic()
             batch = self.pool.pop(self.next_batch())
-            split, rows = self.children(batch["split"], ReluRows(batch["pre_l"], batch["pre_u"]), batch["choice"])
-            warm = {k[len(WARM):]: torch.cat([v, v]) for k, v in batch.items() if k.startswith(WARM)} or None
             try:
-                evaluated = self.attempt(batch, lambda: self.evaluate(split, rows, warm))
+                stepped = self.attempt(batch, lambda: self.step(batch))
             except OutOfMemory as exc:
                 return self.outcome("unknown", str(exc))
-            if evaluated is None:
+            if stepped is None:
                 continue
-            children, candidates, decided = evaluated
-            splits = [("relu",) + self.neuron(int(f)) for f in batch["choice"].tolist()]
-            l_ids, r_ids = self.tree.add_children(batch["id"].cpu(), splits)
-            children["id"] = torch.cat([l_ids, r_ids]).to(split.device)
+            (children, candidates, decided), second = stepped
+            children["id"] = self.grow_tree(batch, second).to(children["lb"].device)
             self.count(int(children["lb"].shape[0]))
             if self._settle(children, candidates, decided):
                 return self.outcome("sat")
-            self.adapt(time.monotonic() - started, int(batch["lb"].shape[0]))
+            # the rate per parent of two children, which a step of four children per parent would overstate
+            self.adapt(time.monotonic() - started, int(children["lb"].shape[0]) // 2)
             if self.over_memory():
                 return self.outcome("unknown", "memory cap reached")
         if self.undecided:
             return self.outcome("unknown", f"{self.undecided} fully split domains the LP could not decide")
         return self.outcome("unsat")
+
+    def step(self, batch: Batch) -> tuple[tuple[Batch, list[torch.Tensor], dict[int, dict]], torch.Tensor | None]:
+        """Split the popped domains and evaluate their children: what `evaluate` returns, and
+        per child the neuron it was split on again (`second`, -1: kept as it is; None: no
+        child was). While a step pops at most `config.double_split_max` domains (a narrow
+        frontier; and at most half the batch size, which caps a step's work), each child that one backward pass with its parent's α/β leaves open is
+        split again on its own choice, and the four grandchildren are evaluated in the same
+        step: on CPU a step's cost grows far more slowly than its domains at small batches,
+        so a narrow search's time follows its depth, which this halves."""
+        split, rows = self.children(batch["split"], ReluRows(batch["pre_l"], batch["pre_u"]), batch["choice"])
+        warm = {k[len(WARM):]: torch.cat([v, v]) for k, v in batch.items() if k.startswith(WARM)} or None
+        second = None
+        if int(batch["lb"].shape[0]) <= min(self.config.double_split_max, self.batch_size // 2):
+            crown = backward_from_rows(self.beta_graph, self.lower, self.upper, rows, self.C, self.d, warm)
+            lb = crown.amax(dim=1).detach()
+            second = self.decide_branch(split, rows, warm, lb)
+            second = torch.where(lb <= self.margin, second, torch.full_like(second, -1))
+            again = second >= 0
+            if bool(again.any()):
+                grand, grand_rows = self.children(split[again], ReluRows(rows.lower[again], rows.upper[again]),
+                                                  second[again])
+                kept = ~again
+                split = torch.cat([split[kept], grand])
+                rows = ReluRows(torch.cat([rows.lower[kept], grand_rows.lower]),
+                                torch.cat([rows.upper[kept], grand_rows.upper]))
+                if warm is not None:
+                    warm = {k: torch.cat([v[kept], v[again], v[again]]) for k, v in warm.items()}
+            else:
+                second = None
+        return self.evaluate(split, rows, warm), second
+
+    def grow_tree(self, batch: Batch, second: torch.Tensor | None) -> torch.Tensor:
+        """Record a step's splits in the proof tree (after the step, so that a step cut short
+        leaves no node behind); the ids of its evaluated children, in `step`'s order."""
+        splits = [("relu",) + self.neuron(int(f)) for f in batch["choice"].tolist()]
+        l_ids, r_ids = self.tree.add_children(batch["id"].cpu(), splits)
+        ids = torch.cat([l_ids, r_ids])
+        if second is None:
+            return ids
+        second = second.cpu()
+        again = second >= 0
+        splits = [("relu",) + self.neuron(int(f)) for f in second[again].tolist()]
+        l_ids, r_ids = self.tree.add_children(ids[again], splits)
+        return torch.cat([ids[~again], l_ids, r_ids])
 
     def neuron(self, flat: int) -> tuple[str, int]:
         for name, off, size in self.layout:
