@@ -117,3 +117,19 @@ def load(onnx_bytes: bytes):
 
     return load_network(onnx_bytes)
 
+
+
+def two_output_case(rng_seed: int, sample_seed: int, hidden: int):
+    """A random MLP 3 -> hidden -> hidden -> 2 on the box [-1, 1]^3 with the one row
+    y_0 - y_1 (C [1, 1, 2]), and that row's least value over 20,000 sampled inputs (near
+    the true minimum, so that a threshold just below it can go either way):
+    (weights, biases, graph, lower, upper, C, sampled_min)."""
+    import torch
+
+    weights, biases = random_mlp(np.random.default_rng(rng_seed), [3, hidden, hidden, 2])
+    graph = load(relu_mlp(weights, biases)).graph
+    lower, upper = torch.full((3,), -1.0, dtype=torch.float64), torch.full((3,), 1.0, dtype=torch.float64)
+    C = torch.tensor([[[1.0, -1.0]]], dtype=torch.float64)
+    points = torch.rand(20000, 3, generator=torch.Generator().manual_seed(sample_seed), dtype=torch.float64) * 2 - 1
+    sampled_min = float((graph.forward(points).flatten(1) @ C[0].T).min())
+    return weights, biases, graph, lower, upper, C, sampled_min

@@ -12,9 +12,9 @@ from core.model import load_network
 from core.result import Verdict
 from core.verifier import verify
 from core.verifier.certify import certify
-from tests.core.bab.exact import disjunct_feasible, load, random_mlp, relu_mlp
+from tests.core.bab.exact import disjunct_feasible, two_output_case
 from tests.core.bab.test_searches import Recorder
-from tests.core.certificate.nets import exact_min, onnx_bytes, one_row_property, random_layers
+from tests.core.certificate.nets import below_the_minimum, onnx_bytes, random_layers
 
 
 def _search(graph, C, d, double_split_max: int):
@@ -29,13 +29,7 @@ def _search(graph, C, d, double_split_max: int):
 
 @pytest.mark.parametrize("seed", range(4))
 def test_two_splits_a_step_answer_as_the_milp_in_fewer_steps(seed):
-    rng = np.random.default_rng(seed)
-    weights, biases = random_mlp(rng, [3, 12, 12, 2])
-    graph = load(relu_mlp(weights, biases)).graph
-    lower, upper = torch.full((3,), -1.0, dtype=torch.float64), torch.full((3,), 1.0, dtype=torch.float64)
-    C = torch.tensor([[[1.0, -1.0]]], dtype=torch.float64)
-    points = torch.rand(20000, 3, generator=torch.Generator().manual_seed(seed), dtype=torch.float64) * 2 - 1
-    sampled_min = float((graph.forward(points).flatten(1) @ C[0].T).min())
+    weights, biases, graph, lower, upper, C, sampled_min = two_output_case(seed, seed, 12)
     for d in (sampled_min - 0.3, sampled_min - 0.02):  # unsat, or near the minimum (either answer)
         dt = torch.tensor([[d]], dtype=torch.float64)
         exact, _ = disjunct_feasible(weights, biases, lower.numpy(), upper.numpy(), C[0].numpy(), np.array([d]))
@@ -51,8 +45,7 @@ def test_two_splits_a_step_answer_as_the_milp_in_fewer_steps(seed):
 def test_a_proof_made_two_splits_a_step_checks():
     rng = np.random.default_rng(0)
     layers = random_layers(rng, [2, 8, 8, 1])
-    lower, upper, c = -np.ones(2), np.ones(2), np.ones(1)
-    prop = one_row_property(lower, upper, c, exact_min(layers, lower, upper, c) - 0.01)
+    prop = below_the_minimum(layers, 0.01)
     network = load_network(onnx_bytes(layers))
     trees = {}
     for double in (0, 10_000):

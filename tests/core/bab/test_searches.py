@@ -11,7 +11,7 @@ from core.attack.pgd import margins
 from core.bab.choose import make_search
 from core.bab.budget import Budget, Stop
 from core.config import VerifyConfig
-from tests.core.bab.exact import disjunct_feasible, load, random_mlp, relu_mlp
+from tests.core.bab.exact import disjunct_feasible, load, random_mlp, relu_mlp, two_output_case
 
 
 class Recorder:
@@ -100,13 +100,7 @@ def test_the_smear_picks_the_split_until_it_starves_a_relatively_wide_dimension(
 def test_a_search_stopped_by_slices_and_resumed_each_time_matches_the_milp(kind, seed):
     """What the verifier does between stages: a slice's end raises Stop mid-search, and
     `resume` goes on from the pool; the answer and the proof tree must not suffer."""
-    rng = np.random.default_rng(200 + seed)
-    weights, biases = random_mlp(rng, [3, 10, 10, 2])
-    graph = load(relu_mlp(weights, biases)).graph
-    lower, upper = torch.full((3,), -1.0, dtype=torch.float64), torch.full((3,), 1.0, dtype=torch.float64)
-    C = torch.tensor([[[1.0, -1.0]]], dtype=torch.float64)
-    points = torch.rand(20000, 3, generator=torch.Generator().manual_seed(seed), dtype=torch.float64) * 2 - 1
-    sampled_min = float((graph.forward(points).flatten(1) @ C[0].T).min())
+    weights, biases, graph, lower, upper, C, sampled_min = two_output_case(200 + seed, seed, 10)
     # a few steps each (the searches take 0.1-2.5 s, some under 0.2 s on a fast machine); a slice
     # that ends before the root is bounded, or before a step ends, is doubled for the next try,
     # so the run cannot spin on a machine where no step fits in it

@@ -17,7 +17,7 @@ from core.result import Verdict
 from core.verifier import verify
 from core.verifier.certify import certify
 from tests.core.bounds import nets
-from tests.core.certificate.nets import exact_min, onnx_bytes, one_row_property, random_layers
+from tests.core.certificate.nets import below_the_minimum, onnx_bytes, random_layers
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +25,7 @@ def hard_enough():
     """20 inputs (so ReLUs are split), three layers of 16, a threshold 0.02 under the exact minimum."""
     rng = np.random.default_rng(3)
     layers = random_layers(rng, [20, 16, 16, 16, 1])
-    lower, upper, c = -np.ones(20), np.ones(20), np.ones(1)
-    prop = one_row_property(lower, upper, c, exact_min(layers, lower, upper, c) - 0.02)
+    prop = below_the_minimum(layers, 0.02)
     return load_network(onnx_bytes(layers)), prop
 
 

@@ -45,6 +45,14 @@ def one_row_property(lower, upper, c, d) -> Property:
                                                 (Conjunction(c[None], np.array([float(d)])),)),))
 
 
+def below_the_minimum(layers, gap: float) -> Property:
+    """Unsafe when the sum of the outputs is at most its exact minimum over [-1, 1]^n less
+    `gap`: a property that holds, by a margin small enough to need branching."""
+    n, m = layers[0][0].shape[1], layers[-1][0].shape[0]
+    lower, upper, c = -np.ones(n), np.ones(n), np.ones(m)
+    return one_row_property(lower, upper, c, exact_min(layers, lower, upper, c) - gap)
+
+
 def exact_min(layers, lower, upper, c, fixed: dict[tuple[int, int], int] | None = None, d=None) -> float:
     """min c·f(x) over the box (c [m]), or min over x of max_i C_i·f(x) - d_i (c a matrix C [r, m]),
     with ReLU (layer, neuron) phases fixed as given (+1 active, -1 inactive); +inf when the

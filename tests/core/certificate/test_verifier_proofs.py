@@ -17,7 +17,7 @@ from core.result import Verdict
 from core.spec import load_property
 from core.verifier import verify
 from core.verifier.certify import certify
-from tests.core.certificate.nets import exact_min, onnx_bytes, one_row_property, random_layers
+from tests.core.certificate.nets import below_the_minimum, onnx_bytes, random_layers
 
 ACAS = "acasxu/onnx/ACASXU_run2a_1_1_batch_2000.onnx.gz"
 
@@ -57,8 +57,7 @@ def relu_proof():
     """A small net proved by ReLU splitting with LP-decided leaves (seed 0 needs 39 of them)."""
     rng = np.random.default_rng(0)
     layers = random_layers(rng, [2, 6, 6, 1])
-    lower, upper, c = -np.ones(2), np.ones(2), np.ones(1)
-    prop = one_row_property(lower, upper, c, exact_min(layers, lower, upper, c) - 0.01)
+    prop = below_the_minimum(layers, 0.01)
     network = load_network(onnx_bytes(layers))
     result, certified = _certified(network, prop, branching="relu", alpha_iterations=2, attack_restarts=1)
     return network, prop, result, certified
