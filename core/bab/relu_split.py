@@ -216,10 +216,11 @@ class ReluSplitSearch(Search):
         """Split the popped domains and evaluate their children: what `evaluate` returns, and
         per child the neuron it was split on again (`second`, -1: kept as it is; None: no
         child was). While a step pops at most `config.double_split_max` domains (a narrow
-        frontier; and at most half the batch size, which caps a step's work), each child that one backward pass with its parent's α/β leaves open is
-        split again on its own choice, and the four grandchildren are evaluated in the same
-        step: on CPU a step's cost grows far more slowly than its domains at small batches,
-        so a narrow search's time follows its depth, which this halves."""
+        frontier) and at most half the batch size (which caps a step's work), each child
+        that one backward pass with its parent's α/β leaves open is split again on its own
+        choice, and the four grandchildren are evaluated in the same step: on CPU a step's
+        cost grows far more slowly than its domains at small batches, so a narrow search's
+        time follows its depth, which this halves."""
         split, rows = self.children(batch["split"], ReluRows(batch["pre_l"], batch["pre_u"]), batch["choice"])
         warm = {k[len(WARM):]: torch.cat([v, v]) for k, v in batch.items() if k.startswith(WARM)} or None
         second = None
