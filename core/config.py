@@ -89,8 +89,9 @@ class VerifyConfig(BaseModel):
     fsb_candidates: Count = Field(3, ge=1, description="FSB: neurons per layer scored by a real bound.")
     double_split_max: Count = Field(
         DOUBLE_SPLIT_MAX, ge=0, description="ReLU splitting: a step that takes at most this many domains "
-        "(a narrow frontier; and at most half the batch size) splits each child again on its own choice and bounds the four grandchildren "
-        "at once, halving the steps such a search takes; 0 splits one neuron per step.")
+        "(a narrow frontier; and at most half the batch size) splits each child again on its own choice "
+        "and bounds the four grandchildren at once, halving the steps such a search takes; 0 splits one "
+        "neuron per step.")
     split_score: Literal["auto", "worse-child", "gains"] = Field(
         "auto", description="FSB (and the gnn rule's filter and fail-safe): how a candidate's two bounded "
         "children rank it; worse-child: the lower child's bound; gains: the sum of both children's bound "
