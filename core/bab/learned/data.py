@@ -34,13 +34,14 @@ def search_config(**changes) -> VerifyConfig:
                         **changes)
 
 
-def run_searches(network, prop, make_choose, max_domains: int | None, timeout_s: float):
+def run_searches(network, prop, make_choose, max_domains: int | None, timeout_s: float, **changes):
     """One ReLU-split search per target of `prop` with the branching rule `make_choose(graph,
-    net, target)`, within `max_domains` visited and `timeout_s` each. Yields (target, search,
-    status, seconds); status is the outcome's, or the reason the search stopped."""
+    net, target)`, within `max_domains` visited and `timeout_s` each (`changes`: other search
+    settings). Yields (target, search, status, seconds); status is the outcome's, or the
+    reason the search stopped."""
     graph = network.graph.to("cpu", torch.float64)
     net = network_graph(graph)
-    config = search_config(timeout_s=timeout_s)
+    config = search_config(timeout_s=timeout_s, **changes)
     for target in targets_of(prop, torch.device("cpu"), torch.float64):
         budget = Budget(timeout_s, max_domains=max_domains)
         search = ReluSplitSearch(graph, target.C[None], target.d[None], config, lambda x: torch.ones(len(x)),
@@ -60,7 +61,9 @@ def strong_search(network, prop, per_layer: int, max_domains: int, timeout_s: fl
     out = []
     make = lambda graph, net, target: StrongBranching(Featurizer(graph, net, target.C), DecisionLog(),  # noqa: E731
                                                       per_layer, TEACHER_SCORE)
-    for target, search, status, _ in run_searches(network, prop, make, max_domains, timeout_s):
+    # one split a step: the teacher then ranks every domain from its own α,β bound, not a child
+    # split again in its parent's step from the parent's α/β (`ReluSplitSearch.step`)
+    for target, search, status, _ in run_searches(network, prop, make, max_domains, timeout_s, double_split_max=0):
         out.append({"inputs": input_features(target.lower, target.upper), "outputs": output_features(target.C),
                     "records": search.choose.log.records, "status": status, "visited": search.visited})
     return out

@@ -36,6 +36,8 @@ def test_shard_links_each_child_to_the_parent_it_was_split_from(tmp_path):
     records = [r for s in shard["searches"] for r in s["records"]]
     assert len(records) > 3
     for search in shard["searches"]:
+        # one decision per domain bounded (and the root's): none made on a parent's bound alone
+        assert len(search["records"]) == search["visited"] + 1
         for r in search["records"]:
             if r["parent"] < 0:
                 continue
