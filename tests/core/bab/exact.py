@@ -118,7 +118,6 @@ def load(onnx_bytes: bytes):
     return load_network(onnx_bytes)
 
 
-
 def two_output_case(rng_seed: int, sample_seed: int, hidden: int):
     """A random MLP 3 -> hidden -> hidden -> 2 on the box [-1, 1]^3 with the one row
     y_0 - y_1 (C [1, 1, 2]), and that row's least value over 20,000 sampled inputs (near
