@@ -86,10 +86,15 @@ class ReluSplitSearch(Search):
         left_u[idx, flat], right_l[idx, flat] = 0.0, 0.0
         return torch.cat([left, right]), ReluRows(torch.cat([rows.lower, right_l]), torch.cat([left_u, rows.upper]))
 
-    def decide_branch(self, split: torch.Tensor, rows: ReluRows, warm, lb: torch.Tensor | None = None) -> torch.Tensor:
-        """Per domain, the flat index of the neuron to split next (-1: none left)."""
+    def decide_branch(self, split: torch.Tensor, rows: ReluRows, warm, lb: torch.Tensor | None = None
+                      ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per domain, the flat index of the neuron to split next (-1: none left), and the
+        domains' lower bounds [B]: `lb` when given, else those of the backward pass with
+        `warm` that gives the rule its coefficients."""
         record: dict[str, torch.Tensor] = {}
-        backward_from_rows(self.beta_graph, self.lower, self.upper, rows, self.C, self.d, warm, record)
+        crown = backward_from_rows(self.beta_graph, self.lower, self.upper, rows, self.C, self.d, warm, record)
+        if lb is None:
+            lb = crown.amax(dim=1).detach()
         coefficient = torch.cat([record[name].sum(0).flatten(1) for name, _, _ in self.layout], dim=1)
         doubled = None if warm is None else {k: torch.cat([v, v]) for k, v in warm.items()}
 
@@ -99,7 +104,7 @@ class ReluSplitSearch(Search):
             return lb.amax(dim=1).view(2, -1).T
 
         return self.choose(BranchContext(rows.lower, rows.upper, split, self.offsets, coefficient, bound_children,
-                                         lb, warm, (self.lower, self.upper)))
+                                         lb, warm, (self.lower, self.upper))), lb
 
     def evaluate(self, split: torch.Tensor, rows: ReluRows, warm, lb: torch.Tensor | None = None
                  ) -> tuple[Batch, list[torch.Tensor], dict[int, dict]]:
@@ -113,7 +118,7 @@ class ReluSplitSearch(Search):
                                           self.config.alpha_iterations, interrupt=self.budget.check)
         lb = lb.amax(dim=1).detach()
         decided = self.bound_hard_domains(split, rows, warm, lb)
-        choice = self.decide_branch(split, rows, warm, lb)
+        choice, _ = self.decide_branch(split, rows, warm, lb)
         open_ = lb <= self.margin
         candidates = []
         if bool(open_.any()):
@@ -225,9 +230,7 @@ class ReluSplitSearch(Search):
         warm = {k[len(WARM):]: torch.cat([v, v]) for k, v in batch.items() if k.startswith(WARM)} or None
         second = None
         if int(batch["lb"].shape[0]) <= min(self.config.double_split_max, self.batch_size // 2):
-            crown = backward_from_rows(self.beta_graph, self.lower, self.upper, rows, self.C, self.d, warm)
-            lb = crown.amax(dim=1).detach()
-            second = self.decide_branch(split, rows, warm, lb)
+            second, lb = self.decide_branch(split, rows, warm)
             second = torch.where(lb <= self.margin, second, torch.full_like(second, -1))
             again = second >= 0
             if bool(again.any()):
