@@ -4,13 +4,13 @@ worker/kinds/verify_part.py and docs/distributed.md).
 
 The parent job runs what `verify` runs before branch and bound (attack, CROWN, α, the
 root's α boxes and lemmas), then searches each open target until its frontier holds
-`FRONTIER_PER_PART` domains per part, and deals the frontier round-robin by bound, so
-that each part gets hard and easy domains. Every job then holds a `Holder`: per target a
-forest (core.bab.merge) whose open leaves are its search's pool. Domains move between
-holders only at batch boundaries (`Search.on_batch`), where the pool is the whole
-frontier, as `pieces` (rows plus their origins); a holder's `snapshot` is everything
-needed to go on after its process dies. The merged forests are one proof tree per
-target, which the unchanged checker accepts.
+`FRONTIER_PER_PART` domains per part (one per part once it has grown for `DEAL_AFTER_S`),
+and deals the frontier round-robin by bound, so that each part gets hard and easy domains.
+Every job then holds a `Holder`: per target a forest (core.bab.merge) whose open leaves
+are its search's pool. Domains move between holders only at batch boundaries
+(`Search.on_batch`), where the pool is the whole frontier, as `pieces` (rows plus their
+origins); a holder's `snapshot` is everything needed to go on after its process dies.
+The merged forests are one proof tree per target, which the unchanged checker accepts.
 """
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ from core.threads import AutoThreads
 from core.verifier.pipeline import Run, _forward_macs
 
 FRONTIER_PER_PART = 4  # the root's search grows the frontier to this many domains per part
+# ... or to one per part once it has grown this long: where few, costly domains widen the
+# frontier slowly (tllverifybench N=48: 1 s a domain), the other workers idle meanwhile
+DEAL_AFTER_S = 2.0
 Key = Hashable  # a target's (region, disjunct)
 Store = Callable[[bytes], str]  # stores bytes, returns their key (the artifact store's sha256)
 Fetch = Callable[[str], bytes]  # the bytes of a key
@@ -91,9 +94,10 @@ class Holder:
             self.searches[key], self.origins[key] = search, {}
         return self.searches[key]
 
-    def grow(self, parts: int) -> Verdict | None:
+    def grow(self, parts: int, deal_after_s: float = DEAL_AFTER_S) -> Verdict | None:
         """The root phase's search of every open target until its frontier holds
-        `FRONTIER_PER_PART * parts` domains (or it ends); SAT or UNKNOWN when one ends so."""
+        `FRONTIER_PER_PART * parts` domains, or `parts` once that target's search has run
+        `deal_after_s` (or it ends); SAT or UNKNOWN when one ends so."""
         run = self.run
         for target in run.pending:
             key = (target.region, target.disjunct)
@@ -103,7 +107,7 @@ class Holder:
             if search is None:
                 return Verdict.UNKNOWN
             self.searches[key], self.origins[key] = search, {}
-            search.on_batch = lambda s: _stop_at(s, FRONTIER_PER_PART * parts)
+            search.on_batch = lambda s, t0=time.monotonic(): _stop_at(s, parts, time.monotonic() - t0 >= deal_after_s)
             root = run.root_of(target.region)[1]
             try:
                 outcome = search.run(target.lower, target.upper, *([root.rows] if root else []))
@@ -234,8 +238,8 @@ def tree_of(saved: dict, get: Fetch) -> ProofTree:
     return tree
 
 
-def _stop_at(search: Search, size: int) -> None:
-    if len(search.pool) >= size:
+def _stop_at(search: Search, parts: int, long_enough: bool) -> None:
+    if len(search.pool) >= (parts if long_enough else FRONTIER_PER_PART * parts):
         raise Stop("slice")
 
 

@@ -43,7 +43,7 @@ def test_dealt_given_killed_and_resumed_holders_merge_into_one_valid_certificate
     parent = start(network, prop, config, 60, None)
     assert root_phase(parent) is None and len(parent.pending) == 1
     a = Holder(parent, "A")
-    assert a.grow(2) is None and a.open_domains() >= 8
+    assert a.grow(2, deal_after_s=float("inf")) is None and a.open_domains() >= 8
     (piece,) = a.deal(2)
     b = Holder(start(network, prop, config, 60, None), "B")
     b.take(piece)
@@ -69,6 +69,18 @@ def test_dealt_given_killed_and_resumed_holders_merge_into_one_valid_certificate
     assert result.verdict.value == "unsat", result.message
     assert result.domains_visited == a.visited + resumed.visited
     assert check(data, prop, certificate_of(network, prop, result)).valid
+
+
+def test_a_grow_that_has_run_its_time_deals_at_one_domain_per_part(relu5):
+    _, network, prop = relu5
+    config = VerifyConfig(branching="input", threads=1, timeout_s=60)
+    patient, hurried = (start(network, prop, config, 60, None) for _ in range(2))
+    for run in (patient, hurried):
+        assert root_phase(run) is None
+    slow, quick = Holder(patient, "A"), Holder(hurried, "A")
+    assert slow.grow(3, deal_after_s=float("inf")) is None and quick.grow(3, deal_after_s=0.0) is None
+    assert 3 <= quick.open_domains() < 12 <= slow.open_domains()
+    assert quick.visited < slow.visited
 
 
 def test_a_domain_closed_by_two_holders_does_not_merge():
