@@ -1,8 +1,9 @@
 """A verify job with `parallel`: the parent's side (docs/distributed.md).
 
-The parent bounds the root, grows and deals the frontier, creates one `verify-part`
-sub-job per other part (a row with `parent_id`, its dealt piece as its first snapshot,
-a message on the parent's queue) and searches part 0 itself as one more holder. It
+The parent bounds the root, creates one `verify-part` sub-job per other part (a row with
+`parent_id`, a message on the parent's queue) and, while they start (load the network,
+build their run), grows and deals the frontier: each sub-job's piece is its first
+snapshot, which it waits for. The parent searches part 0 itself as one more holder. It
 stops early when a sub-job ends with a counterexample (replayed here again) or cannot
 decide; once every sub-job has ended it merges every holder's final forest into one
 proof tree per target, which the ordinary certificate check then checks.
@@ -56,14 +57,15 @@ def run_parallel(context: "JobContext", network, prop, config, parts: int) -> "V
         frontier.reset(session, job.id)  # a re-run (the reaper's) starts over: the first attempt's parts end
     try:
         with run.budget:
-            verdict = root_phase(run)
+            verdict, children = root_phase(run), []
             if verdict is None:
+                children = _announce(context, parts, config, deadline_unix)
                 verdict = holder.grow(parts)
             if verdict is not None:
                 return run.result(verdict)
             if holder.open_domains() == 0:  # the root's search closed everything
                 return _merged(context, coordinator)
-            _deal(context, coordinator, parts, config, deadline_unix)
+            _deal(context, coordinator, children)
             return _supervise(context, coordinator)
     except Stop as stop:
         return stopped_result(run, stop)
@@ -74,32 +76,40 @@ def run_parallel(context: "JobContext", network, prop, config, parts: int) -> "V
             frontier.cancel_children(session, job.id)
 
 
-def _deal(context: "JobContext", coordinator: Coordinator, parts: int, config, deadline_unix: float) -> None:
-    """Create the sub-jobs, each with its piece as its first snapshot, then send them."""
+def _announce(context: "JobContext", parts: int, config, deadline_unix: float) -> list[str]:
+    """Create and send the sub-jobs before the frontier is dealt: they load the network
+    and build their run while the parent grows the frontier, then wait for their piece."""
     from app.services.queue import send
-    from core.verifier.parallel import Holder
     from worker.celery_app import app as celery
 
-    job, holder = context.job, coordinator.holder
-    pieces = holder.deal(parts)
-    created = []
+    job = context.job
     with session_scope(context.settings.database_url) as session:
-        for piece in pieces:
-            child = frontier.new_sub_job(session, job, "verify-part", {"verify": {**config.model_dump(), "parallel": None},
-                                                                       "deadline_unix": deadline_unix},
-                                         deadline_unix - time.time())
-            other = Holder(holder.run, child.id)
-            other.take(piece)
-            frontier.save_snapshot(session, context.store, job.id, child.id, other.snapshot(context.store.put_bytes),
-                                   other.open_domains())
-            created.append(child)
-            coordinator.members.add(child.id)
-        coordinator._save(session)
-        record_event(session, job.id, "progress", {"phase": "dealt", "parts": parts,
-                                                   "sub_jobs": [c.id for c in created]})
+        created = [frontier.new_sub_job(session, job, "verify-part", {"verify": {**config.model_dump(), "parallel": None},
+                                                                      "deadline_unix": deadline_unix},
+                                        deadline_unix - time.time())
+                   for _ in range(parts - 1)]
         session.expunge_all()
     for child in created:
         send(celery, context.settings, child)
+    return [child.id for child in created]
+
+
+def _deal(context: "JobContext", coordinator: Coordinator, children: list[str]) -> None:
+    """Deal the frontier: each sub-job's piece becomes its first snapshot (one transaction)."""
+    from core.verifier.parallel import Holder
+
+    job, holder = context.job, coordinator.holder
+    pieces = holder.deal(len(children) + 1)
+    with session_scope(context.settings.database_url) as session:
+        for child, piece in zip(children, pieces):
+            other = Holder(holder.run, child)
+            other.take(piece)
+            frontier.save_snapshot(session, context.store, job.id, child, other.snapshot(context.store.put_bytes),
+                                   other.open_domains())
+            coordinator.members.add(child)
+        coordinator._save(session)
+        record_event(session, job.id, "progress", {"phase": "dealt", "parts": len(children) + 1,
+                                                   "sub_jobs": children})
 
 
 def _supervise(context: "JobContext", coordinator: Coordinator) -> "VerifyResult":

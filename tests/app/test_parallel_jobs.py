@@ -9,9 +9,12 @@ import time
 
 import pytest
 
+from app.db.session import session_scope
+from app.services import frontier
 from app.services.job_state import TERMINAL
 from core.certificate import Certificate, check
 from core.certificate.split import worth_splitting
+from core.verifier.parallel import Holder
 from tests.app.parallel import Workers, run_parallel_job, sub_jobs, submit
 from tests.web.support import WebUser
 from worker.runner import run_attempt
@@ -58,6 +61,65 @@ def test_parallel_verify_is_unsat_with_one_merged_certificate(api, api_settings,
     table = page.text.split('id="sub-jobs"', 1)[1].split("</table>", 1)[0]
     assert all(k.id in table for k in kids) and table.count("<tr>") == 1 + 1 + len(kids)
     assert table.count("<polyline") == 2  # the parent's and the verify-part's frontier, not the check's
+
+
+def hold_grow_until_a_sub_job_waits(settings, monkeypatch, then=Holder.grow):
+    """Make the parent grow its frontier (with `then`) only once a sub-job it sent before
+    dealing is running and waiting for its piece, so that the test does not depend on
+    how soon a worker thread claims it."""
+
+    def grow(holder, parts, *args, **kwargs):
+        deadline = time.monotonic() + 30
+        while not [k for k in sub_jobs(settings, holder.name)
+                   if k.status == "running" and (k.progress or {}).get("phase") == "waiting"]:
+            assert time.monotonic() < deadline, "no sub-job waited for its piece"
+            time.sleep(0.05)
+        return then(holder, parts, *args, **kwargs)
+
+    monkeypatch.setattr(Holder, "grow", grow)
+
+
+def test_a_sub_job_started_before_the_deal_waits_for_its_piece_then_searches_it(api, api_settings, bundled_benchmarks,
+                                                                                relu5, tmp_path, monkeypatch):
+    hold_grow_until_a_sub_job_waits(api_settings, monkeypatch)
+    prop_path = relu5_property(bundled_benchmarks, tmp_path, THRESHOLD["input"])
+    model, prop = api.upload_ok("models", relu5), api.upload_ok("properties", prop_path)
+    body = {"model_id": model["id"], "property_id": prop["id"], "timeout_s": 60,
+            "config": {"branching": "input", "parallel": 2, "threads": 1}}
+    job = run_parallel_job(api, api_settings, body, workers=1)
+    assert job["status"] == "succeeded" and job["verdict"] == "unsat", job
+    assert job["result"]["check"]["valid"] is True
+    (kid,) = [k for k in sub_jobs(api_settings, job["id"]) if k.kind == "verify-part"]
+    assert kid.status == "succeeded" and kid.verdict == "unsat" and kid.result["resumed_with"] > 0
+    phases = [e["data"].get("phase") for e in api.get(f"/jobs/{kid.id}/events").json() if e["type"] == "progress"]
+    assert "waiting" in phases and phases.index("waiting") < phases.index("bab"), phases
+
+
+def test_a_sub_job_sent_before_a_deal_that_never_comes_ends_cancelled_without_a_snapshot(api, api_settings,
+                                                                                         bundled_benchmarks, relu5,
+                                                                                         tmp_path, monkeypatch):
+    from core.bab.budget import Stop
+
+    def times_out(holder, parts, *args, **kwargs):
+        raise Stop("timeout")
+
+    hold_grow_until_a_sub_job_waits(api_settings, monkeypatch, then=times_out)
+    prop_path = relu5_property(bundled_benchmarks, tmp_path, THRESHOLD["input"])
+    model, prop = api.upload_ok("models", relu5), api.upload_ok("properties", prop_path)
+    body = {"model_id": model["id"], "property_id": prop["id"], "timeout_s": 60,
+            "config": {"branching": "input", "parallel": 2, "threads": 1}}
+    job_id = submit(api, body)
+    with Workers(api_settings, job_id, 1):
+        run_attempt(api_settings, job_id, "parent@test")
+        deadline = time.monotonic() + 10
+        while any(k.status not in TERMINAL for k in sub_jobs(api_settings, job_id)):
+            assert time.monotonic() < deadline, "the waiting sub-job still runs 10 s after its parent ended"
+            time.sleep(0.1)
+    assert api.get(f"/jobs/{job_id}").json()["verdict"] == "timeout"
+    (kid,) = sub_jobs(api_settings, job_id)
+    assert kid.status == "cancelled"
+    with session_scope(api_settings.database_url) as session:
+        assert frontier.snapshot_of(session, None, kid.id) is None
 
 
 def test_a_counterexample_in_any_part_ends_the_job_and_cancels_the_other_parts(api, api_settings, bundled_benchmarks,

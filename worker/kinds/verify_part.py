@@ -1,7 +1,8 @@
 """The verify-part kind: one sub-job of a distributed verify job (docs/distributed.md).
 
-It goes on from its latest frontier snapshot (the one its parent dealt it, or the last
-one a killed attempt published), searches it, takes domains from the other holders
+It starts while its parent still grows the frontier, and waits for its first snapshot
+(the piece its parent deals it) once its run is built; it goes on from its latest
+snapshot (that one, or the last one a killed attempt published), searches it, takes domains from the other holders
 when it runs out, and ends with its forest in a final snapshot for the parent to merge.
 Its verdict is about its domains only: unsat (all closed), sat (a counterexample,
 replayed in onnxruntime), timeout (the parent's deadline) or unknown.
@@ -14,13 +15,13 @@ from typing import TYPE_CHECKING
 
 from worker.outcome import Outcome
 
+PIECE_POLL_S = 0.1  # how often a sub-job started before the deal looks for its piece
+
 if TYPE_CHECKING:
     from worker.runner import JobContext
 
 
 def run(context: "JobContext") -> Outcome:
-    from app.db.session import session_scope
-    from app.services import frontier
     from app.services.uploads import property_limits
     from core.bab.budget import Stop
     from core.counterexample import result_text
@@ -38,22 +39,21 @@ def run(context: "JobContext") -> Outcome:
     prop = load_property(context.property_bytes(), property_limits(context.settings))
     run_ = start(network, prop, config, job.config["deadline_unix"] - time.time(), context.progress)
     holder = Holder(run_, job.id)
-    with session_scope(context.settings.database_url) as session:
-        snapshot = frontier.snapshot_of(session, context.store, job.id)
-    if snapshot is not None:
-        holder.restore(snapshot, context.store.read)
-    resumed_with = holder.open_domains()
     coordinator = Coordinator(context, holder, job.parent_id)
-    verdict, why = "unknown", ""
+    verdict, why, resumed_with = "unknown", "", None
     try:
         with run_.budget:
+            run_.budget.enter("waiting")
+            holder.restore(_first_snapshot(context, run_.budget), context.store.read)
+            resumed_with = holder.open_domains()
             run_.budget.enter("bab")
             coordinator.take_grants()
             verdict, why = work(coordinator)
     except Stop as stop:
         verdict, why = ("timeout" if stop.reason == "timeout" else "unknown"), stop.reason
-    coordinator.answer(decline_all=True)
-    coordinator.save()
+    if resumed_with is not None:  # else it stopped before it was dealt anything: nothing to publish
+        coordinator.answer(decline_all=True)
+        coordinator.save()
     result = {"domains_visited": holder.visited, "open": holder.open_domains(), "attempt": context.attempt,
               "resumed_with": resumed_with, "message": why}
     artifacts = {}
@@ -62,3 +62,19 @@ def run(context: "JobContext") -> Outcome:
         result["counterexample"] = found.x.tolist()
         artifacts["counterexample"] = result_text(Verdict.SAT, found.x, found.y).encode()
     return Outcome(verdict=verdict, result=result, artifacts=artifacts)
+
+
+def _first_snapshot(context: "JobContext", budget) -> bytes:
+    """This sub-job's latest snapshot, waiting for the parent to deal it one (a `Stop` at
+    the deadline, or when the job is cancelled: the parent ends without dealing when its
+    own search of the root decides)."""
+    from app.db.session import session_scope
+    from app.services import frontier
+
+    while True:
+        with session_scope(context.settings.database_url) as session:
+            snapshot = frontier.snapshot_of(session, context.store, context.job.id)
+        if snapshot is not None:
+            return snapshot
+        budget.check()
+        time.sleep(PIECE_POLL_S)
