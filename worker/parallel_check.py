@@ -30,25 +30,25 @@ class SplitCheck:
 
     def __call__(self, onnx_bytes: bytes, prop, data: bytes, time_limit_s: float | None) -> "CheckResult":
         from core.certificate import Certificate, CheckResult, check
-        from core.certificate.split import labels_of, worth_splitting
+        from core.certificate.split import plan_of, worth_splitting
 
         started = time.monotonic()
         certificate = Certificate.load(data)
         if not worth_splitting(certificate, self.parts):
             return check(onnx_bytes, prop, certificate, time_limit_s)
-        labels = [labels_of(t, self.parts) for t in certificate.targets]
+        plan = plan_of(certificate, self.parts)
         sha = self.context.store.put_bytes(data)
         parts = sub_jobs.dispatch(self.context, "check-part", {
             k: {"certificate": sha, "part": k, "parts": self.parts, "time_limit_s": time_limit_s}
             for k in range(1, self.parts)}, time_limit_s or self.context.job.timeout_s)
-        results = {0: check(onnx_bytes, prop, certificate, time_limit_s, part=(0, labels))}
+        results = {0: check(onnx_bytes, prop, certificate, time_limit_s, part=(0, plan))}
         while len(results) < self.parts:
             for k, job in sub_jobs.states(self.context, parts).items():
                 if k in results:
                     continue
                 if job.status == "queued":
                     if sub_jobs.take_over(self.context, job.id):
-                        results[k] = check(onnx_bytes, prop, certificate, time_limit_s, part=(k, labels))
+                        results[k] = check(onnx_bytes, prop, certificate, time_limit_s, part=(k, plan))
                 elif job.status in TERMINAL:
                     r = job.result or {}
                     results[k] = CheckResult(bool(r.get("valid")), r.get("reason") or f"check part {k}: {job.status} "

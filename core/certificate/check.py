@@ -14,7 +14,7 @@ import hashlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -26,6 +26,9 @@ from core.certificate.leaf import WORK_ELEMENTS, NetworkBoxes, leaf_lower_bounds
 from core.certificate.network import Chain, Unsupported, chain_of, read_onnx
 from core.certificate.tree import Domains, Invalid, node_domains
 from core.spec.property import Conjunction, Property, Region
+
+if TYPE_CHECKING:
+    from core.certificate.split import Plan
 
 
 @dataclass(frozen=True)
@@ -59,23 +62,23 @@ class TimeLimit(Exception):
 
 def check(network: bytes | str | Path, prop: Property | bytes | str | Path,
           certificate: Certificate | bytes | str | Path, time_limit_s: float | None = None,
-          part: tuple[int, list[np.ndarray]] | None = None) -> CheckResult:
+          part: tuple[int, Plan] | None = None) -> CheckResult:
     """Decide whether `certificate` proves that no input in `prop`'s boxes reaches its unsafe
     set through `network` (ONNX path or bytes, plain or gzipped; `prop` a Property or a
     VNN-LIB path/bytes; `certificate` a Certificate or its file). With `time_limit_s` the
     check stops, `stopped`, once it has run that long (looked at before every layer's bounds).
 
-    `part` = (k, labels): check only part k of a split check (core.certificate.split):
+    `part` = (k, plan): check only part k of a split check (core.certificate.split):
     every tree's shape and coverage whole, but the bounds of target t's nodes only where
-    `labels[t]` is k or -1 (the nodes above the cut), and lemmas only in part 0. The
-    certificate is valid when every part is."""
+    `plan.targets[t]` is k or -1 (the nodes above the cut), and the proofs of the lemmas
+    `plan.lemmas` gives part k. The certificate is valid when every part is."""
     with threadpool_limits(limits=CHECK_BLAS_THREADS, user_api="blas"):
         return _check(network, prop, certificate, time_limit_s, part)
 
 
 def _check(network: bytes | str | Path, prop: Property | bytes | str | Path,
            certificate: Certificate | bytes | str | Path, time_limit_s: float | None,
-           part: tuple[int, list[np.ndarray]] | None) -> CheckResult:
+           part: tuple[int, Plan] | None) -> CheckResult:
     started = time.monotonic()
     leaves = 0
 
@@ -93,11 +96,12 @@ def _check(network: bytes | str | Path, prop: Property | bytes | str | Path,
             certificate = Certificate.load(certificate)
         chain = chain_of(model)
         _check_binding(data, prop, certificate, chain)
-        proven, leaves = _check_lemmas(chain, prop, certificate, tick, part is None or part[0] == 0)
+        mine = None if part is None else part[1].lemmas == part[0]
+        proven, leaves = _check_lemmas(chain, prop, certificate, tick, mine)
         shared: dict[bytes, NetworkBoxes] = {}
         for t, target in enumerate(certificate.targets):
             clamp = proven.get(target.region, {}) if target.root == "lemmas" else None
-            keep = None if part is None else np.isin(part[1][t], (-1, part[0]))
+            keep = None if part is None else np.isin(part[1].targets[t], (-1, part[0]))
             leaves += _check_target(chain, prop, certificate.relu_layers, target, shared, certificate.version,
                                     _root_slopes(chain, certificate, target), tick, clamp, keep)
     except TimeLimit as exc:
@@ -130,10 +134,12 @@ def _check_binding(data: bytes, prop: Property, certificate: Certificate, chain:
 
 
 def _check_lemmas(chain: Chain, prop: Property, certificate: Certificate, tick: Callable[[], None],
-                  check_trees: bool = True) -> tuple[dict[int, dict[int, tuple[np.ndarray, np.ndarray]]], int]:
-    """Check every lemma, those on earlier layers first; returns what they prove, per region
-    `{step: (lower, upper)}` [size] bounds on the inputs of chain steps (±inf where no lemma
-    says anything), and the number of leaves checked. A lemma's proof is a target on the
+                  mine: np.ndarray | None = None) -> tuple[dict[int, dict[int, tuple[np.ndarray, np.ndarray]]], int]:
+    """Check every lemma, those on earlier layers first (the proofs of those `mine`
+    [lemmas] marks only, where given: other parts of a split check check the rest);
+    returns what they prove, per region `{step: (lower, upper)}` [size] bounds on the
+    inputs of chain steps (±inf where no lemma says anything), and the number of leaves
+    checked. A lemma's proof is a target on the
     chain cut at its layer's input, refuting `side * z[neuron] <= threshold`; its root boxes
     (`root = "lemmas"`) use the region's lemma slopes and the lemmas already proven, on
     earlier layers only."""
@@ -154,7 +160,7 @@ def _check_lemmas(chain: Chain, prop: Property, certificate: Certificate, tick: 
         slopes = _root_slopes(chain, certificate, lemma.proof)
         earlier = {j: bounds for j, bounds in proven.get(region, {}).items() if j < i}
         try:
-            if check_trees:  # else another part of a split check checks them
+            if mine is None or mine[k]:
                 leaves += _check_target(Chain(chain.steps[:i], chain.sizes[:i + 1]), cut, certificate.relu_layers,
                                         dataclasses.replace(lemma.proof, disjunct=0), shared.setdefault(i, {}),
                                         certificate.version, slopes and {a: by for a, by in slopes.items() if a < i},

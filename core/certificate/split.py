@@ -2,10 +2,12 @@
 
 Each target's tree is cut at the shallowest depth with at least `CUTS_PER_PART` nodes
 per part; the subtrees below the cut go to parts by size (largest first, to the part
-with the least so far). Part k (`check(..., part=(k, labels))`) checks every tree's
-shape and coverage whole, and the bounds of the nodes above the cut and of its own
-subtrees; lemmas are checked in part 0. Every leaf is thus checked by exactly one part,
-and the certificate is valid when every part is; the checker's reasoning is unchanged.
+with the least so far), and so do the lemmas' proofs after them (`plan_of`). Part k
+(`check(..., part=(k, plan))`) checks every tree's shape and coverage whole, the bounds
+of the nodes above the cut and of its own subtrees, and its own lemmas' proofs (taking
+the other lemmas as stated: their parts check them). Every leaf is thus checked by
+exactly one part, and the certificate is valid when every part is; the checker's
+reasoning is unchanged.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -29,7 +32,10 @@ CUTS_PER_PART = 8
 # two parts; ACAS Xu 4_2 prop_2, 77,000 nodes: 53 s whole, 33 s in two on a loaded machine, but
 # 8.8 s and 10.3 s on a quiet, faster one (docs/results/distributed.md).
 MIN_NODES_PER_PART = 8192
-_shared: tuple | None = None  # what forked parts read: (network, property, certificate, labels, limit)
+# ... or this many lemmas per part: a lemma's proof costs far more than an ACAS Xu node
+# (eran 9x200 idx 225: 88 lemmas, 3.7 s of a 4.2 s check, whatever their few nodes)
+MIN_LEMMAS_PER_PART = 16
+_shared: tuple | None = None  # what forked parts read: (network, property, certificate, plan, limit)
 
 
 def labels_of(target: TargetProof, parts: int) -> np.ndarray:
@@ -59,16 +65,40 @@ def labels_of(target: TargetProof, parts: int) -> np.ndarray:
     return np.where(owner >= 0, part_of_cut[np.maximum(owner, 0)], -1)
 
 
+class Plan(NamedTuple):
+    """Who checks what: per target [nodes] the part whose subtree holds each node (-1 above
+    the cut, `labels_of`), and per lemma the part that checks its proof."""
+
+    targets: list[np.ndarray]
+    lemmas: np.ndarray
+
+
+def plan_of(certificate: Certificate, parts: int) -> Plan:
+    """The targets' subtrees as `labels_of` deals them, then the lemmas' proofs, largest
+    first, each to the part with the fewest nodes so far."""
+    targets = [labels_of(t, parts) for t in certificate.targets]
+    load = np.zeros(parts)
+    for labels in targets:
+        load += np.bincount(labels[labels >= 0], minlength=parts)
+    sizes = np.array([lemma.proof.n_nodes for lemma in certificate.lemmas], np.int64)
+    lemmas = np.zeros(len(sizes), np.int64)
+    for k in np.argsort(-sizes, kind="stable"):
+        lemmas[k] = int(np.argmin(load))
+        load[lemmas[k]] += sizes[k]
+    return Plan(targets, lemmas)
+
+
 def worth_splitting(certificate: Certificate, parts: int, min_nodes_per_part: int | None = None) -> bool:
-    """Whether the certificate's trees are big enough for a check in `parts` parts
-    (`MIN_NODES_PER_PART` each unless given)."""
+    """Whether the certificate's trees (`MIN_NODES_PER_PART` nodes a part unless given) or
+    its lemmas (`MIN_LEMMAS_PER_PART`) are enough for a check in `parts` parts."""
     least = MIN_NODES_PER_PART if min_nodes_per_part is None else min_nodes_per_part
-    return parts > 1 and sum(t.n_nodes for t in certificate.targets) >= least * parts
+    nodes = sum(t.n_nodes for t in certificate.targets) + sum(lemma.proof.n_nodes for lemma in certificate.lemmas)
+    return parts > 1 and (nodes >= least * parts or len(certificate.lemmas) >= MIN_LEMMAS_PER_PART * parts)
 
 
 def _part(k: int) -> CheckResult:
-    network, prop, certificate, labels, limit = _shared
-    return check(network, prop, certificate, limit, part=(k, labels))
+    network, prop, certificate, plan, limit = _shared
+    return check(network, prop, certificate, limit, part=(k, plan))
 
 
 def check_split(network: bytes | str | Path, prop: Property | bytes | str | Path,
@@ -94,8 +124,7 @@ def check_split(network: bytes | str | Path, prop: Property | bytes | str | Path
         return CheckResult(False, str(exc), time.monotonic() - started)
     if not worth_splitting(certificate, workers, min_nodes_per_part):
         return check(network, prop, certificate, time_limit_s)
-    labels = [labels_of(t, workers) for t in certificate.targets]
-    _shared = (network, prop, certificate, labels, time_limit_s)
+    _shared = (network, prop, certificate, plan_of(certificate, workers), time_limit_s)
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             results = list(pool.map(_part, range(workers)))

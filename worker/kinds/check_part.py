@@ -14,13 +14,13 @@ if TYPE_CHECKING:
 def run(context: "JobContext") -> Outcome:
     from app.services.uploads import property_limits
     from core.certificate import Certificate, check
-    from core.certificate.split import labels_of
+    from core.certificate.split import plan_of
     from core.spec import load_property
 
     config = context.job.config
     certificate = Certificate.load(context.store.read(config["certificate"]))
     prop = load_property(context.property_bytes(), property_limits(context.settings))
-    labels = [labels_of(t, config["parts"]) for t in certificate.targets]
-    result = check(context.model_bytes(), prop, certificate, config.get("time_limit_s"), part=(config["part"], labels))
+    plan = plan_of(certificate, config["parts"])
+    result = check(context.model_bytes(), prop, certificate, config.get("time_limit_s"), part=(config["part"], plan))
     return Outcome(verdict=None, result={"valid": result.valid, "reason": result.reason, "time_s": result.time_s,
                                          "leaves": result.leaves, "stopped": result.stopped})

@@ -10,31 +10,10 @@ import numpy as np
 import pytest
 
 from core.certificate import Certificate, check
-from core.config import VerifyConfig
-from core.model import load_network
-from core.result import Verdict
-from core.verifier import verify
-from core.verifier.certify import certify
-from tests.core.certificate.nets import exact_min, onnx_bytes, one_row_property, random_layers
+from tests.core.certificate.nets import exact_min
 
 LOWER, UPPER = -np.ones(5), np.ones(5)
 MILP_TOLERANCE = 1e-6
-
-
-@pytest.fixture(scope="module")
-def lemma_proof():
-    """A 3-ReLU-layer net whose property the root's α-CROWN bound refutes only over boxes
-    narrowed by lemmas (seed 0: -1.21 without them, -0.99 with them, against d = -1.1;
-    the exact minimum is -0.32), lemmas proven before any search."""
-    layers = random_layers(np.random.default_rng(0), [5, 16, 16, 12, 1])
-    prop = one_row_property(LOWER, UPPER, np.ones(1), -1.1)
-    network = load_network(onnx_bytes(layers))
-    config = VerifyConfig(timeout_s=60, device="cpu", threads=1, branching="relu", search_before_lemmas=0)
-    result = verify(network, prop, config)
-    assert result.verdict is Verdict.UNSAT, result.message
-    certified = certify(network, prop, result)
-    assert certified.check.valid, certified.check.reason
-    return layers, network, prop, certified.certificate
 
 
 def _reason(network, prop, certificate) -> str:

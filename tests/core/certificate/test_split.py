@@ -1,5 +1,6 @@
 """A certificate's check split by subtree (`check --workers N`): the same verdict as the
-whole check, every leaf checked by exactly one part, a tampered leaf found by its part."""
+whole check, every leaf and every lemma checked by exactly one part, a tampered leaf or
+lemma found by its part."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from core.certificate import check
-from core.certificate.split import check_split, labels_of, worth_splitting
+from core.certificate.split import MIN_LEMMAS_PER_PART, check_split, labels_of, plan_of, worth_splitting
 from core.spec.writer import format_vnnlib
+from tests.core.certificate.nets import exact_min
 
 
 @pytest.mark.parametrize("fixture", ["input_split", "relu_split"])
@@ -45,6 +47,37 @@ def test_a_tampered_leaf_in_the_second_part_is_rejected(input_split):
     whole, split = check(data, prop, tampered), check_split(data, prop, tampered, 2, min_nodes_per_part=0)
     assert not whole.valid and not split.valid
     assert split.reason == whole.reason and f"leaf {int(target.leaf_node[row])}" in split.reason
+
+
+def test_lemma_proofs_are_dealt_to_the_parts_and_a_false_lemma_is_found_by_its_part(lemma_proof):
+    layers, network, prop, certificate = lemma_proof
+    data = network.onnx_bytes
+    plan = plan_of(certificate, 2)
+    assert len(plan.lemmas) == len(certificate.lemmas) and set(plan.lemmas.tolist()) == {0, 1}
+    whole = check(data, prop, certificate)
+    parts = [check(data, prop, certificate, part=(k, plan)) for k in (0, 1)]
+    assert whole.valid and all(p.valid for p in parts)
+    assert sum(p.leaves for p in parts) == whole.leaves  # each lemma's leaves checked once
+    assert check_split(data, prop, certificate, 2, min_nodes_per_part=0).valid
+    for k in (0, 1):  # a lemma claiming more than the exact MILP allows, in either part
+        n = int(np.flatnonzero(plan.lemmas == k)[0])
+        lemma = certificate.lemmas[n]
+        direction = np.zeros(16)
+        direction[lemma.neuron] = lemma.side
+        false = exact_min(layers[:2], -np.ones(5), np.ones(5), direction) + 1e-3
+        lemmas = [dataclasses.replace(a, threshold=false) if i == n else a for i, a in enumerate(certificate.lemmas)]
+        tampered = dataclasses.replace(certificate, lemmas=lemmas)
+        results = [check(data, prop, tampered, part=(j, plan)) for j in (0, 1)]
+        assert [r.valid for r in results] == [j != k for j in (0, 1)], [r.reason for r in results]
+        assert results[k].reason.startswith(f"lemma {n}")
+
+
+def test_many_lemmas_make_a_check_worth_splitting(lemma_proof):
+    certificate, never_by_nodes = lemma_proof[3], 10**9
+    parts = len(certificate.lemmas) // MIN_LEMMAS_PER_PART + 1  # more parts than its lemmas fill
+    assert not worth_splitting(certificate, max(2, parts), never_by_nodes)
+    enough = dataclasses.replace(certificate, lemmas=certificate.lemmas * (2 * MIN_LEMMAS_PER_PART))
+    assert worth_splitting(enough, 2, never_by_nodes)
 
 
 def test_small_trees_are_checked_whole(input_split):
