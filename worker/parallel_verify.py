@@ -18,6 +18,7 @@ from app.db.session import session_scope
 from app.services import frontier
 from app.services.health import live_workers
 from app.services.job_state import TERMINAL, record_event
+from worker import sub_jobs
 from worker.distributed import POLL_EVERY_S, Coordinator, work
 from worker.parallel_lemmas import SpreadLemmas
 
@@ -79,19 +80,10 @@ def run_parallel(context: "JobContext", network, prop, config, parts: int) -> "V
 def _announce(context: "JobContext", parts: int, config, deadline_unix: float) -> list[str]:
     """Create and send the sub-jobs before the frontier is dealt: they load the network
     and build their run while the parent grows the frontier, then wait for their piece."""
-    from app.services.queue import send
-    from worker.celery_app import app as celery
-
-    job = context.job
-    with session_scope(context.settings.database_url) as session:
-        created = [frontier.new_sub_job(session, job, "verify-part", {"verify": {**config.model_dump(), "parallel": None},
-                                                                      "deadline_unix": deadline_unix},
-                                        deadline_unix - time.time())
-                   for _ in range(parts - 1)]
-        session.expunge_all()
-    for child in created:
-        send(celery, context.settings, child)
-    return [child.id for child in created]
+    ids = sub_jobs.dispatch(context, "verify-part", {k: {"verify": {**config.model_dump(), "parallel": None},
+                                                        "deadline_unix": deadline_unix} for k in range(1, parts)},
+                            deadline_unix - time.time())
+    return [ids[k] for k in sorted(ids)]
 
 
 def _deal(context: "JobContext", coordinator: Coordinator, children: list[str]) -> None:
