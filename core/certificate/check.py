@@ -139,10 +139,9 @@ def _check_lemmas(chain: Chain, prop: Property, certificate: Certificate, tick: 
     [lemmas] marks only, where given: other parts of a split check check the rest);
     returns what they prove, per region `{step: (lower, upper)}` [size] bounds on the
     inputs of chain steps (±inf where no lemma says anything), and the number of leaves
-    checked. A lemma's proof is a target on the
-    chain cut at its layer's input, refuting `side * z[neuron] <= threshold`; its root boxes
-    (`root = "lemmas"`) use the region's lemma slopes and the lemmas already proven, on
-    earlier layers only."""
+    checked. A lemma's proof is a target on the chain cut at its layer's input, refuting
+    `side * z[neuron] <= threshold`; its root boxes (`root = "lemmas"`) use the region's
+    lemma slopes and the lemmas already proven, on earlier layers only."""
     proven: dict[int, dict[int, tuple[np.ndarray, np.ndarray]]] = {}
     shared: dict[int, dict[bytes, NetworkBoxes]] = {}  # per cut: root boxes of the cut chain
     leaves = 0

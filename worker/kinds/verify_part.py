@@ -1,9 +1,10 @@
 """The verify-part kind: one sub-job of a distributed verify job (docs/distributed.md).
 
-It starts while its parent still grows the frontier, and waits for its first snapshot
-(the piece its parent deals it) once its run is built; it goes on from its latest
-snapshot (that one, or the last one a killed attempt published), searches it, takes domains from the other holders
-when it runs out, and ends with its forest in a final snapshot for the parent to merge.
+It starts while its parent still grows the frontier and, once its run is built, waits
+for its first snapshot (the piece its parent deals it); it goes on from its latest
+snapshot (that one, or the last one a killed attempt published), searches it, takes
+domains from the other holders when it runs out, and ends with its forest in a final
+snapshot for the parent to merge.
 Its verdict is about its domains only: unsat (all closed), sat (a counterexample,
 replayed in onnxruntime), timeout (the parent's deadline) or unknown.
 """
