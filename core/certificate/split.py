@@ -57,12 +57,18 @@ def labels_of(target: TargetProof, parts: int) -> np.ndarray:
     for node in range(1, n):
         if owner[node] < 0 and depth[node] > cut_depth:
             owner[node] = owner[parent[node]]
-    sizes = np.bincount(owner[owner >= 0], minlength=len(cut))
-    part_of_cut, load = np.zeros(len(cut), np.int64), np.zeros(parts)
-    for c in np.argsort(-sizes, kind="stable"):
-        part_of_cut[c] = int(np.argmin(load))
-        load[part_of_cut[c]] += sizes[c]
+    part_of_cut = _deal_by_size(np.bincount(owner[owner >= 0], minlength=len(cut)), np.zeros(parts))
     return np.where(owner >= 0, part_of_cut[np.maximum(owner, 0)], -1)
+
+
+def _deal_by_size(sizes: np.ndarray, load: np.ndarray) -> np.ndarray:
+    """The part of each item [items], largest first, each to the part with the least
+    `load` [parts] so far (which it updates)."""
+    part = np.zeros(len(sizes), np.int64)
+    for k in np.argsort(-sizes, kind="stable"):
+        part[k] = int(np.argmin(load))
+        load[part[k]] += sizes[k]
+    return part
 
 
 class Plan(NamedTuple):
@@ -81,11 +87,7 @@ def plan_of(certificate: Certificate, parts: int) -> Plan:
     for labels in targets:
         load += np.bincount(labels[labels >= 0], minlength=parts)
     sizes = np.array([lemma.proof.n_nodes for lemma in certificate.lemmas], np.int64)
-    lemmas = np.zeros(len(sizes), np.int64)
-    for k in np.argsort(-sizes, kind="stable"):
-        lemmas[k] = int(np.argmin(load))
-        load[lemmas[k]] += sizes[k]
-    return Plan(targets, lemmas)
+    return Plan(targets, _deal_by_size(sizes, load))
 
 
 def worth_splitting(certificate: Certificate, parts: int, min_nodes_per_part: int | None = None) -> bool:
