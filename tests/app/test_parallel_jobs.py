@@ -122,6 +122,37 @@ def test_a_sub_job_sent_before_a_deal_that_never_comes_ends_cancelled_without_a_
         assert frontier.snapshot_of(session, None, kid.id) is None
 
 
+def test_a_waiting_sub_job_whose_parent_failed_before_dealing_ends_without_waiting_for_its_deadline(
+        api, api_settings, bundled_benchmarks, relu5, tmp_path, monkeypatch):
+    from sqlalchemy import update
+
+    from app.db.models import Job
+    from core.bab.budget import Stop
+
+    def dies(holder, parts, *args, **kwargs):
+        # what the reaper does to a parent whose worker died on its last attempt; its
+        # parts are not cancelled (that happens below, once this test has looked)
+        with session_scope(api_settings.database_url) as session:
+            session.execute(update(Job).where(Job.id == holder.name).values(status="failed", error="worker died"))
+        deadline = time.monotonic() + 10
+        while any(k.status not in TERMINAL for k in sub_jobs(api_settings, holder.name)):
+            assert time.monotonic() < deadline, "the waiting sub-job still runs 10 s after its parent failed"
+            time.sleep(0.1)
+        raise Stop("timeout")
+
+    hold_grow_until_a_sub_job_waits(api_settings, monkeypatch, then=dies)
+    prop_path = relu5_property(bundled_benchmarks, tmp_path, THRESHOLD["input"])
+    model, prop = api.upload_ok("models", relu5), api.upload_ok("properties", prop_path)
+    job_id = submit(api, {"model_id": model["id"], "property_id": prop["id"], "timeout_s": 600,
+                          "config": {"branching": "input", "parallel": 2, "threads": 1}})
+    with Workers(api_settings, job_id, 1):
+        run_attempt(api_settings, job_id, "parent@test")
+    (kid,) = sub_jobs(api_settings, job_id)
+    assert kid.status == "cancelled" and kid.error.startswith("the parent job ended"), (kid.status, kid.error)
+    with session_scope(api_settings.database_url) as session:
+        assert frontier.snapshot_of(session, None, kid.id) is None
+
+
 def test_a_counterexample_in_any_part_ends_the_job_and_cancels_the_other_parts(api, api_settings, bundled_benchmarks,
                                                                                relu5, tmp_path):
     # just below the maximum: found some hundred boxes deep, past the parent's dealing

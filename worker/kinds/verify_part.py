@@ -45,7 +45,11 @@ def run(context: "JobContext") -> Outcome:
     try:
         with run_.budget:
             run_.budget.enter("waiting")
-            holder.restore(_first_snapshot(context, run_.budget), context.store.read)
+            snapshot = _first_snapshot(context, run_.budget)
+            if snapshot is None:
+                return Outcome(verdict=None, status="cancelled",
+                               error="the parent job ended before it dealt this part any domains")
+            holder.restore(snapshot, context.store.read)
             resumed_with = holder.open_domains()
             run_.budget.enter("bab")
             coordinator.take_grants()
@@ -65,17 +69,24 @@ def run(context: "JobContext") -> Outcome:
     return Outcome(verdict=verdict, result=result, artifacts=artifacts)
 
 
-def _first_snapshot(context: "JobContext", budget) -> bytes:
-    """This sub-job's latest snapshot, waiting for the parent to deal it one (a `Stop` at
-    the deadline, or when the job is cancelled: the parent ends without dealing when its
-    own search of the root decides)."""
+def _first_snapshot(context: "JobContext", budget) -> bytes | None:
+    """This sub-job's latest snapshot, waiting for the parent to deal it one; None once the
+    parent has ended without (the reaper failed it after its worker died), rather than
+    holding a worker until the deadline. A `Stop` at the deadline, or when this job is
+    cancelled (a parent whose own search of the root decided cancels its parts)."""
+    from app.db.models import Job
     from app.db.session import session_scope
     from app.services import frontier
+    from app.services.job_state import TERMINAL
 
     while True:
         with session_scope(context.settings.database_url) as session:
             snapshot = frontier.snapshot_of(session, context.store, context.job.id)
+            parent = session.get(Job, context.job.parent_id)
+            parent_ended = parent is None or parent.status in TERMINAL
         if snapshot is not None:
             return snapshot
+        if parent_ended:
+            return None
         budget.check()
         time.sleep(PIECE_POLL_S)
