@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 
+import numpy as np
 import pytest
 
 from core.bab.budget import Stop
@@ -14,9 +15,11 @@ from core.bab.merge import Forest, MergeError, merge
 from core.certificate import check
 from core.config import VerifyConfig
 from core.model import load_network
+from core.result import Verdict
 from core.spec import load_property
 from core.verifier.certify import certificate_of
 from core.verifier.parallel import Holder, merged_result, root_phase, start
+from tests.core.certificate.nets import onnx_bytes, one_row_property, random_layers
 
 
 class Blobs(dict):
@@ -94,3 +97,21 @@ def test_a_domain_closed_by_two_holders_does_not_merge():
     other.close(torch.tensor([other.add_root()]), torch.tensor([1.0]))  # took node 1 too: closed twice
     with pytest.raises(MergeError, match="closed twice"):
         merge([Forest("A", root, {}), Forest("B", other, {0: ("A", int(left))})])
+
+
+@pytest.mark.parametrize("first_search", [0.04, 0.0])
+def test_the_root_phase_searches_without_lemmas_first_as_one_job_does(first_search):
+    """A 3-ReLU-layer net whose target α-CROWN leaves open at the root (-1.21 against
+    d = -1.1): a short search without lemmas closes it, so with `search_before_lemmas` the
+    root phase decides before any lemma; with 0 the lemmas close it at the root instead.
+    Either way the certificate is valid."""
+    data = onnx_bytes(random_layers(np.random.default_rng(0), [5, 16, 16, 12, 1]))
+    network, prop = load_network(data), one_row_property(-np.ones(5), np.ones(5), np.ones(1), -1.1)
+    config = VerifyConfig(branching="relu", threads=1, timeout_s=60, search_before_lemmas=first_search)
+    run = start(network, prop, config, 60, None)
+    with run.budget:
+        assert root_phase(run) is Verdict.UNSAT and run.pending == []
+    closed_by = [(proof["closed_by"], proof["root"]) for proof in run.proofs]
+    assert closed_by == ([("bab", "alpha")] if first_search else [("alpha", "lemmas")])
+    assert bool(run.lemma_roots) is not bool(first_search)
+    assert check(data, prop, certificate_of(network, prop, run.result(Verdict.UNSAT))).valid
