@@ -44,30 +44,32 @@ def parts_of(context: "JobContext", parallel: int | str) -> int:
 
 
 def run_parallel(context: "JobContext", network, prop, config, parts: int) -> "VerifyResult":
-    """The parent's whole run; its result is certified like a serial one's."""
+    """The parent's whole run; its result is certified like a serial one's. Where lemmas
+    apply, one job's first search without them runs spread too, for its share of the time
+    (`search_before_lemmas`); if it does not decide, its work is dropped, and the lemmas
+    and the last search follow as without it."""
     from core.bab.budget import Stop
-    from core.verifier.parallel import Holder, root_phase, start, stopped_result
+    from core.verifier.parallel import lemma_phase, lemmas_ahead, root_bounds, start, stopped_result
 
     job = context.job
     deadline_unix = time.time() + job.timeout_s
     run = start(network, prop, config, job.timeout_s, context.progress)
     run.lemma_spread = SpreadLemmas(context, parts)
-    holder = Holder(run, job.id)
-    coordinator = Coordinator(context, holder, job.id)
     with session_scope(context.settings.database_url) as session:
         frontier.reset(session, job.id)  # a re-run (the reaper's) starts over: the first attempt's parts end
     try:
         with run.budget:
-            verdict, children = root_phase(run), []
-            if verdict is None:
-                children = _announce(context, parts, config, deadline_unix)
-                verdict = holder.grow(parts)
+            verdict = root_bounds(run)
+            if verdict is None and lemmas_ahead(run):
+                if config.search_before_lemmas:
+                    decided = _search(context, run, parts, deadline_unix,
+                                      config.search_before_lemmas * run.budget.remaining)
+                    if decided is not None:
+                        return decided
+                verdict = lemma_phase(run)
             if verdict is not None:
                 return run.result(verdict)
-            if holder.open_domains() == 0:  # the root's search closed everything
-                return _merged(context, coordinator)
-            _deal(context, coordinator, children)
-            return _supervise(context, coordinator)
+            return _search(context, run, parts, deadline_unix)
     except Stop as stop:
         return stopped_result(run, stop)
     except SubJobEnded as ended:
@@ -75,6 +77,39 @@ def run_parallel(context: "JobContext", network, prop, config, parts: int) -> "V
     finally:
         with session_scope(context.settings.database_url) as session:
             frontier.cancel_children(session, job.id)
+
+
+def _search(context: "JobContext", run, parts: int, deadline_unix: float,
+            stage_s: float | None = None) -> "VerifyResult | None":
+    """One spread search of `run.pending`: sub-jobs sent, the frontier grown and dealt,
+    searched and merged. With `stage_s`, the first search: None once it has run that long
+    undecided (its sub-jobs are cancelled, and the targets it closed are searched again)."""
+    from core.bab.budget import Stop
+    from core.verifier.parallel import Holder
+
+    job = context.job
+    holder = Holder(run, job.id)
+    coordinator = Coordinator(context, holder, job.id)
+    run.budget.enter("bab")
+    run.budget.stage_end = None if stage_s is None else time.monotonic() + stage_s
+    try:
+        children = _announce(context, parts, run.config, deadline_unix)
+        verdict = holder.grow(parts)
+        if verdict is not None:
+            return run.result(verdict)
+        if holder.open_domains() == 0:  # the root's search closed everything
+            return _merged(context, coordinator)
+        _deal(context, coordinator, children)
+        return _supervise(context, coordinator, set(children))
+    except Stop as stop:
+        if stop.reason != "stage":
+            raise
+        with session_scope(context.settings.database_url) as session:
+            frontier.reset(session, job.id)  # its parts end, their snapshots go
+            record_event(session, job.id, "progress", {"phase": "first search ended", "visited": holder.visited})
+        return None
+    finally:
+        run.budget.stage_end = None
 
 
 def _announce(context: "JobContext", parts: int, config, deadline_unix: float) -> list[str]:
@@ -104,19 +139,19 @@ def _deal(context: "JobContext", coordinator: Coordinator, children: list[str]) 
                                                    "sub_jobs": children})
 
 
-def _supervise(context: "JobContext", coordinator: Coordinator) -> "VerifyResult":
-    """Search part 0 (and whatever it can take from others) while watching the sub-jobs;
-    merge once all have ended."""
+def _supervise(context: "JobContext", coordinator: Coordinator, children: set[str]) -> "VerifyResult":
+    """Search part 0 (and whatever it can take from others) while watching the sub-jobs
+    `children`; merge once all have ended."""
     from core.bab.budget import Stop
     from core.result import Verdict
 
     run = coordinator.holder.run
-    coordinator.on_poll = lambda: _watch(context)
+    coordinator.on_poll = lambda: _watch(context, children)
     while True:
         status, why = work(coordinator)
         if status != "unsat":
             return run.result(Verdict.SAT if status == "sat" else Verdict.UNKNOWN, why)
-        if _watch(context):
+        if _watch(context, children):
             break
         time.sleep(POLL_EVERY_S)
         run.budget.check()
@@ -130,11 +165,12 @@ def _supervise(context: "JobContext", coordinator: Coordinator) -> "VerifyResult
         return stopped_result(run, stop)
 
 
-def _watch(context: "JobContext") -> bool:
-    """True once every search sub-job has ended without deciding the parent; raises
-    `SubJobEnded` for one that decides it (a counterexample, an error, undecided)."""
+def _watch(context: "JobContext", children: set[str]) -> bool:
+    """True once every sub-job of this search (`children`) has ended without deciding the
+    parent; raises `SubJobEnded` for one that decides it (a counterexample, an error,
+    undecided)."""
     with session_scope(context.settings.database_url) as session:
-        kids = frontier.children(session, context.job.id, "verify-part")
+        kids = [kid for kid in frontier.children(session, context.job.id, "verify-part") if kid.id in children]
         session.expunge_all()
     for kid in kids:
         if kid.status not in TERMINAL:
@@ -163,6 +199,7 @@ def _decided_by(run, ended: SubJobEnded) -> "VerifyResult":
 def _merged(context: "JobContext", coordinator: Coordinator) -> "VerifyResult":
     from core.verifier.parallel import merged_result
 
+    coordinator.holder.run.budget.stage_end = None  # a first search that closed everything keeps its proof
     coordinator.save()
     with session_scope(context.settings.database_url) as session:
         snaps = frontier.snapshots(session, context.store, context.job.id)

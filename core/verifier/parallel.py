@@ -245,36 +245,53 @@ def _stop_at(search: Search, parts: int, long_enough: bool) -> None:
 
 
 def root_phase(run: Run) -> Verdict | None:
-    """Everything `verify` runs before its last search; SAT or UNSAT when that decides,
-    else None with `run.pending`, the targets left to search."""
-    budget = run.budget
-    budget.enter("attack")
+    """Everything `verify` runs before its last search, in one process; SAT or UNSAT when
+    that decides, else None with `run.pending`, the targets left to search. (A distributed
+    parent runs the same steps, its first search spread: worker/parallel_verify.py.)"""
+    verdict = root_bounds(run)
+    if verdict is None and lemmas_ahead(run):
+        if quick_search(run):
+            return Verdict.SAT
+        verdict = lemma_phase(run)
+    if verdict is not Verdict.SAT:
+        run.budget.enter("bab")
+    return verdict
+
+
+def root_bounds(run: Run) -> Verdict | None:
+    """The attack, then CROWN and α at the root: SAT, UNSAT, or None with `run.pending`."""
+    run.budget.enter("attack")
     from core.verifier.targets import stack_padded
 
     lower, upper, C, d = stack_padded(run.targets)
     if run.config.attack_restarts and run.attack(lower, upper, C, d, run.config.attack_restarts,
                                                  run.config.attack_steps):
         return Verdict.SAT
-    budget.enter("incomplete")
+    run.budget.enter("incomplete")
     run.pending = [target for target, _ in run.incomplete()]
     if run.attack_open(run.pending):
         return Verdict.SAT
-    if run.pending and run.lemmas_apply():
-        if quick_search(run):
-            return Verdict.SAT
-        if run.pending:
-            run.pending = run.prove_lemmas(run.pending)
-    budget.enter("bab")
+    return None if run.pending else Verdict.UNSAT
+
+
+def lemmas_ahead(run: Run) -> bool:
+    """Whether lemmas come before the last search (and, with `search_before_lemmas`, a first
+    search before them)."""
+    return bool(run.pending) and run.lemmas_apply()
+
+
+def lemma_phase(run: Run) -> Verdict | None:
+    """The lemmas, then α-CROWN over the root they narrow: UNSAT or None with `run.pending`."""
+    run.pending = run.prove_lemmas(run.pending)
     return None if run.pending else Verdict.UNSAT
 
 
 def quick_search(run: Run) -> bool:
-    """One job's first search without lemmas (`search_before_lemmas` of the time left, in
-    the parent alone), so that a distributed job decides what it decides as soon as one job
-    does: on oval21 it decides in 6-10 s what the lemmas first take 100-165 s to
-    (docs/results/distributed.md). Narrows `run.pending` to the targets it left open
-    (those it ended undecided too: the lemmas and the distributed search may still close
-    them); True when it found a counterexample."""
+    """One job's first search without lemmas (`search_before_lemmas` of the time left), so
+    that a split job decides what it decides as soon as one job does: on oval21 it decides
+    in 6-10 s what the lemmas first take 100-165 s to (docs/results/distributed.md).
+    Narrows `run.pending` to the targets it left open (those it ended undecided too: the
+    lemmas and the last search may still close them); True when it found a counterexample."""
     share = run.config.search_before_lemmas
     if not share:
         return False

@@ -1,7 +1,9 @@
 """A distributed verify job spreads its root's lemma searches over `lemma-part` sub-jobs
 (worker/parallel_lemmas.py): the certificate carries the lemmas one process proves, and a
 share no worker takes, whose worker died on its last attempt or went silent, is searched
-by the parent itself."""
+by the parent itself. Before the lemmas, one job's first search without them runs spread
+too, for its share of the time: it decides alone where it can, else its parts end and
+the lemmas follow."""
 
 from __future__ import annotations
 
@@ -19,7 +21,9 @@ from core.config import VerifyConfig
 from core.model import load_network
 from core.result import Verdict
 from core.verifier import verify
+from core.verifier.parallel import Holder
 from tests.app.parallel import run_parallel_job, sub_jobs
+from tests.app.test_parallel_jobs import hold_grow_until_a_sub_job_waits
 from tests.core.certificate.nets import forward, onnx_bytes, one_row_property, random_layers
 
 # 3 ReLU layers, the second's 32 neurons all unstable on the box: 32 lemma searches, 16 per
@@ -50,12 +54,12 @@ def lemma_parts(settings, job_id: str) -> list[Job]:
     return [k for k in sub_jobs(settings, job_id) if k.kind == "lemma-part"]
 
 
-def submit_instance(api, tmp_path, parallel: int) -> dict:
+def submit_instance(api, tmp_path, parallel: int, **config) -> dict:
     (tmp_path / "net.onnx").write_bytes(onnx_bytes(LAYERS))
     (tmp_path / "prop.vnnlib").write_text(vnnlib())
     model, prop = api.upload_ok("models", tmp_path / "net.onnx"), api.upload_ok("properties", tmp_path / "prop.vnnlib")
     return {"model_id": model["id"], "property_id": prop["id"], "timeout_s": 60,
-            "config": {**CONFIG, "parallel": parallel}}
+            "config": {**CONFIG, "parallel": parallel, **config}}
 
 
 def assert_proves_what_one_process_proves(api, job: dict, tmp_path) -> None:
@@ -102,3 +106,33 @@ def test_the_parent_searches_the_shares_of_dead_silent_and_missing_workers(api, 
     assert dead.status == "failed" and "gave up" in dead.error, dead.error
     assert silent.status == "running" and silent.cancel_requested  # the reaper settles it later
     assert missing.status == "cancelled" and missing.error.startswith("taken over"), missing.error
+
+
+def test_the_first_search_without_lemmas_decides_spread_over_the_parts(api, api_settings, tmp_path, monkeypatch):
+    """Without lemmas this instance closes in some 24 domains (0.2 s): the first search,
+    dealt to a sub-job too (at one domain a part at once), proves it before any lemma."""
+    hold_grow_until_a_sub_job_waits(api_settings, monkeypatch, functools.partial(Holder.grow, deal_after_s=0.0))
+    job = run_parallel_job(api, api_settings, submit_instance(api, tmp_path, 2, search_before_lemmas=0.04), workers=1)
+    assert job["status"] == "succeeded" and job["verdict"] == "unsat", job
+    assert job["result"]["check"]["valid"] is True
+    certificate = Certificate.load(api.get(f"/jobs/{job['id']}/certificate").content)
+    assert not certificate.lemmas and [t.root for t in certificate.targets] == ["alpha"]
+    kids = sub_jobs(api_settings, job["id"])
+    assert [(k.kind, k.status, k.verdict) for k in kids] == [("verify-part", "succeeded", "unsat")]
+    assert kids[0].result["resumed_with"] > 0
+
+
+def test_a_first_search_that_runs_out_of_its_share_ends_its_parts_and_the_lemmas_follow(api, api_settings, tmp_path,
+                                                                                        monkeypatch):
+    """A share too short for anything: the first search stops while its sub-job waits for
+    its piece; that sub-job is cancelled, and the lemmas and the last search prove the
+    instance as without the first search."""
+    hold_grow_until_a_sub_job_waits(api_settings, monkeypatch, functools.partial(Holder.grow, deal_after_s=0.0))
+    job = run_parallel_job(api, api_settings, submit_instance(api, tmp_path, 2, search_before_lemmas=1e-9), workers=1)
+    assert_proves_what_one_process_proves(api, job, tmp_path)
+    phases = [e["data"].get("phase") for e in api.get(f"/jobs/{job['id']}/events").json() if e["type"] == "progress"]
+    assert "first search ended" in phases and phases.index("first search ended") < phases.index("dealt"), phases
+    first, *later = [k for k in sub_jobs(api_settings, job["id"]) if k.kind == "verify-part"]
+    assert first.status == "cancelled" and first.result.get("resumed_with") is None, (first.status, first.result)
+    assert [(k.status, k.verdict) for k in later] == [("succeeded", "unsat")]
+    assert [k.status for k in lemma_parts(api_settings, job["id"])] == ["succeeded"]
