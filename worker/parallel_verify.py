@@ -46,10 +46,11 @@ def parts_of(context: "JobContext", parallel: int | str) -> int:
 def run_parallel(context: "JobContext", network, prop, config, parts: int) -> "VerifyResult":
     """The parent's whole run; its result is certified like a serial one's. Where lemmas
     apply, one job's first search without them runs spread too, for its share of the time
-    (`search_before_lemmas`); if it does not decide, its work is dropped, and the lemmas
-    and the last search follow as without it."""
+    (`search_before_lemmas`) divided by the parts: as many worker-seconds as one job gives
+    it, so about as many domains; if it does not decide, its work is dropped, and the
+    lemmas and the last search follow as without it."""
     from core.bab.budget import Stop
-    from core.verifier.parallel import lemma_phase, lemmas_ahead, root_bounds, start, stopped_result
+    from core.verifier.parallel import Holder, lemma_phase, lemmas_ahead, root_bounds, start, stopped_result
 
     job = context.job
     deadline_unix = time.time() + job.timeout_s
@@ -59,17 +60,20 @@ def run_parallel(context: "JobContext", network, prop, config, parts: int) -> "V
         frontier.reset(session, job.id)  # a re-run (the reaper's) starts over: the first attempt's parts end
     try:
         with run.budget:
-            verdict = root_bounds(run)
+            verdict, first = root_bounds(run), Holder(run, job.id)
             if verdict is None and lemmas_ahead(run):
                 if config.search_before_lemmas:
-                    decided = _search(context, run, parts, deadline_unix,
-                                      config.search_before_lemmas * run.budget.remaining)
+                    decided = _search(context, first, parts, deadline_unix,
+                                      config.search_before_lemmas * run.budget.remaining / parts)
                     if decided is not None:
                         return decided
+                    run.budget.domains_visited = first.visited  # its sub-jobs' too
                 verdict = lemma_phase(run)
             if verdict is not None:
                 return run.result(verdict)
-            return _search(context, run, parts, deadline_unix)
+            last = Holder(run, job.id)
+            last.visited_before = first.visited  # merged, the holders' counts are the job's
+            return _search(context, last, parts, deadline_unix)
     except Stop as stop:
         return stopped_result(run, stop)
     except SubJobEnded as ended:
@@ -79,16 +83,17 @@ def run_parallel(context: "JobContext", network, prop, config, parts: int) -> "V
             frontier.cancel_children(session, job.id)
 
 
-def _search(context: "JobContext", run, parts: int, deadline_unix: float,
+def _search(context: "JobContext", holder, parts: int, deadline_unix: float,
             stage_s: float | None = None) -> "VerifyResult | None":
-    """One spread search of `run.pending`: sub-jobs sent, the frontier grown and dealt,
-    searched and merged. With `stage_s`, the first search: None once it has run that long
-    undecided (its sub-jobs are cancelled, and the targets it closed are searched again)."""
+    """One spread search of `run.pending`, `holder` the parent's part: sub-jobs sent, the
+    frontier grown and dealt, searched and merged. With `stage_s`, the first search: None
+    once it has run that long undecided (its sub-jobs are cancelled, the targets it closed
+    are searched again, and `holder.visited` counts its sub-jobs' domains up to their last
+    snapshots too)."""
     from core.bab.budget import Stop
-    from core.verifier.parallel import Holder
+    from core.verifier.parallel import load
 
-    job = context.job
-    holder = Holder(run, job.id)
+    job, run = context.job, holder.run
     coordinator = Coordinator(context, holder, job.id)
     run.budget.enter("bab")
     run.budget.stage_end = None if stage_s is None else time.monotonic() + stage_s
@@ -105,6 +110,8 @@ def _search(context: "JobContext", run, parts: int, deadline_unix: float,
         if stop.reason != "stage":
             raise
         with session_scope(context.settings.database_url) as session:
+            snaps = frontier.snapshots(session, context.store, job.id)
+            holder.visited_before += sum(int(load(data)["visited"]) for name, data in snaps.items() if name != job.id)
             frontier.reset(session, job.id)  # its parts end, their snapshots go
             record_event(session, job.id, "progress", {"phase": "first search ended", "visited": holder.visited})
         return None

@@ -110,9 +110,10 @@ def test_the_parent_searches_the_shares_of_dead_silent_and_missing_workers(api, 
 
 def test_the_first_search_without_lemmas_decides_spread_over_the_parts(api, api_settings, tmp_path, monkeypatch):
     """Without lemmas this instance closes in some 24 domains (0.2 s): the first search,
-    dealt to a sub-job too (at one domain a part at once), proves it before any lemma."""
+    dealt to a sub-job too (at one domain a part at once), proves it before any lemma (its
+    share, 15 s, leaves room for the wait for the sub-job)."""
     hold_grow_until_a_sub_job_waits(api_settings, monkeypatch, functools.partial(Holder.grow, deal_after_s=0.0))
-    job = run_parallel_job(api, api_settings, submit_instance(api, tmp_path, 2, search_before_lemmas=0.04), workers=1)
+    job = run_parallel_job(api, api_settings, submit_instance(api, tmp_path, 2, search_before_lemmas=0.5), workers=1)
     assert job["status"] == "succeeded" and job["verdict"] == "unsat", job
     assert job["result"]["check"]["valid"] is True
     certificate = Certificate.load(api.get(f"/jobs/{job['id']}/certificate").content)
