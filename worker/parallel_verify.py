@@ -45,12 +45,12 @@ def parts_of(context: "JobContext", parallel: int | str) -> int:
 
 def run_parallel(context: "JobContext", network, prop, config, parts: int) -> "VerifyResult":
     """The parent's whole run; its result is certified like a serial one's. Where lemmas
-    apply, one job's first search without them (`search_before_lemmas` of the time) runs
-    on one sub-job, the scout (worker/scout.py), while the parent proves the lemmas with
-    the other workers; the first of the two to decide answers."""
+    apply, one job's first search without them runs spread too, for its share of the time
+    (`search_before_lemmas`) divided by the parts: as many worker-seconds as one job gives
+    it, so about as many domains; if it does not decide, its work is dropped, and the
+    lemmas and the last search follow as without it."""
     from core.bab.budget import Stop
     from core.verifier.parallel import Holder, lemma_phase, lemmas_ahead, root_bounds, start, stopped_result
-    from worker.scout import Scout
 
     job = context.job
     deadline_unix = time.time() + job.timeout_s
@@ -60,22 +60,19 @@ def run_parallel(context: "JobContext", network, prop, config, parts: int) -> "V
         frontier.reset(session, job.id)  # a re-run (the reaper's) starts over: the first attempt's parts end
     try:
         with run.budget:
-            verdict, visited = root_bounds(run), 0
+            verdict, first = root_bounds(run), Holder(run, job.id)
             if verdict is None and lemmas_ahead(run):
-                scout = Scout(context, Holder(run, job.id), config.search_before_lemmas * run.budget.remaining)
-                if config.search_before_lemmas and (decided := scout.send()) is not None:
-                    return decided
-                try:
-                    verdict = lemma_phase(run)
-                except Stop as stop:
-                    if stop.reason != "scout":
-                        raise
-                    return scout.result()
-                visited = run.budget.domains_visited = scout.stop()
+                if config.search_before_lemmas:
+                    decided = _search(context, first, parts, deadline_unix,
+                                      config.search_before_lemmas * run.budget.remaining / parts)
+                    if decided is not None:
+                        return decided
+                    run.budget.domains_visited = first.visited  # its sub-jobs' too
+                verdict = lemma_phase(run)
             if verdict is not None:
                 return run.result(verdict)
             last = Holder(run, job.id)
-            last.visited_before = visited  # merged, the holders' counts are the job's
+            last.visited_before = first.visited  # merged, the holders' counts are the job's
             return _search(context, last, parts, deadline_unix)
     except Stop as stop:
         return stopped_result(run, stop)
@@ -86,19 +83,40 @@ def run_parallel(context: "JobContext", network, prop, config, parts: int) -> "V
             frontier.cancel_children(session, job.id)
 
 
-def _search(context: "JobContext", holder, parts: int, deadline_unix: float) -> "VerifyResult":
-    """The spread search of `run.pending`, `holder` the parent's part: sub-jobs sent, the
-    frontier grown and dealt, searched and merged."""
-    coordinator = Coordinator(context, holder, context.job.id)
-    run = holder.run
-    children = _announce(context, parts, run.config, deadline_unix)
-    verdict = holder.grow(parts)
-    if verdict is not None:
-        return run.result(verdict)
-    if holder.open_domains() == 0:  # the root's search closed everything
-        return _merged(context, coordinator)
-    _deal(context, coordinator, children)
-    return _supervise(context, coordinator, set(children))
+def _search(context: "JobContext", holder, parts: int, deadline_unix: float,
+            stage_s: float | None = None) -> "VerifyResult | None":
+    """One spread search of `run.pending`, `holder` the parent's part: sub-jobs sent, the
+    frontier grown and dealt, searched and merged. With `stage_s`, the first search: None
+    once it has run that long undecided (its sub-jobs are cancelled, the targets it closed
+    are searched again, and `holder.visited` counts its sub-jobs' domains up to their last
+    snapshots too)."""
+    from core.bab.budget import Stop
+    from core.verifier.parallel import load
+
+    job, run = context.job, holder.run
+    coordinator = Coordinator(context, holder, job.id)
+    run.budget.enter("bab")
+    run.budget.stage_end = None if stage_s is None else time.monotonic() + stage_s
+    try:
+        children = _announce(context, parts, run.config, deadline_unix)
+        verdict = holder.grow(parts)
+        if verdict is not None:
+            return run.result(verdict)
+        if holder.open_domains() == 0:  # the root's search closed everything
+            return _merged(context, coordinator)
+        _deal(context, coordinator, children)
+        return _supervise(context, coordinator, set(children))
+    except Stop as stop:
+        if stop.reason != "stage":
+            raise
+        with session_scope(context.settings.database_url) as session:
+            snaps = frontier.snapshots(session, context.store, job.id)
+            holder.visited_before += sum(int(load(data)["visited"]) for name, data in snaps.items() if name != job.id)
+            frontier.reset(session, job.id)  # its parts end, their snapshots go
+            record_event(session, job.id, "progress", {"phase": "first search ended", "visited": holder.visited})
+        return None
+    finally:
+        run.budget.stage_end = None
 
 
 def _announce(context: "JobContext", parts: int, config, deadline_unix: float) -> list[str]:
@@ -188,6 +206,7 @@ def _decided_by(run, ended: SubJobEnded) -> "VerifyResult":
 def _merged(context: "JobContext", coordinator: Coordinator) -> "VerifyResult":
     from core.verifier.parallel import merged_result
 
+    coordinator.holder.run.budget.stage_end = None  # a first search that closed everything keeps its proof
     coordinator.save()
     with session_scope(context.settings.database_url) as session:
         snaps = frontier.snapshots(session, context.store, context.job.id)

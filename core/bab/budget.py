@@ -15,8 +15,8 @@ REPORT_EVERY_S = 0.5
 
 class Stop(Exception):
     """Raised inside a phase when it must end now; `reason` is "timeout", "cancelled",
-    "slice" (the end of a stage's share), "domains" (`Budget.max_domains`) or one that
-    `Budget.on_check` raises ("scout": worker/scout.py)."""
+    "slice" (the end of a stage's share), "stage" (`Budget.stage_end`: a distributed job's
+    first stage) or "domains" (`Budget.max_domains`)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -43,6 +43,7 @@ class Budget:
     domains_open: int = 0
     lower_bound: float | None = None
     slice_end: float | None = None
+    stage_end: float | None = None  # a distributed job's first search ends here (its own slices go on inside it)
     max_domains: int | None = None  # Stop("domains") once this many are visited: a limit that load cannot change
     on_check: Callable[[], None] | None = None  # called at every check, in the thread that runs the search
     target: Hashable = None  # the target (region, disjunct) whose search runs now
@@ -110,6 +111,8 @@ class Budget:
             raise Stop("timeout")
         if self.slice_end is not None and time.monotonic() > self.slice_end:
             raise Stop("slice")
+        if self.stage_end is not None and time.monotonic() > self.stage_end:
+            raise Stop("stage")
         if self.max_domains is not None and self.domains_visited >= self.max_domains:
             raise Stop("domains")
 
@@ -128,7 +131,8 @@ class Budget:
     def stopping(self) -> bool:
         """True once `check` would raise: for loops that must end early but cannot raise."""
         now = time.monotonic()
-        return (self._cancelled or now > self.deadline or (self.slice_end is not None and now > self.slice_end)
+        return (self._cancelled or now > self.deadline or any(end is not None and now > end for end in
+                                                                (self.slice_end, self.stage_end))
                 or (self.max_domains is not None and self.domains_visited >= self.max_domains))
 
     def _send(self) -> None:

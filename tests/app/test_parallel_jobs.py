@@ -66,12 +66,11 @@ def test_parallel_verify_is_unsat_with_one_merged_certificate(api, api_settings,
 def hold_grow_until_a_sub_job_waits(settings, monkeypatch, then=Holder.grow):
     """Make the parent grow its frontier (with `then`) only once a sub-job it sent before
     dealing is running and waiting for its piece, so that the test does not depend on
-    how soon a worker thread claims it (a grow for one part, the scout's, deals nothing
-    and does not wait)."""
+    how soon a worker thread claims it."""
 
     def grow(holder, parts, *args, **kwargs):
         deadline = time.monotonic() + 30
-        while parts > 1 and not [k for k in sub_jobs(settings, holder.name)
+        while not [k for k in sub_jobs(settings, holder.name)
                    if k.status == "running" and (k.progress or {}).get("phase") == "waiting"]:
             assert time.monotonic() < deadline, "no sub-job waited for its piece"
             time.sleep(0.05)

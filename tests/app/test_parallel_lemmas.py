@@ -1,8 +1,9 @@
 """A distributed verify job spreads its root's lemma searches over `lemma-part` sub-jobs
 (worker/parallel_lemmas.py): the certificate carries the lemmas one process proves, and a
 share no worker takes, whose worker died on its last attempt or went silent, is searched
-by the parent itself. Meanwhile one sub-job, the scout, runs one job's first search
-without lemmas: it answers when it decides first, and is left behind when it does not."""
+by the parent itself. Before the lemmas, one job's first search without them runs spread
+too, for its share of the time: it decides alone where it can, else its parts end and
+the lemmas follow."""
 
 from __future__ import annotations
 
@@ -107,47 +108,32 @@ def test_the_parent_searches_the_shares_of_dead_silent_and_missing_workers(api, 
     assert missing.status == "cancelled" and missing.error.startswith("taken over"), missing.error
 
 
-def hold_the_lemmas_until_the_scout_has_decided(monkeypatch) -> None:
-    """Make the parent check its budget, where it polls the scout, until the scout's
-    answer stops it (30 s at most) before it proves any lemma: the test then does not
-    depend on which of the two would finish first."""
-    import core.verifier.parallel as parallel
-
-    prove = parallel.lemma_phase
-
-    def lemma_phase(run):
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            run.budget.check()
-            time.sleep(0.05)
-        return prove(run)
-
-    monkeypatch.setattr(parallel, "lemma_phase", lemma_phase)
-
-
-def test_a_scout_that_decides_first_answers_without_lemmas(api, api_settings, tmp_path, monkeypatch):
-    """Without lemmas this instance closes in some 24 domains (0.2 s): the scout, dealt
-    every open domain, proves it; the parent answers from its tree, which starts from the
-    root without lemmas."""
-    hold_the_lemmas_until_the_scout_has_decided(monkeypatch)
+def test_the_first_search_without_lemmas_decides_spread_over_the_parts(api, api_settings, tmp_path, monkeypatch):
+    """Without lemmas this instance closes in some 24 domains (0.2 s): the first search,
+    dealt to a sub-job too (at one domain a part at once), proves it before any lemma (its
+    share, 15 s, leaves room for the wait for the sub-job)."""
+    hold_grow_until_a_sub_job_waits(api_settings, monkeypatch, functools.partial(Holder.grow, deal_after_s=0.0))
     job = run_parallel_job(api, api_settings, submit_instance(api, tmp_path, 2, search_before_lemmas=0.5), workers=1)
     assert job["status"] == "succeeded" and job["verdict"] == "unsat", job
-    assert job["result"]["check"]["valid"] is True and job["result"]["stats"]["parallel"]["decided_by"] == "scout"
+    assert job["result"]["check"]["valid"] is True
     certificate = Certificate.load(api.get(f"/jobs/{job['id']}/certificate").content)
     assert not certificate.lemmas and [t.root for t in certificate.targets] == ["alpha"]
-    assert check(onnx_bytes(LAYERS), tmp_path / "prop.vnnlib", api.get(f"/jobs/{job['id']}/certificate").content).valid
-    (scout,) = sub_jobs(api_settings, job["id"])
-    assert (scout.kind, scout.status, scout.verdict, scout.config["alone"]) == ("verify-part", "succeeded", "unsat", True)
-    assert scout.result["resumed_with"] > 0 and job["result"]["domains_visited"] >= scout.result["domains_visited"] > 0
+    kids = sub_jobs(api_settings, job["id"])
+    assert [(k.kind, k.status, k.verdict) for k in kids] == [("verify-part", "succeeded", "unsat")]
+    assert kids[0].result["resumed_with"] > 0
 
 
-def test_a_scout_out_of_time_is_left_behind_and_the_lemmas_decide(api, api_settings, tmp_path, monkeypatch):
-    """A share too short for the scout to search at all: the lemmas and the spread search
-    after them prove the instance as without a first search."""
+def test_a_first_search_that_runs_out_of_its_share_ends_its_parts_and_the_lemmas_follow(api, api_settings, tmp_path,
+                                                                                        monkeypatch):
+    """A share too short for anything: the first search stops while its sub-job waits for
+    its piece; that sub-job is cancelled, and the lemmas and the last search prove the
+    instance as without the first search."""
     hold_grow_until_a_sub_job_waits(api_settings, monkeypatch, functools.partial(Holder.grow, deal_after_s=0.0))
     job = run_parallel_job(api, api_settings, submit_instance(api, tmp_path, 2, search_before_lemmas=1e-9), workers=1)
     assert_proves_what_one_process_proves(api, job, tmp_path)
-    scout, *searchers = [k for k in sub_jobs(api_settings, job["id"]) if k.kind == "verify-part"]
-    assert scout.config["alone"] and scout.verdict != "unsat", (scout.status, scout.verdict)
-    assert [(k.status, k.verdict, k.config.get("alone")) for k in searchers] == [("succeeded", "unsat", None)]
+    phases = [e["data"].get("phase") for e in api.get(f"/jobs/{job['id']}/events").json() if e["type"] == "progress"]
+    assert "first search ended" in phases and phases.index("first search ended") < phases.index("dealt"), phases
+    first, *later = [k for k in sub_jobs(api_settings, job["id"]) if k.kind == "verify-part"]
+    assert first.status == "cancelled" and first.result.get("resumed_with") is None, (first.status, first.result)
+    assert [(k.status, k.verdict) for k in later] == [("succeeded", "unsat")]
     assert [k.status for k in lemma_parts(api_settings, job["id"])] == ["succeeded"]

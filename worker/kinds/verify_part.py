@@ -6,8 +6,7 @@ snapshot (that one, or the last one a killed attempt published), searches it, ta
 domains from the other holders when it runs out, and ends with its forest in a final
 snapshot for the parent to merge.
 Its verdict is about its domains only: unsat (all closed), sat (a counterexample,
-replayed in onnxruntime), timeout (the parent's deadline) or unknown. A scout (`alone`:
-the first search without lemmas, worker/scout.py) is dealt every domain and takes none.
+replayed in onnxruntime), timeout (the parent's deadline) or unknown.
 """
 
 from __future__ import annotations
@@ -54,8 +53,7 @@ def run(context: "JobContext") -> Outcome:
             resumed_with = holder.open_domains()
             run_.budget.enter("bab")
             coordinator.take_grants()
-            # the scout (worker/scout.py) holds every domain: there is no one to take from
-            verdict, why = holder.search(coordinator) if job.config.get("alone") else work(coordinator)
+            verdict, why = work(coordinator)
     except Stop as stop:
         verdict, why = ("timeout" if stop.reason == "timeout" else "unknown"), stop.reason
     if resumed_with is not None:  # else it stopped before it was dealt anything: nothing to publish

@@ -51,6 +51,20 @@ def test_a_spent_time_slice_stops_the_piece_of_work_but_not_the_run():
     budget.check()
 
 
+def test_a_spent_stage_stops_with_its_own_reason_even_inside_an_open_slice():
+    """A distributed job's first search (`stage_end`) holds the searches' own slices: the
+    stage's end must not read as a slice's, which a grow or a stage catches and goes on."""
+    budget = Budget(60)
+    budget.slice_end, budget.stage_end = time.monotonic() + 60, time.monotonic() - 1
+    assert budget.stopping()
+    with pytest.raises(Stop) as info:
+        budget.check()
+    assert info.value.reason == "stage"
+    budget.stage_end = None
+    assert not budget.stopping()
+    budget.check()
+
+
 def test_a_domain_limit_stops_once_that_many_domains_are_visited():
     budget = Budget(60, max_domains=10)
     budget.domains_visited = 9
