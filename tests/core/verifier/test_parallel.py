@@ -86,6 +86,24 @@ def test_a_grow_that_has_run_its_time_deals_at_one_domain_per_part(relu5):
     assert quick.visited < slow.visited
 
 
+def test_targets_of_one_domain_each_are_dealt_across_the_parts(relu5):
+    """Three open targets grown to one domain each (a grow that has run its time): the
+    deal's count runs on from target to target, so the second part gets one of them."""
+    from core.spec.property import Conjunction, Property, Region
+
+    _, network, prop = relu5
+    unsafe = tuple(Conjunction(np.array([[-1.0, 0, 0, 0, 0]]), np.array([-t])) for t in (2.3, 2.4, 2.5))
+    three = Property(prop.n_inputs, prop.n_outputs, (Region(prop.regions[0].box, unsafe),))
+    run = start(network, three, VerifyConfig(branching="input", threads=1, timeout_s=60), 60, None)
+    with run.budget:
+        assert root_phase(run) is None and len(run.pending) == 3
+        parent = Holder(run, "A")
+        assert parent.grow(2, deal_after_s=0.0) is None and parent.open_domains() == 3
+        (piece,) = parent.deal(2)
+    other = Holder(start(network, three, VerifyConfig(branching="input", threads=1, timeout_s=60), 60, None), "B")
+    assert other.take(piece) == 1 and parent.open_domains() == 2
+
+
 def test_a_domain_closed_by_two_holders_does_not_merge():
     from core.bab.tree import ProofTree
     import torch
