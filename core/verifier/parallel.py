@@ -296,9 +296,9 @@ def lemma_phase(run: Run) -> Verdict | None:
 
 
 def quick_search(run: Run) -> bool:
-    """One job's first search without lemmas (`search_before_lemmas` of the time left), so
-    that a split job decides what it decides as soon as one job does: on oval21 it decides
-    in 6-10 s what the lemmas first take 100-165 s to (docs/results/distributed.md).
+    """One job's first search without lemmas (`search_before_lemmas` of the time left), in
+    this process (a distributed parent spreads it: worker/parallel_verify.py); on oval21 it
+    decides in 6-10 s what the lemmas first take 100-165 s to (docs/results/distributed.md).
     Narrows `run.pending` to the targets it left open (those it ended undecided too: the
     lemmas and the last search may still close them); True when it found a counterexample."""
     share = run.config.search_before_lemmas
