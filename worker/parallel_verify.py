@@ -97,6 +97,7 @@ def _search(context: "JobContext", holder, parts: int, deadline_unix: float,
     coordinator = Coordinator(context, holder, job.id)
     run.budget.enter("bab")
     run.budget.stage_end = None if stage_s is None else time.monotonic() + stage_s
+    children: list[str] = []
     try:
         children = _announce(context, parts, run.config, deadline_unix)
         verdict = holder.grow(parts)
@@ -109,6 +110,7 @@ def _search(context: "JobContext", holder, parts: int, deadline_unix: float,
     except Stop as stop:
         if stop.reason != "stage":
             raise
+        _watch(context, set(children))  # a part that ended with a counterexample since the last look still counts
         with session_scope(context.settings.database_url) as session:
             snaps = frontier.snapshots(session, context.store, job.id)
             holder.visited_before += sum(int(load(data)["visited"]) for name, data in snaps.items() if name != job.id)

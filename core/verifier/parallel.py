@@ -102,8 +102,8 @@ class Holder:
         search ends: 9 open targets of eran 9x200 grown to 8 domains each took 4.6 s); SAT
         or UNKNOWN when one ends so."""
         run = self.run
-        share = len(run.pending) or 1
-        many, few = -(-FRONTIER_PER_PART * parts // share), -(-parts // share)
+        targets = len(run.pending) or 1
+        many, few = -(-FRONTIER_PER_PART * parts // targets), -(-parts // targets)
         t0 = time.monotonic()
         for target in run.pending:
             key = (target.region, target.disjunct)
