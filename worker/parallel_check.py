@@ -30,11 +30,11 @@ class SplitCheck:
 
     def __call__(self, onnx_bytes: bytes, prop, data: bytes, time_limit_s: float | None) -> "CheckResult":
         from core.certificate import Certificate, CheckResult, check
-        from core.certificate.split import plan_of, worth_splitting
+        from core.certificate.split import plan_of, weights_of, worth_splitting
 
         started = time.monotonic()
         certificate = Certificate.load(data)
-        if not worth_splitting(certificate, self.parts):
+        if not worth_splitting(certificate, self.parts, weights=weights_of(onnx_bytes)):
             return check(onnx_bytes, prop, certificate, time_limit_s)
         plan = plan_of(certificate, self.parts)
         sha = self.context.store.put_bytes(data)

@@ -13,7 +13,7 @@ from app.db.session import session_scope
 from app.services import frontier
 from app.services.job_state import TERMINAL
 from core.certificate import Certificate, check
-from core.certificate.split import worth_splitting
+from core.certificate.split import weights_of, worth_splitting
 from core.verifier.parallel import Holder
 from tests.app.parallel import Workers, run_parallel_job, sub_jobs, submit
 from tests.web.support import WebUser
@@ -36,11 +36,14 @@ def relu5_property(bundled_benchmarks, tmp_path, threshold: float):
     return path
 
 
-@pytest.mark.parametrize("branching", ["input", "relu"])
+@pytest.mark.parametrize("branching, heavy", [("input", False), ("relu", False), ("relu", True)])
 def test_parallel_verify_is_unsat_with_one_merged_certificate(api, api_settings, bundled_benchmarks, relu5, tmp_path,
-                                                              branching, monkeypatch):
-    # trees this small are checked whole by default; a lower threshold makes the input-split one split
+                                                              branching, heavy, monkeypatch):
+    # trees this small are checked whole by default; a lower threshold makes the input-split one split,
+    # and counting each node of relu5 (1,344 weights) four times the ReLU-split one too
     monkeypatch.setattr("core.certificate.split.MIN_NODES_PER_PART", 256)
+    if heavy:
+        monkeypatch.setattr("core.certificate.split.WEIGHTS_PER_NODE", 1344 // 4)
     prop_path = relu5_property(bundled_benchmarks, tmp_path, THRESHOLD[branching])
     model, prop = api.upload_ok("models", relu5), api.upload_ok("properties", prop_path)
     body = {"model_id": model["id"], "property_id": prop["id"], "timeout_s": 60,
@@ -51,8 +54,8 @@ def test_parallel_verify_is_unsat_with_one_merged_certificate(api, api_settings,
     kids = sub_jobs(api_settings, job["id"])
     certificate = api.get(f"/jobs/{job['id']}/certificate").content
     # the search, then half of the check where the tree is big enough to split (input: 668 boxes; ReLU: 248)
-    split = worth_splitting(Certificate.load(certificate), 2)
-    assert split == (branching == "input")
+    split = worth_splitting(Certificate.load(certificate), 2, weights=weights_of(gzip.open(relu5).read()))
+    assert split == (branching == "input" or heavy)
     assert [k.kind for k in kids] == ["verify-part"] + ["check-part"] * split
     assert all(k.status in ("succeeded", "cancelled") for k in kids)
     assert check(gzip.open(relu5).read(), prop_path, certificate).valid

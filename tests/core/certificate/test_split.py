@@ -5,6 +5,7 @@ lemma found by its part."""
 from __future__ import annotations
 
 import dataclasses
+import gzip
 
 import numpy as np
 import pytest
@@ -12,7 +13,8 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from core.certificate import check
-from core.certificate.split import MIN_LEMMAS_PER_PART, check_split, labels_of, plan_of, worth_splitting
+from core.certificate.split import (MIN_LEMMAS_PER_PART, MIN_NODES_PER_PART, WEIGHTS_PER_NODE, check_split, labels_of,
+                                   plan_of, weights_of, worth_splitting)
 from core.spec.writer import format_vnnlib
 from tests.core.certificate.nets import exact_min
 
@@ -84,6 +86,17 @@ def test_small_trees_are_checked_whole(input_split):
     data, prop, certificate = input_split
     assert not worth_splitting(certificate, 2, certificate.targets[0].n_nodes)
     assert check_split(data, prop, certificate, 2, min_nodes_per_part=certificate.targets[0].n_nodes).valid
+
+
+def test_a_network_with_many_weights_makes_a_small_tree_worth_splitting(input_split):
+    data, prop, certificate = input_split
+    assert weights_of(data) == 3 * 8 + 8 * 8 + 8 * 2  # the 3-8-8-2 net's matrices, not its biases
+    assert weights_of(gzip.compress(data)) == weights_of(data) and weights_of(b"not onnx") == 0
+    nodes = certificate.targets[0].n_nodes
+    assert nodes < 2 * MIN_NODES_PER_PART and not worth_splitting(certificate, 2, weights=weights_of(data))
+    heavy = WEIGHTS_PER_NODE * -(-2 * MIN_NODES_PER_PART // nodes)  # each node now counts this many times over
+    assert worth_splitting(certificate, 2, weights=heavy)
+    assert not worth_splitting(certificate, 2, weights=heavy // 4)
 
 
 def test_check_command_with_workers(input_split, tmp_path):
