@@ -16,7 +16,7 @@ The merged forests are one proof tree per target, which the unchanged checker ac
 
 from __future__ import annotations
 
-import io
+import pickle
 import time
 from typing import Callable, Hashable
 
@@ -43,14 +43,15 @@ Fetch = Callable[[str], bytes]  # the bytes of a key
 
 
 def dump(value) -> bytes:
-    buffer = io.BytesIO()
-    torch.save(value, buffer)
-    return buffer.getvalue()
+    """Pieces, snapshots and lemma shares as bytes. Plain pickle, not `torch.save`: most of
+    a snapshot is the tree's Python lists and the leaves' NumPy evidence, which torch's
+    pickler visits one by one (ACAS Xu 4_2 prop_2's 18 MB tree delta: 0.80 s against 0.42 s)."""
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def load(data: bytes):
     # written by this service's own jobs (the artifact store), never uploaded by users
-    return torch.load(io.BytesIO(data), weights_only=False)
+    return pickle.loads(data)
 
 
 def start(network, prop, config: VerifyConfig, timeout_s: float, progress: ProgressCallback | None) -> Run:
