@@ -16,6 +16,7 @@ The merged forests are one proof tree per target, which the unchanged checker ac
 
 from __future__ import annotations
 
+import io
 import pickle
 import time
 from typing import Callable, Hashable
@@ -51,6 +52,8 @@ def dump(value) -> bytes:
 
 def load(data: bytes):
     # written by this service's own jobs (the artifact store), never uploaded by users
+    if data[:2] == b"PK":  # a torch.save zip, as `dump` wrote before 6 Dec 2026: a job running across an upgrade
+        return torch.load(io.BytesIO(data), weights_only=False)
     return pickle.loads(data)
 
 

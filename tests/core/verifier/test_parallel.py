@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 
 import numpy as np
 import pytest
+import torch
 
 from core.bab.budget import Stop
 from core.bab.merge import Forest, MergeError, merge
@@ -18,7 +20,7 @@ from core.model import load_network
 from core.result import Verdict
 from core.spec import load_property
 from core.verifier.certify import certificate_of
-from core.verifier.parallel import Holder, merged_result, root_phase, start
+from core.verifier.parallel import Holder, dump, load, merged_result, root_phase, start
 from tests.core.certificate.nets import onnx_bytes, one_row_property, random_layers
 
 
@@ -72,6 +74,23 @@ def test_dealt_given_killed_and_resumed_holders_merge_into_one_valid_certificate
     assert result.verdict.value == "unsat", result.message
     assert result.domains_visited == a.visited + resumed.visited
     assert check(data, prop, certificate_of(network, prop, result)).valid
+
+
+def test_snapshots_written_with_torch_save_before_pickling_still_load(relu5):
+    _, network, prop = relu5
+    run = start(network, prop, VerifyConfig(branching="input", threads=1, timeout_s=60), 60, None)
+    assert root_phase(run) is None
+    holder = Holder(run, "A")
+    assert holder.grow(2, deal_after_s=float("inf")) is None
+    data = holder.snapshot(Blobs().put)
+    assert data[:2] != b"PK"  # pickled, not a torch.save zip
+    buffer = io.BytesIO()
+    torch.save(load(data), buffer)  # what a job running across the upgrade had written
+    new, old = load(data), load(buffer.getvalue())
+    assert old["visited"] == new["visited"] > 0 and old["targets"].keys() == new["targets"].keys()
+    for key, target in new["targets"].items():
+        assert all(torch.equal(v, old["targets"][key]["pool"][k]) for k, v in target["pool"].items())
+    assert load(dump(old)).keys() == old.keys()
 
 
 def test_a_grow_that_has_run_its_time_deals_at_one_domain_per_part(relu5):
