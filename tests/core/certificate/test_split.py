@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -36,6 +37,38 @@ def test_every_leaf_has_one_part_and_the_parts_share_the_work(input_split):
     assert np.all(labels[np.asarray(target.split_node)] >= -1)
     counts = np.bincount(leaves)
     assert counts.min() >= counts.sum() / 4, counts
+
+
+def lopsided_tree() -> list[int]:
+    """Parents [nodes], ids above their parents': node 1 heads a caterpillar 40 splits deep
+    (one child a leaf, the other split again), node 2 a complete tree of 4 levels. At depth
+    5 the complete tree has 16 leaves and the caterpillar one subtree of 71 nodes."""
+    parent, spine = [-1, 0, 0], 1
+    for _ in range(40):
+        parent += [spine, spine]
+        spine = len(parent) - 1
+    level = [2]
+    for _ in range(4):
+        nxt = []
+        for node in level:
+            parent += [node, node]
+            nxt += [len(parent) - 2, len(parent) - 1]
+        level = nxt
+    return parent
+
+
+@pytest.mark.parametrize("parts", [2, 3])
+def test_a_subtree_larger_than_the_rest_is_cut_finer(parts):
+    parent = lopsided_tree()
+    n = len(parent)
+    internal = np.zeros(n, bool)
+    internal[parent[1:]] = True
+    labels = labels_of(SimpleNamespace(parent=parent, split_node=np.flatnonzero(internal)), parts)
+    assert np.all(labels[~internal] >= 0)  # every leaf checked by one part
+    above = np.flatnonzero(labels < 0)
+    assert np.all(internal[above]) and all(labels[parent[i]] in (-1, labels[i]) for i in range(1, n))
+    counts = np.bincount(labels[labels >= 0], minlength=parts)
+    assert counts.max() - counts.min() <= n // (8 * parts), counts  # one cut subtree at most
 
 
 def test_a_tampered_leaf_in_the_second_part_is_rejected(input_split):
