@@ -1,17 +1,17 @@
 """A certificate's check split by subtree across processes (`certbound check --workers N`).
 
-Each target's tree is cut into subtrees (`labels_of`) that go to parts by size (largest
-first, to the part with the least so far), and so do the lemmas' proofs after them
-(`plan_of`). Part k (`check(..., part=(k, plan))`) checks every tree's shape and coverage
-whole, the bounds of the nodes above the cut and of its own subtrees, and its own
-lemmas' proofs (taking the other lemmas as stated: their parts check them). Every leaf
-is thus checked by exactly one part, and the certificate is valid when every part is;
-the checker's reasoning is unchanged.
+Each target's tree is cut at the shallowest depth with at least `CUTS_PER_PART` nodes
+per part; the subtrees below the cut go to parts by size (largest first, to the part
+with the least so far), and so do the lemmas' proofs after them (`plan_of`). Part k
+(`check(..., part=(k, plan))`) checks every tree's shape and coverage whole, the bounds
+of the nodes above the cut and of its own subtrees, and its own lemmas' proofs (taking
+the other lemmas as stated: their parts check them). Every leaf is thus checked by
+exactly one part, and the certificate is valid when every part is; the checker's
+reasoning is unchanged.
 """
 
 from __future__ import annotations
 
-import heapq
 import math
 import multiprocessing
 import time
@@ -44,43 +44,25 @@ _shared: tuple | None = None  # what forked parts read: (network, property, cert
 
 
 def labels_of(target: TargetProof, parts: int) -> np.ndarray:
-    """Per node [nodes]: the part whose subtree holds it, or -1 above the cut. The cut
-    starts at the root, and its largest subtree's root moves above the cut (its children
-    join the cut) until no subtree holds over 1 / (`CUTS_PER_PART` * parts) of the tree.
-    Of the cuts on the way, the one whose longest part, the nodes above the cut included
-    (every part checks those), is shortest is kept. (Cut at one depth instead, one subtree
-    could hold most of the tree: ACAS Xu 4_2 prop_2, 25,307 of 38,227 nodes under one of
-    the 16 nodes at depth 4.)"""
+    """Per node [nodes]: the part whose subtree holds it, or -1 above the cut."""
     parent = np.asarray(target.parent, np.int64)
     n = len(parent)
-    size = np.ones(n, np.int64)
-    children: list[list[int]] = [[] for _ in range(n)]
-    for node in range(n - 1, 0, -1):  # a node's id is above its parent's
-        size[parent[node]] += size[node]
-        children[parent[node]].append(node)
-    cut, moved = [(-int(size[0]), 0)], []  # a heap, largest subtree first; the roots moved above
-    best = (math.inf, 0, cut)
-    while True:
-        load = np.zeros(parts)
-        _deal_by_size(np.array([-negative for negative, _ in cut]), load)
-        if load.max() + len(moved) < best[0]:
-            best = (load.max() + len(moved), len(moved), list(cut))
-        if -cut[0][0] <= max(1, n // (CUTS_PER_PART * parts)):
-            break
-        node = heapq.heappop(cut)[1]
-        moved.append(node)
-        for child in children[node]:
-            heapq.heappush(cut, (-int(size[child]), child))
-    _, kept, cut = best
-    above = np.zeros(n, bool)
-    above[moved[:kept]] = True
-    roots = np.array(sorted(node for _, node in cut), np.int64)
-    owner = np.full(n, -1)
-    owner[roots] = np.arange(len(roots))
+    depth = np.zeros(n, np.int64)
     for node in range(1, n):
-        if owner[node] < 0 and not above[node]:
+        depth[node] = depth[parent[node]] + 1
+    is_split = np.zeros(n, bool)
+    is_split[np.asarray(target.split_node, np.int64)] = True
+    counts = np.bincount(depth)
+    deep = np.flatnonzero(counts >= CUTS_PER_PART * parts)
+    cut_depth = int(deep[0]) if len(deep) else int(depth.max())
+    # the cut: the nodes at its depth, and the leaves above it
+    cut = np.flatnonzero((depth == cut_depth) | ((depth < cut_depth) & ~is_split))
+    owner = np.full(n, -1)
+    owner[cut] = np.arange(len(cut))
+    for node in range(1, n):
+        if owner[node] < 0 and depth[node] > cut_depth:
             owner[node] = owner[parent[node]]
-    part_of_cut = _deal_by_size(size[roots], np.zeros(parts))
+    part_of_cut = _deal_by_size(np.bincount(owner[owner >= 0], minlength=len(cut)), np.zeros(parts))
     return np.where(owner >= 0, part_of_cut[np.maximum(owner, 0)], -1)
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -37,63 +36,6 @@ def test_every_leaf_has_one_part_and_the_parts_share_the_work(input_split):
     assert np.all(labels[np.asarray(target.split_node)] >= -1)
     counts = np.bincount(leaves)
     assert counts.min() >= counts.sum() / 4, counts
-
-
-def lopsided_tree() -> list[int]:
-    """Parents [nodes], ids above their parents': node 1 heads a caterpillar 40 splits deep
-    (one child a leaf, the other split again), node 2 a complete tree of 4 levels. At depth
-    5 the complete tree has 16 leaves and the caterpillar one subtree of 73 nodes."""
-    parent, spine = [-1, 0, 0], 1
-    for _ in range(40):
-        parent += [spine, spine]
-        spine = len(parent) - 1
-    level = [2]
-    for _ in range(4):
-        nxt = []
-        for node in level:
-            parent += [node, node]
-            nxt += [len(parent) - 2, len(parent) - 1]
-        level = nxt
-    return parent
-
-
-@pytest.mark.parametrize("parts", [2, 3])
-def test_a_subtree_larger_than_the_rest_is_cut_finer(parts):
-    parent = lopsided_tree()
-    n = len(parent)
-    internal = np.zeros(n, bool)
-    internal[parent[1:]] = True
-    labels = labels_of(SimpleNamespace(parent=parent), parts)
-    assert np.all(labels[~internal] >= 0)  # every leaf checked by one part
-    above = np.flatnonzero(labels < 0)
-    assert np.all(internal[above]) and all(labels[parent[i]] in (-1, labels[i]) for i in range(1, n))
-    assert longest_part(labels, parts) < longest_part(cut_at_one_depth(parent, parts), parts)
-
-
-def longest_part(labels: np.ndarray, parts: int) -> int:
-    """The most nodes a part checks: its own and those above the cut (every part's)."""
-    return int(np.bincount(labels[labels >= 0], minlength=parts).max() + (labels < 0).sum())
-
-
-def cut_at_one_depth(parent: list[int], parts: int) -> np.ndarray:
-    """The labels of a cut at the shallowest depth with 8 nodes a part, its subtrees dealt
-    by size like `labels_of`'s (what the split check did before 6 Dec 2026)."""
-    depth = np.zeros(len(parent), np.int64)
-    for node in range(1, len(parent)):
-        depth[node] = depth[parent[node]] + 1
-    deep = np.flatnonzero(np.bincount(depth) >= 8 * parts)
-    cut_depth = int(deep[0]) if len(deep) else int(depth.max())
-    has_children = np.isin(np.arange(len(parent)), parent[1:])
-    owner = np.where((depth == cut_depth) | ((depth < cut_depth) & ~has_children), np.arange(len(parent)), -1)
-    for node in range(1, len(parent)):
-        if owner[node] < 0 and depth[node] > cut_depth:
-            owner[node] = owner[parent[node]]
-    roots = np.flatnonzero(owner == np.arange(len(parent)))
-    load, part = np.zeros(parts), {}
-    for root in sorted(roots, key=lambda r: -int((owner == r).sum())):
-        part[root] = int(np.argmin(load))
-        load[part[root]] += int((owner == root).sum())
-    return np.array([part[o] if o >= 0 else -1 for o in owner])
 
 
 def test_a_tampered_leaf_in_the_second_part_is_rejected(input_split):
