@@ -6,13 +6,17 @@ parent deals a layer's neurons round-robin into shares, sends every share but th
 as a `lemma-part` sub-job, searches the first itself, then any share still queued (a
 deployment with fewer free workers than parts), whose sub-job failed or whose worker
 went silent (no heartbeat for `heartbeat_stale_s`: it does not wait for the reaper),
-and waits for the rest. The lemmas are the same ones one process finds; a share still
-running `GRACE_S` after the searches' end is given up (its neurons keep their boxes:
+and waits for the rest. Each share ends after 1/parts of the layer's time (a share the
+parent searches in place of another worker gets a slot of its own): the shares take one
+process's worker-seconds, so the lemmas are the ones one process finds (each search is
+limited by domains; a layer that runs out of time covers about the same neurons). A
+share still running `GRACE_S` after its end is given up (its neurons keep their boxes:
 looser, never unsound).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import TYPE_CHECKING
 
@@ -43,25 +47,32 @@ class SpreadLemmas:
         parts = min(self.parts, len(work.neurons) // MIN_NEURONS_PER_PART)
         if parts < 2:
             return search(graph, work, budget)
-        shares = {k: work.share(k, parts) for k in range(parts)}
+        shares = dict(enumerate(work.shares(parts)))
+        end_unix = shares[0].end_unix
+        slot = end_unix - time.time()
+
+        def here(k: int) -> list["Lemma"]:
+            """Share k searched by the parent in a slot of its own: no other worker runs it."""
+            return search(graph, dataclasses.replace(shares[k], end_unix=time.time() + slot), budget)
+
         store = self.context.store
         ids = sub_jobs.dispatch(self.context, "lemma-part", {k: {"work": store.put_bytes(dump(shares[k]))}
                                                              for k in range(1, parts)},
-                                work.end_unix - time.time() + GRACE_S)
+                                end_unix - time.time() + GRACE_S)
         found = {0: search(graph, shares[0], budget)}
         while len(found) < parts:
             for k, job in sub_jobs.states(self.context, ids).items():
                 if k in found:
                     continue
                 if job.status == "queued" and sub_jobs.take_over(self.context, job.id) or job.status == "failed":
-                    found[k] = search(graph, shares[k], budget)  # stops at once past the end
+                    found[k] = here(k)
                 elif sub_jobs.silent(self.context, job):
                     sub_jobs.cancel(self.context, [job.id])
-                    found[k] = search(graph, shares[k], budget)
+                    found[k] = here(k)
                 elif job.status in TERMINAL:
                     saved = (job.result or {}).get("lemmas")  # none: cancelled, or stopped before the end
                     found[k] = load(store.read(saved)) if saved else []
-            if len(found) < parts and time.time() > work.end_unix + GRACE_S:
+            if len(found) < parts and time.time() > end_unix + GRACE_S:
                 sub_jobs.cancel(self.context, [ids[k] for k in ids if k not in found])
                 break
             if budget is not None:

@@ -94,7 +94,7 @@ def test_lemmas_spread_over_shares_are_the_ones_one_process_finds():
     shares_seen = []
 
     def in_three_shares_backwards(graph_, work, budget):
-        shares = [work.share(k, 3) for k in range(3)]
+        shares = work.shares(3)
         shares_seen.append((work.neurons, [share.neurons for share in shares]))
         return [lemma for share in reversed(shares) for lemma in search(graph_, share, budget)]
 
@@ -150,3 +150,30 @@ def test_lemma_searches_take_their_own_alpha_steps_and_their_lemmas_hold(monkeyp
         assert found and set(steps) == {iterations}
         for lemma in found:
             assert (lemma.side * z[:, lemma.neuron]).min() >= lemma.threshold
+
+
+def test_shares_take_one_process_worth_of_time():
+    """Each of N shares ends after 1/N of the time left, so that a layer whose searches run
+    out of time takes 1/N of the wall time spread, as many worker-seconds as in one process."""
+    from core.verifier.lemmas import plan
+
+    weights, biases = random_mlp(np.random.default_rng(7), [6, 24, 24, 16, 3])
+    graph = load(relu_mlp(weights, biases)).graph
+    lower, upper = torch.full((6,), -1.0, dtype=torch.float64), torch.full((6,), 1.0, dtype=torch.float64)
+    layer = lemma_layers(graph)[0]
+    tensor = graph.node(layer).inputs[0]
+    config = VerifyConfig(branching="relu").resolve(6, True, False, 1000)
+    works = []
+
+    def prove(boxes, box):
+        works.append(plan(graph, layer, boxes, box, lower, upper, config, 1e-9, 40.0))
+        return box, []
+
+    tighten_root(graph, lower, upper, 5, None, {tensor: prove})
+    work = works[0]
+    shares = work.shares(4)
+    now = time.time()
+    assert len(work.neurons) >= 8 and sorted(j for share in shares for j in share.neurons) == sorted(work.neurons)
+    for share in shares:
+        assert share.end_unix == shares[0].end_unix and 9.0 <= share.end_unix - now <= 10.0
+        assert [work.sides[work.neurons.index(j)] for j in share.neurons] == share.sides
