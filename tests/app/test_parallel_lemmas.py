@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import time
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import numpy as np
 
@@ -72,10 +72,18 @@ def assert_proves_what_one_process_proves(api, job: dict, tmp_path) -> None:
 
 
 def test_a_worker_searches_its_share(api, api_settings, tmp_path):
+    """... in half the time one process gives the layer (LEMMA_SHARE of the time left, about 15 s)."""
+    from app.storage import ArtifactStore
+    from core.verifier.parallel import load
+    from core.verifier.pipeline import LEMMA_SHARE
+
     job = run_parallel_job(api, api_settings, submit_instance(api, tmp_path, 2), workers=1)
     assert_proves_what_one_process_proves(api, job, tmp_path)
     [share] = lemma_parts(api_settings, job["id"])
     assert share.status == "succeeded" and share.result["searched"] == 16, share.result  # half the neurons
+    work = load(ArtifactStore(api_settings.artifacts_dir).read(share.config["work"]))
+    seconds = work.end_unix - share.created_at.replace(tzinfo=timezone.utc).timestamp()
+    assert 0 < seconds < 0.75 * LEMMA_SHARE * 60, seconds
 
 
 def test_the_parent_searches_the_shares_of_dead_silent_and_missing_workers(api, api_settings, tmp_path):
