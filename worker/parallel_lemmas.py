@@ -61,17 +61,22 @@ class SpreadLemmas:
                                 end_unix - time.time() + GRACE_S)
         found = {0: search(graph, shares[0], budget)}
         while len(found) < parts:
+            searched_here = False
             for k, job in sub_jobs.states(self.context, ids).items():
                 if k in found:
                     continue
                 if job.status == "queued" and sub_jobs.take_over(self.context, job.id) or job.status == "failed":
-                    found[k] = here(k)
+                    found[k], searched_here = here(k), True
                 elif sub_jobs.silent(self.context, job):
                     sub_jobs.cancel(self.context, [job.id])
-                    found[k] = here(k)
+                    found[k], searched_here = here(k), True
                 elif job.status in TERMINAL:
                     saved = (job.result or {}).get("lemmas")  # none: cancelled, or stopped before the end
                     found[k] = load(store.read(saved)) if saved else []
+                if searched_here:
+                    break  # a slot went by: the states read before it are stale
+            if searched_here:
+                continue  # read them again before giving up any share: one may have ended meanwhile
             if len(found) < parts and time.time() > end_unix + GRACE_S:
                 sub_jobs.cancel(self.context, [ids[k] for k in ids if k not in found])
                 break
